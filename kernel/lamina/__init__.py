@@ -1,0 +1,71 @@
+"""Lamina: a minimal ASGI kernel; routing, WebSockets, sessions and the rest are plugins.
+
+The public API is what ``__all__`` names; everything else is private.
+"""
+
+from __future__ import annotations
+
+from .app import KernelSettings, Lamina, RouteContribution
+from .datastructures import URL, Address, Headers, MutableHeaders, QueryParams, State, URLPath
+from .exceptions import (
+    AssemblyError,
+    ConflictError,
+    HTTPException,
+    LaminaError,
+    PayloadTooLarge,
+    PluginLoadError,
+    RequestError,
+    SettingsError,
+    UnsupportedMediaType,
+    WebSocketException,
+)
+from .hookspecs import hookimpl, hookspec
+from .middleware import Middleware
+from .requests import ClientDisconnect, HTTPConnection, Request
+from .responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
+from .settings import Secret
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "URL",
+    "Address",
+    "AssemblyError",
+    "ClientDisconnect",
+    "ConflictError",
+    "HTMLResponse",
+    "HTTPConnection",
+    "HTTPException",
+    "Headers",
+    "JSONResponse",
+    "KernelSettings",
+    "Lamina",
+    "LaminaError",
+    "Middleware",
+    "MutableHeaders",
+    "PayloadTooLarge",
+    "PlainTextResponse",
+    "PluginLoadError",
+    "QueryParams",
+    "RedirectResponse",
+    "Request",
+    "Response",
+    "RouteContribution",
+    "Secret",
+    "SettingsError",
+    "State",
+    "StreamingResponse",
+    "URLPath",
+    "UnsupportedMediaType",
+    "WebSocketException",
+    "__version__",
+    "hookimpl",
+    "hookspec",
+]

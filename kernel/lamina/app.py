@@ -1,0 +1,359 @@
+"""The ASGI entry point: load plugins, validate settings, assemble once, then serve.
+
+Assembly happens on the first ASGI call (usually ``lifespan.startup``) or on an explicit
+:meth:`Lamina.assemble`. After it, no request touches pluggy: the onion, the protocol table
+and the exception handlers are frozen into plain Python objects.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import pluggy
+
+from . import plugins as plugin_loading
+from .datastructures import State, URLPath
+from .errors import ExceptionHandlers, Handler, HTTPErrorLayer, OuterGuard
+from .exceptions import AssemblyError, ConflictError, HTTPException, SettingsError
+from .middleware import Middleware, MiddlewareLayer, build_onion, order_layers
+from .plugins import PluginInfo
+from .settings import load_settings_file, validate_section
+from .types import ASGIApp, Receive, Scope, Send
+
+__all__ = ["KernelSettings", "Lamina", "RouteContribution"]
+
+logger = logging.getLogger("lamina")
+Lifespan = Callable[["Lamina"], AbstractAsyncContextManager[Any]]
+KERNEL_SECTION = "lamina"
+
+
+@dataclass(frozen=True)
+class KernelSettings:
+    """The ``[lamina]`` section: the kernel's own limits and switches."""
+
+    debug: bool = False
+    #: Largest request body accepted, in bytes (413 above it); ``None`` lifts the limit.
+    max_body_size: int | None = 10 * 1024 * 1024
+    #: Form limits (see :mod:`lamina.forms`).
+    max_form_fields: int = 1000
+    max_form_files: int = 100
+    max_form_part_size: int = 1024 * 1024
+    max_form_part_header_size: int = 8 * 1024
+    #: Uploads larger than this are spooled from memory to a temporary file.
+    upload_spool_size: int = 1024 * 1024
+
+
+class RouteContribution(NamedTuple):
+    """A route object and the plugin that registered it (``"app"`` for the app's own)."""
+
+    route: Any
+    plugin: str
+
+
+class Protocol(NamedTuple):
+    scope_type: str
+    factory: Callable[[ASGIApp], ASGIApp]
+    plugin: str
+
+
+async def _not_found(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] == "websocket":
+        await send({"type": "websocket.close", "code": 1000})
+        return
+    raise HTTPException(404)
+
+
+class Lamina:
+    """A Lamina application.
+
+    ``plugins`` adds local plugins (modules, classes or instances with hook implementations)
+    or names entry points to load even when autoload is off. ``disable`` / ``only`` /
+    ``autoload`` select entry-point plugins (see :mod:`lamina.plugins` for the environment
+    variables). ``settings`` maps a plugin name (``"lamina"`` for the kernel) to its section;
+    it is merged over ``lamina.toml``.
+    """
+
+    def __init__(
+        self,
+        routes: Iterable[Any] | None = None,
+        *,
+        plugins: Sequence[Any] = (),
+        middleware: Sequence[Middleware] = (),
+        exception_handlers: Mapping[int | type[BaseException], Handler] | None = None,
+        lifespan: Lifespan | None = None,
+        settings: Mapping[str, Mapping[str, Any]] | None = None,
+        settings_file: str | None = None,
+        debug: bool | None = None,
+        autoload: bool | None = None,
+        disable: Iterable[str] | None = None,
+        only: Iterable[str] | None = None,
+    ) -> None:
+        self.routes: list[Any] = list(routes or ())
+        self.user_middleware: list[Middleware] = list(middleware)
+        self.exception_handlers: dict[int | type[BaseException], Handler] = dict(
+            exception_handlers or {}
+        )
+        self.lifespan_context = lifespan
+        self.state = State()
+        #: A place for plugins to keep per-app objects, keyed by plugin name.
+        self.extensions: dict[str, Any] = {}
+        self.router: Any = None
+        self._asgi: Callable[[Scope, Receive, Send], Any] | None = None
+
+        self.pm: pluggy.PluginManager = plugin_loading.make_plugin_manager()
+        self.selection = plugin_loading.resolve_selection(autoload, only, disable)
+        self.plugin_infos: list[PluginInfo] = plugin_loading.load_plugins(
+            self.pm, self.selection, plugins
+        )
+        self.pm.hook.lamina_add_hookspecs.call_historic(kwargs={"pluginmanager": self.pm})
+        plugin_loading.check_pending(self.pm, self.plugin_infos)
+
+        sections = dict(load_settings_file(settings_file))
+        for name, section in (settings or {}).items():
+            sections[name] = {**sections.get(name, {}), **section}
+        if debug is not None:
+            sections[KERNEL_SECTION] = {**sections.get(KERNEL_SECTION, {}), "debug": debug}
+        self.settings: KernelSettings = self._configure(sections)
+        self.debug = self.settings.debug
+        self.max_body_size = self.settings.max_body_size
+
+    # ------------------------------------------------------------------ settings
+    def _info(self, name: str) -> PluginInfo:
+        for info in self.plugin_infos:
+            if info.name == name:
+                return info
+        return PluginInfo(name=name, source="app")
+
+    def _configure(self, sections: dict[str, Mapping[str, Any]]) -> KernelSettings:
+        errors: list[str] = []
+        kernel = validate_section(
+            KERNEL_SECTION, KernelSettings, sections.get(KERNEL_SECTION, {}), errors
+        )
+        schemas = dict(
+            plugin_loading.call_attributed(self.pm, "lamina_settings_schema", lambda _n: {})
+        )
+        enabled = {i.name for i in self.plugin_infos if i.enabled}
+        known = {i.name for i in self.plugin_infos}
+        for name in sections:
+            if name == KERNEL_SECTION or name in schemas:
+                continue
+            if name in enabled:
+                errors.append(f"[{name}] {self._info(name).describe()} takes no settings")
+            elif name not in known:
+                errors.append(f"[{name}] unknown settings section: no plugin named {name!r} "
+                              f"is installed (installed: {', '.join(sorted(known)) or 'none'})")
+        validated: dict[str, Any] = {}
+        for name, schema in schemas.items():
+            info = self._info(name)
+            if schema is None:
+                continue
+            before = len(errors)
+            validated[name] = validate_section(name, schema, sections.get(name, {}), errors)
+            info.settings = "invalid" if len(errors) > before else "ok"
+        if errors:
+            raise SettingsError(errors)
+        plugin_loading.call_attributed(
+            self.pm, "lamina_configure",
+            lambda n: {"app": self, "settings": validated.get(n)},
+        )
+        return kernel  # type: ignore[no-any-return]
+
+    # ------------------------------------------------------------------ app-level API
+    def _check_open(self) -> None:
+        if self._asgi is not None:
+            raise AssemblyError("the app is already assembled; add contributions before it starts")
+
+    def add_middleware(self, factory: Callable[..., ASGIApp] | Middleware, **options: Any) -> None:
+        self._check_open()
+        mw = factory if isinstance(factory, Middleware) else Middleware(factory, **options)
+        self.user_middleware.append(mw)
+
+    def add_exception_handler(self, key: int | type[BaseException], handler: Handler) -> None:
+        self._check_open()
+        self.exception_handlers[key] = handler
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        """Reverse a route name through whatever router the plugins installed."""
+        if self._asgi is None:
+            self.assemble()
+        if self.router is None or not hasattr(self.router, "url_path_for"):
+            raise LookupError(f"cannot reverse {name!r}: no installed router supports url_path_for")
+        return self.router.url_path_for(name, **path_params)  # type: ignore[no-any-return]
+
+    # ------------------------------------------------------------------ assembly
+    def _collect(self, hook: str, **extra: Any) -> list[tuple[str, Any]]:
+        """Call a ``register`` hook and return ``(plugin, registered)`` in plugin order."""
+        out: list[tuple[str, Any]] = []
+
+        def kwargs_for(plugin: str) -> dict[str, Any]:
+            def register(*item: Any) -> None:
+                out.append((plugin, item[0] if len(item) == 1 else item))
+
+            return {"app": self, "register": register, **extra}
+
+        plugin_loading.call_attributed(self.pm, hook, kwargs_for)
+        return out
+
+    def assemble(self) -> Lamina:
+        """Collect every contribution and freeze the ASGI callable. Idempotent."""
+        if self._asgi is not None:
+            return self
+        contributions = [RouteContribution(r, "app") for r in self.routes]
+        contributions += [RouteContribution(r, p) for p, r in self._collect("lamina_register_routes")]
+        self.route_contributions = contributions
+        self.router = self.pm.hook.lamina_make_router(app=self, routes=contributions)
+        endpoint: ASGIApp = self.router if self.router is not None else _not_found
+
+        layers = [MiddlewareLayer(m, "app") for m in self.user_middleware]
+        for plugin, mw in self._collect("lamina_register_middleware"):
+            if not isinstance(mw, Middleware):
+                raise AssemblyError(f"{self._info(plugin).describe()} registered {mw!r} as "
+                                    "middleware; wrap it in lamina.Middleware(factory, ...)")
+            layers.append(MiddlewareLayer(mw, plugin))
+        self.middleware_layers = order_layers(layers)
+
+        handlers: dict[int | type[BaseException], Handler] = {}
+        owners: dict[int | type[BaseException], str] = {}
+        for plugin, (key, handler) in self._collect("lamina_register_exception_handlers"):
+            if key in owners:
+                raise ConflictError(
+                    f"exception handler for {key!r}: {self._info(plugin).describe()} and "
+                    f"{self._info(owners[key]).describe()} both register one; disable one "
+                    "or register it from the app instead"
+                )
+            handlers[key], owners[key] = handler, plugin
+        handlers.update(self.exception_handlers)
+        self.exception_handler_owners = {**owners, **dict.fromkeys(self.exception_handlers, "app")}
+
+        protocols: dict[str, Protocol] = {}
+        for plugin, (scope_type, factory) in self._collect("lamina_register_protocols"):
+            if scope_type in ("lifespan", "http"):
+                raise ConflictError(
+                    f"{self._info(plugin).describe()} claims the {scope_type!r} scope type, "
+                    "which the kernel owns; contribute middleware or a router instead"
+                )
+            if scope_type in protocols:
+                other = protocols[scope_type].plugin
+                raise ConflictError(
+                    f"{self._info(plugin).describe()} and {self._info(other).describe()} both "
+                    f"claim the {scope_type!r} protocol; disable one of them"
+                )
+            protocols[scope_type] = Protocol(scope_type, factory, plugin)
+        self.protocols = protocols
+
+        self._lifespans = [
+            (p, f) for p, f in plugin_loading.call_attributed(
+                self.pm, "lamina_lifespan", lambda _n: {"app": self}) if f is not None
+        ]
+
+        inner: dict[str, ASGIApp] = {
+            "http": HTTPErrorLayer(endpoint, ExceptionHandlers(handlers), self.debug)
+        }
+        for scope_type, proto in protocols.items():
+            inner[scope_type] = proto.factory(endpoint)
+        inner.setdefault("websocket", _reject_websocket)
+        if self.middleware_layers:
+            def dispatch(scope: Scope, receive: Receive, send: Send) -> Any:
+                return inner[scope["type"]](scope, receive, send)
+
+            outer = OuterGuard(build_onion(self.middleware_layers, dispatch))
+            table = dict.fromkeys(inner, outer)
+        else:
+            table = dict(inner)
+        table["lifespan"] = self._lifespan
+        self._table = table
+        self._asgi = table.__getitem__
+        return self
+
+    # ------------------------------------------------------------------ ASGI
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Any:
+        scope["app"] = self
+        if self._asgi is None:
+            self.assemble()
+        try:
+            handler = self._table[scope["type"]]
+        except KeyError:
+            return _unsupported(scope)
+        return handler(scope, receive, send)
+
+    # ------------------------------------------------------------------ lifespan
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        state: dict[str, Any] = scope.get("state")  # type: ignore[assignment]
+        if state is None:
+            state = {}
+        state.update(self.state._state)
+        self.state = State(state)
+        async with AsyncExitStack() as stack:
+            message = await receive()
+            assert message["type"] == "lifespan.startup"
+            try:
+                await self._startup(stack, state)
+            except BaseException as exc:
+                logger.exception("startup failed")
+                await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                if not isinstance(exc, Exception):
+                    raise
+                return
+            await send({"type": "lifespan.startup.complete"})
+            message = await receive()
+            errors = await self._shutdown(state)
+            try:
+                await stack.aclose()
+            except Exception as exc:
+                logger.exception("a lifespan context failed to exit")
+                errors.append(f"lifespan context: {exc}")
+            if errors:
+                await send({"type": "lifespan.shutdown.failed", "message": "; ".join(errors)})
+            else:
+                await send({"type": "lifespan.shutdown.complete"})
+
+    async def _startup(self, stack: AsyncExitStack, state: dict[str, Any]) -> None:
+        for plugin, factory in self._lifespans:
+            try:
+                value = await stack.enter_async_context(factory(self))
+            except Exception as exc:
+                raise RuntimeError(f"{self._info(plugin).describe()} lifespan: {exc}") from exc
+            if isinstance(value, Mapping):
+                state.update(value)
+        for plugin, result in plugin_loading.call_attributed(
+            self.pm, "lamina_startup", lambda _n: {"app": self, "state": state}
+        ):
+            if inspect.isawaitable(result):
+                try:
+                    await result
+                except Exception as exc:
+                    raise RuntimeError(f"{self._info(plugin).describe()} startup: {exc}") from exc
+        if self.lifespan_context is not None:
+            value = await stack.enter_async_context(self.lifespan_context(self))
+            if isinstance(value, Mapping):
+                state.update(value)
+
+    async def _shutdown(self, state: dict[str, Any]) -> list[str]:
+        errors: list[str] = []
+        hook = self.pm.hook.lamina_shutdown
+        impls = list(reversed([i for i in hook.get_hookimpls() if not (i.hookwrapper or i.wrapper)]))
+        for impl in impls:
+            kwargs = {"app": self, "state": state}
+            try:
+                result = impl.function(**{a: kwargs[a] for a in impl.argnames})
+                if inspect.isawaitable(result):
+                    await result
+            except Exception as exc:
+                logger.exception("plugin %r failed to shut down", impl.plugin_name)
+                errors.append(f"{impl.plugin_name}: {exc}")
+        return errors
+
+
+async def _reject_websocket(scope: Scope, receive: Receive, send: Send) -> None:
+    """No plugin handles WebSockets: refuse the handshake (the server answers 403)."""
+    await send({"type": "websocket.close", "code": 1000})
+
+
+async def _unsupported(scope: Scope) -> None:
+    raise RuntimeError(f"no protocol handler for ASGI scope type {scope['type']!r}; "
+                       "install a plugin that claims it")

@@ -1,0 +1,160 @@
+"""Turning exceptions into responses, inside the middleware onion.
+
+The error layer sits between the middleware and the router, so 404, 405, handled exceptions
+and 500 all travel back out through every middleware (CORS headers stay on errors). A guard
+outside the onion catches what a middleware itself raises.
+"""
+
+from __future__ import annotations
+
+import html
+import inspect
+import logging
+import traceback
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .exceptions import HTTPException
+from .requests import Request
+from .responses import HTMLResponse, PlainTextResponse, Response
+from .types import ASGIApp, Message, Receive, Scope, Send
+
+logger = logging.getLogger("lamina.error")
+Handler = Callable[[Request, BaseException], Any]
+#: Set on the scope (by the test client) to re-raise server errors after the 500 is sent.
+RAISE_KEY = "lamina.raise_server_exceptions"
+
+
+class ExceptionHandlers:
+    """Frozen lookup tables: status code -> handler, exception class -> handler."""
+
+    def __init__(self, handlers: Mapping[int | type[BaseException], Handler]) -> None:
+        self.by_status = {k: v for k, v in handlers.items() if isinstance(k, int)}
+        self.by_class = {k: v for k, v in handlers.items() if isinstance(k, type)}
+
+    def lookup(self, exc: BaseException) -> Handler | None:
+        if isinstance(exc, HTTPException):
+            handler = self.by_status.get(exc.status_code)
+            if handler is not None:
+                return handler
+        for cls in type(exc).__mro__:
+            handler = self.by_class.get(cls)
+            if handler is not None:
+                return handler
+        return None
+
+
+def http_exception_response(exc: HTTPException) -> Response:
+    if exc.status_code in (204, 304):
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
+
+
+def server_error_response(exc: BaseException, debug: bool) -> Response:
+    if not debug:
+        return PlainTextResponse("Internal Server Error", status_code=500)
+    frames = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    page = (
+        "<!doctype html><html><head><meta charset='utf-8'><title>500 Server Error</title>"
+        "<style>body{font-family:system-ui,sans-serif;margin:2rem}"
+        "pre{background:#f6f6f6;padding:1rem;overflow:auto}</style></head><body>"
+        f"<h1>500 Server Error</h1><h2>{html.escape(type(exc).__name__)}: "
+        f"{html.escape(str(exc))}</h2><pre>{html.escape(frames)}</pre></body></html>"
+    )
+    return HTMLResponse(page, status_code=500)
+
+
+async def _call_handler(handler: Handler, request: Request, exc: BaseException) -> Response:
+    result = handler(request, exc)
+    if inspect.isawaitable(result):
+        result = await result
+    return result  # type: ignore[no-any-return]
+
+
+class HTTPErrorLayer:
+    """Answers exceptions raised under it; the innermost layer the kernel owns."""
+
+    __slots__ = ("app", "debug", "handlers")
+
+    def __init__(self, app: ASGIApp, handlers: ExceptionHandlers, debug: bool) -> None:
+        self.app = app
+        self.handlers = handlers
+        self.debug = debug
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            await self.handle(scope, receive, send, exc, started)
+
+    async def handle(
+        self, scope: Scope, receive: Receive, send: Send, exc: Exception, started: bool
+    ) -> None:
+        if started:
+            logger.error(
+                "error after the response started for %s %s; closing the response",
+                scope.get("method"), scope.get("path"), exc_info=exc,
+            )
+            if scope.get(RAISE_KEY):
+                raise exc
+            return
+        request = Request(scope, receive, send)
+        handler = self.handlers.lookup(exc)
+        if handler is not None:
+            try:
+                response = await _call_handler(handler, request, exc)
+            except Exception as handler_exc:
+                exc, handler = handler_exc, None
+        if handler is None:
+            if isinstance(exc, HTTPException):
+                response = http_exception_response(exc)
+            else:
+                logger.error("unhandled exception in %s %s", scope.get("method"),
+                             scope.get("path"), exc_info=exc)
+                response = server_error_response(exc, self.debug)
+                await response(scope, receive, send)
+                if scope.get(RAISE_KEY):
+                    raise exc
+                return
+        await response(scope, receive, send)
+
+
+class OuterGuard:
+    """Outside the onion: a middleware that raises still yields a plain 500, never a hang."""
+
+    __slots__ = ("app",)
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if scope.get(RAISE_KEY):
+                raise
+            logger.error("unhandled exception in middleware for %s %s", scope.get("method"),
+                         scope.get("path"), exc_info=exc)
+            if not started:
+                await PlainTextResponse("Internal Server Error", status_code=500)(
+                    scope, receive, send
+                )

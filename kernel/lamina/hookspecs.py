@@ -1,0 +1,284 @@
+"""The hook specifications: Lamina's public contract with plugin authors.
+
+Every hook here is called while the app is *assembled* (or at startup, shutdown, or by the
+CLI) and never while a request is served. Hooks named ``lamina_register_*`` receive a
+``register`` callback: the kernel binds it to the calling plugin, so it knows who contributed
+what, rejects duplicates naming both contributors, and can list everything in
+``lamina plugins`` / ``lamina middleware`` / ``lamina routes``.
+
+A hook implementation is a plain function (or method) in the plugin module, marked with
+:data:`lamina.hookimpl`, taking any subset of the arguments the spec names::
+
+    from lamina import hookimpl
+
+    @hookimpl
+    def lamina_register_routes(register):
+        register(Route("/health", health))
+
+Lifecycle hooks may be ``async def``: the kernel awaits what they return. No hook is
+``firstresult`` *and* async.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from .app import Lamina
+    from .cli import Command
+    from .middleware import Middleware
+    from .types import ASGIApp
+
+PROJECT = "lamina"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+__all__ = ["hookimpl", "hookspec"]
+
+
+# --------------------------------------------------------------------------- plugin system
+@hookspec(historic=True)
+def lamina_add_hookspecs(pluginmanager: pluggy.PluginManager) -> None:
+    """Add a plugin's own hook specifications so that other plugins can implement them.
+
+    When: at assembly, right after the plugins are loaded and before ``check_pending()``,
+    so hooks that only your plugin defines are not reported as unknown.
+
+    Returns: nothing; call ``pluginmanager.add_hookspecs(module_or_class)``.
+
+    Example::
+
+        @hookimpl
+        def lamina_add_hookspecs(pluginmanager):
+            from . import hookspecs
+            pluginmanager.add_hookspecs(hookspecs)
+    """
+
+
+@hookspec
+def lamina_settings_schema() -> type | None:
+    """Declare the typed settings this plugin accepts, as a dataclass type.
+
+    When: at assembly, before any plugin is configured. The kernel validates the plugin's
+    section (named after the plugin, from the constructor and ``lamina.toml``) against the
+    dataclass fields, collecting every error of every plugin before it stops.
+
+    Returns: a dataclass type; fields without a default are required. A field value written
+    as ``{"env": "NAME"}`` is read from the environment variable ``NAME``.
+
+    Example::
+
+        @dataclass(frozen=True)
+        class Settings:
+            secret_key: lamina.Secret
+            max_age: int = 14 * 24 * 3600
+
+        @hookimpl
+        def lamina_settings_schema():
+            return Settings
+    """
+
+
+@hookspec
+def lamina_configure(app: Lamina, settings: Any) -> None:
+    """Receive the plugin's validated settings before it contributes anything.
+
+    When: at assembly, once per app, after every section validated; only the plugin that
+    declared the schema receives its settings (an instance of its dataclass, or ``None``
+    when the plugin declared no schema).
+
+    Returns: nothing. Raise :class:`lamina.AssemblyError` to refuse to start (for instance,
+    an insecure combination of settings).
+
+    Example::
+
+        @hookimpl
+        def lamina_configure(app, settings):
+            app.extensions["sessions"] = SessionConfig.from_settings(settings)
+    """
+
+
+# --------------------------------------------------------------------------- routing
+@hookspec
+def lamina_register_routes(app: Lamina, register: Callable[[Any], None]) -> None:
+    """Contribute routes to the app.
+
+    When: at assembly, after configuration.
+
+    Returns: nothing; call ``register(route)`` once per route object. Route objects are
+    whatever the installed router understands (``lamina_routing.Route``, ``Mount``,
+    ``lamina_websocket.WebSocketRoute``...). The kernel records which plugin registered each.
+
+    Example::
+
+        @hookimpl
+        def lamina_register_routes(register):
+            register(Route("/admin/metrics", metrics, name="metrics"))
+    """
+
+
+@hookspec(firstresult=True)
+def lamina_make_router(app: Lamina, routes: Sequence[Any]) -> ASGIApp | None:
+    """Build the router: the innermost ASGI app that dispatches requests to endpoints.
+
+    When: at assembly, after every route was collected. The first plugin to return a value
+    wins (``firstresult``); a second router plugin is a conflict only if both are enabled and
+    neither uses ``tryfirst``/``trylast``.
+
+    Returns: an ASGI callable, preferably with ``url_path_for(name, **params)`` for reverse
+    routing. ``routes`` is a sequence of :class:`lamina.RouteContribution` ``(route, plugin)``
+    in registration order: the app's own routes first, then each plugin's.
+
+    Example::
+
+        @hookimpl
+        def lamina_make_router(app, routes):
+            return Router([c.route for c in routes])
+    """
+
+
+# --------------------------------------------------------------------------- middleware
+@hookspec
+def lamina_register_middleware(app: Lamina, register: Callable[[Middleware], None]) -> None:
+    """Contribute layers to the middleware onion.
+
+    When: at assembly. The kernel orders every layer by its declared ``phase`` (outermost,
+    transport, session, auth, innermost), then ``priority`` (lower is further out), then the
+    plugin name, never by registration order. ``lamina middleware MODULE:APP`` prints it.
+
+    Returns: nothing; call ``register(Middleware(factory, phase=..., priority=..., **options))``
+    where ``factory(app, **options)`` returns an ASGI app.
+
+    Example::
+
+        @hookimpl
+        def lamina_register_middleware(register):
+            register(Middleware(TimingMiddleware, phase="outermost"))
+    """
+
+
+# --------------------------------------------------------------------------- protocols
+@hookspec
+def lamina_register_protocols(
+    app: Lamina, register: Callable[[str, Callable[[ASGIApp], ASGIApp]], None]
+) -> None:
+    """Claim an ASGI scope type (``"websocket"``, or an extension type) and handle it.
+
+    When: at assembly. Two plugins claiming one scope type is an error naming both.
+    ``"lifespan"`` belongs to the kernel.
+
+    Returns: nothing; call ``register(scope_type, factory)`` where ``factory(endpoint)``
+    receives the router (or the kernel's not-found app when no router is installed) and returns
+    the ASGI app that handles scopes of that type, inside the middleware onion.
+
+    Example::
+
+        @hookimpl
+        def lamina_register_protocols(register):
+            register("websocket", lambda endpoint: WebSocketHandler(endpoint))
+    """
+
+
+# --------------------------------------------------------------------------- errors
+@hookspec
+def lamina_register_exception_handlers(
+    app: Lamina, register: Callable[[int | type[BaseException], Callable[..., Any]], None]
+) -> None:
+    """Contribute exception handlers, by status code or exception class.
+
+    When: at assembly. The app's own handlers (constructor ``exception_handlers=``) take
+    precedence; two plugins handling the same key is an error naming both.
+
+    Returns: nothing; call ``register(key, handler)`` where ``handler(request, exc)`` (sync or
+    async) returns a response. A status-code key handles :class:`lamina.HTTPException` with
+    that code; a class key handles that class and its subclasses (the most specific wins).
+
+    Example::
+
+        @hookimpl
+        def lamina_register_exception_handlers(register):
+            register(404, lambda request, exc: JSONResponse({"error": "not found"}, 404))
+    """
+
+
+# --------------------------------------------------------------------------- lifecycle
+@hookspec
+def lamina_lifespan(app: Lamina) -> Callable[[Lamina], AbstractAsyncContextManager[Any]] | None:
+    """Contribute a lifespan context: entered at startup, exited at shutdown.
+
+    When: at assembly (collected), entered at ASGI ``lifespan.startup`` in plugin order,
+    exited in reverse at shutdown. Exiting one context failing does not stop the others.
+
+    Returns: a callable ``(app) -> async context manager``; what the context yields, if a
+    mapping, is merged into the lifespan state that every request sees as ``request.state``.
+
+    Example::
+
+        @hookimpl
+        def lamina_lifespan():
+            @asynccontextmanager
+            async def pool(app):
+                async with create_pool() as p:
+                    yield {"db": p}
+            return pool
+    """
+
+
+@hookspec
+def lamina_startup(app: Lamina, state: dict[str, Any]) -> Any:
+    """Run startup work (sync or ``async def``; the kernel awaits the result).
+
+    When: at ASGI ``lifespan.startup``, after every lifespan context was entered, in plugin
+    order. Raising fails the startup: the server receives ``lifespan.startup.failed`` with the
+    message.
+
+    Returns: nothing (or an awaitable). Put shared objects in ``state``.
+
+    Example::
+
+        @hookimpl
+        async def lamina_startup(app, state):
+            state["cache"] = await Cache.connect()
+    """
+
+
+@hookspec
+def lamina_shutdown(app: Lamina, state: dict[str, Any]) -> Any:
+    """Run shutdown work (sync or ``async def``; the kernel awaits the result).
+
+    When: at ASGI ``lifespan.shutdown``, in reverse plugin order, before lifespan contexts
+    exit. One plugin failing is logged and does not stop the others.
+
+    Returns: nothing (or an awaitable).
+
+    Example::
+
+        @hookimpl
+        async def lamina_shutdown(state):
+            await state["cache"].close()
+    """
+
+
+# --------------------------------------------------------------------------- CLI
+@hookspec
+def lamina_register_commands(register: Callable[[Command], None]) -> None:
+    """Add subcommands to the ``lamina`` command line.
+
+    When: when the ``lamina`` CLI starts (not while an app runs). A name already taken is an
+    error naming both plugins.
+
+    Returns: nothing; call ``register(Command(name, help, run, add_arguments))`` where
+    ``add_arguments(parser)`` declares options and ``run(args)`` returns an exit status.
+
+    Example::
+
+        @hookimpl
+        def lamina_register_commands(register):
+            register(Command("routes", "List routes.", run=show_routes,
+                             add_arguments=lambda p: p.add_argument("app")))
+    """
+

@@ -1,0 +1,201 @@
+"""Plugin discovery and selection: entry points sorted by name, one PluginManager per app.
+
+Environment variables (each also a constructor argument of :class:`lamina.Lamina`):
+
+``LAMINA_DISABLE_PLUGIN_AUTOLOAD=1``
+    do not load entry points; only the plugins passed to the app run.
+``LAMINA_PLUGINS=a,b``
+    allow-list: load only these entry points.
+``LAMINA_DISABLE_PLUGINS=a,b``
+    block-list: never load these entry points.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import inspect
+import os
+import types
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+
+from . import hookspecs
+from .exceptions import ConflictError, PluginLoadError
+
+ENTRY_POINT_GROUP = "lamina"
+ENV_AUTOLOAD_OFF = "LAMINA_DISABLE_PLUGIN_AUTOLOAD"
+ENV_ONLY = "LAMINA_PLUGINS"
+ENV_DISABLE = "LAMINA_DISABLE_PLUGINS"
+
+
+@dataclass
+class PluginInfo:
+    """What the kernel knows about one plugin, shown by ``lamina plugins``."""
+
+    name: str
+    distribution: str | None = None
+    version: str | None = None
+    source: str = "entry-point"  # or "local"
+    enabled: bool = True
+    reason: str = ""
+    hooks: list[str] = field(default_factory=list)
+    settings: str = "none"  # "none", "ok", "invalid"
+
+    def describe(self) -> str:
+        dist = f"{self.distribution} {self.version}" if self.distribution else "a local plugin"
+        return f"plugin {self.name!r} ({dist})"
+
+
+def _env_list(name: str) -> list[str] | None:
+    raw = os.environ.get(name)
+    if raw is None:
+        return None
+    return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def entry_points() -> list[md.EntryPoint]:
+    """Every ``lamina`` entry point, sorted by name so load order never depends on the disk."""
+    return sorted(md.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
+
+
+def _local_name(plugin: object) -> str:
+    name = getattr(plugin, "lamina_plugin_name", None) or getattr(plugin, "name", None)
+    if isinstance(name, str):
+        return name
+    if isinstance(plugin, types.ModuleType):
+        return plugin.__name__.rpartition(".")[2].removeprefix("lamina_")
+    cls = plugin if inspect.isclass(plugin) else type(plugin)
+    return cls.__name__
+
+
+def make_plugin_manager() -> pluggy.PluginManager:
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    return pm
+
+
+@dataclass
+class Selection:
+    autoload: bool
+    only: list[str] | None
+    disable: list[str]
+
+
+def resolve_selection(
+    autoload: bool | None, only: Iterable[str] | None, disable: Iterable[str] | None
+) -> Selection:
+    """Constructor arguments win over environment variables; lists are merged for disable."""
+    env_disable = _env_list(ENV_DISABLE) or []
+    return Selection(
+        autoload=(not _env_flag(ENV_AUTOLOAD_OFF)) if autoload is None else autoload,
+        only=list(only) if only is not None else _env_list(ENV_ONLY),
+        disable=sorted({*env_disable, *(disable or ())}),
+    )
+
+
+def load_plugins(
+    pm: pluggy.PluginManager, selection: Selection, local: Sequence[Any]
+) -> list[PluginInfo]:
+    """Register entry-point plugins (sorted by name) then local ones; return what was seen."""
+    infos: list[PluginInfo] = []
+    requested = [p for p in local if isinstance(p, str)]
+    objects = [p for p in local if not isinstance(p, str)]
+    eps = {ep.name: ep for ep in entry_points()}
+    for name in requested:
+        if name not in eps:
+            known = ", ".join(sorted(eps)) or "none installed"
+            raise PluginLoadError(
+                f"plugin {name!r} was requested but no distribution provides the entry point "
+                f"{name!r} in group {ENTRY_POINT_GROUP!r} (installed: {known}); install "
+                f"'lamina-{name}' or fix the name"
+            )
+    for name, ep in eps.items():
+        dist = ep.dist.name if ep.dist else None
+        version = ep.dist.version if ep.dist else None
+        info = PluginInfo(name=name, distribution=dist, version=version)
+        infos.append(info)
+        if name in requested:
+            pass
+        elif name in selection.disable:
+            info.enabled, info.reason = False, "disabled"
+            continue
+        elif selection.only is not None and name not in selection.only:
+            info.enabled, info.reason = False, "not in the allow-list"
+            continue
+        elif not selection.autoload:
+            info.enabled, info.reason = False, "autoload is off"
+            continue
+        try:
+            obj = ep.load()
+        except Exception as exc:
+            raise PluginLoadError(
+                f"{info.describe()} failed to import from {ep.value!r}: "
+                f"{type(exc).__name__}: {exc}. Fix the plugin, or disable it with "
+                f"{ENV_DISABLE}={name} or Lamina(disable=[{name!r}])"
+            ) from exc
+        _register(pm, obj, info)
+    for obj in objects:
+        info = PluginInfo(name=_local_name(obj), source="local")
+        if inspect.isclass(obj):
+            obj = obj()
+        infos.append(info)
+        _register(pm, obj, info)
+    return infos
+
+
+def _register(pm: pluggy.PluginManager, obj: Any, info: PluginInfo) -> None:
+    existing = pm.get_plugin(info.name)
+    if existing is not None or pm.is_registered(obj):
+        raise ConflictError(
+            f"{info.describe()} is registered twice (a plugin named {info.name!r} is already "
+            f"loaded); give the local plugin another name or disable one of them"
+        )
+    try:
+        pm.register(obj, name=info.name)
+    except pluggy.PluginValidationError as exc:
+        raise PluginLoadError(f"{info.describe()} has an invalid hook implementation: {exc}") from exc
+    info.hooks = sorted(impl_name for impl_name in dir(obj) if impl_name.startswith("lamina_")
+                        and callable(getattr(obj, impl_name, None)))
+
+
+def check_pending(pm: pluggy.PluginManager, infos: list[PluginInfo]) -> None:
+    """Turn an unknown hook (a typo, or a hook from a plugin that is not installed) into an error."""
+    by_name = {i.name: i for i in infos}
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        plugin_name = pm.get_name(exc.plugin) or "?"
+        info = by_name.get(plugin_name, PluginInfo(name=plugin_name))
+        raise PluginLoadError(
+            f"{info.describe()} implements an unknown hook: {exc}. Check the spelling against "
+            f"lamina.hookspecs, or install the plugin that declares it"
+        ) from exc
+
+
+def call_attributed(
+    pm: pluggy.PluginManager, hook_name: str, make_kwargs: Callable[[str], dict[str, Any]]
+) -> list[tuple[str, Any]]:
+    """Call each implementation of ``hook_name`` in plugin order, knowing which plugin it is.
+
+    Plugin order is registration order (entry points sorted by name, then local plugins),
+    with ``tryfirst`` implementations first and ``trylast`` ones last.
+
+    pluggy's own call cannot tell an implementation who it is; ``register`` callbacks bound to
+    the plugin name are how the kernel attributes every contribution.
+    """
+    hook = getattr(pm.hook, hook_name)
+    impls = [i for i in hook.get_hookimpls() if not (i.hookwrapper or i.wrapper)]
+    impls.sort(key=lambda i: 0 if i.tryfirst else 2 if i.trylast else 1)
+    results: list[tuple[str, Any]] = []
+    for impl in impls:
+        kwargs = make_kwargs(impl.plugin_name)
+        args = {arg: kwargs[arg] for arg in impl.argnames}
+        results.append((impl.plugin_name, impl.function(**args)))
+    return results

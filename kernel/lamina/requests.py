@@ -1,0 +1,294 @@
+"""``HTTPConnection`` (what HTTP and WebSocket share) and ``Request``.
+
+Everything is computed lazily from the ASGI scope: a request that never looks at its
+cookies never parses them. The body, once read by anyone (a middleware, the endpoint), is
+kept on the scope so the next reader gets it too.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from .datastructures import URL, Address, Headers, QueryParams, State, URLPath, url_from_scope
+from .exceptions import PayloadTooLarge, RequestError
+from .types import Message, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from .app import Lamina
+    from .forms import FormData, FormReader
+
+__all__ = ["ClientDisconnect", "HTTPConnection", "Request", "parse_cookie_header"]
+
+#: Scope keys the kernel uses; plugins may read them.
+BODY_KEY = "lamina.body"
+MAX_BODY_KEY = "lamina.max_body_size"
+DEFAULT_MAX_BODY_SIZE = 10 * 1024 * 1024
+
+
+class ClientDisconnect(Exception):
+    """The client went away while the body was being read."""
+
+
+def parse_cookie_header(value: str) -> dict[str, str]:
+    """Parse a ``Cookie`` header leniently: a malformed pair is skipped, never an error."""
+    cookies: dict[str, str] = {}
+    for chunk in value.split(";"):
+        name, sep, val = chunk.partition("=")
+        if not sep:
+            continue
+        name = name.strip()
+        val = val.strip()
+        if not name or any(c in name for c in ' \t",\\()<>@:/[]?={}'):
+            continue
+        if len(val) >= 2 and val[0] == val[-1] == '"':
+            val = _unquote(val[1:-1])
+        cookies.setdefault(name, val)
+    return cookies
+
+
+def _unquote(value: str) -> str:
+    if "\\" not in value:
+        return value
+    out: list[str] = []
+    i = 0
+    while i < len(value):
+        c = value[i]
+        if c == "\\" and i + 1 < len(value):
+            nxt = value[i + 1 : i + 4]
+            if len(nxt) == 3 and all(ch in "01234567" for ch in nxt):
+                out.append(chr(int(nxt, 8)))
+                i += 4
+                continue
+            out.append(value[i + 1])
+            i += 2
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+class HTTPConnection(Mapping[str, Any]):
+    """The parts of a connection that HTTP requests and WebSockets share."""
+
+    __slots__ = ("_cookies", "_headers", "_query_params", "_url", "scope")
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+        self._headers: Headers | None = None
+        self._url: URL | None = None
+        self._query_params: QueryParams | None = None
+        self._cookies: dict[str, str] | None = None
+
+    def __getitem__(self, key: str) -> Any:
+        return self.scope[key]
+
+    def __iter__(self) -> Any:
+        return iter(self.scope)
+
+    def __len__(self) -> int:
+        return len(self.scope)
+
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
+
+    @property
+    def app(self) -> Lamina:
+        return self.scope["app"]  # type: ignore[no-any-return]
+
+    @property
+    def url(self) -> URL:
+        if self._url is None:
+            self._url = URL(scope=self.scope)
+        return self._url
+
+    @property
+    def base_url(self) -> URL:
+        root = self.scope.get("root_path", "")
+        return URL(url_from_scope(self.scope, path=root.rstrip("/") + "/", with_query=False))
+
+    @property
+    def headers(self) -> Headers:
+        if self._headers is None:
+            self._headers = Headers(raw=self.scope["headers"])
+        return self._headers
+
+    @property
+    def query_params(self) -> QueryParams:
+        if self._query_params is None:
+            self._query_params = QueryParams(self.scope.get("query_string", b""))
+        return self._query_params
+
+    @property
+    def path_params(self) -> dict[str, Any]:
+        return self.scope.get("path_params", {})  # type: ignore[no-any-return]
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        if self._cookies is None:
+            cookies: dict[str, str] = {}
+            for k, v in self.scope["headers"]:
+                if k == b"cookie":
+                    for name, val in parse_cookie_header(v.decode("latin-1")).items():
+                        cookies.setdefault(name, val)
+            self._cookies = cookies
+        return self._cookies
+
+    @property
+    def client(self) -> Address | None:
+        client = self.scope.get("client")
+        return Address(*client) if client else None
+
+    @property
+    def state(self) -> State:
+        state = self.scope.get("state")
+        if state is None:
+            state = self.scope["state"] = {}
+        return State(state)
+
+    def url_for(self, name: str, /, **path_params: Any) -> URL:
+        """An absolute URL for the named route, from whatever router the app installed."""
+        path: URLPath = self.app.url_path_for(name, **path_params)
+        return path.make_absolute_url(self.base_url)
+
+
+class Request(HTTPConnection):
+    """An HTTP request: the connection plus its body."""
+
+    __slots__ = ("_form", "_json", "_receive", "_send")
+
+    def __init__(self, scope: Scope, receive: Receive = None, send: Send | None = None) -> None:  # type: ignore[assignment]
+        super().__init__(scope)
+        self._receive = receive if receive is not None else _no_receive
+        self._send = send
+        self._json: Any = _UNSET
+        self._form: FormData | None = None
+
+    @property
+    def method(self) -> str:
+        return self.scope["method"]  # type: ignore[no-any-return]
+
+    @property
+    def receive(self) -> Receive:
+        return self._receive
+
+    @property
+    def max_body_size(self) -> int | None:
+        """The limit in force: the route's, else the app's, else the kernel default."""
+        scope = self.scope
+        if MAX_BODY_KEY in scope:
+            return scope[MAX_BODY_KEY]  # type: ignore[no-any-return]
+        app = scope.get("app")
+        return getattr(app, "max_body_size", DEFAULT_MAX_BODY_SIZE)
+
+    def _check_declared_length(self, limit: int | None) -> None:
+        for k, v in self.scope["headers"]:
+            if k == b"content-length":
+                try:
+                    declared = int(v)
+                except ValueError:
+                    raise RequestError("Invalid Content-Length header") from None
+                if declared < 0:
+                    raise RequestError("Invalid Content-Length header")
+                if limit is not None and declared > limit:
+                    raise PayloadTooLarge(
+                        f"Request body of {declared} bytes exceeds the limit of {limit} bytes"
+                    )
+                return
+
+    async def stream(self) -> AsyncIterator[bytes]:
+        """Yield the body as it arrives, enforcing the size limit while it streams."""
+        cached = self.scope.get(BODY_KEY)
+        if cached is not None:
+            if cached:
+                yield cached
+            yield b""
+            return
+        if self.scope.get("lamina.body_streamed"):
+            raise RuntimeError("the request body was already consumed as a stream")
+        self.scope["lamina.body_streamed"] = True
+        limit = self.max_body_size
+        self._check_declared_length(limit)
+        received = 0
+        while True:
+            message = await self._receive()
+            mtype = message["type"]
+            if mtype == "http.request":
+                chunk = message.get("body", b"")
+                if chunk:
+                    received += len(chunk)
+                    if limit is not None and received > limit:
+                        raise PayloadTooLarge(
+                            f"Request body exceeds the limit of {limit} bytes"
+                        )
+                    yield chunk
+                if not message.get("more_body", False):
+                    break
+            elif mtype == "http.disconnect":
+                raise ClientDisconnect()
+        yield b""
+
+    async def body(self) -> bytes:
+        cached = self.scope.get(BODY_KEY)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        chunks = [chunk async for chunk in self.stream()]
+        body = b"".join(chunks)
+        self.scope[BODY_KEY] = body
+        return body
+
+    async def json(self) -> Any:
+        """The body parsed as JSON; invalid JSON is a 400 that says why."""
+        if self._json is _UNSET:
+            body = await self.body()
+            try:
+                self._json = json.loads(body)
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise RequestError(f"Invalid JSON body: {exc}") from None
+        return self._json
+
+    def form(self, **limits: Any) -> FormReader:
+        """Parse a urlencoded or multipart body; ``async with request.form() as form:``.
+
+        Also awaitable (``form = await request.form()``); uploads are closed when the request
+        ends either way. ``limits`` override the app's form limits for this call.
+        """
+        from .forms import FormReader
+
+        return FormReader(self, limits)
+
+    async def is_disconnected(self) -> bool:
+        """True once the client has gone away; never blocks."""
+        if self.scope.get("lamina.disconnected"):
+            return True
+        message: Message = {}
+        with anyio.CancelScope() as cs:
+            cs.cancel()
+            message = await self._receive()
+        if message.get("type") == "http.disconnect":
+            self.scope["lamina.disconnected"] = True
+            return True
+        if message.get("type") == "http.request" and BODY_KEY not in self.scope:
+            # A body chunk arrived before anyone read the body: keep it for the reader.
+            if not message.get("more_body", False):
+                self.scope[BODY_KEY] = message.get("body", b"")
+        return False
+
+    async def close(self) -> None:
+        if self._form is not None:
+            await self._form.close()
+
+
+class _Unset:
+    pass
+
+
+_UNSET: Any = _Unset()
+
+
+async def _no_receive() -> Message:
+    raise RuntimeError("this Request was built without a receive channel")
+

@@ -1,0 +1,172 @@
+"""Typed, validated plugin settings.
+
+Each plugin declares a dataclass; the kernel checks every section against it before any plugin
+configures itself and reports all problems in one :class:`SettingsError`. Values may come from
+the constructor, from ``lamina.toml`` and, for secrets, from the environment:
+``{"env": "NAME"}`` reads ``NAME`` (optionally ``{"env": "NAME", "default": "..."}``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from .exceptions import SettingsError
+
+__all__ = ["Secret", "SettingsError", "load_settings_file", "validate_section"]
+
+#: The settings file read from the working directory unless ``settings_file`` says otherwise.
+DEFAULT_SETTINGS_FILE = "lamina.toml"
+_MISSING = object()
+
+
+class Secret(str):
+    """A string that never shows itself in reprs, logs or error messages."""
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    def reveal(self) -> str:
+        return str.__str__(self)
+
+
+def load_settings_file(path: str | os.PathLike[str] | None) -> dict[str, Any]:
+    """Read ``lamina.toml`` (or ``path``); a missing default file is simply no settings."""
+    explicit = path is not None
+    file = Path(path if path is not None else DEFAULT_SETTINGS_FILE)
+    if not file.is_file():
+        if explicit:
+            raise SettingsError([f"settings file {str(file)!r} does not exist"])
+        return {}
+    try:
+        with file.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError([f"{file}: invalid TOML: {exc}"]) from None
+
+
+def _resolve_env(value: Any, where: str, errors: list[str]) -> Any:
+    if isinstance(value, Mapping) and set(value) <= {"env", "default"} and "env" in value:
+        name = value["env"]
+        if name in os.environ:
+            return os.environ[name]
+        if "default" in value:
+            return value["default"]
+        errors.append(f"{where}: environment variable {name!r} is not set")
+        return _MISSING
+    return value
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _coerce(value: Any, tp: Any, where: str, errors: list[str]) -> Any:
+    """Check ``value`` against ``tp``; return the (lightly converted) value or _MISSING."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    got = f"{type(value).__name__} {value!r}" if not isinstance(value, Secret) else "a secret"
+
+    def fail() -> Any:
+        errors.append(f"{where}: expected {_type_name(tp)}, got {got}")
+        return _MISSING
+
+    if tp is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        for arg in args:
+            trial: list[str] = []
+            out = _coerce(value, arg, where, trial)
+            if not trial:
+                return out
+        return fail()
+    if tp is type(None):
+        return None if value is None else fail()
+    if origin is Literal:
+        return value if value in args else fail()
+    if tp is Secret:
+        return Secret(value) if isinstance(value, str) else fail()
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            return value.lower() in ("1", "true", "yes", "on")
+        return fail()
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            try:
+                return int(value)
+            except ValueError:
+                return fail()
+        return fail()
+    if tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        return fail()
+    if tp is str:
+        return value if isinstance(value, str) else fail()
+    if tp is Path:
+        return Path(value) if isinstance(value, (str, os.PathLike)) else fail()
+    if origin in (list, tuple, typing.Sequence, set, frozenset) or tp in (list, tuple):
+        if isinstance(value, str) or not isinstance(value, (list, tuple, set, frozenset)):
+            return fail()
+        item_tp = args[0] if args else Any
+        items = [_coerce(v, item_tp, f"{where}[{i}]", errors) for i, v in enumerate(value)]
+        if origin is list or origin is typing.Sequence:
+            return items
+        if origin in (set, frozenset):
+            return origin(items)
+        return tuple(items)
+    if origin in (dict, typing.Mapping) or tp is dict:
+        if not isinstance(value, Mapping):
+            return fail()
+        val_tp = args[1] if len(args) == 2 else Any
+        return {k: _coerce(v, val_tp, f"{where}.{k}", errors) for k, v in value.items()}
+    if isinstance(tp, type):
+        return value if isinstance(value, tp) else fail()
+    return value
+
+
+def validate_section(plugin: str, schema: type, data: Mapping[str, Any], errors: list[str]) -> Any:
+    """Build ``schema`` from ``data``, appending every problem to ``errors``.
+
+    Returns the dataclass instance, or ``None`` when there were errors in this section.
+    """
+    if not dataclasses.is_dataclass(schema):
+        errors.append(f"[{plugin}] settings schema {schema!r} is not a dataclass")
+        return None
+    hints = typing.get_type_hints(schema)
+    fields = {f.name: f for f in dataclasses.fields(schema) if f.init}
+    before = len(errors)
+    for key in data:
+        if key not in fields:
+            known = ", ".join(sorted(fields)) or "none"
+            errors.append(f"[{plugin}] unknown setting {key!r} (known settings: {known})")
+    kwargs: dict[str, Any] = {}
+    for name, f in fields.items():
+        where = f"[{plugin}] {name}"
+        if name in data:
+            raw = _resolve_env(data[name], where, errors)
+            if raw is _MISSING:
+                continue
+            value = _coerce(raw, hints.get(name, Any), where, errors)
+            if value is not _MISSING:
+                kwargs[name] = value
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            errors.append(f"[{plugin}] {name}: required setting is missing "
+                          f"(expected {_type_name(hints.get(name, Any))})")
+    if len(errors) > before:
+        return None
+    try:
+        return schema(**kwargs)
+    except (TypeError, ValueError) as exc:
+        errors.append(f"[{plugin}] {exc}")
+        return None

@@ -1,0 +1,14 @@
+"""The ASGI vocabulary, spelled once so every plugin types against the same names."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+#: Wraps an ASGI app in another; what every middleware factory is.
+MiddlewareFactory = Callable[[ASGIApp], ASGIApp]

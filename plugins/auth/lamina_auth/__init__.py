@@ -1,0 +1,3 @@
+"""Authentication backends, users, scopes and requires()."""
+
+from __future__ import annotations

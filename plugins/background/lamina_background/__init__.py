@@ -1,0 +1,3 @@
+"""Background tasks owned by the app lifespan."""
+
+from __future__ import annotations

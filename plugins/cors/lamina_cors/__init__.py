@@ -1,0 +1,3 @@
+"""CORS middleware following the Fetch standard."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Trusted-host and HTTPS-redirect guards."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""GZip response compression middleware."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Signed-cookie and server-side sessions."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Server-Sent Events responses."""
+
+from __future__ import annotations

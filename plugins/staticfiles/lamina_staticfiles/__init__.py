@@ -1,0 +1,3 @@
+"""Static files from directories and packages."""
+
+from __future__ import annotations

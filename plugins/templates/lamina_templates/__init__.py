@@ -1,0 +1,3 @@
+"""Jinja2 templates."""
+
+from __future__ import annotations

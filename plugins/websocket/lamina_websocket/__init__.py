@@ -1,0 +1,3 @@
+"""WebSocket connections, routes and endpoints."""
+
+from __future__ import annotations
