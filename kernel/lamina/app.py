@@ -185,6 +185,26 @@ class Lamina:
             raise LookupError(f"cannot reverse {name!r}: no installed router supports url_path_for")
         return self.router.url_path_for(name, **path_params)  # type: ignore[no-any-return]
 
+    def describe_middleware(self) -> list[dict[str, Any]]:
+        """The onion, outermost first, as ``lamina middleware`` prints it."""
+        self.assemble()
+        return [
+            {"name": layer.middleware.name, "phase": layer.middleware.phase,
+             "priority": layer.middleware.priority, "plugin": layer.plugin}
+            for layer in self.middleware_layers
+        ]
+
+    @property
+    def has_lifespan_work(self) -> bool:
+        """Whether skipping the lifespan protocol would skip something (the test client warns)."""
+        self.assemble()
+        return bool(
+            self._lifespans
+            or self.lifespan_context is not None
+            or self.pm.hook.lamina_startup.get_hookimpls()
+            or self.pm.hook.lamina_shutdown.get_hookimpls()
+        )
+
     # ------------------------------------------------------------------ assembly
     def _collect(self, hook: str, **extra: Any) -> list[tuple[str, Any]]:
         """Call a ``register`` hook and return ``(plugin, registered)`` in plugin order."""
@@ -204,7 +224,9 @@ class Lamina:
         if self._asgi is not None:
             return self
         contributions = [RouteContribution(r, "app") for r in self.routes]
-        contributions += [RouteContribution(r, p) for p, r in self._collect("lamina_register_routes")]
+        contributions += [
+            RouteContribution(r, p) for p, r in self._collect("lamina_register_routes")
+        ]
         self.route_contributions = contributions
         self.router = self.pm.hook.lamina_make_router(app=self, routes=contributions)
         endpoint: ASGIApp = self.router if self.router is not None else _not_found
@@ -336,7 +358,8 @@ class Lamina:
     async def _shutdown(self, state: dict[str, Any]) -> list[str]:
         errors: list[str] = []
         hook = self.pm.hook.lamina_shutdown
-        impls = list(reversed([i for i in hook.get_hookimpls() if not (i.hookwrapper or i.wrapper)]))
+        impls = [i for i in hook.get_hookimpls() if not (i.hookwrapper or i.wrapper)]
+        impls.reverse()
         for impl in impls:
             kwargs = {"app": self, "state": state}
             try:

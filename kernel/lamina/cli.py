@@ -1,10 +1,220 @@
-"""The ``lamina`` command line."""
+"""The ``lamina`` command line: serve an app, list plugins and the middleware onion.
+
+Plugins add subcommands through the ``lamina_register_commands(register)`` hook with a
+:class:`Command`. The CLI builds its own plugin manager for that (entry points honour the
+same selection environment variables as an app), so a broken plugin can still be listed.
+
+Commands::
+
+    lamina serve MODULE:APP [--host 127.0.0.1] [--port 8000] [--reload]
+    lamina plugins [--json]
+    lamina middleware MODULE:APP [--json]
+"""
 
 from __future__ import annotations
 
+import argparse
+import importlib
+import json
+import os
 import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .app import Lamina
+
+__all__ = ["Command", "load_app", "main"]
+
+
+@dataclass(frozen=True)
+class Command:
+    """A ``lamina`` subcommand contributed by a plugin.
+
+    ``add_arguments(parser)`` declares the options on an ``argparse`` sub-parser;
+    ``run(args)`` does the work and returns the exit status (``None`` means 0).
+    """
+
+    name: str
+    help: str
+    run: Callable[[argparse.Namespace], int | None]
+    add_arguments: Callable[[argparse.ArgumentParser], None] | None = None
+
+
+def _ensure_cwd_on_path() -> None:
+    """``lamina serve examples.demo.app:app`` must work from the project root, like uvicorn."""
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.insert(0, cwd)
+
+
+def load_app(target: str) -> Lamina:
+    """Import ``MODULE:ATTR`` (``ATTR`` may be dotted) and return the app object."""
+    module_name, sep, attr = target.partition(":")
+    if not sep or not module_name or not attr:
+        raise SystemExit(f"lamina: expected MODULE:APP (for example 'myproject.app:app'), "
+                         f"got {target!r}")
+    _ensure_cwd_on_path()
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise SystemExit(f"lamina: cannot import {module_name!r}: {exc}") from exc
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise SystemExit(f"lamina: module {module_name!r} has no attribute {attr!r}") from None
+    return obj  # type: ignore[no-any-return]
+
+
+# --------------------------------------------------------------------------- serve
+def _serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("app", metavar="MODULE:APP", help="the app to serve")
+    parser.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    parser.add_argument("--reload", action="store_true", help="restart when code changes")
+    parser.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+    except ImportError:
+        print("lamina serve needs uvicorn: pip install 'lamina[serve]'", file=sys.stderr)
+        return 2
+    _ensure_cwd_on_path()
+    if args.reload:
+        uvicorn.run(args.app, host=args.host, port=args.port, reload=True,
+                    log_level=args.log_level, reload_dirs=[os.getcwd()])
+    else:
+        uvicorn.run(load_app(args.app), host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
+# --------------------------------------------------------------------------- plugins
+def plugin_report() -> list[dict[str, Any]]:
+    """Every installed entry-point plugin (and whether the environment enables it)."""
+    from .plugins import inspect_installed
+
+    return [info.as_dict() for info in inspect_installed()]
+
+
+def _plugins_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--app", metavar="MODULE:APP",
+                        help="list the plugins of this app (including local ones)")
+
+
+def _plugins(args: argparse.Namespace) -> int:
+    if args.app:
+        app = load_app(args.app)
+        rows = [info.as_dict() for info in app.plugin_infos]
+    else:
+        rows = plugin_report()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print("no lamina plugins installed")
+        return 0
+    for row in rows:
+        state = "enabled" if row["enabled"] else f"disabled ({row['reason']})"
+        dist = f"{row['distribution']} {row['version']}" if row["distribution"] else row["source"]
+        print(f"{row['name']}  [{dist}]  {state}  settings: {row['settings']}")
+        if row["error"]:
+            print(f"    error: {row['error']}")
+        if row["hooks"]:
+            print(f"    hooks: {', '.join(row['hooks'])}")
+    return 0
+
+
+# --------------------------------------------------------------------------- middleware
+def _middleware_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("app", metavar="MODULE:APP", help="the app to inspect")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _middleware(args: argparse.Namespace) -> int:
+    app = load_app(args.app)
+    app.assemble()
+    rows = app.describe_middleware()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print("request ->  (outermost first)")
+    for i, row in enumerate(rows, 1):
+        print(f"{i:>3}. {row['name']}  phase={row['phase']} priority={row['priority']} "
+              f"plugin={row['plugin']}")
+    print("      -> error layer -> router")
+    return 0
+
+
+BUILTIN = (
+    Command("serve", "Serve MODULE:APP with uvicorn.", _serve, _serve_arguments),
+    Command("plugins", "List installed plugins.", _plugins, _plugins_arguments),
+    Command("middleware", "Print the middleware onion of MODULE:APP.", _middleware,
+            _middleware_arguments),
+)
+
+
+def collect_commands() -> list[tuple[str, Command]]:
+    """Built-in commands, then each enabled entry-point plugin's (``(plugin, command)``)."""
+    from .exceptions import ConflictError
+    from .plugins import command_plugin_manager, describe_plugin
+
+    commands: list[tuple[str, Command]] = [("lamina", c) for c in BUILTIN]
+    pm = command_plugin_manager()
+    owners = {c.name: "lamina" for c in BUILTIN}
+    hook = pm.hook.lamina_register_commands
+    for impl in hook.get_hookimpls():
+        plugin = impl.plugin_name
+        found: list[Command] = []
+        impl.function(register=found.append)
+        for cmd in found:
+            if not isinstance(cmd, Command):
+                raise ConflictError(f"{describe_plugin(plugin)} registered {cmd!r}; "
+                                    "register a lamina.cli.Command")
+            if cmd.name in owners:
+                raise ConflictError(
+                    f"command {cmd.name!r}: {describe_plugin(plugin)} and "
+                    f"{describe_plugin(owners[cmd.name])} both register it; disable one with "
+                    f"LAMINA_DISABLE_PLUGINS")
+            owners[cmd.name] = plugin
+            commands.append((plugin, cmd))
+    return commands
+
+
+def build_parser(commands: Sequence[tuple[str, Command]]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lamina", description="The Lamina command line.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for _plugin, cmd in commands:
+        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help)
+        if cmd.add_arguments is not None:
+            cmd.add_arguments(p)
+        p.set_defaults(_run=cmd.run)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    print("lamina: not yet", file=sys.stderr)
-    return 2
+    """Entry point of the ``lamina`` console script."""
+    from .exceptions import AssemblyError
+
+    try:
+        commands = collect_commands()
+    except AssemblyError as exc:
+        print(f"lamina: {exc}", file=sys.stderr)
+        commands = [("lamina", c) for c in BUILTIN]
+    parser = build_parser(commands)
+    args = parser.parse_args(argv)
+    try:
+        status = args._run(args)
+    except AssemblyError as exc:
+        print(f"lamina: {exc}", file=sys.stderr)
+        return 1
+    return int(status or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -42,11 +42,26 @@ class PluginInfo:
     enabled: bool = True
     reason: str = ""
     hooks: list[str] = field(default_factory=list)
-    settings: str = "none"  # "none", "ok", "invalid"
+    settings: str = "none"  # "none", "ok", "invalid", or "schema" when not validated here
+    error: str = ""
 
     def describe(self) -> str:
         dist = f"{self.distribution} {self.version}" if self.distribution else "a local plugin"
         return f"plugin {self.name!r} ({dist})"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON shape of ``lamina plugins --json``."""
+        return {
+            "name": self.name,
+            "distribution": self.distribution,
+            "version": self.version,
+            "source": self.source,
+            "enabled": self.enabled,
+            "reason": self.reason,
+            "hooks": list(self.hooks),
+            "settings": self.settings,
+            "error": self.error,
+        }
 
 
 def _env_list(name: str) -> list[str] | None:
@@ -121,16 +136,9 @@ def load_plugins(
         version = ep.dist.version if ep.dist else None
         info = PluginInfo(name=name, distribution=dist, version=version)
         infos.append(info)
-        if name in requested:
-            pass
-        elif name in selection.disable:
-            info.enabled, info.reason = False, "disabled"
-            continue
-        elif selection.only is not None and name not in selection.only:
-            info.enabled, info.reason = False, "not in the allow-list"
-            continue
-        elif not selection.autoload:
-            info.enabled, info.reason = False, "autoload is off"
+        reason = "" if name in requested else _disabled_reason(name, selection)
+        if reason:
+            info.enabled, info.reason = False, reason
             continue
         try:
             obj = ep.load()
@@ -160,13 +168,75 @@ def _register(pm: pluggy.PluginManager, obj: Any, info: PluginInfo) -> None:
     try:
         pm.register(obj, name=info.name)
     except pluggy.PluginValidationError as exc:
-        raise PluginLoadError(f"{info.describe()} has an invalid hook implementation: {exc}") from exc
-    info.hooks = sorted(impl_name for impl_name in dir(obj) if impl_name.startswith("lamina_")
-                        and callable(getattr(obj, impl_name, None)))
+        raise PluginLoadError(
+            f"{info.describe()} has an invalid hook implementation: {exc}"
+        ) from exc
+    info.hooks = _hook_names(pm, obj)
+
+
+def _hook_names(pm: pluggy.PluginManager, obj: Any) -> list[str]:
+    """Names of the hooks ``obj`` implements (known or still pending)."""
+    names = {caller.name for caller in pm.get_hookcallers(obj) or ()}
+    return sorted(names)
+
+
+def _disabled_reason(name: str, selection: Selection) -> str:
+    if name in selection.disable:
+        return "disabled"
+    if selection.only is not None and name not in selection.only:
+        return "not in the allow-list"
+    if not selection.autoload:
+        return "autoload is off"
+    return ""
+
+
+def describe_plugin(name: str) -> str:
+    """``plugin 'x' (lamina-x 1.0)`` for an installed entry point, or a local plugin."""
+    for ep in entry_points():
+        if ep.name == name and ep.dist is not None:
+            return PluginInfo(name, ep.dist.name, ep.dist.version).describe()
+    return PluginInfo(name).describe()
+
+
+def inspect_installed() -> list[PluginInfo]:
+    """Every installed entry-point plugin, whether the environment would enable it, its hooks
+    and whether it declares settings. A plugin that fails to import is reported, not raised."""
+    selection = resolve_selection(None, None, None)
+    pm = make_plugin_manager()
+    infos: list[PluginInfo] = []
+    for ep in entry_points():
+        info = PluginInfo(
+            name=ep.name,
+            distribution=ep.dist.name if ep.dist else None,
+            version=ep.dist.version if ep.dist else None,
+        )
+        infos.append(info)
+        reason = _disabled_reason(ep.name, selection)
+        if reason:
+            info.enabled, info.reason = False, reason
+        try:
+            obj = ep.load()
+            pm.register(obj, name=ep.name)
+        except Exception as exc:
+            info.error = f"{type(exc).__name__}: {exc}"
+            info.enabled, info.reason = False, "failed to load"
+            continue
+        info.hooks = _hook_names(pm, obj)
+        info.settings = "schema" if "lamina_settings_schema" in info.hooks else "none"
+    return infos
+
+
+def command_plugin_manager() -> pluggy.PluginManager:
+    """The plugin manager the CLI asks for subcommands: enabled entry points, no app."""
+    pm = make_plugin_manager()
+    infos = load_plugins(pm, resolve_selection(None, None, None), ())
+    pm.hook.lamina_add_hookspecs.call_historic(kwargs={"pluginmanager": pm})
+    check_pending(pm, infos)
+    return pm
 
 
 def check_pending(pm: pluggy.PluginManager, infos: list[PluginInfo]) -> None:
-    """Turn an unknown hook (a typo, or a hook from a plugin that is not installed) into an error."""
+    """Turn an unknown hook (a typo, or a hook of a plugin not installed) into an error."""
     by_name = {i.name: i for i in infos}
     try:
         pm.check_pending()
