@@ -23,7 +23,11 @@ __all__ = ["Secret", "SettingsError", "load_settings_file", "validate_section"]
 
 #: The settings file read from the working directory unless ``settings_file`` says otherwise.
 DEFAULT_SETTINGS_FILE = "lamina.toml"
+#: Environment variable naming another settings file.
+ENV_SETTINGS_FILE = "LAMINA_SETTINGS_FILE"
 _MISSING = object()
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
 
 
 class Secret(str):
@@ -37,7 +41,12 @@ class Secret(str):
 
 
 def load_settings_file(path: str | os.PathLike[str] | None) -> dict[str, Any]:
-    """Read ``lamina.toml`` (or ``path``); a missing default file is simply no settings."""
+    """Read ``path``, else ``$LAMINA_SETTINGS_FILE``, else ``./lamina.toml``.
+
+    A missing default file is simply no settings; a missing explicit one is an error.
+    """
+    if path is None:
+        path = os.environ.get(ENV_SETTINGS_FILE) or None
     explicit = path is not None
     file = Path(path if path is not None else DEFAULT_SETTINGS_FILE)
     if not file.is_file():
@@ -95,8 +104,8 @@ def _coerce(value: Any, tp: Any, where: str, errors: list[str]) -> Any:
     if tp is bool:
         if isinstance(value, bool):
             return value
-        if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
-            return value.lower() in ("1", "true", "yes", "on")
+        if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
+            return value.lower() in _TRUE
         return fail()
     if tp is int:
         if isinstance(value, int) and not isinstance(value, bool):

@@ -1,0 +1,214 @@
+"""Run an ASGI app under a real server on 127.0.0.1, in a background thread.
+
+::
+
+    from tests.helpers.servers import serve
+
+    with serve(app) as base_url:                    # uvicorn, asyncio
+        httpx.get(base_url + "/")
+    with serve(app, server="hypercorn", loop="trio") as base_url:
+        ...
+
+The listening socket is bound to port 0 before the server starts (no port races) and the
+context waits until the app finished its lifespan startup. A startup failure raises
+:class:`ServerStartupError` with the app's message. On exit the server shuts down gracefully
+(lifespan shutdown runs) and the thread is joined, bounded by ``timeout``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from typing import Any, Literal
+
+__all__ = ["ServerStartupError", "free_port", "serve", "serve_hypercorn", "serve_uvicorn"]
+
+Server = Literal["uvicorn", "hypercorn"]
+Loop = Literal["asyncio", "trio"]
+
+
+class ServerStartupError(RuntimeError):
+    """The app reported ``lifespan.startup.failed`` or the server did not come up in time."""
+
+
+def free_port() -> int:
+    """A port that was free a moment ago (prefer :func:`serve`, which holds the socket)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _listening_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+class _StartupWatch:
+    """Wraps the app to learn when its lifespan startup finished (or failed)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.ready = threading.Event()
+        self.failure: str | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def watched_send(message: Any) -> None:
+            if message["type"] == "lifespan.startup.failed":
+                self.failure = message.get("message", "")
+            if message["type"] in ("lifespan.startup.complete", "lifespan.startup.failed"):
+                self.ready.set()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched_send)
+        finally:
+            # An app without lifespan support raises here; the server carries on anyway.
+            self.ready.set()
+
+
+@contextmanager
+def _run_thread(target: Any, watch: _StartupWatch, stop: Any, timeout: float) -> Iterator[None]:
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            target()
+        except BaseException as exc:  # reported to the test thread below
+            errors.append(exc)
+            watch.ready.set()
+
+    thread = threading.Thread(target=run, name="lamina-test-server", daemon=True)
+    thread.start()
+    try:
+        if not watch.ready.wait(timeout):
+            raise ServerStartupError(f"server did not start within {timeout}s")
+        if errors:
+            raise ServerStartupError(f"server crashed: {errors[0]!r}") from errors[0]
+        if watch.failure is not None:
+            raise ServerStartupError(f"lifespan startup failed: {watch.failure}")
+        yield
+    finally:
+        stop()
+        thread.join(timeout)
+        if thread.is_alive():  # pragma: no cover - a hang is a bug worth a loud failure
+            raise RuntimeError("the test server did not stop in time")
+
+
+@contextmanager
+def serve_uvicorn(app: Any, *, timeout: float = 10.0, **config: Any) -> Iterator[str]:
+    """uvicorn (asyncio only) on 127.0.0.1; ``config`` goes to ``uvicorn.Config``."""
+    import uvicorn
+
+    watch = _StartupWatch(app)
+    sock = _listening_socket()
+    port = sock.getsockname()[1]
+    config.setdefault("log_level", "warning")
+    config.setdefault("lifespan", "auto")
+    server = uvicorn.Server(uvicorn.Config(watch, host="127.0.0.1", port=port, **config))
+
+    def stop() -> None:
+        server.should_exit = True
+
+    try:
+        with _run_thread(lambda: server.run(sockets=[sock]), watch, stop, timeout):
+            yield f"http://127.0.0.1:{port}"
+    finally:
+        sock.close()
+
+
+@contextmanager
+def serve_hypercorn(
+    app: Any, *, loop: Loop = "asyncio", timeout: float = 10.0, **config: Any
+) -> Iterator[str]:
+    """hypercorn on 127.0.0.1 with the asyncio or the trio worker."""
+    from hypercorn.config import Config
+
+    watch = _StartupWatch(app)
+    sock = _listening_socket()
+    port = sock.getsockname()[1]
+    cfg = Config()
+    # hypercorn takes ownership of (and closes) the descriptor it is given: hand it a copy.
+    cfg.bind = [f"fd://{os.dup(sock.fileno())}"]
+    cfg.loglevel = "WARNING"
+    cfg.graceful_timeout = 2.0
+    for key, value in config.items():
+        setattr(cfg, key, value)
+
+    if loop == "trio":
+        import trio
+        from hypercorn.trio import serve as trio_serve
+
+        token: list[Any] = []
+
+        async def trio_main() -> None:
+            stopped = trio.Event()
+            token.append((trio.lowlevel.current_trio_token(), stopped))
+
+            async def shutdown_trigger() -> None:
+                await stopped.wait()
+
+            await trio_serve(watch, cfg, shutdown_trigger=shutdown_trigger)
+
+        def run() -> None:
+            trio.run(trio_main)
+
+        def stop() -> None:
+            if token:
+                trio_token, stopped = token[0]
+                with suppress(trio.RunFinishedError):
+                    trio_token.run_sync_soon(stopped.set)
+
+    else:
+        import asyncio
+
+        from hypercorn.asyncio import serve as asyncio_serve
+
+        holder: list[Any] = []
+
+        async def asyncio_main() -> None:
+            stopped = asyncio.Event()
+            holder.append((asyncio.get_running_loop(), stopped))
+            await asyncio_serve(watch, cfg, shutdown_trigger=stopped.wait)
+
+        def run() -> None:
+            asyncio.run(asyncio_main())
+
+        def stop() -> None:
+            if holder:
+                event_loop, stopped = holder[0]
+                with suppress(RuntimeError):
+                    event_loop.call_soon_threadsafe(stopped.set)
+
+    try:
+        with _run_thread(run, watch, stop, timeout):
+            yield f"http://127.0.0.1:{port}"
+    finally:
+        sock.close()
+
+
+@contextmanager
+def serve(
+    app: Any, *, server: Server = "uvicorn", loop: Loop = "asyncio", **options: Any
+) -> Iterator[str]:
+    """Serve ``app`` and yield its base URL (``http://127.0.0.1:PORT``)."""
+    if server == "uvicorn":
+        if loop != "asyncio":
+            raise ValueError("uvicorn runs on asyncio only; use server='hypercorn' for trio")
+        with serve_uvicorn(app, **options) as url:
+            yield url
+    elif server == "hypercorn":
+        with serve_hypercorn(app, loop=loop, **options) as url:
+            yield url
+    else:
+        raise ValueError(f"unknown server {server!r}")
