@@ -8,10 +8,13 @@ default so a failing endpoint fails the test with its own traceback.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 import math
+import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from types import TracebackType
 from typing import Any
 from urllib.parse import unquote
@@ -24,7 +27,15 @@ import httpx
 from .errors import RAISE_KEY
 from .types import ASGIApp, Message
 
-__all__ = ["AsyncTestClient", "LifespanNotRunWarning", "TestClient"]
+__all__ = [
+    "AsyncTestClient",
+    "AsyncWebSocketTestSession",
+    "LifespanNotRunWarning",
+    "TestClient",
+    "WebSocketDenialResponse",
+    "WebSocketDisconnect",
+    "WebSocketTestSession",
+]
 
 
 class LifespanNotRunWarning(UserWarning):
@@ -42,53 +53,59 @@ def _has_lifespan_work(app: Any) -> bool:
 
 
 class _Lifespan:
-    """Drives the ASGI lifespan protocol for one client context."""
+    """Drives the ASGI lifespan protocol for one client context.
+
+    An app that raises on the lifespan scope before sending anything does not support the
+    protocol; like uvicorn's ``lifespan="auto"`` the client carries on without it. A startup
+    or shutdown failure reported by the app raises ``RuntimeError`` with its message.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.state: dict[str, Any] = {}
-        self._to_app: Any = None
-        self._from_app: Any = None
-
-    async def run(self, task_status: anyio.abc.TaskStatus[None]) -> None:
-        send_to_app, self._app_inbox = anyio.create_memory_object_stream[Message](4)
-        self._app_outbox, recv_from_app = anyio.create_memory_object_stream[Message](4)
-        self._to_app, self._from_app = send_to_app, recv_from_app
-        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"},
-                 "state": self.state}
-
-        async def receive() -> Message:
-            return await self._app_inbox.receive()
-
-        async def send(message: Message) -> None:
-            await self._app_outbox.send(message)
-
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(self._guard, scope, receive, send)
-            await send_to_app.send({"type": "lifespan.startup"})
-            message = await recv_from_app.receive()
-            if message["type"] == "lifespan.startup.failed":
-                raise RuntimeError(f"lifespan startup failed: {message.get('message', '')}")
-            task_status.started()
-            await self._stop.wait()
-            await send_to_app.send({"type": "lifespan.shutdown"})
-            message = await recv_from_app.receive()
-            if message["type"] == "lifespan.shutdown.failed":
-                raise RuntimeError(f"lifespan shutdown failed: {message.get('message', '')}")
-
-    async def _guard(self, scope: Message, receive: Any, send: Any) -> None:
-        try:
-            await self.app(scope, receive, send)
-        except BaseException as exc:  # report instead of deadlocking the waiter
-            with contextlib.suppress(Exception):
-                await self._app_outbox.send(
-                    {"type": "lifespan.startup.failed", "message": f"{type(exc).__name__}: {exc}"}
-                )
-            if not isinstance(exc, Exception):
-                raise
+        self.supported = True
 
     def prepare(self) -> None:
         self._stop = anyio.Event()
+
+    async def run(self, task_status: anyio.abc.TaskStatus[None]) -> None:
+        to_app, app_inbox = anyio.create_memory_object_stream[Message](math.inf)
+        app_outbox, from_app = anyio.create_memory_object_stream[Message](math.inf)
+        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"},
+                 "state": self.state}
+        sent_any = False
+
+        async def send(message: Message) -> None:
+            nonlocal sent_any
+            sent_any = True
+            await app_outbox.send(message)
+
+        async def guard() -> None:
+            try:
+                await self.app(scope, app_inbox.receive, send)
+            except Exception as exc:
+                if sent_any:
+                    raise
+                self.supported = False
+                app_outbox.send_nowait({"type": "lamina.lifespan.unsupported",
+                                        "message": f"{type(exc).__name__}: {exc}"})
+
+        with to_app, app_inbox, app_outbox, from_app:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(guard)
+                await to_app.send({"type": "lifespan.startup"})
+                message = await from_app.receive()
+                if message["type"] == "lifespan.startup.failed":
+                    raise RuntimeError(f"lifespan startup failed: {message.get('message', '')}")
+                task_status.started()
+                await self._stop.wait()
+                if not self.supported:
+                    return
+                await to_app.send({"type": "lifespan.shutdown"})
+                message = await from_app.receive()
+                if message["type"] == "lifespan.shutdown.failed":
+                    raise RuntimeError(
+                        f"lifespan shutdown failed: {message.get('message', '')}")
 
 
 class _ASGIHandler:
@@ -275,6 +292,26 @@ class TestClient(httpx.Client):
         with anyio.from_thread.start_blocking_portal(self.backend, self.backend_options) as portal:
             yield portal
 
+    def websocket_connect(
+        self,
+        url: str,
+        subprotocols: Sequence[str] = (),
+        *,
+        headers: dict[str, str] | None = None,
+        close_timeout: float = 5.0,
+    ) -> WebSocketTestSession:
+        """Open a WebSocket to the app; use the result as a context manager.
+
+        The handshake happens on ``__enter__``: a refusal raises :class:`WebSocketDisconnect`
+        (the app closed) or :class:`WebSocketDenialResponse` (the app answered with HTTP).
+        Cookies and default headers of the client are sent.
+        """
+        request = self.build_request("GET", url, headers=headers)
+        scope = _websocket_scope(self._handler, request, subprotocols)
+        core = _WebSocketCore(self.app, scope, self._handler.raise_server_exceptions,
+                              close_timeout)
+        return WebSocketTestSession(self, core)
+
     def __enter__(self) -> TestClient:
         stack = contextlib.ExitStack()
         portal = stack.enter_context(
@@ -332,6 +369,7 @@ class AsyncTestClient(httpx.AsyncClient):
             client=client, state=self._lifespan.state,
         )
         self._task_group: anyio.abc.TaskGroup | None = None
+        self._warned = False
         super().__init__(
             base_url=base_url, transport=_AsyncTransport(self._handler),
             follow_redirects=follow_redirects, cookies=cookies,
@@ -342,6 +380,35 @@ class AsyncTestClient(httpx.AsyncClient):
     @staticmethod
     async def _expose(response: httpx.Response) -> None:
         _expose_template(response)
+
+    def websocket_connect(
+        self,
+        url: str,
+        subprotocols: Sequence[str] = (),
+        *,
+        headers: dict[str, str] | None = None,
+        close_timeout: float = 5.0,
+    ) -> AsyncWebSocketTestSession:
+        """Open a WebSocket to the app: ``async with client.websocket_connect("/ws") as ws``."""
+        self._warn_without_lifespan()
+        request = self.build_request("GET", url, headers=headers)
+        scope = _websocket_scope(self._handler, request, subprotocols)
+        core = _WebSocketCore(self.app, scope, self._handler.raise_server_exceptions,
+                              close_timeout)
+        return AsyncWebSocketTestSession(core)
+
+    def _warn_without_lifespan(self) -> None:
+        if self._task_group is None and not self._warned and _has_lifespan_work(self.app):
+            self._warned = True
+            warnings.warn(
+                "AsyncTestClient used without running the app's lifespan (startup hooks and "
+                "lifespan contexts did not run); use `async with AsyncTestClient(app) as c:`",
+                LifespanNotRunWarning, stacklevel=3,
+            )
+
+    async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:  # type: ignore[override]
+        self._warn_without_lifespan()
+        return await super().send(request, **kwargs)
 
     async def __aenter__(self) -> AsyncTestClient:
         await super().__aenter__()
@@ -364,3 +431,349 @@ class AsyncTestClient(httpx.AsyncClient):
         await super().__aexit__(exc_type, exc, tb)
 
 
+
+
+# --------------------------------------------------------------------------- WebSocket
+class WebSocketDisconnect(Exception):
+    """The app closed the WebSocket (or refused the handshake) with ``code`` and ``reason``."""
+
+    def __init__(self, code: int = 1000, reason: str = "") -> None:
+        self.code = code
+        self.reason = reason
+        super().__init__(code, reason)
+
+    def __str__(self) -> str:
+        suffix = f": {self.reason}" if self.reason else ""
+        return f"WebSocket closed with code {self.code}{suffix}"
+
+
+class WebSocketDenialResponse(Exception):
+    """The app refused the handshake with an HTTP response (``websocket.http.response``)."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+        self.status_code = response.status_code
+        super().__init__(f"WebSocket handshake denied with HTTP {response.status_code}")
+
+
+_APP_EXIT = "lamina.testclient.app_exit"
+
+
+class _WebSocketCore:
+    """One WebSocket conversation with the app, on the portal's (or caller's) event loop.
+
+    The app runs as a task; two unbounded queues carry the ASGI messages either way. When
+    the app returns or raises, a sentinel wakes any waiting receiver.
+    """
+
+    def __init__(self, app: ASGIApp, scope: dict[str, Any], raise_server_exceptions: bool,
+                 close_timeout: float) -> None:
+        self.app = app
+        self.scope = scope
+        self.raise_server_exceptions = raise_server_exceptions
+        self.close_timeout = close_timeout
+        self.accepted_subprotocol: str | None = None
+        self.extra_headers: list[tuple[bytes, bytes]] = []
+        self.exception: BaseException | None = None
+        self.client_closed = False
+        self.app_closed: tuple[int, str] | None = None
+
+    def open_streams(self) -> None:
+        """Create the queues and events; must run on the loop that will use them."""
+        self._to_app, self._app_inbox = anyio.create_memory_object_stream[Message](math.inf)
+        self._app_outbox, self._from_app = anyio.create_memory_object_stream[Message](math.inf)
+        self.done = anyio.Event()
+        self._cancel = anyio.CancelScope()
+
+    async def run_app(self) -> None:
+        with self._cancel:
+            try:
+                await self.app(self.scope, self._app_inbox.receive, self._app_send)
+            except Exception as exc:
+                self.exception = exc
+            finally:
+                self.done.set()
+                self._app_outbox.send_nowait({"type": _APP_EXIT})
+
+    async def _app_send(self, message: Message) -> None:
+        if self.app_closed is not None and message["type"] != "websocket.http.response.body":
+            raise RuntimeError(f"the app sent {message['type']!r} after closing the WebSocket")
+        if message["type"] == "websocket.close":
+            self.app_closed = (message.get("code", 1000), message.get("reason") or "")
+        await self._app_outbox.send(message)
+
+    async def _next(self) -> Message:
+        message = await self._from_app.receive()
+        if message["type"] == _APP_EXIT:
+            self._app_outbox.send_nowait(message)  # later receivers see it too
+            if self.exception is not None:
+                if self.raise_server_exceptions:
+                    exc, self.exception = self.exception, None
+                    raise exc
+                raise WebSocketDisconnect(1011, "server error")
+            raise WebSocketDisconnect(1006, "the app returned without closing the WebSocket")
+        return message
+
+    async def connect(self) -> None:
+        await self._to_app.send({"type": "websocket.connect"})
+        message = await self._next()
+        mtype = message["type"]
+        if mtype == "websocket.accept":
+            self.accepted_subprotocol = message.get("subprotocol")
+            self.extra_headers = list(message.get("headers") or [])
+            return
+        if mtype == "websocket.close":
+            raise WebSocketDisconnect(message.get("code", 1000), message.get("reason") or "")
+        if mtype == "websocket.http.response.start":
+            status, headers = message["status"], list(message.get("headers") or [])
+            chunks: list[bytes] = []
+            while True:
+                body = await self._next()
+                if body["type"] != "websocket.http.response.body":
+                    raise RuntimeError(
+                        f"expected websocket.http.response.body, got {body['type']!r}")
+                chunks.append(bytes(body.get("body", b"")))
+                if not body.get("more_body", False):
+                    break
+            response = httpx.Response(status, headers=headers, content=b"".join(chunks))
+            raise WebSocketDenialResponse(response)
+        raise RuntimeError(f"the app sent {mtype!r} during the WebSocket handshake")
+
+    async def send(self, message: Message) -> None:
+        await self._to_app.send(message)
+
+    async def receive(self) -> Message:
+        return await self._next()
+
+    async def close(self, code: int, reason: str | None) -> None:
+        """Tell the app the client went away, then let it finish (bounded) and re-raise."""
+        if not self.client_closed:
+            self.client_closed = True
+            await self._to_app.send({"type": "websocket.disconnect", "code": code,
+                                     "reason": reason or ""})
+        with anyio.move_on_after(self.close_timeout):
+            await self.done.wait()
+        if not self.done.is_set():
+            self._cancel.cancel()
+            await self.done.wait()
+        for stream in (self._to_app, self._app_inbox, self._app_outbox, self._from_app):
+            stream.close()
+        if self.exception is not None and self.raise_server_exceptions:
+            exc, self.exception = self.exception, None
+            raise exc
+
+
+def _text_of(message: Message) -> str:
+    if message["type"] == "websocket.close":
+        raise WebSocketDisconnect(message.get("code", 1000), message.get("reason") or "")
+    text = message.get("text")
+    if text is None:
+        raise TypeError(f"expected a text message, got {message!r}")
+    return text  # type: ignore[no-any-return]
+
+
+def _bytes_of(message: Message) -> bytes:
+    if message["type"] == "websocket.close":
+        raise WebSocketDisconnect(message.get("code", 1000), message.get("reason") or "")
+    data = message.get("bytes")
+    if data is None:
+        raise TypeError(f"expected a binary message, got {message!r}")
+    return bytes(data)
+
+
+def _json_message(data: Any, mode: str) -> Message:
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    if mode == "text":
+        return {"type": "websocket.receive", "text": text}
+    if mode == "binary":
+        return {"type": "websocket.receive", "bytes": text.encode()}
+    raise ValueError(f"mode must be 'text' or 'binary', got {mode!r}")
+
+
+def _websocket_scope(
+    handler: _ASGIHandler, request: httpx.Request, subprotocols: Sequence[str]
+) -> dict[str, Any]:
+    scope = handler.scope_for(request)
+    del scope["method"]
+    scheme = {"http": "ws", "https": "wss"}.get(scope["scheme"], scope["scheme"])
+    headers = [(k, v) for k, v in scope["headers"] if k not in _WS_HANDSHAKE_HEADERS]
+    headers += [
+        (b"connection", b"upgrade"),
+        (b"upgrade", b"websocket"),
+        (b"sec-websocket-version", b"13"),
+        (b"sec-websocket-key", base64.b64encode(os.urandom(16))),
+    ]
+    if subprotocols:
+        headers.append((b"sec-websocket-protocol", ", ".join(subprotocols).encode("latin-1")))
+    scope.update(type="websocket", scheme=scheme, headers=headers,
+                 subprotocols=list(subprotocols),
+                 extensions={"websocket.http.response": {}})
+    return scope
+
+
+_WS_HANDSHAKE_HEADERS = frozenset(
+    {b"connection", b"upgrade", b"sec-websocket-version", b"sec-websocket-key",
+     b"sec-websocket-protocol", b"content-length", b"accept-encoding"}
+)
+
+
+class WebSocketTestSession:
+    """A synchronous WebSocket conversation: ``with client.websocket_connect("/ws") as ws``.
+
+    Leaving the ``with`` block closes the connection (code 1000), waits for the app to
+    finish (cancelling it after ``close_timeout`` seconds) and re-raises its exception.
+    """
+
+    __test__ = False
+
+    def __init__(self, client: TestClient, core: _WebSocketCore) -> None:
+        self._client = client
+        self._core = core
+        self._stack = contextlib.ExitStack()
+        self._portal: anyio.from_thread.BlockingPortal | None = None
+
+    @property
+    def accepted_subprotocol(self) -> str | None:
+        return self._core.accepted_subprotocol
+
+    @property
+    def extra_headers(self) -> list[tuple[bytes, bytes]]:
+        """Headers the app sent with ``websocket.accept``."""
+        return self._core.extra_headers
+
+    def __enter__(self) -> WebSocketTestSession:
+        stack = self._stack
+        portal = stack.enter_context(self._client._portal_for_request())
+        self._portal = portal
+        try:
+            portal.call(self._core.open_streams)
+            future = portal.start_task_soon(self._core.run_app)
+            stack.callback(future.result)
+            stack.callback(self._shutdown)
+            portal.call(self._core.connect)
+        except BaseException:
+            self._stack.close()
+            raise
+        return self
+
+    def _shutdown(self) -> None:
+        """Used when the handshake failed or the block exits: never leave the app running."""
+        assert self._portal is not None
+        self._portal.call(self._core.close, 1000, None)
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stack.close()
+
+    # sending ---------------------------------------------------------------
+    def _call(self, fn: Any, *args: Any) -> Any:
+        if self._portal is None:
+            raise RuntimeError("use the session inside `with client.websocket_connect(...)`")
+        return self._portal.call(fn, *args)
+
+    def send(self, message: Message) -> None:
+        """Send a raw ASGI message to the app (``websocket.receive`` normally)."""
+        self._call(self._core.send, message)
+
+    def send_text(self, data: str) -> None:
+        self.send({"type": "websocket.receive", "text": data})
+
+    def send_bytes(self, data: bytes) -> None:
+        self.send({"type": "websocket.receive", "bytes": bytes(data)})
+
+    def send_json(self, data: Any, mode: str = "text") -> None:
+        self.send(_json_message(data, mode))
+
+    # receiving -------------------------------------------------------------
+    def receive(self) -> Message:
+        """The next raw ASGI message from the app (``websocket.send`` or ``websocket.close``)."""
+        return self._call(self._core.receive)  # type: ignore[no-any-return]
+
+    def receive_text(self) -> str:
+        return _text_of(self.receive())
+
+    def receive_bytes(self) -> bytes:
+        return _bytes_of(self.receive())
+
+    def receive_json(self, mode: str = "text") -> Any:
+        message = self.receive()
+        raw = _text_of(message) if mode == "text" else _bytes_of(message).decode()
+        return json.loads(raw)
+
+    def close(self, code: int = 1000, reason: str | None = None) -> None:
+        """Close from the client side and wait for the app to finish."""
+        self._call(self._core.close, code, reason)
+
+
+class AsyncWebSocketTestSession:
+    """The async twin of :class:`WebSocketTestSession`.
+
+    ``async with client.websocket_connect("/ws") as ws: await ws.send_text("hi")``
+    """
+
+    __test__ = False
+
+    def __init__(self, core: _WebSocketCore) -> None:
+        self._core = core
+        self._task_group: anyio.abc.TaskGroup | None = None
+
+    @property
+    def accepted_subprotocol(self) -> str | None:
+        return self._core.accepted_subprotocol
+
+    @property
+    def extra_headers(self) -> list[tuple[bytes, bytes]]:
+        return self._core.extra_headers
+
+    async def __aenter__(self) -> AsyncWebSocketTestSession:
+        self._core.open_streams()
+        tg = anyio.create_task_group()
+        await tg.__aenter__()
+        self._task_group = tg
+        tg.start_soon(self._core.run_app)
+        try:
+            await self._core.connect()
+        except BaseException as exc:
+            await self._finish()
+            await tg.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
+        return self
+
+    async def _finish(self) -> None:
+        await self._core.close(1000, None)
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        tg, self._task_group = self._task_group, None
+        try:
+            await self._finish()
+        finally:
+            if tg is not None:
+                await tg.__aexit__(None, None, None)
+
+    async def send(self, message: Message) -> None:
+        await self._core.send(message)
+
+    async def send_text(self, data: str) -> None:
+        await self.send({"type": "websocket.receive", "text": data})
+
+    async def send_bytes(self, data: bytes) -> None:
+        await self.send({"type": "websocket.receive", "bytes": bytes(data)})
+
+    async def send_json(self, data: Any, mode: str = "text") -> None:
+        await self.send(_json_message(data, mode))
+
+    async def receive(self) -> Message:
+        return await self._core.receive()
+
+    async def receive_text(self) -> str:
+        return _text_of(await self.receive())
+
+    async def receive_bytes(self) -> bytes:
+        return _bytes_of(await self.receive())
+
+    async def receive_json(self, mode: str = "text") -> Any:
+        message = await self.receive()
+        raw = _text_of(message) if mode == "text" else _bytes_of(message).decode()
+        return json.loads(raw)
+
+    async def close(self, code: int = 1000, reason: str | None = None) -> None:
+        await self._core.close(code, reason)
