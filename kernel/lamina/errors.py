@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .exceptions import HTTPException
-from .requests import Request
+from .requests import CLEANUP_KEY, ClientDisconnect, Request, run_cleanups
 from .responses import HTMLResponse, PlainTextResponse, Response
 from .types import ASGIApp, Message, Receive, Scope, Send
 
@@ -94,6 +94,9 @@ class HTTPErrorLayer:
             await self.app(scope, receive, tracking_send)
         except Exception as exc:
             await self.handle(scope, receive, send, exc, started)
+        finally:
+            if CLEANUP_KEY in scope:  # forms/uploads the endpoint left open
+                await run_cleanups(scope)
 
     async def handle(
         self, scope: Scope, receive: Receive, send: Send, exc: Exception, started: bool
@@ -108,6 +111,9 @@ class HTTPErrorLayer:
             return
         request = Request(scope, receive, send)
         handler = self.handlers.lookup(exc)
+        if handler is None and isinstance(exc, ClientDisconnect):
+            logger.debug("client disconnected during %s %s", scope.get("method"), scope.get("path"))
+            return
         if handler is not None:
             try:
                 response = await _call_handler(handler, request, exc)

@@ -8,7 +8,8 @@ kept on the scope so the next reader gets it too.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -19,13 +20,33 @@ from .types import Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
     from .app import Lamina
-    from .forms import FormData, FormReader
+    from .forms import FormReader
 
-__all__ = ["ClientDisconnect", "HTTPConnection", "Request", "parse_cookie_header"]
+__all__ = [
+    "ClientDisconnect",
+    "HTTPConnection",
+    "Request",
+    "add_cleanup",
+    "parse_cookie_header",
+    "run_cleanups",
+]
+
+logger = logging.getLogger("lamina.request")
 
 #: Scope keys the kernel uses; plugins may read them.
 BODY_KEY = "lamina.body"
 MAX_BODY_KEY = "lamina.max_body_size"
+#: Set when the body has been (or is being) consumed as a stream.
+STREAMED_KEY = "lamina.body_streamed"
+#: Set when the last body chunk was received.
+BODY_DONE_KEY = "lamina.body_done"
+#: ``http.request`` messages picked up by ``is_disconnected()`` before any body reader.
+PENDING_KEY = "lamina.body_pending"
+DISCONNECTED_KEY = "lamina.disconnected"
+#: The parsed form (one per request, whoever asks first).
+FORM_KEY = "lamina.form"
+#: Async callables run when the request ends (see :func:`run_cleanups`).
+CLEANUP_KEY = "lamina.cleanup"
 DEFAULT_MAX_BODY_SIZE = 10 * 1024 * 1024
 
 
@@ -69,6 +90,16 @@ def _unquote(value: str) -> str:
         out.append(c)
         i += 1
     return "".join(out)
+
+
+def _from_plugin(scope: Scope, key: str, plugin: str) -> Any:
+    try:
+        return scope[key]
+    except KeyError:
+        raise AttributeError(
+            f"{key!r} is not available: install and enable the {plugin} plugin "
+            f"(its middleware sets scope[{key!r}])"
+        ) from None
 
 
 class HTTPConnection(Mapping[str, Any]):
@@ -149,6 +180,21 @@ class HTTPConnection(Mapping[str, Any]):
             state = self.scope["state"] = {}
         return State(state)
 
+    @property
+    def session(self) -> Any:
+        """The session (``scope["session"]``), set by the lamina-sessions middleware."""
+        return _from_plugin(self.scope, "session", "lamina-sessions")
+
+    @property
+    def user(self) -> Any:
+        """The authenticated user (``scope["user"]``), set by the lamina-auth middleware."""
+        return _from_plugin(self.scope, "user", "lamina-auth")
+
+    @property
+    def auth(self) -> Any:
+        """The credentials (``scope["auth"]``), set by the lamina-auth middleware."""
+        return _from_plugin(self.scope, "auth", "lamina-auth")
+
     def url_for(self, name: str, /, **path_params: Any) -> URL:
         """An absolute URL for the named route, from whatever router the app installed."""
         path: URLPath = self.app.url_path_for(name, **path_params)
@@ -156,16 +202,21 @@ class HTTPConnection(Mapping[str, Any]):
 
 
 class Request(HTTPConnection):
-    """An HTTP request: the connection plus its body."""
+    """An HTTP request: the connection plus its body.
 
-    __slots__ = ("_form", "_json", "_receive", "_send")
+    Body state lives on the scope, not on this object, because a middleware and the endpoint
+    build their own ``Request`` over the same scope: whoever reads first, the next reader
+    still gets the body (``body()``), and chunks that ``is_disconnected()`` happened to pick up
+    are handed to the stream, never dropped.
+    """
+
+    __slots__ = ("_json", "_receive", "_send")
 
     def __init__(self, scope: Scope, receive: Receive = None, send: Send | None = None) -> None:  # type: ignore[assignment]
         super().__init__(scope)
         self._receive = receive if receive is not None else _no_receive
         self._send = send
         self._json: Any = _UNSET
-        self._form: FormData | None = None
 
     @property
     def method(self) -> str:
@@ -199,39 +250,51 @@ class Request(HTTPConnection):
                     )
                 return
 
-    async def stream(self) -> AsyncIterator[bytes]:
-        """Yield the body as it arrives, enforcing the size limit while it streams."""
-        cached = self.scope.get(BODY_KEY)
+    def stream(self) -> AsyncIterator[bytes]:
+        """Yield the body as it arrives, enforcing the size limit while it streams.
+
+        The stream is not kept: after it, ``body()`` raises unless someone cached the body
+        first. Calling ``stream()`` claims the body at once (before iteration starts), so a
+        ``StreamingResponse(request.stream())`` knows not to compete for ``receive``.
+        """
+        scope = self.scope
+        cached = scope.get(BODY_KEY)
         if cached is not None:
-            if cached:
-                yield cached
-            yield b""
-            return
-        if self.scope.get("lamina.body_streamed"):
-            raise RuntimeError("the request body was already consumed as a stream")
-        self.scope["lamina.body_streamed"] = True
+            return _cached_stream(cached)
+        if scope.get(STREAMED_KEY):
+            raise RuntimeError(
+                "the request body was already consumed as a stream; read it with "
+                "request.body() first if more than one reader needs it"
+            )
+        scope[STREAMED_KEY] = True
+        return self._stream_receive()
+
+    async def _stream_receive(self) -> AsyncIterator[bytes]:
+        scope = self.scope
         limit = self.max_body_size
         self._check_declared_length(limit)
         received = 0
+        pending: list[Message] | None = scope.pop(PENDING_KEY, None)
+        receive = self._receive
         while True:
-            message = await self._receive()
+            message = pending.pop(0) if pending else await receive()
             mtype = message["type"]
             if mtype == "http.request":
                 chunk = message.get("body", b"")
                 if chunk:
                     received += len(chunk)
                     if limit is not None and received > limit:
-                        raise PayloadTooLarge(
-                            f"Request body exceeds the limit of {limit} bytes"
-                        )
+                        raise PayloadTooLarge(f"Request body exceeds the limit of {limit} bytes")
                     yield chunk
                 if not message.get("more_body", False):
                     break
             elif mtype == "http.disconnect":
+                scope[DISCONNECTED_KEY] = True
                 raise ClientDisconnect()
-        yield b""
+        scope[BODY_DONE_KEY] = True
 
     async def body(self) -> bytes:
+        """The whole body (size-limited), cached on the scope for every later reader."""
         cached = self.scope.get(BODY_KEY)
         if cached is not None:
             return cached  # type: ignore[no-any-return]
@@ -250,36 +313,85 @@ class Request(HTTPConnection):
                 raise RequestError(f"Invalid JSON body: {exc}") from None
         return self._json
 
-    def form(self, **limits: Any) -> FormReader:
-        """Parse a urlencoded or multipart body; ``async with request.form() as form:``.
+    def form(
+        self,
+        *,
+        max_fields: int | None = None,
+        max_files: int | None = None,
+        max_part_size: int | None = None,
+        max_part_header_size: int | None = None,
+        spool_size: int | None = None,
+    ) -> FormReader:
+        """Parse a urlencoded or multipart body, streaming; see :mod:`lamina.forms`.
 
-        Also awaitable (``form = await request.form()``); uploads are closed when the request
-        ends either way. ``limits`` override the app's form limits for this call.
+        ``async with request.form() as form:`` closes the uploads on exit; ``form = await
+        request.form()`` works too, and the form is then closed when the request ends. The
+        keyword arguments override the app's ``[lamina]`` form limits for this call.
         """
         from .forms import FormReader
 
-        return FormReader(self, limits)
+        return FormReader(
+            self,
+            max_fields=max_fields,
+            max_files=max_files,
+            max_part_size=max_part_size,
+            max_part_header_size=max_part_header_size,
+            spool_size=spool_size,
+        )
 
     async def is_disconnected(self) -> bool:
-        """True once the client has gone away; never blocks."""
-        if self.scope.get("lamina.disconnected"):
+        """True once the client has gone away; never blocks.
+
+        A body chunk that arrives while checking is kept for the next body reader.
+        """
+        scope = self.scope
+        if scope.get(DISCONNECTED_KEY):
             return True
-        message: Message = {}
+        if scope.get(BODY_DONE_KEY) is None and scope.get(STREAMED_KEY):
+            # Someone is streaming the body right now: their receive() would miss what we take.
+            return False
+        message: Message | None = None
         with anyio.CancelScope() as cs:
             cs.cancel()
             message = await self._receive()
-        if message.get("type") == "http.disconnect":
-            self.scope["lamina.disconnected"] = True
+        if message is None:
+            return False
+        mtype = message.get("type")
+        if mtype == "http.disconnect":
+            scope[DISCONNECTED_KEY] = True
             return True
-        if message.get("type") == "http.request" and BODY_KEY not in self.scope:
-            # A body chunk arrived before anyone read the body: keep it for the reader.
-            if not message.get("more_body", False):
-                self.scope[BODY_KEY] = message.get("body", b"")
+        if mtype == "http.request":
+            scope.setdefault(PENDING_KEY, []).append(message)
         return False
 
     async def close(self) -> None:
-        if self._form is not None:
-            await self._form.close()
+        """Close the form (and its uploads) if one was parsed for this request."""
+        form = self.scope.get(FORM_KEY)
+        if form is not None:
+            await form.close()
+
+
+async def _cached_stream(body: bytes) -> AsyncIterator[bytes]:
+    if body:
+        yield body
+
+
+def add_cleanup(scope: Scope, cleanup: Callable[[], Awaitable[Any]]) -> None:
+    """Run ``cleanup`` when the request ends (the kernel's HTTP error layer calls it)."""
+    scope.setdefault(CLEANUP_KEY, []).append(cleanup)
+
+
+async def run_cleanups(scope: Scope) -> None:
+    """Run and forget the request's cleanups; one failing does not stop the others."""
+    cleanups = scope.pop(CLEANUP_KEY, None)
+    if not cleanups:
+        return
+    with anyio.CancelScope(shield=True):  # runs even when the request task is cancelled
+        for cleanup in reversed(cleanups):
+            try:
+                await cleanup()
+            except Exception:  # a cleanup must never mask the response or another cleanup
+                logger.exception("request cleanup %r failed", cleanup)
 
 
 class _Unset:
