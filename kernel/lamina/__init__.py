@@ -19,6 +19,7 @@ from .exceptions import (
     UnsupportedMediaType,
     WebSocketException,
 )
+from .files import FileResponse
 from .hookspecs import hookimpl, hookspec
 from .middleware import Middleware
 from .requests import ClientDisconnect, HTTPConnection, Request
@@ -40,6 +41,7 @@ __all__ = [
     "AssemblyError",
     "ClientDisconnect",
     "ConflictError",
+    "FileResponse",
     "HTMLResponse",
     "HTTPConnection",
     "HTTPException",
