@@ -1,3 +1,78 @@
-"""Signed-cookie and server-side sessions."""
+"""lamina-sessions: signed-cookie sessions, or server-side ones with a signed id in the cookie.
+
+Settings (``[sessions]``, see :class:`SessionSettings`)::
+
+    secret_key   required; a string or a list (first signs, all verify: rotation)
+    cookie_name  "session"        max_age    1209600 (14 days; server-enforced)
+    path         "/"              domain     none
+    same_site    "lax"            secure     false       http_only   true
+    partitioned  false            store      "cookie" | "memory" | "pkg.module:name"
+    salt         "lamina.sessions"
+
+Use::
+
+    app = Lamina(routes, settings={"sessions": {"secret_key": {"env": "APP_SECRET"}}})
+
+    async def visit(request):
+        request.session["visits"] = request.session.get("visits", 0) + 1
+        ...
+        regenerate_session(request)   # new id, same data: call at login
+
+The middleware runs in the ``"session"`` phase and is plain ASGI
+(:class:`SessionMiddleware`), usable outside Lamina. Server-side stores implement
+:class:`SessionStore`; :class:`MemoryStore` ships.
+"""
 
 from __future__ import annotations
+
+from typing import Any
+
+from lamina import Lamina, Middleware, hookimpl
+
+from ._middleware import MAX_COOKIE_SIZE, SessionError, SessionMiddleware, SessionTooLarge
+from ._session import SESSION_KEY, Session, get_session, regenerate_session
+from ._settings import SessionSettings
+from ._signing import DEFAULT_SALT, SessionSigner
+from ._stores import MemoryStore, SessionStore, resolve_store
+
+__all__ = [
+    "DEFAULT_SALT",
+    "MAX_COOKIE_SIZE",
+    "SESSION_KEY",
+    "MemoryStore",
+    "Session",
+    "SessionError",
+    "SessionMiddleware",
+    "SessionSettings",
+    "SessionSigner",
+    "SessionStore",
+    "SessionTooLarge",
+    "get_session",
+    "regenerate_session",
+    "resolve_store",
+]
+
+PLUGIN = "sessions"
+
+
+@hookimpl
+def lamina_settings_schema() -> type:
+    return SessionSettings
+
+
+@hookimpl
+def lamina_configure(app: Lamina, settings: SessionSettings) -> None:
+    from lamina import AssemblyError
+
+    try:
+        store = resolve_store(settings.store)
+    except ValueError as exc:
+        raise AssemblyError(f"[{PLUGIN}] store: {exc}") from None
+    options: dict[str, Any] = {**settings.middleware_options(), "store": store}
+    app.extensions[PLUGIN] = options
+
+
+@hookimpl
+def lamina_register_middleware(app: Lamina, register: Any) -> None:
+    options = app.extensions[PLUGIN]
+    register(Middleware(SessionMiddleware, phase="session", name="SessionMiddleware", **options))

@@ -1,0 +1,233 @@
+"""The session middleware: pure ASGI, loads the session into the scope, writes it back on send.
+
+Usable without Lamina: ``SessionMiddleware(asgi_app, secret_key="...")``.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+from lamina.datastructures import MutableHeaders
+from lamina.requests import parse_cookie_header
+from lamina.types import ASGIApp, Message, Receive, Scope, Send
+
+from ._session import SESSION_KEY, Session
+from ._signing import DEFAULT_SALT, SessionSigner
+from ._stores import SessionStore, resolve_store
+
+__all__ = ["MAX_COOKIE_SIZE", "SessionError", "SessionMiddleware", "SessionTooLarge"]
+
+logger = logging.getLogger("lamina.sessions")
+
+#: Browsers keep at most 4096 bytes of a cookie (RFC 6265 §6.1); we count the whole
+#: ``Set-Cookie`` value (name, value and attributes), the strictest reading.
+MAX_COOKIE_SIZE = 4096
+_DELETED_ATTRS = "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
+
+
+class SessionError(RuntimeError):
+    """The session cannot be written (not JSON-serializable, or too large for a cookie)."""
+
+
+class SessionTooLarge(SessionError):
+    """The session cookie would exceed what browsers keep; they would drop it silently."""
+
+
+class SessionMiddleware:
+    """Put a :class:`Session` on ``scope["session"]`` for HTTP and WebSocket connections.
+
+    The cookie is written only when the session changed, deleted when it was cleared, and
+    ``Vary: Cookie`` is added whenever the session was read. An invalid cookie (tampered,
+    expired, truncated, garbage, signed with a retired key) is an empty session, never an
+    error. A session too large for a cookie is answered with a 500 and a logged
+    :class:`SessionTooLarge` that says how large it was, and the exception propagates to the
+    app (under Lamina the error layer logs it too; the test client re-raises it).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        secret_key: str | Sequence[str],
+        cookie_name: str = "session",
+        max_age: int | None = 14 * 24 * 3600,
+        path: str = "/",
+        domain: str | None = None,
+        same_site: Literal["lax", "strict", "none"] = "lax",
+        secure: bool = False,
+        http_only: bool = True,
+        partitioned: bool = False,
+        store: str | SessionStore | None = None,
+        salt: str = DEFAULT_SALT,
+        max_cookie_size: int = MAX_COOKIE_SIZE,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.app = app
+        self.signer = SessionSigner(secret_key, salt=salt, clock=clock)
+        self.store = resolve_store(store)
+        self.cookie_name = cookie_name
+        self.max_age = max_age
+        self.max_cookie_size = max_cookie_size
+        check_cookie_settings(cookie_name, path, domain, same_site, secure, partitioned)
+        attrs = [f"Path={path}"]
+        if domain:
+            attrs.append(f"Domain={domain}")
+        common = []
+        if secure:
+            common.append("Secure")
+        if http_only:
+            common.append("HttpOnly")
+        common.append(f"SameSite={same_site.capitalize()}")
+        if partitioned:
+            common.append("Partitioned")
+        expiry = [f"Max-Age={max_age}"] if max_age is not None else []
+        self._set_suffix = "; " + "; ".join(attrs + expiry + common)
+        self._delete_suffix = "; " + "; ".join(attrs) + _DELETED_ATTRS + "; " + "; ".join(common)
+        self._marker = cookie_name.encode("latin-1") + b"="
+
+    # ----------------------------------------------------------------- reading
+    def _read_cookie(self, scope: Scope) -> str | None:
+        marker = self._marker
+        for key, value in scope["headers"]:
+            if key == b"cookie" and marker in value:
+                found = parse_cookie_header(value.decode("latin-1")).get(self.cookie_name)
+                if found is not None:
+                    return found
+        return None
+
+    def _decode(self, raw: str) -> dict[str, Any]:
+        data = self.signer.loads(raw, self.max_age)
+        return data if isinstance(data, dict) else {}
+
+    async def _load_stored(self, raw: str | None) -> Session:
+        assert self.store is not None
+        if raw is not None:
+            session_id = self.signer.loads(raw, self.max_age)
+            if isinstance(session_id, str):
+                data = await self.store.load(session_id)
+                if isinstance(data, dict):
+                    return Session(data, session_id=session_id)
+        return Session({})
+
+    # ----------------------------------------------------------------- ASGI
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope_type = scope["type"]
+        if scope_type != "http" and scope_type != "websocket":
+            await self.app(scope, receive, send)
+            return
+        raw = self._read_cookie(scope)
+        if self.store is None:
+            session = Session(loader=(lambda: self._decode(raw)) if raw is not None else None)
+        else:
+            session = await self._load_stored(raw)
+        scope[SESSION_KEY] = session
+        had_cookie = raw is not None
+        failed = False
+        committed = False
+
+        async def send_with_session(message: Message) -> None:
+            nonlocal failed, committed
+            if failed:
+                return
+            mtype = message["type"]
+            if mtype == "http.response.start" or mtype == "websocket.accept":
+                committed = True
+                try:
+                    await self._commit(session, had_cookie, message)
+                except SessionError as exc:
+                    failed = True
+                    logger.error("%s (%s %s)", exc, scope.get("method", "WEBSOCKET"),
+                                 scope.get("path"))
+                    await _fail(scope_type, send)
+                    raise
+            await send(message)
+
+        await self.app(scope, receive, send_with_session)
+        if (
+            scope_type == "websocket" and committed and not failed and self.store is not None
+            and session.modified and session.id is not None and session
+        ):
+            # Changes made after the handshake cannot reach the browser, but a server-side
+            # session can still keep them under its existing id.
+            await self.store.save(session.id, dict(session.data), self.max_age)
+
+    async def _commit(self, session: Session, had_cookie: bool, message: Message) -> None:
+        if not session.accessed and not session.modified:
+            return
+        headers = list(message.get("headers", ()))
+        message["headers"] = headers
+        if message["type"] == "http.response.start":
+            MutableHeaders(raw=headers).add_vary_header("Cookie")
+        if not session.modified:
+            return
+        session.modified = False
+        store = self.store
+        if not session:
+            if store is not None and session.id is not None:
+                await store.delete(session.id)
+                session.id = None
+            if had_cookie:
+                cookie = f"{self.cookie_name}={self._delete_suffix}"
+                headers.append((b"set-cookie", cookie.encode("latin-1")))
+            return
+        data = dict(session.data)
+        if store is not None:
+            if session.id is None or session.regenerated:
+                if session.id is not None:
+                    await store.delete(session.id)
+                session.id = secrets.token_urlsafe(32)
+            try:
+                await store.save(session.id, data, self.max_age)
+            except (TypeError, ValueError) as exc:
+                raise SessionError(f"session data cannot be stored: {exc}") from exc
+            value = self.signer.dumps(session.id)
+        else:
+            try:
+                value = self.signer.dumps(data)
+            except (TypeError, ValueError) as exc:
+                raise SessionError(
+                    f"session data must be JSON-serializable to go in a cookie: {exc}"
+                ) from exc
+        session.regenerated = False
+        cookie = f"{self.cookie_name}={value}{self._set_suffix}"
+        if len(cookie) > self.max_cookie_size:
+            raise SessionTooLarge(
+                f"the session cookie {self.cookie_name!r} would be {len(cookie)} bytes, over "
+                f"the {self.max_cookie_size}-byte limit of browsers, which would silently "
+                "drop it; keep less in the session or use a server-side store "
+                "(sessions setting store = \"memory\" or your own)"
+            )
+        headers.append((b"set-cookie", cookie.encode("latin-1")))
+
+
+async def _fail(scope_type: str, send: Send) -> None:
+    if scope_type == "http":
+        await send({"type": "http.response.start", "status": 500,
+                    "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                                (b"content-length", b"21")]})
+        await send({"type": "http.response.body", "body": b"Internal Server Error"})
+    else:
+        await send({"type": "websocket.close", "code": 1011})
+
+
+_NAME_FORBIDDEN = set(' \t",;=()<>@:/[]?{}\\')
+
+
+def check_cookie_settings(
+    name: str, path: str, domain: str | None, same_site: str, secure: bool, partitioned: bool
+) -> None:
+    if not name or any(c in _NAME_FORBIDDEN or not 0x20 < ord(c) < 0x7F for c in name):
+        raise ValueError(f"invalid session cookie name {name!r}")
+    for label, value in (("path", path), ("domain", domain or "")):
+        if any(c in value for c in ";\r\n\x00") or any(not 0x20 <= ord(c) < 0x7F for c in value):
+            raise ValueError(f"invalid session cookie {label} {value!r}")
+    if same_site not in ("lax", "strict", "none"):
+        raise ValueError(f"same_site must be 'lax', 'strict' or 'none', not {same_site!r}")
+    if same_site == "none" and not secure:
+        raise ValueError("same_site='none' requires secure=true (browsers reject it otherwise)")
+    if partitioned and not secure:
+        raise ValueError("partitioned=true requires secure=true (browsers reject it otherwise)")
