@@ -1,0 +1,245 @@
+"""``EventSourceResponse``: an event stream that cleans up after itself.
+
+One stream is one task group: the endpoint's iterator is pumped by the response task, a
+watcher task ends everything when the client disconnects, and (when enabled) a heartbeat
+task writes a comment whenever the stream has been idle for the heartbeat interval. Every
+way a stream can end (iterator exhausted, client gone, send stuck, server shutting down)
+closes the iterator, so the endpoint's ``finally`` blocks run promptly.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+from lamina import HTTPConnection, StreamingResponse
+from lamina.responses import run_background
+from lamina.types import Message, Receive, Scope, Send
+
+from ._event import encode_event
+from ._shutdown import StreamRegistry
+
+__all__ = ["EventSourceResponse", "SSEConfig", "last_event_id"]
+
+logger = logging.getLogger("lamina.sse")
+
+#: Headers that belong to one transport hop; the server manages them, an endpoint must not.
+HOP_BY_HOP = frozenset(
+    {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te",
+     "trailer", "proxy-authenticate", "proxy-authorization"}
+)
+PING = b": ping\n\n"
+#: How long closing the endpoint's iterator may take once the stream has ended.
+CLOSE_TIMEOUT = 5.0
+_UNSET: Any = object()
+
+
+@dataclass
+class SSEConfig:
+    """What a stream needs from the plugin: its defaults and the app's stream registry."""
+
+    heartbeat_interval: float = 15.0
+    send_timeout: float | None = 30.0
+    close_on_signal: bool = True
+    registry: StreamRegistry = field(default_factory=StreamRegistry)
+
+
+#: Used when the response runs outside an app that loaded the plugin (plain ASGI use).
+DEFAULT_CONFIG = SSEConfig()
+EXTENSION_KEY = "sse"
+
+
+def config_for(scope: Scope) -> SSEConfig:
+    app = scope.get("app")
+    extensions = getattr(app, "extensions", None)
+    if extensions is not None:
+        config = extensions.get(EXTENSION_KEY)
+        if config is not None:
+            return config  # type: ignore[no-any-return]
+    return DEFAULT_CONFIG
+
+
+def last_event_id(connection: HTTPConnection | Scope) -> str | None:
+    """The ``Last-Event-ID`` a reconnecting browser sends: the id of the last event it got.
+
+    ``None`` on a first connection. Resume by replaying what came after that id.
+    """
+    scope = connection.scope if isinstance(connection, HTTPConnection) else connection
+    for key, value in scope["headers"]:
+        if key == b"last-event-id":
+            text = value.decode("utf-8", "replace")
+            return text or None
+    return None
+
+
+EventSource = AsyncIterable[Any] | Iterable[Any]
+
+
+class EventSourceResponse(StreamingResponse):
+    """Stream events to an ``EventSource``.
+
+    ``content`` is an async or sync iterable of :class:`ServerSentEvent`, dicts of its fields,
+    or strings (sent as ``data``); a sync iterable is advanced in a worker thread.
+    ``heartbeat`` (seconds, ``0`` to disable) and ``send_timeout`` (seconds, ``None`` to wait
+    forever) default to the plugin's settings.
+    """
+
+    media_type = "text/event-stream"
+
+    def __init__(
+        self,
+        content: EventSource,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        *,
+        heartbeat: float | None = None,
+        send_timeout: float | None = _UNSET,
+        background: Any = None,
+    ) -> None:
+        merged = {"cache-control": "no-store", "x-accel-buffering": "no"}
+        for name, value in (headers or {}).items():
+            lower = name.lower()
+            if lower in HOP_BY_HOP:
+                raise ValueError(f"{name!r} is a hop-by-hop header; the server manages it")
+            merged[lower] = value
+        super().__init__(content, status_code, merged, background=background)
+        self.heartbeat = heartbeat
+        self.send_timeout = send_timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        config = config_for(scope)
+        heartbeat = config.heartbeat_interval if self.heartbeat is None else self.heartbeat
+        timeout = config.send_timeout if self.send_timeout is _UNSET else self.send_timeout
+        await send({"type": "http.response.start", "status": self.status_code,
+                    "headers": self.raw_headers})
+        if scope.get("method") == "HEAD":
+            await send({"type": "http.response.body", "body": b""})
+            await self._close_iterator()
+            return
+        stream = _Stream(send, receive, heartbeat, timeout)
+        registry = config.registry
+        with anyio.CancelScope() as stop:
+            registry.add(stop)
+            try:
+                await stream.run(stop, self.body_iterator)
+            finally:
+                registry.discard(stop)
+                await self._close_iterator()
+        if stream.ended_by_server:
+            # Finished or shutting down: end the body cleanly so the browser reconnects later.
+            await stream.finish()
+        if self.background is not None and not stream.lost:
+            await run_background(scope, self.background)
+
+    async def _close_iterator(self) -> None:
+        content = self.body_iterator
+        with anyio.CancelScope(shield=True), anyio.move_on_after(CLOSE_TIMEOUT):
+            try:
+                aclose = getattr(content, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+                    return
+                close = getattr(content, "close", None)
+                if close is not None:
+                    await anyio.to_thread.run_sync(close)
+            except Exception:
+                logger.exception("closing an event source raised")
+
+
+class _Stream:
+    """The per-connection state of one event stream."""
+
+    __slots__ = ("disconnected", "dropped", "heartbeat", "last_send", "lock", "receive",
+                 "send", "stop", "timeout")
+
+    def __init__(self, send: Send, receive: Receive, heartbeat: float,
+                 timeout: float | None) -> None:
+        self.send = send
+        self.receive = receive
+        self.heartbeat = heartbeat
+        self.timeout = timeout
+        self.lock = anyio.Lock() if heartbeat else None
+        self.disconnected = False
+        self.dropped = False
+        self.last_send = 0.0
+        self.stop: anyio.CancelScope | None = None
+
+    @property
+    def lost(self) -> bool:
+        return self.disconnected or self.dropped
+
+    @property
+    def ended_by_server(self) -> bool:
+        return not self.lost
+
+    async def run(self, stop: anyio.CancelScope, content: EventSource) -> None:
+        self.stop = stop
+        error: Exception | None = None
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._watch_disconnect)
+            if self.heartbeat:
+                self.last_send = anyio.current_time()
+                tg.start_soon(self._heartbeat)
+            try:
+                if hasattr(content, "__aiter__"):
+                    async for item in content:  # type: ignore[union-attr]
+                        await self.write(encode_event(item))
+                else:
+                    await self._pump_sync(iter(content))  # type: ignore[arg-type]
+            except Exception as exc:
+                # Raised below, outside the task group, so it is not wrapped in a group.
+                error = exc
+            tg.cancel_scope.cancel()
+        if error is not None:
+            raise error
+
+    async def _pump_sync(self, iterator: Any) -> None:
+        done = object()
+        while True:
+            item = await anyio.to_thread.run_sync(next, iterator, done)
+            if item is done:
+                return
+            await self.write(encode_event(item))
+
+    async def write(self, body: bytes) -> None:
+        message: Message = {"type": "http.response.body", "body": body, "more_body": True}
+        if self.lock is None:
+            await self._send(message)
+            return
+        async with self.lock:
+            await self._send(message)
+            self.last_send = anyio.current_time()
+
+    async def _send(self, message: Message) -> None:
+        if self.timeout is None:
+            await self.send(message)
+            return
+        with anyio.move_on_after(self.timeout) as waited:
+            await self.send(message)
+        if waited.cancelled_caught:
+            logger.warning("dropping an event-stream client: a send took over %ss", self.timeout)
+            self.dropped = True
+            self.stop.cancel()  # type: ignore[union-attr]
+            await anyio.lowlevel.checkpoint()
+
+    async def _watch_disconnect(self) -> None:
+        while True:
+            message = await self.receive()
+            if message["type"] == "http.disconnect":
+                self.disconnected = True
+                self.stop.cancel()  # type: ignore[union-attr]
+                return
+
+    async def _heartbeat(self) -> None:
+        interval = self.heartbeat
+        while True:
+            await anyio.sleep(max(self.last_send + interval - anyio.current_time(), 0))
+            if anyio.current_time() - self.last_send >= interval:
+                await self.write(PING)
+
+    async def finish(self) -> None:
+        with anyio.move_on_after(self.timeout if self.timeout is not None else CLOSE_TIMEOUT):
+            await self.send({"type": "http.response.body", "body": b""})

@@ -1,0 +1,383 @@
+"""EventSourceResponse driven directly over ASGI: headers, iterators, endings and cleanup."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import anyio
+import pytest
+from lamina import HTTPConnection, Lamina, SettingsError, StreamingResponse
+from lamina_sse import (
+    EventSourceResponse,
+    ServerSentEvent,
+    close_streams,
+    last_event_id,
+    open_streams,
+)
+from sse_harness import Client, http_scope, sse_app
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+async def test_headers_and_mixed_items() -> None:
+    async def events() -> AsyncIterator[Any]:
+        yield "plain"
+        yield {"data": "d", "event": "named", "id": "1"}
+        yield ServerSentEvent({"n": 2}, id=2)
+
+    client = Client()
+    response = EventSourceResponse(events())
+    assert isinstance(response, StreamingResponse)
+    await response(http_scope(sse_app()), client.receive, client.send)
+    assert client.start["status"] == 200
+    assert client.headers == {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-store",
+        "x-accel-buffering": "no",
+    }
+    assert [(e.type, e.data, e.last_event_id) for e in client.events()] == [
+        ("message", "plain", ""), ("named", "d", "1"), ("message", '{"n":2}', "2"),
+    ]
+    assert client.complete
+    # Each event is its own body message: nothing is held back for batching.
+    assert len([m for m in client.sent if m.get("body")]) == 3
+
+
+@pytest.mark.parametrize("name", ["Connection", "transfer-encoding", "Keep-Alive", "Upgrade"])
+def test_hop_by_hop_headers_are_refused(name: str) -> None:
+    with pytest.raises(ValueError, match="hop-by-hop"):
+        EventSourceResponse(iter(()), headers={name: "x"})
+
+
+async def test_extra_headers_are_kept_and_may_override_cache_control() -> None:
+    client = Client()
+    await EventSourceResponse(iter(()), headers={"X-Trace": "t", "Cache-Control": "no-cache"})(
+        http_scope(sse_app()), client.receive, client.send
+    )
+    assert client.headers["x-trace"] == "t"
+    assert client.headers["cache-control"] == "no-cache"
+
+
+async def test_sync_iterator_runs_off_the_event_loop() -> None:
+    loop_thread = threading.get_ident()
+    threads: list[int] = []
+
+    def events() -> Iterator[str]:
+        for i in range(3):
+            threads.append(threading.get_ident())
+            yield f"e{i}"
+
+    client = Client()
+    await EventSourceResponse(events())(http_scope(sse_app()), client.receive, client.send)
+    assert [e.data for e in client.events()] == ["e0", "e1", "e2"]
+    assert threads and loop_thread not in threads
+    assert client.complete
+
+
+async def test_heartbeat_comments_when_idle() -> None:
+    async def slow() -> AsyncIterator[str]:
+        await anyio.sleep(0.35)
+        yield "late"
+
+    client = Client()
+    app = sse_app(heartbeat_interval=0.1)
+    await EventSourceResponse(slow())(http_scope(app), client.receive, client.send)
+    pings = client.body.count(b": ping\n\n")
+    assert 2 <= pings <= 4
+    assert [e.data for e in client.events()] == ["late"]
+
+
+async def test_heartbeat_is_skipped_while_events_flow() -> None:
+    async def busy() -> AsyncIterator[str]:
+        for i in range(12):
+            await anyio.sleep(0.02)
+            yield str(i)
+
+    client = Client()
+    await EventSourceResponse(busy(), heartbeat=0.1)(
+        http_scope(sse_app()), client.receive, client.send
+    )
+    assert b": ping" not in client.body
+    assert len(client.events()) == 12
+
+
+async def test_heartbeat_zero_disables_it() -> None:
+    async def slow() -> AsyncIterator[str]:
+        await anyio.sleep(0.15)
+        yield "x"
+
+    client = Client()
+    await EventSourceResponse(slow(), heartbeat=0)(
+        http_scope(sse_app(heartbeat_interval=0.02)), client.receive, client.send
+    )
+    assert client.body == b"data: x\n\n"
+
+
+async def test_disconnect_cancels_generator_and_runs_finally() -> None:
+    cleaned = anyio.Event()
+    started = anyio.Event()
+
+    async def forever() -> AsyncIterator[str]:
+        try:
+            while True:
+                yield "tick"
+                started.set()
+                await anyio.sleep(0.01)
+        finally:
+            cleaned.set()
+
+    client = Client()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(EventSourceResponse(forever()), http_scope(sse_app()), client.receive,
+                      client.send)
+        await started.wait()
+        t0 = time.monotonic()
+        client.gone.set()
+        with anyio.fail_after(1):
+            await cleaned.wait()
+        assert time.monotonic() - t0 < 1
+    assert not client.complete  # nothing is sent to a client that left
+
+
+async def test_disconnect_while_blocked_in_send_still_closes_generator() -> None:
+    """The generator is suspended at ``yield`` (not awaiting): it must still be closed."""
+    cleaned = anyio.Event()
+
+    async def forever() -> AsyncIterator[str]:
+        try:
+            while True:
+                yield "tick"
+        finally:
+            cleaned.set()
+
+    client = Client(stuck=True)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(EventSourceResponse(forever(), send_timeout=None), http_scope(sse_app()),
+                      client.receive, client.send)
+        await anyio.sleep(0.05)
+        client.gone.set()
+        with anyio.fail_after(1):
+            await cleaned.wait()
+
+
+async def test_sync_generator_finally_runs_on_disconnect() -> None:
+    cleaned = threading.Event()
+
+    def forever() -> Iterator[str]:
+        try:
+            while True:
+                time.sleep(0.01)
+                yield "tick"
+        finally:
+            cleaned.set()
+
+    client = Client()
+    client.on_body = lambda c: c.gone.set() if len(c.sent) > 3 else None
+    with anyio.fail_after(2):
+        await EventSourceResponse(forever())(http_scope(sse_app()), client.receive, client.send)
+    assert cleaned.is_set()
+
+
+async def test_stuck_client_is_dropped_after_send_timeout(caplog: pytest.LogCaptureFixture
+                                                          ) -> None:
+    cleaned = anyio.Event()
+
+    async def forever() -> AsyncIterator[str]:
+        try:
+            while True:
+                yield "tick"
+        finally:
+            cleaned.set()
+
+    client = Client(stuck=True)
+    app = sse_app(send_timeout=0.1)
+    t0 = time.monotonic()
+    with anyio.fail_after(2):
+        await EventSourceResponse(forever())(http_scope(app), client.receive, client.send)
+    assert 0.1 <= time.monotonic() - t0 < 1
+    assert cleaned.is_set()
+    assert "dropping an event-stream client" in caplog.text
+    assert [m["type"] for m in client.sent] == ["http.response.start"]
+
+
+async def test_error_in_generator_propagates_unwrapped() -> None:
+    async def broken() -> AsyncIterator[str]:
+        yield "one"
+        raise KeyError("boom")
+
+    client = Client()
+    with pytest.raises(KeyError, match="boom"):
+        await EventSourceResponse(broken())(http_scope(sse_app()), client.receive, client.send)
+    assert [e.data for e in client.events()] == ["one"]
+
+
+async def test_bad_item_is_a_type_error() -> None:
+    client = Client()
+    with pytest.raises(TypeError, match="yielded int"):
+        await EventSourceResponse(iter([1]))(http_scope(sse_app()), client.receive, client.send)
+
+
+async def test_head_sends_headers_only_and_closes_the_source() -> None:
+    async def events() -> AsyncIterator[str]:
+        yield "never"
+
+    gen = events()
+    client = Client()
+    await EventSourceResponse(gen)(http_scope(sse_app(), method="HEAD"), client.receive,
+                                   client.send)
+    assert client.body == b"" and client.complete
+    with pytest.raises(StopAsyncIteration):
+        await gen.__anext__()
+
+
+async def test_background_runs_after_a_complete_stream_only() -> None:
+    ran: list[str] = []
+
+    async def task() -> None:
+        ran.append("done")
+
+    client = Client()
+    await EventSourceResponse(iter(["a"]), background=task)(
+        http_scope(sse_app()), client.receive, client.send
+    )
+    assert ran == ["done"]
+
+
+async def test_shutdown_ends_every_open_stream_cleanly() -> None:
+    app = sse_app()
+    cleaned: list[int] = []
+
+    def make(n: int) -> AsyncIterator[str]:
+        async def forever() -> AsyncIterator[str]:
+            try:
+                while True:
+                    yield "tick"
+                    await anyio.sleep(0.01)
+            finally:
+                cleaned.append(n)
+        return forever()
+
+    clients = [Client() for _ in range(5)]
+    config = app.extensions["sse"]
+    async with config.registry.running(handle_signals=False):
+        async with anyio.create_task_group() as tg:
+            for n, client in enumerate(clients):
+                tg.start_soon(EventSourceResponse(make(n)), http_scope(app), client.receive,
+                              client.send)
+            await anyio.sleep(0.05)
+            assert open_streams(app) == 5
+            with anyio.fail_after(1):
+                close_streams(app)
+        assert open_streams(app) == 0
+        assert sorted(cleaned) == [0, 1, 2, 3, 4]
+        # Each browser sees a clean end of body, so it reconnects later (to another server).
+        assert all(c.complete for c in clients)
+        # A stream opened while the server is closing ends at once.
+        late = Client()
+        with anyio.fail_after(1):
+            await EventSourceResponse(make(9))(http_scope(app), late.receive, late.send)
+        assert late.complete
+
+
+async def test_lifespan_shutdown_of_the_app_closes_streams() -> None:
+    app = sse_app()
+    client = Client()
+    to_app_send, to_app = anyio.create_memory_object_stream[dict[str, Any]](4)
+    from_app_send, from_app = anyio.create_memory_object_stream[dict[str, Any]](4)
+
+    async def forever() -> AsyncIterator[str]:
+        while True:
+            yield "tick"
+            await anyio.sleep(0.01)
+
+    with to_app_send, to_app, from_app_send, from_app, anyio.fail_after(2):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(app, {"type": "lifespan", "state": {}}, to_app.receive,
+                          from_app_send.send)
+            await to_app_send.send({"type": "lifespan.startup"})
+            assert (await from_app.receive())["type"] == "lifespan.startup.complete"
+            tg.start_soon(EventSourceResponse(forever()), http_scope(app), client.receive,
+                          client.send)
+            await anyio.sleep(0.05)
+            assert open_streams(app) == 1
+            await to_app_send.send({"type": "lifespan.shutdown"})
+            assert (await from_app.receive())["type"] == "lifespan.shutdown.complete"
+    assert client.complete and open_streams(app) == 0
+
+
+async def test_server_signal_ends_streams_and_reaches_the_server_handler() -> None:
+    """uvicorn waits for open responses before lifespan shutdown; the signal must end them."""
+    assert threading.current_thread() is threading.main_thread()
+    seen: list[int] = []
+    original = signal.signal(signal.SIGINT, lambda signum, frame: seen.append(signum))
+    try:
+        app = sse_app()
+        client = Client()
+
+        async def forever() -> AsyncIterator[str]:
+            while True:
+                yield "tick"
+                await anyio.sleep(0.01)
+
+        registry = app.extensions["sse"].registry
+        async with registry.running():
+            with anyio.fail_after(2):
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(EventSourceResponse(forever()), http_scope(app),
+                                  client.receive, client.send)
+                    await anyio.sleep(0.05)
+                    signal.raise_signal(signal.SIGINT)
+        assert client.complete
+        assert seen == [signal.SIGINT]
+        # The server's own handler is back in place once the app stopped.
+        assert signal.getsignal(signal.SIGINT) is not None
+        signal.raise_signal(signal.SIGINT)
+        assert seen == [signal.SIGINT, signal.SIGINT]
+        assert registry.closing
+    finally:
+        signal.signal(signal.SIGINT, original)
+
+
+async def test_close_on_signal_false_leaves_handlers_alone() -> None:
+    app = sse_app(close_on_signal=False)
+    before = signal.getsignal(signal.SIGTERM)
+    async with app.extensions["sse"].registry.running(
+        handle_signals=app.extensions["sse"].close_on_signal
+    ):
+        assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_last_event_id_from_request_or_scope() -> None:
+    scope = http_scope(headers=[(b"last-event-id", b"41")])
+    assert last_event_id(HTTPConnection(scope)) == "41"
+    assert last_event_id(scope) == "41"
+    assert last_event_id(http_scope()) is None
+    assert last_event_id(http_scope(headers=[(b"last-event-id", b"")])) is None
+
+
+def test_settings_are_validated() -> None:
+    with pytest.raises(SettingsError, match="heartbeat_interval"):
+        sse_app(heartbeat_interval=-1)
+    with pytest.raises(SettingsError, match="send_timeout"):
+        sse_app(send_timeout=0)
+    with pytest.raises(SettingsError, match="unknown setting"):
+        sse_app(heartbeat=3)
+    app = sse_app(heartbeat_interval=2, send_timeout=None)
+    config = app.extensions["sse"]
+    assert (config.heartbeat_interval, config.send_timeout) == (2.0, None)
+
+
+async def test_works_without_the_plugin_using_defaults() -> None:
+    client = Client()
+    await EventSourceResponse(iter(["x"]))(http_scope(Lamina(autoload=False)), client.receive,
+                                           client.send)
+    assert client.body == b"data: x\n\n"
