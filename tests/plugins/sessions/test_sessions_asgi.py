@@ -1,0 +1,139 @@
+"""SessionMiddleware as plain ASGI: WebSockets, pass-through scopes, use without Lamina."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+from lamina_sessions import Session, SessionMiddleware, SessionSigner
+
+SECRET = "plain-asgi-secret"
+
+
+async def run(app: Any, scope: dict[str, Any], incoming: list[dict[str, Any]]) -> list[Any]:
+    sent: list[dict[str, Any]] = []
+    queue = list(incoming)
+
+    async def receive() -> dict[str, Any]:
+        return queue.pop(0) if queue else {"type": "websocket.disconnect", "code": 1000}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    return sent
+
+
+def ws_scope(cookie: str | None = None) -> dict[str, Any]:
+    headers = [(b"host", b"example.com")]
+    if cookie is not None:
+        headers.append((b"cookie", cookie.encode()))
+    return {"type": "websocket", "path": "/ws", "headers": headers, "query_string": b""}
+
+
+def test_websocket_reads_the_session_and_sets_the_cookie_on_accept() -> None:
+    seen: list[Any] = []
+
+    async def ws_app(scope: Any, receive: Any, send: Any) -> None:
+        session: Session = scope["session"]
+        seen.append(dict(session))
+        session["visits"] = session.get("visits", 0) + 1
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.close", "code": 1000})
+
+    app = SessionMiddleware(ws_app, secret_key=SECRET)
+    token = SessionSigner(SECRET).dumps({"visits": 2})
+    sent = anyio.run(run, app, ws_scope(f"session={token}"), [{"type": "websocket.connect"}])
+    assert seen == [{"visits": 2}]
+    accept = sent[0]
+    assert accept["type"] == "websocket.accept"
+    cookies = [v.decode() for k, v in accept["headers"] if k == b"set-cookie"]
+    assert len(cookies) == 1
+    value = cookies[0].split(";")[0].removeprefix("session=")
+    assert SessionSigner(SECRET).loads(value, None) == {"visits": 3}
+    assert not any(k == b"vary" for k, _ in accept["headers"])
+
+
+def test_websocket_with_store_keeps_changes_after_accept() -> None:
+    from lamina_sessions import MemoryStore
+
+    store = MemoryStore()
+
+    async def ws_app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "websocket.accept"})
+        scope["session"]["late"] = True
+        await send({"type": "websocket.close", "code": 1000})
+
+    async def scenario() -> None:
+        await store.save("abc", {"early": True}, None)
+        app = SessionMiddleware(ws_app, secret_key=SECRET, store=store)
+        token = SessionSigner(SECRET).dumps("abc")
+        await run(app, ws_scope(f"session={token}"), [])
+        assert await store.load("abc") == {"early": True, "late": True}
+
+    anyio.run(scenario)
+
+
+def test_websocket_denied_before_accept_writes_nothing() -> None:
+    async def ws_app(scope: Any, receive: Any, send: Any) -> None:
+        scope["session"]["x"] = 1
+        await send({"type": "websocket.close", "code": 1008})
+
+    app = SessionMiddleware(ws_app, secret_key=SECRET)
+    sent = anyio.run(run, app, ws_scope(), [])
+    assert sent == [{"type": "websocket.close", "code": 1008}]
+
+
+def test_other_scope_types_pass_through_untouched() -> None:
+    seen: list[Any] = []
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(dict(scope))
+        await send({"type": "lifespan.startup.complete"})
+
+    app = SessionMiddleware(inner, secret_key=SECRET)
+    sent = anyio.run(run, app, {"type": "lifespan"}, [])
+    assert seen == [{"type": "lifespan"}]
+    assert sent == [{"type": "lifespan.startup.complete"}]
+
+
+def test_plain_http_without_lamina() -> None:
+    async def http_app(scope: Any, receive: Any, send: Any) -> None:
+        scope["session"]["hello"] = "world"
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"vary", b"Accept-Encoding")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    app = SessionMiddleware(http_app, secret_key=[SECRET, "older"], cookie_name="s")
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": [], "query_string": b""}
+    sent = anyio.run(run, app, scope, [{"type": "http.request", "body": b""}])
+    headers = dict(sent[0]["headers"])
+    assert headers[b"vary"] == b"Accept-Encoding, Cookie"
+    value = headers[b"set-cookie"].decode().split(";")[0].removeprefix("s=")
+    assert SessionSigner(SECRET).loads(value, None) == {"hello": "world"}
+
+
+def test_cookie_found_among_others() -> None:
+    async def http_app(scope: Any, receive: Any, send: Any) -> None:
+        body = repr(dict(scope["session"])).encode()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+
+    app = SessionMiddleware(http_app, secret_key=SECRET)
+    token = SessionSigner(SECRET).dumps({"a": 1})
+    scope = {"type": "http", "method": "GET", "path": "/", "query_string": b"",
+             "headers": [(b"cookie", b"theme=dark; xsession=zz"),
+                         (b"cookie", f"other=1; session={token}".encode())]}
+    sent = anyio.run(run, app, scope, [])
+    assert sent[1]["body"] == b"{'a': 1}"
+
+
+def test_session_is_lazy() -> None:
+    calls: list[str] = []
+    session = Session(loader=lambda: calls.append("load") or {"k": "v"})
+    assert calls == [] and not session.accessed
+    assert repr(session) == "Session(<not loaded>)"
+    assert session["k"] == "v" and session.get("k") == "v"
+    assert calls == ["load"] and session.accessed and not session.modified
+    session["k"] = "w"
+    assert session.modified
