@@ -1,0 +1,217 @@
+"""The CORS middleware: plain ASGI, usable in any ASGI app.
+
+Everything that does not depend on the request is computed once in ``__init__``; a request
+then costs a scan of its headers for ``Origin``, a set lookup and one header-list copy.
+Behaviour follows the Fetch standard's CORS protocol:
+
+* a request without ``Origin`` is not a CORS request: the app answers it, and the response
+  only gains ``Vary: Origin`` (the Fetch standard's advice, so that a cache never hands a
+  grant-less response to a later CORS request for the same URL);
+* ``OPTIONS`` with ``Origin`` and ``Access-Control-Request-Method`` is a preflight, answered
+  here without calling the app: granted only when the origin, the method and every requested
+  header are allowed;
+* any other request with ``Origin`` is an actual request: an allowed origin gets
+  ``Access-Control-Allow-Origin`` (plus credentials and exposed headers); a disallowed one
+  gets nothing but ``Vary: Origin``.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Iterable, Sequence
+
+from lamina.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["SAFELISTED_HEADERS", "CORSMiddleware", "InsecureCORSWarning"]
+
+#: Request headers a browser may send without asking (CORS-safelisted request headers);
+#: always allowed so that ``Content-Type: application/json`` works without configuration.
+SAFELISTED_HEADERS = frozenset({"accept", "accept-language", "content-language", "content-type"})
+ALL_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+_ORIGIN_RE = re.compile(r"^(null|[a-z][a-z0-9+.-]*://[^/?#\s]+)$")
+
+_VARY_ORIGIN = (b"vary", b"Origin")
+
+
+class InsecureCORSWarning(UserWarning):
+    """CORS settings that let every site make credentialed requests."""
+
+
+def _normalise_origin(origin: str) -> str:
+    value = origin.strip().rstrip("/").lower()
+    if value != "*" and not _ORIGIN_RE.match(value):
+        raise ValueError(f"invalid CORS origin {origin!r}: expected '*', 'null' or "
+                         "scheme://host[:port] (no path)")
+    return value
+
+
+def _tokens(raw: bytes) -> list[str]:
+    return [t.strip().lower() for t in raw.decode("latin-1").split(",") if t.strip()]
+
+
+class CORSMiddleware:
+    """Answer CORS preflights and add CORS grants to responses for allowed origins.
+
+    ``allow_origins`` lists exact origins (``"https://app.example"``) or ``"*"``;
+    ``allow_origin_regex`` additionally allows origins fully matching the pattern.
+    ``allow_methods`` / ``allow_headers`` may be ``["*"]``. With ``allow_credentials`` the
+    wildcard is never sent: the request's origin, method and headers are echoed instead.
+    """
+
+    __slots__ = (
+        "allow_all_headers", "allow_all_origins", "allow_headers", "allow_methods", "app",
+        "credentials", "origin_regex", "origins", "preflight_headers", "private_network",
+        "simple_headers", "star_origin",
+    )
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        allow_origins: Iterable[str] = (),
+        allow_origin_regex: str | None = None,
+        allow_methods: Iterable[str] = ("GET", "HEAD", "POST"),
+        allow_headers: Iterable[str] = (),
+        allow_credentials: bool = False,
+        expose_headers: Sequence[str] = (),
+        max_age: int | None = 600,
+        allow_private_network: bool = False,
+    ) -> None:
+        self.app = app
+        origins = [_normalise_origin(o) for o in allow_origins]
+        self.allow_all_origins = "*" in origins
+        self.origins = frozenset(o.encode("latin-1") for o in origins if o != "*")
+        self.origin_regex = re.compile(allow_origin_regex) if allow_origin_regex else None
+        self.credentials = bool(allow_credentials)
+        if self.allow_all_origins and self.credentials and self.origin_regex is None:
+            warnings.warn(
+                "CORS allows credentials for every origin ('*' with allow_credentials): any "
+                "website can make authenticated requests and read the answers. List the "
+                "trusted origins, or use allow_origin_regex.",
+                InsecureCORSWarning,
+                stacklevel=2,
+            )
+        # With credentials the browser refuses a literal "*", so the origin is echoed.
+        self.star_origin = self.allow_all_origins and not self.credentials
+
+        methods = [m.strip().upper() for m in allow_methods]
+        #: ``None`` means every method.
+        self.allow_methods = None if "*" in methods else frozenset(methods)
+        headers = [h.strip().lower() for h in allow_headers]
+        self.allow_all_headers = "*" in headers
+        self.allow_headers = frozenset(headers) | SAFELISTED_HEADERS
+        self.private_network = bool(allow_private_network)
+
+        simple: list[tuple[bytes, bytes]] = []
+        if self.credentials:
+            simple.append((b"access-control-allow-credentials", b"true"))
+        if expose_headers:
+            simple.append((b"access-control-expose-headers",
+                           ", ".join(h.strip() for h in expose_headers).encode("latin-1")))
+        self.simple_headers = tuple(simple)
+
+        pre: list[tuple[bytes, bytes]] = []
+        if self.credentials:
+            pre.append((b"access-control-allow-credentials", b"true"))
+        if "*" in methods and not self.credentials:
+            pre.append((b"access-control-allow-methods", b"*"))
+        else:
+            listed = ALL_METHODS if self.allow_methods is None else sorted(self.allow_methods)
+            pre.append((b"access-control-allow-methods", ", ".join(listed).encode("latin-1")))
+        if max_age is not None:
+            pre.append((b"access-control-max-age", str(int(max_age)).encode()))
+        self.preflight_headers = tuple(pre)
+
+    # ------------------------------------------------------------------ matching
+    def is_allowed_origin(self, origin: bytes) -> bool:
+        if self.allow_all_origins or origin in self.origins:
+            return True
+        regex = self.origin_regex
+        return regex is not None and regex.fullmatch(origin.decode("latin-1")) is not None
+
+    # ------------------------------------------------------------------ ASGI
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        origin = None
+        for key, value in scope["headers"]:
+            if key == b"origin":
+                origin = value
+                break
+        if origin is None:
+            await self.app(scope, receive, _vary_only(send))
+            return
+        if scope["method"] == "OPTIONS":
+            for key, value in scope["headers"]:
+                if key == b"access-control-request-method":
+                    await self.preflight(scope, origin, value, send)
+                    return
+        if origin in self.origins:
+            extra = (*self.simple_headers, (b"access-control-allow-origin", origin), _VARY_ORIGIN)
+        elif self.is_allowed_origin(origin):
+            grant = b"*" if self.star_origin else origin
+            extra = (*self.simple_headers, (b"access-control-allow-origin", grant), _VARY_ORIGIN)
+        else:
+            await self.app(scope, receive, _vary_only(send))
+            return
+
+        async def send_with_grant(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), *extra]
+            await send(message)
+
+        await self.app(scope, receive, send_with_grant)
+
+    async def preflight(self, scope: Scope, origin: bytes, method: bytes, send: Send) -> None:
+        """Answer a preflight: 204 with the grant, or 400 with no ``Access-Control-*``."""
+        requested = b""
+        private = False
+        for key, value in scope["headers"]:
+            if key == b"access-control-request-headers":
+                requested = requested + b"," + value if requested else value
+            elif key == b"access-control-request-private-network":
+                private = value.strip().lower() == b"true"
+        problems = []
+        if not self.is_allowed_origin(origin):
+            problems.append("origin")
+        allowed_methods = self.allow_methods
+        if allowed_methods is not None and method.strip().decode("latin-1") not in allowed_methods:
+            problems.append("method")
+        names = _tokens(requested) if requested else []
+        if not self.allow_all_headers and any(n not in self.allow_headers for n in names):
+            problems.append("headers")
+        if private and not self.private_network:
+            problems.append("private network access")
+        if problems:
+            body = f"Disallowed CORS {', '.join(problems)}".encode()
+            await send({"type": "http.response.start", "status": 400, "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                (b"vary", b"Origin"),
+            ]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        grant = b"*" if self.star_origin else origin
+        headers = [(b"access-control-allow-origin", grant), *self.preflight_headers]
+        if names:
+            # Echoed rather than "*": a wildcard never covers Authorization, nor anything
+            # when credentials are involved.
+            headers.append((b"access-control-allow-headers", ", ".join(names).encode()))
+        if private:
+            headers.append((b"access-control-allow-private-network", b"true"))
+        headers += [(b"vary", b"Origin, Access-Control-Request-Method, "
+                     b"Access-Control-Request-Headers"), (b"content-length", b"0")]
+        await send({"type": "http.response.start", "status": 204, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+
+
+def _vary_only(send: Send) -> Send:
+    """Wrap ``send`` to add ``Vary: Origin`` to the response start and nothing else."""
+
+    async def send_with_vary(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", ()), _VARY_ORIGIN]
+        await send(message)
+
+    return send_with_vary

@@ -1,0 +1,62 @@
+"""Lamina glue: the ``[guards]`` section decides which guards are placed in the onion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from lamina import Lamina, Middleware, hookimpl
+
+from ._httpsredirect import HTTPSRedirectMiddleware
+from ._trustedhost import TrustedHostMiddleware, _normalise_pattern
+
+__all__ = ["GuardsSettings", "lamina_configure", "lamina_register_middleware",
+           "lamina_settings_schema"]
+
+PHASE = "outermost"
+#: Trusted host first: a redirect is built from the Host header, so only a validated Host
+#: may reach it (otherwise a forged Host would yield a redirect to an attacker's site).
+TRUSTED_HOST_PRIORITY = 10
+HTTPS_REDIRECT_PRIORITY = 20
+
+
+@dataclass(frozen=True)
+class GuardsSettings:
+    """The ``[guards]`` section. Each guard is off until its setting turns it on."""
+
+    #: Host names the app answers to (``"example.com"``, ``"*.example.com"``); ``None``
+    #: (the default) leaves the trusted-host guard out of the onion.
+    trusted_hosts: list[str] | None = None
+    #: Redirect ``http``/``ws`` to ``https``/``wss``.
+    https_redirect: bool = False
+    #: 307 keeps the method and is not cached; 308 is permanent.
+    https_redirect_status: Literal[307, 308] = 307
+
+    def __post_init__(self) -> None:
+        if self.trusted_hosts is not None:
+            if not self.trusted_hosts:
+                raise ValueError("trusted_hosts is empty: every request would be refused; "
+                                 "omit it to turn the trusted-host guard off")
+            for pattern in self.trusted_hosts:
+                _normalise_pattern(pattern)
+
+
+@hookimpl
+def lamina_settings_schema() -> type:
+    return GuardsSettings
+
+
+@hookimpl
+def lamina_configure(app: Lamina, settings: GuardsSettings) -> None:
+    app.extensions["guards"] = settings
+
+
+@hookimpl
+def lamina_register_middleware(app: Lamina, register: Any) -> None:
+    s: GuardsSettings = app.extensions["guards"]
+    if s.trusted_hosts is not None:
+        register(Middleware(TrustedHostMiddleware, phase=PHASE, priority=TRUSTED_HOST_PRIORITY,
+                            allowed_hosts=tuple(s.trusted_hosts)))
+    if s.https_redirect:
+        register(Middleware(HTTPSRedirectMiddleware, phase=PHASE,
+                            priority=HTTPS_REDIRECT_PRIORITY, status_code=s.https_redirect_status))

@@ -1,0 +1,222 @@
+"""The gzip middleware: plain ASGI, usable in any ASGI app.
+
+The response start is held back until the first body message says how big the body is:
+
+* one complete body below ``minimum_size`` goes out untouched;
+* one complete body at or above it is compressed in one go (in a worker thread above
+  ``thread_threshold``, so a large body never stalls the event loop) and gets a correct
+  ``Content-Length``;
+* a streamed body is compressed chunk by chunk, each chunk flushed (``Z_SYNC_FLUSH``) so the
+  client sees it at once, and ``Content-Length`` is removed.
+
+Responses the client did not ask to compress, responses already ``Content-Encoding``'d, 206
+partial content, ``text/event-stream``, already-compressed media types and ``Cache-Control:
+no-transform`` pass through untouched, without being held back.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable
+
+import anyio.to_thread
+from lamina.types import ASGIApp, Message, Receive, Scope, Send
+
+from ._accept import accepts_gzip
+
+__all__ = ["DEFAULT_EXCLUDED_MEDIA_TYPES", "GZipMiddleware"]
+
+#: Media types that are already compressed (or must stream unbuffered) and are never gzipped.
+DEFAULT_EXCLUDED_MEDIA_TYPES = (
+    "text/event-stream",
+    "image/*", "video/*", "audio/*", "font/woff", "font/woff2",
+    "application/zip", "application/gzip", "application/x-gzip", "application/x-bzip2",
+    "application/x-xz", "application/zstd", "application/x-7z-compressed",
+    "application/x-rar-compressed", "application/vnd.rar", "application/pdf",
+    "application/wasm", "application/octet-stream",
+)
+#: Exceptions to the ``image/*`` rule: text formats that compress well.
+COMPRESSIBLE_IMAGES = frozenset({b"image/svg+xml", b"image/bmp", b"image/x-icon",
+                                 b"image/vnd.microsoft.icon"})
+
+_PASS, _DEFER = 0, 1
+_WAIT, _THROUGH, _STREAM = 0, 1, 2
+
+
+class GZipMiddleware:
+    """Compress responses with gzip when the client accepts it and it pays off."""
+
+    __slots__ = ("app", "excluded", "excluded_prefixes", "level", "minimum_size",
+                 "thread_threshold")
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        minimum_size: int = 500,
+        level: int = 6,
+        thread_threshold: int = 256 * 1024,
+        excluded_media_types: Iterable[str] = DEFAULT_EXCLUDED_MEDIA_TYPES,
+    ) -> None:
+        if not 0 <= level <= 9:
+            raise ValueError(f"gzip level must be between 0 and 9, got {level}")
+        self.app = app
+        self.minimum_size = max(0, int(minimum_size))
+        self.level = level
+        self.thread_threshold = int(thread_threshold)
+        types = [t.strip().lower().encode("latin-1") for t in excluded_media_types]
+        self.excluded = frozenset(t for t in types if not t.endswith(b"/*"))
+        self.excluded_prefixes = tuple(t[:-1] for t in types if t.endswith(b"/*"))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            for key, value in scope["headers"]:
+                if key == b"accept-encoding":
+                    if accepts_gzip(value):
+                        await self.app(scope, receive, self._responder(scope, send))
+                        return
+                    break
+        await self.app(scope, receive, send)
+
+    # ------------------------------------------------------------------ decisions
+    def _inspect(self, message: Message) -> int:
+        """Look at the response start once: pass it through, or defer the decision."""
+        status = message["status"]
+        if status < 200 or status in (204, 206, 304):
+            return _PASS
+        length = -1
+        for key, value in message.get("headers", ()):
+            if key == b"content-encoding":
+                return _PASS
+            if key == b"content-length":
+                try:
+                    length = int(value)
+                except ValueError:
+                    return _PASS
+            elif key == b"content-type":
+                media = value.partition(b";")[0].strip().lower()
+                if media in self.excluded or (
+                    media.startswith(self.excluded_prefixes) and media not in COMPRESSIBLE_IMAGES
+                ):
+                    return _PASS
+            elif key == b"cache-control" and b"no-transform" in value.lower():
+                return _PASS
+        if 0 <= length < self.minimum_size:
+            return _PASS
+        return _DEFER
+
+    async def _compress(self, body: bytes) -> bytes:
+        if len(body) >= self.thread_threshold:
+            return await anyio.to_thread.run_sync(zlib.compress, body, self.level, 31)
+        return zlib.compress(body, self.level, 31)
+
+    # ------------------------------------------------------------------ per response
+    def _responder(self, scope: Scope, send: Send) -> Send:
+        head = scope["method"] == "HEAD"
+        start: Message | None = None
+        state = _WAIT
+        compressor: zlib._Compress | None = None  # type: ignore[name-defined]
+        minimum = self.minimum_size
+        threshold = self.thread_threshold
+
+        async def gzip_send(message: Message) -> None:
+            nonlocal start, state, compressor
+            if state == _THROUGH:
+                await send(message)
+                return
+            mtype = message["type"]
+            if state == _STREAM:
+                if mtype != "http.response.body":
+                    await send(message)
+                    return
+                body = message.get("body", b"")
+                more = message.get("more_body", False)
+                if body or not more:
+                    mode = zlib.Z_SYNC_FLUSH if more else zlib.Z_FINISH
+                    if len(body) >= threshold:
+                        data = await anyio.to_thread.run_sync(_step, compressor, body, mode)
+                    else:
+                        data = compressor.compress(body) + compressor.flush(mode)
+                    message["body"] = data
+                await send(message)
+                return
+            # _WAIT: nothing sent yet
+            if start is None:
+                if mtype != "http.response.start":
+                    await send(message)
+                    return
+                if self._inspect(message) == _PASS:
+                    state = _THROUGH
+                    await send(message)
+                    return
+                if head:
+                    # The body is empty; the headers still say what a GET would get when the
+                    # declared length makes that certain.
+                    state = _THROUGH
+                    if _declared_length(message) >= minimum:
+                        message["headers"] = _rewrite(message.get("headers", ()), None)
+                    await send(message)
+                    return
+                start = message
+                return
+            if mtype != "http.response.body":
+                state = _THROUGH
+                await send(start)
+                await send(message)
+                return
+            body = message.get("body", b"")
+            if not message.get("more_body", False):
+                state = _THROUGH
+                if len(body) < minimum:
+                    await send(start)
+                    await send(message)
+                    return
+                data = await self._compress(body)
+                start["headers"] = _rewrite(start.get("headers", ()), len(data))
+                message["body"] = data
+                await send(start)
+                await send(message)
+                return
+            state = _STREAM
+            compressor = zlib.compressobj(self.level, zlib.DEFLATED, 31)
+            start["headers"] = _rewrite(start.get("headers", ()), None)
+            await send(start)
+            if len(body) >= threshold:
+                data = await anyio.to_thread.run_sync(_step, compressor, body, zlib.Z_SYNC_FLUSH)
+            else:
+                data = compressor.compress(body) + compressor.flush(zlib.Z_SYNC_FLUSH)
+            message["body"] = data
+            await send(message)
+
+        return gzip_send
+
+
+def _step(compressor: zlib._Compress, body: bytes, mode: int) -> bytes:  # type: ignore[name-defined]
+    return compressor.compress(body) + compressor.flush(mode)  # type: ignore[no-any-return]
+
+
+def _declared_length(message: Message) -> int:
+    for key, value in message.get("headers", ()):
+        if key == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return -1
+    return -1
+
+
+def _rewrite(
+    headers: Iterable[tuple[bytes, bytes]], length: int | None
+) -> list[tuple[bytes, bytes]]:
+    """Headers of the gzipped response: a new list, never the app's (it may be reused)."""
+    out = []
+    for key, value in headers:
+        if key == b"content-length":
+            continue
+        if key == b"etag" and not value.startswith(b"W/"):
+            value = b"W/" + value  # the compressed bytes differ: a strong validator would lie
+        out.append((key, value))
+    out.append((b"content-encoding", b"gzip"))
+    out.append((b"vary", b"Accept-Encoding"))
+    if length is not None:
+        out.append((b"content-length", str(length).encode()))
+    return out
