@@ -54,42 +54,52 @@ class ClientDisconnect(Exception):
     """The client went away while the body was being read."""
 
 
+_COOKIE_NAME_FORBIDDEN = frozenset(' \t",;=()<>@:/[]?{}\\')
+
+
 def parse_cookie_header(value: str) -> dict[str, str]:
-    """Parse a ``Cookie`` header leniently: a malformed pair is skipped, never an error."""
+    """Parse a ``Cookie`` header leniently: a malformed pair is skipped, never an error.
+
+    The first of a repeated name wins (browsers send the most specific cookie first). A
+    quoted value loses its quotes and its backslash/octal escapes (the form
+    :meth:`Response.set_cookie` writes), and the bytes are read as UTF-8 where they can be.
+    """
     cookies: dict[str, str] = {}
     for chunk in value.split(";"):
         name, sep, val = chunk.partition("=")
         if not sep:
             continue
-        name = name.strip()
-        val = val.strip()
-        if not name or any(c in name for c in ' \t",\\()<>@:/[]?={}'):
+        name = name.strip(" \t")
+        if not name or not _COOKIE_NAME_FORBIDDEN.isdisjoint(name) or name in cookies:
             continue
+        val = val.strip(" \t")
         if len(val) >= 2 and val[0] == val[-1] == '"':
             val = _unquote(val[1:-1])
-        cookies.setdefault(name, val)
+        cookies[name] = val
     return cookies
 
 
 def _unquote(value: str) -> str:
     if "\\" not in value:
         return value
-    out: list[str] = []
-    i = 0
-    while i < len(value):
+    out = bytearray()
+    i, n = 0, len(value)
+    while i < n:
         c = value[i]
-        if c == "\\" and i + 1 < len(value):
-            nxt = value[i + 1 : i + 4]
-            if len(nxt) == 3 and all(ch in "01234567" for ch in nxt):
-                out.append(chr(int(nxt, 8)))
+        if c == "\\" and i + 1 < n:
+            octal = value[i + 1 : i + 4]
+            if len(octal) == 3 and all(ch in "01234567" for ch in octal) and octal[0] in "0123":
+                out.append(int(octal, 8))
                 i += 4
                 continue
-            out.append(value[i + 1])
-            i += 2
-            continue
-        out.append(c)
+            c = value[i + 1]
+            i += 1
+        out += c.encode("utf-8", "surrogatepass")
         i += 1
-    return "".join(out)
+    try:
+        return out.decode("utf-8")
+    except UnicodeDecodeError:
+        return out.decode("latin-1")
 
 
 def _from_plugin(scope: Scope, key: str, plugin: str) -> Any:
@@ -100,6 +110,13 @@ def _from_plugin(scope: Scope, key: str, plugin: str) -> Any:
             f"{key!r} is not available: install and enable the {plugin} plugin "
             f"(its middleware sets scope[{key!r}])"
         ) from None
+
+
+def _decode_header_value(value: bytes) -> str:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
 
 
 class HTTPConnection(Mapping[str, Any]):
@@ -163,7 +180,7 @@ class HTTPConnection(Mapping[str, Any]):
             cookies: dict[str, str] = {}
             for k, v in self.scope["headers"]:
                 if k == b"cookie":
-                    for name, val in parse_cookie_header(v.decode("latin-1")).items():
+                    for name, val in parse_cookie_header(_decode_header_value(v)).items():
                         cookies.setdefault(name, val)
             self._cookies = cookies
         return self._cookies

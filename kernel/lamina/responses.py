@@ -1,21 +1,30 @@
 """Responses: a status, headers and a body, sent as ASGI messages.
 
-Headers are encoded once, when the response is built; ``__call__`` only sends.
+Headers are validated and encoded once, when the response is built (a value with CR, LF or
+NUL is a ``ValueError`` there, so no header injection can reach the wire); ``__call__`` only
+sends. ``FileResponse`` lives in :mod:`lamina.files`.
+
+Every response has a ``background`` slot: an async callable run after the body is sent. If
+a plugin put a spawner on the scope (``scope["lamina.spawn"]``, the background plugin does),
+the work is handed to it instead of being awaited in the request task.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
-from datetime import datetime
-from email.utils import format_datetime
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from email.utils import format_datetime, formatdate
 from typing import Any, Literal
 from urllib.parse import quote
 
 import anyio
+import anyio.to_thread
 
 from .datastructures import URL, MutableHeaders
-from .types import Receive, Scope, Send
+from .requests import BODY_DONE_KEY, STREAMED_KEY, ClientDisconnect
+from .types import Message, Receive, Scope, Send
 
 __all__ = [
     "HTMLResponse",
@@ -30,14 +39,28 @@ Background = Callable[[], Awaitable[Any]]
 #: Scope key under which a plugin (lamina-background) offers to own background work.
 SPAWN_KEY = "lamina.spawn"
 
+_FORBIDDEN = frozenset("\r\n\x00")
+#: Characters a header name may not contain (RFC 9110 token); checked once per header.
+_NAME_FORBIDDEN = frozenset('\r\n\x00 \t:"(),/;<=>?@[\\]{}')
+
 
 def _check(name: str, value: str) -> str:
+    """Refuse a header value that would split the header (CR, LF) or end C strings (NUL)."""
     if "\r" in value or "\n" in value or "\x00" in value:
-        raise ValueError(f"header {name!r} contains CR, LF or NUL: refusing a header injection")
+        raise ValueError(
+            f"header {name!r} value {value!r} contains CR, LF or NUL: refusing a header injection"
+        )
     return value
 
 
+def _check_name(name: str) -> str:
+    if not name or not _NAME_FORBIDDEN.isdisjoint(name):
+        raise ValueError(f"invalid header name {name!r}")
+    return name
+
+
 async def run_background(scope: Scope, background: Background) -> None:
+    """Run a response's background work, or hand it to the spawner a plugin installed."""
     spawn = scope.get(SPAWN_KEY)
     if spawn is None:
         await background()
@@ -45,8 +68,17 @@ async def run_background(scope: Scope, background: Background) -> None:
         spawn(background)
 
 
+def _no_body_status(status: int) -> bool:
+    return status < 200 or status == 204 or status == 304
+
+
 class Response:
-    """A complete body sent in one message."""
+    """A complete body sent in one message.
+
+    ``content`` is bytes, str (encoded with ``charset``) or None; subclasses override
+    ``render``. ``Content-Length`` and ``Content-Type`` (with ``charset`` for ``text/*``) are
+    added unless ``headers`` sets them.
+    """
 
     media_type: str | None = None
     charset = "utf-8"
@@ -69,7 +101,9 @@ class Response:
     def render(self, content: Any) -> bytes:
         if content is None:
             return b""
-        if isinstance(content, (bytes, memoryview)):
+        if isinstance(content, bytes):
+            return content
+        if isinstance(content, (bytearray, memoryview)):
             return bytes(content)
         return content.encode(self.charset)  # type: ignore[no-any-return]
 
@@ -78,24 +112,25 @@ class Response:
         has_length = has_type = False
         if headers:
             for k, v in headers.items():
-                lk = k.lower()
+                lk = _check_name(k).lower()
                 raw.append((lk.encode("latin-1"), _check(k, v).encode("latin-1")))
-                has_length = has_length or lk == "content-length"
-                has_type = has_type or lk == "content-type"
+                if lk == "content-length":
+                    has_length = True
+                elif lk == "content-type":
+                    has_type = True
         body = getattr(self, "body", None)
-        if body is not None and not has_length and not (
-            self.status_code < 200 or self.status_code in (204, 304)
-        ):
+        if body is not None and not has_length and not _no_body_status(self.status_code):
             raw.append((b"content-length", str(len(body)).encode()))
         mt = self.media_type
         if mt is not None and not has_type:
             if mt.startswith("text/") and "charset=" not in mt:
                 mt = f"{mt}; charset={self.charset}"
-            raw.append((b"content-type", mt.encode("latin-1")))
+            raw.append((b"content-type", _check("content-type", mt).encode("latin-1")))
         return raw
 
     @property
     def headers(self) -> MutableHeaders:
+        """A mutable view over ``raw_headers`` (changes are sent)."""
         return MutableHeaders(raw=self.raw_headers)
 
     def set_cookie(
@@ -111,46 +146,20 @@ class Response:
         samesite: Literal["lax", "strict", "none"] | None = "lax",
         partitioned: bool = False,
     ) -> None:
-        """Add a ``Set-Cookie`` header; CR, LF, NUL and ``;`` in names or values are refused."""
-        for part_name, part in (("name", key), ("value", value), ("path", path or ""),
-                                ("domain", domain or "")):
-            if any(c in part for c in "\r\n\x00;"):
-                raise ValueError(f"cookie {part_name} {part!r} contains a forbidden character")
-        if not key or any(c in key for c in ' \t",=()<>@:/[]?{}\\'):
-            raise ValueError(f"invalid cookie name {key!r}")
-        quoted = value
-        if any(c in value for c in ' ",\\') or any(ord(c) < 0x21 or ord(c) > 0x7E for c in value):
-            quoted = '"' + "".join(f"\\{oct(ord(c))[2:]:0>3}" if (ord(c) < 0x20 or ord(c) > 0x7E or c in '"\\') else c for c in value) + '"'
-        parts = [f"{key}={quoted}"]
-        if max_age is not None:
-            parts.append(f"Max-Age={int(max_age)}")
-        if expires is not None:
-            if isinstance(expires, datetime):
-                parts.append(f"Expires={format_datetime(expires, usegmt=True)}")
-            elif isinstance(expires, int):
-                from email.utils import formatdate
+        """Add a ``Set-Cookie`` header (RFC 6265 plus ``Partitioned``/CHIPS).
 
-                import time as _time
-
-                parts.append(f"Expires={formatdate(_time.time() + expires, usegmt=True)}")
-            else:
-                _check("expires", expires)
-                parts.append(f"Expires={expires}")
-        if path is not None:
-            parts.append(f"Path={path}")
-        if domain is not None:
-            parts.append(f"Domain={domain}")
-        if secure or partitioned or samesite == "none":
-            parts.append("Secure")
-        if httponly:
-            parts.append("HttpOnly")
-        if samesite is not None:
-            if samesite.lower() not in ("lax", "strict", "none"):
-                raise ValueError("samesite must be 'lax', 'strict' or 'none'")
-            parts.append(f"SameSite={samesite.capitalize()}")
-        if partitioned:
-            parts.append("Partitioned")
-        self.raw_headers.append((b"set-cookie", "; ".join(parts).encode("latin-1")))
+        The value is sent as is when it is a plain cookie-octet string, else quoted with
+        octal escapes (the form ``SimpleCookie`` and :func:`lamina.requests.parse_cookie_header`
+        read back), so any text round-trips. CR, LF and NUL anywhere, and ``;`` in the name,
+        path or domain, are a ``ValueError``. ``samesite="none"`` and ``partitioned`` imply
+        ``Secure`` (browsers drop such cookies otherwise). ``expires`` is a datetime (naive
+        means UTC), a number of seconds from now, or a preformatted string.
+        """
+        header = build_set_cookie(
+            key, value, max_age=max_age, expires=expires, path=path, domain=domain,
+            secure=secure, httponly=httponly, samesite=samesite, partitioned=partitioned,
+        )
+        self.raw_headers.append((b"set-cookie", header.encode("latin-1")))
 
     def delete_cookie(
         self,
@@ -162,6 +171,7 @@ class Response:
         samesite: Literal["lax", "strict", "none"] | None = "lax",
         partitioned: bool = False,
     ) -> None:
+        """Expire the cookie now; pass the same path/domain/partitioned it was set with."""
         self.set_cookie(
             key, "", max_age=0, expires="Thu, 01 Jan 1970 00:00:00 GMT", path=path,
             domain=domain, secure=secure, httponly=httponly, samesite=samesite,
@@ -169,16 +179,99 @@ class Response:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": self.status_code,
-                    "headers": self.raw_headers})
-        if scope.get("method") == "HEAD":
-            await send({"type": "http.response.body", "body": b""})
-        else:
-            await send({"type": "http.response.body", "body": self.body})
+        if scope["type"] == "http":
+            await send({"type": "http.response.start", "status": self.status_code,
+                        "headers": self.raw_headers})
+            await send({"type": "http.response.body",
+                        "body": b"" if scope["method"] == "HEAD" else self.body})
+        else:  # a WebSocket handshake denied with an HTTP response (ASGI extension)
+            await send({"type": "websocket.http.response.start", "status": self.status_code,
+                        "headers": self.raw_headers})
+            await send({"type": "websocket.http.response.body", "body": self.body})
         if self.background is not None:
             await run_background(scope, self.background)
 
 
+# --------------------------------------------------------------------------- cookies
+_COOKIE_NAME_FORBIDDEN = frozenset(' \t",;=()<>@:/[]?{}\\')
+_COOKIE_PLAIN = frozenset(
+    chr(c) for c in range(0x21, 0x7F) if chr(c) not in '",;\\'
+)
+
+
+def _quote_cookie_value(value: str) -> str:
+    if _COOKIE_PLAIN.issuperset(value):
+        return value
+    out = ['"']
+    for byte in value.encode("utf-8"):
+        ch = chr(byte)
+        if ch in _COOKIE_PLAIN:
+            out.append(ch)
+        else:
+            out.append(f"\\{byte:03o}")
+    out.append('"')
+    return "".join(out)
+
+
+def _cookie_attr(what: str, value: str) -> str:
+    if any(c in value for c in "\r\n\x00;") or any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        raise ValueError(f"cookie {what} {value!r} contains a forbidden character")
+    value.encode("latin-1")
+    return value
+
+
+def build_set_cookie(
+    key: str,
+    value: str = "",
+    *,
+    max_age: int | None = None,
+    expires: datetime | str | int | None = None,
+    path: str | None = "/",
+    domain: str | None = None,
+    secure: bool = False,
+    httponly: bool = False,
+    samesite: str | None = "lax",
+    partitioned: bool = False,
+) -> str:
+    """The value of a ``Set-Cookie`` header; see :meth:`Response.set_cookie`."""
+    if not key or not _COOKIE_NAME_FORBIDDEN.isdisjoint(key) or any(
+        ord(c) < 0x21 or ord(c) > 0x7E for c in key
+    ):
+        raise ValueError(f"invalid cookie name {key!r}")
+    if not _FORBIDDEN.isdisjoint(value):
+        raise ValueError(f"cookie value {value!r} contains CR, LF or NUL")
+    parts = [f"{key}={_quote_cookie_value(value)}"]
+    if max_age is not None:
+        parts.append(f"Max-Age={int(max_age)}")
+    if expires is not None:
+        if isinstance(expires, datetime):
+            if expires.tzinfo is None:
+                expires = expires.replace(tzinfo=UTC)
+            parts.append(f"Expires={format_datetime(expires.astimezone(UTC), usegmt=True)}")
+        elif isinstance(expires, (int, float)):
+            parts.append(f"Expires={formatdate(time.time() + expires, usegmt=True)}")
+        else:
+            parts.append(f"Expires={_cookie_attr('expires', expires)}")
+    if path is not None:
+        parts.append(f"Path={_cookie_attr('path', path)}")
+    if domain is not None:
+        parts.append(f"Domain={_cookie_attr('domain', domain)}")
+    if samesite is not None:
+        samesite = samesite.lower()
+        if samesite not in ("lax", "strict", "none"):
+            raise ValueError(f"samesite must be 'lax', 'strict' or 'none', not {samesite!r}")
+    if secure or partitioned or samesite == "none":
+        parts.append("Secure")
+    if httponly:
+        parts.append("HttpOnly")
+    if samesite is not None:
+        parts.append(f"SameSite={samesite.capitalize()}")
+    if partitioned:
+        parts.append("Partitioned")
+    return "; ".join(parts)
+
+
+# --------------------------------------------------------------------------- subclasses
 class PlainTextResponse(Response):
     media_type = "text/plain"
 
@@ -199,6 +292,12 @@ class JSONResponse(Response):
 
 
 class RedirectResponse(Response):
+    """A redirect (307 by default) to ``url``, percent-encoding what a URL cannot hold.
+
+    CR and LF are encoded, never sent, so a redirect target taken from user input cannot
+    inject headers; it can still point anywhere, so validate open redirects yourself.
+    """
+
     def __init__(
         self,
         url: str | URL,
@@ -215,9 +314,13 @@ ContentStream = AsyncIterable[str | bytes] | Iterable[str | bytes]
 
 
 class StreamingResponse(Response):
-    """A body produced by an iterator; sync iterators run in a worker thread.
+    """A body produced by an iterator; sync iterators are advanced in a worker thread.
 
-    The stream stops as soon as the client disconnects.
+    The stream stops as soon as the client disconnects: a task watches ``receive`` for
+    ``http.disconnect`` (unless the iterator itself is streaming the request body, which
+    needs ``receive``), and an ``OSError`` from ``send`` (what ASGI 2.4 servers raise after a
+    disconnect) ends it quietly too. The iterator is closed either way, so its ``finally``
+    blocks run; ``background`` still runs.
     """
 
     def __init__(
@@ -235,42 +338,75 @@ class StreamingResponse(Response):
         self.background = background
         self.raw_headers = self._init_headers(headers)
 
-    async def _iterate(self) -> AsyncIterable[str | bytes]:
+    async def _iterate(self) -> AsyncIterator[str | bytes]:
         content = self.body_iterator
         if hasattr(content, "__aiter__"):
-            async for chunk in content:  # type: ignore[union-attr]
-                yield chunk
+            try:
+                async for chunk in content:  # type: ignore[union-attr]
+                    yield chunk
+            finally:
+                await self._close_iterator()
             return
         iterator = iter(content)  # type: ignore[arg-type]
         sentinel = object()
-        while True:
-            chunk = await anyio.to_thread.run_sync(next, iterator, sentinel)
-            if chunk is sentinel:
-                return
-            yield chunk  # type: ignore[misc]
+        try:
+            while True:
+                chunk = await anyio.to_thread.run_sync(next, iterator, sentinel)
+                if chunk is sentinel:
+                    return
+                yield chunk  # type: ignore[misc]
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+
+    async def _close_iterator(self) -> None:
+        aclose = getattr(self.body_iterator, "aclose", None)
+        if aclose is not None:
+            with anyio.CancelScope(shield=True):
+                await aclose()
+        else:
+            close = getattr(self.body_iterator, "close", None)
+            if close is not None:
+                close()
+
+    async def _stream(self, send: Send) -> None:
+        charset = self.charset
+        chunks = self._iterate()
+        try:
+            async for chunk in chunks:
+                if isinstance(chunk, str):
+                    chunk = chunk.encode(charset)
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        finally:
+            with anyio.CancelScope(shield=True):
+                await chunks.aclose()  # type: ignore[attr-defined]
+        await send({"type": "http.response.body", "body": b""})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": self.status_code,
-                    "headers": self.raw_headers})
-        if scope.get("method") == "HEAD":
-            await send({"type": "http.response.body", "body": b""})
-        else:
-            async with anyio.create_task_group() as tg:
-
-                async def watch_disconnect() -> None:
-                    while True:
-                        message = await receive()
-                        if message["type"] == "http.disconnect":
-                            tg.cancel_scope.cancel()
-                            return
-
-                tg.start_soon(watch_disconnect)
-                charset = self.charset
-                async for chunk in self._iterate():
-                    if not isinstance(chunk, (bytes, memoryview)):
-                        chunk = chunk.encode(charset)
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        try:
+            await send({"type": "http.response.start", "status": self.status_code,
+                        "headers": self.raw_headers})
+            if scope.get("method") == "HEAD":
                 await send({"type": "http.response.body", "body": b""})
-                tg.cancel_scope.cancel()
+            elif scope.get(STREAMED_KEY) and not scope.get(BODY_DONE_KEY):
+                await self._stream(send)  # the iterator reads the body: receive is its own
+            else:
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(_cancel_on_disconnect, receive, tg.cancel_scope)
+                    await self._stream(send)
+                    tg.cancel_scope.cancel()
+        except (OSError, ClientDisconnect):
+            pass  # the client went away; nothing left to send it
+        finally:
+            await self._close_iterator()  # idempotent; covers a stream that never started
         if self.background is not None:
             await run_background(scope, self.background)
+
+
+async def _cancel_on_disconnect(receive: Receive, cancel_scope: anyio.CancelScope) -> None:
+    while True:
+        message: Message = await receive()
+        if message["type"] == "http.disconnect":
+            cancel_scope.cancel()
+            return
