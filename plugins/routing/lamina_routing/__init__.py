@@ -1,3 +1,150 @@
-"""The HTTP router: compiled route table, mounts, hosts, reverse routing."""
+"""lamina-routing: the HTTP router plugin — a compiled route table, mounts, hosts, reversing.
+
+Everything the plugin offers is named here:
+
+* Route objects: :class:`Route`, :class:`Mount`, :class:`Host`, and :class:`BaseRoute`, the
+  contract for routes defined elsewhere. **WebSocket routes** (``lamina_websocket``) subclass
+  ``BaseRoute`` with ``protocol = "websocket"``, a ``path`` template, a ``name``, an
+  ``endpoint`` and ``async handle(scope, receive, send)``; the router matches them for
+  ``websocket`` scopes only, sets ``scope["path_params"]`` and calls ``handle``.
+* :class:`Router`: decorators (``.route/.get/.post/.put/.patch/.delete``), ``.add``,
+  ``.mount``, ``.register_converter``; iterable over its routes, so ``Lamina(routes=router)``.
+* Endpoints: async or sync functions ``(request) -> Response`` (sync ones run in a worker
+  thread), :class:`HTTPEndpoint` subclasses (one method per verb), raw ASGI apps.
+* Converters: ``str`` (default), ``int``, ``float``, ``uuid``, ``path``; custom ones subclass
+  :class:`Converter` and are registered per app through the ``lamina_register_converters``
+  hook (:mod:`lamina_routing.hookspecs`) or per router with ``Router(converters=...)``.
+* Settings, section ``[routing]``: ``redirect_slashes = true``, ``redirect_status = 307``.
+* Errors: 404 and 405 are raised as :class:`lamina.HTTPException` (the app's handlers see
+  them); reversing an unknown name or with wrong params raises :class:`NoMatchFound`.
+* CLI: ``lamina routes MODULE:APP [--json]``.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+from lamina import hookimpl
+from lamina.exceptions import AssemblyError, ConflictError
+
+from ._converters import (
+    BUILTIN_CONVERTERS,
+    Converter,
+    FloatConverter,
+    IntConverter,
+    PathConverter,
+    StringConverter,
+    UUIDConverter,
+)
+from ._endpoints import HTTPEndpoint
+from ._router import NoMatchFound, Router
+from ._routes import BaseRoute, Host, Mount, Route
+from ._settings import RoutingSettings
+
+if TYPE_CHECKING:
+    from lamina import Lamina
+
+__all__ = [
+    "BaseRoute",
+    "Converter",
+    "FloatConverter",
+    "HTTPEndpoint",
+    "Host",
+    "IntConverter",
+    "Mount",
+    "NoMatchFound",
+    "PathConverter",
+    "Route",
+    "Router",
+    "RoutingSettings",
+    "StringConverter",
+    "UUIDConverter",
+]
+
+PLUGIN = "routing"
+
+
+@hookimpl
+def lamina_add_hookspecs(pluginmanager: pluggy.PluginManager) -> None:
+    from . import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+@hookimpl
+def lamina_settings_schema() -> type:
+    return RoutingSettings
+
+
+@hookimpl
+def lamina_configure(app: Lamina, settings: RoutingSettings | None) -> None:
+    settings = settings or RoutingSettings()
+    if settings.redirect_status not in (301, 302, 303, 307, 308):
+        raise AssemblyError(
+            f"[routing] redirect_status must be 307 or 308 (or 301/302/303), got "
+            f"{settings.redirect_status}"
+        )
+    app.extensions[PLUGIN] = settings
+
+
+def _describer(app: Any) -> Any:
+    info = getattr(app, "_info", None)
+
+    def describe(plugin: str) -> str:
+        if plugin == "app":
+            return "the app"
+        return info(plugin).describe() if info is not None else f"plugin {plugin!r}"
+
+    return describe
+
+
+def collect_converters(app: Lamina) -> dict[str, Converter]:
+    """Converters contributed by plugins through ``lamina_register_converters``."""
+    from lamina.plugins import call_attributed
+
+    found: dict[str, tuple[str, Converter]] = {}
+    describe = _describer(app)
+
+    def kwargs_for(plugin: str) -> dict[str, Any]:
+        def register(name: str, converter: Converter) -> None:
+            if name in BUILTIN_CONVERTERS:
+                raise ConflictError(f"{describe(plugin)} registers the converter {name!r}, "
+                                    "which is built in; pick another name")
+            if name in found:
+                raise ConflictError(
+                    f"converter {name!r} is registered by {describe(found[name][0])} and by "
+                    f"{describe(plugin)}; disable one of them or rename the converter"
+                )
+            found[name] = (plugin, converter)
+
+        return {"app": app, "register": register}
+
+    if hasattr(app.pm.hook, "lamina_register_converters"):
+        call_attributed(app.pm, "lamina_register_converters", kwargs_for)
+    return {name: conv for name, (_p, conv) in found.items()}
+
+
+@hookimpl
+def lamina_make_router(app: Lamina, routes: Sequence[Any]) -> Router:
+    settings: RoutingSettings = app.extensions.get(PLUGIN) or RoutingSettings()
+    router = Router()
+    router.routes = [c[0] for c in routes]
+    return router.compile(
+        [(c[0], c[1]) for c in routes],
+        app_converters=collect_converters(app),
+        describe=_describer(app),
+        redirect_slashes=settings.redirect_slashes,
+        redirect_status=settings.redirect_status,
+    )
+
+
+@hookimpl
+def lamina_register_commands(register: Any) -> None:
+    from lamina.cli import Command
+
+    from . import _cli
+
+    register(Command("routes", "List every route: methods, path, name, endpoint, plugin.",
+                     run=_cli.run, add_arguments=_cli.add_arguments))

@@ -1,0 +1,131 @@
+"""Turning what users write (functions, classes, ASGI apps) into plain ASGI callables.
+
+The work happens once per route at assembly; the wrapper a request goes through is one
+coroutine that builds a :class:`lamina.Request`, awaits the endpoint and sends the response.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import anyio.to_thread
+from lamina.requests import Request
+from lamina.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["HTTP_VERBS", "HTTPEndpoint", "endpoint_kind", "head_app", "request_response"]
+
+#: The verbs a class-based endpoint may define, in the order ``Allow`` lists them.
+HTTP_VERBS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT")
+
+
+class HTTPEndpoint:
+    """A class-based endpoint: define ``async def get(self, request)`` (or sync) per verb.
+
+    One instance is created per request (``self.request`` is that request), so instance
+    attributes are safe to use as per-request state. The route's methods are the verbs the
+    class defines (``HEAD`` comes with ``GET``).
+    """
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+
+    @classmethod
+    def defined_methods(cls) -> list[str]:
+        return [v for v in HTTP_VERBS if callable(getattr(cls, v.lower(), None))]
+
+
+def _is_async(func: Any) -> bool:
+    while isinstance(func, functools.partial):
+        func = func.func
+    if inspect.iscoroutinefunction(func):
+        return True
+    call = type(func).__dict__.get("__call__") if not inspect.isfunction(func) else None
+    return call is not None and inspect.iscoroutinefunction(call)
+
+
+def endpoint_kind(endpoint: Any, asgi: bool | None) -> str:
+    """``"asgi"``, ``"class"`` or ``"function"``.
+
+    With ``asgi=None`` (the default): an :class:`HTTPEndpoint` subclass is ``"class"``;
+    functions, bound methods and ``functools.partial`` objects are request/response
+    functions; any other object (an ASGI app instance, another class) is treated as a raw ASGI
+    app. ``asgi=True``/``False`` forces the choice for callable objects.
+    """
+    if inspect.isclass(endpoint) and issubclass(endpoint, HTTPEndpoint):
+        return "class"
+    if asgi is not None:
+        return "asgi" if asgi else "function"
+    if inspect.isfunction(endpoint) or inspect.ismethod(endpoint) or isinstance(
+        endpoint, functools.partial
+    ) or inspect.isbuiltin(endpoint):
+        return "function"
+    return "asgi"
+
+
+def _bad_response(endpoint: Any, response: Any) -> TypeError:
+    name = getattr(endpoint, "__qualname__", repr(endpoint))
+    return TypeError(f"endpoint {name} returned {response!r}; return a lamina Response "
+                     "(or any ASGI callable)")
+
+
+def request_response(func: Callable[..., Any]) -> ASGIApp:
+    """Wrap ``func(request) -> Response`` (async, or sync run in a worker thread)."""
+    if _is_async(func):
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            response = await func(Request(scope, receive, send))
+            if response is None:
+                raise _bad_response(func, response)
+            await response(scope, receive, send)
+    else:
+        run_sync = anyio.to_thread.run_sync
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            response = await run_sync(func, Request(scope, receive, send))
+            if response is None:
+                raise _bad_response(func, response)
+            await response(scope, receive, send)
+
+    return app
+
+
+def class_method_app(cls: type[HTTPEndpoint], verb: str) -> ASGIApp:
+    """The ASGI app serving ``verb`` with a fresh instance of ``cls`` per request."""
+    method = getattr(cls, verb.lower())
+    if _is_async(method):
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            request = Request(scope, receive, send)
+            response = await method(cls(request), request)
+            if response is None:
+                raise _bad_response(method, response)
+            await response(scope, receive, send)
+    else:
+        run_sync = anyio.to_thread.run_sync
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            request = Request(scope, receive, send)
+            response = await run_sync(method, cls(request), request)
+            if response is None:
+                raise _bad_response(method, response)
+            await response(scope, receive, send)
+
+    return app
+
+
+def head_app(app: ASGIApp) -> ASGIApp:
+    """Serve HEAD with a GET app: same status and headers, and no body bytes sent."""
+
+    async def head(scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_no_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                if message.get("body"):
+                    message = {**message, "body": b""}
+            await send(message)
+
+        await app(scope, receive, send_no_body)
+
+    return head

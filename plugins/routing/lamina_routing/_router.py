@@ -1,0 +1,815 @@
+"""The router: route declarations compiled, at assembly, into a segment trie.
+
+Matching semantics are Starlette's: the first route in registration order whose path and
+method match wins; if paths match but no method does, the answer is 405 listing every method
+the matching paths accept. The compiled form gives the same answer without scanning:
+
+* every template is split on ``/``; literal segments are dict keys in a trie, parameter
+  segments are converter checks, a segment mixing text and parameters is one small regex, and
+  a ``path`` parameter ends the walk with a full-template regex;
+* a lookup walks only the branches whose segments match, collects the candidates (usually
+  one) and keeps the one registered first that accepts the method;
+* every static path (no parameters) is resolved once at assembly, per method, into a dict:
+  a request for it costs one dict lookup and one call.
+
+Mounts are prefix leaves of the trie with their own compiled router (a list of routes) or the
+app they wrap; ``Host`` routes are checked alongside, in registration order.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from lamina.datastructures import URLPath, url_from_scope
+from lamina.exceptions import ConflictError, HTTPException
+from lamina.responses import RedirectResponse, Response
+from lamina.types import ASGIApp, Receive, Scope, Send
+
+from ._converters import BUILTIN_CONVERTERS, Converter
+from ._paths import Literal, Param, Partial, PathPattern, compile_host, compile_path
+from ._routes import BaseRoute, Host, Mount, Route, method_order, wrap_middleware
+
+__all__ = ["NoMatchFound", "Router"]
+
+ROUTE_PATH_KEY = "lamina.route_path"
+
+
+class NoMatchFound(LookupError):
+    """``url_path_for`` found no route with that name, or the params do not fit it."""
+
+
+# --------------------------------------------------------------------------- compiled form
+class _Node:
+    __slots__ = ("leaves", "params", "partials", "prefixes", "static", "tails")
+
+    def __init__(self) -> None:
+        self.static: dict[str, _Node] = {}
+        self.params: list[tuple[Callable[[str], Any], _Node, Converter]] = []
+        self.partials: list[tuple[Callable[[str], Any], tuple[Converter, ...], _Node, str]] = []
+        self.tails: list[_Leaf] = []
+        self.leaves: list[_Leaf] = []
+        self.prefixes: list[_Leaf] = []
+
+
+class _Leaf:
+    """One compiled route: where it is in registration order and how to serve it."""
+
+    __slots__ = ("any", "contributor", "handlers", "host", "index", "kind", "names",
+                 "nested", "pattern", "route")
+
+    def __init__(self, index: int, route: Any, contributor: str, pattern: PathPattern | None,
+                 kind: str) -> None:
+        self.index = index
+        self.route = route
+        self.contributor = contributor
+        self.pattern = pattern
+        self.kind = kind  # "route", "mount" or "host"
+        self.names: tuple[str, ...] = pattern.names if pattern is not None else ()
+        #: method -> ASGI app; ``None`` when ``any`` serves every method.
+        self.handlers: dict[str, ASGIApp] | None = None
+        self.any: ASGIApp | None = None
+        self.host: Callable[[Scope], dict[str, Any] | None] | None = None
+        #: True when ``any`` is a compiled child router (it reads the remaining path).
+        self.nested = False
+
+
+def _insert(root: _Node, pattern: PathPattern, leaf: _Leaf, prefix: bool) -> None:
+    node = root
+    for seg in pattern.segments:
+        if isinstance(seg, Literal):
+            nxt = node.static.get(seg.text)
+            if nxt is None:
+                nxt = node.static[seg.text] = _Node()
+        elif isinstance(seg, Param):
+            for _parse, child, conv in node.params:
+                if conv is seg.converter:
+                    nxt = child
+                    break
+            else:
+                nxt = _Node()
+                node.params.append((seg.converter.parse, nxt, seg.converter))
+        else:
+            assert isinstance(seg, Partial)
+            for _m, _c, child, key in node.partials:
+                if key == seg.key and _c == seg.converters:
+                    nxt = child
+                    break
+            else:
+                nxt = _Node()
+                node.partials.append((seg.regex.fullmatch, seg.converters, nxt, seg.key))
+        node = nxt
+    if pattern.tail_at is not None:
+        node.tails.append(leaf)
+    elif prefix:
+        node.prefixes.append(leaf)
+    else:
+        node.leaves.append(leaf)
+
+
+Candidate = tuple[_Leaf, tuple[Any, ...], int]
+
+
+def _search(node: _Node, segs: list[str], i: int, n: int, vals: list[Any],
+            out: list[Candidate], path: str) -> None:
+    """Append every leaf matching ``segs[i:]`` under ``node`` (registration order is sorted
+    out by the caller)."""
+    if node.prefixes:
+        t = tuple(vals)
+        for leaf in node.prefixes:
+            out.append((leaf, t, i))
+    if node.tails:
+        for leaf in node.tails:
+            pattern = leaf.pattern
+            m = pattern.regex.fullmatch(path)  # type: ignore[union-attr]
+            if m is not None:
+                converted = pattern.convert_groups(m)  # type: ignore[union-attr]
+                if converted is not None:
+                    out.append((leaf, converted, n))
+    if i == n:
+        if node.leaves:
+            t = tuple(vals)
+            for leaf in node.leaves:
+                out.append((leaf, t, i))
+        return
+    seg = segs[i]
+    child = node.static.get(seg)
+    if child is not None:
+        _search(child, segs, i + 1, n, vals, out, path)
+    for parse, child, _conv in node.params:
+        try:
+            value = parse(seg)
+        except ValueError:
+            continue
+        vals.append(value)
+        _search(child, segs, i + 1, n, vals, out, path)
+        vals.pop()
+    for fullmatch, convs, child, _key in node.partials:
+        m = fullmatch(seg)
+        if m is None:
+            continue
+        try:
+            values = [c.convert(g) for c, g in zip(convs, m.groups(), strict=True)]
+        except ValueError:
+            continue
+        vals.extend(values)
+        _search(child, segs, i + 1, n, vals, out, path)
+        del vals[len(vals) - len(values):]
+
+
+def _pick(out: list[Candidate], method: str | None) -> tuple[Candidate, ASGIApp] | None:
+    """The candidate registered first that serves ``method`` (``None``: any)."""
+    best: Candidate | None = None
+    best_app: ASGIApp | None = None
+    best_index = sys.maxsize
+    for cand in out:
+        leaf = cand[0]
+        if leaf.index >= best_index:
+            continue
+        handlers = leaf.handlers
+        if handlers is None:
+            app = leaf.any
+        elif method is None:
+            app = next(iter(handlers.values()), None)
+        else:
+            app = handlers.get(method)
+        if app is not None:
+            best, best_app, best_index = cand, app, leaf.index
+    if best is None:
+        return None
+    return best, best_app  # type: ignore[return-value]
+
+
+class _Table:
+    """The compiled routes of one protocol (``http`` or ``websocket``)."""
+
+    __slots__ = ("has_hosts", "hosts", "root")
+
+    def __init__(self) -> None:
+        self.root = _Node()
+        self.hosts: list[_Leaf] = []
+        self.has_hosts = False
+
+    def candidates(self, path: str, scope: Scope | None) -> list[Candidate]:
+        out: list[Candidate] = []
+        if path[:1] == "/":
+            segs = path[1:].split("/")
+            _search(self.root, segs, 0, len(segs), [], out, path)
+        if self.has_hosts and scope is not None:
+            for leaf in self.hosts:
+                params = leaf.host(scope)  # type: ignore[misc]
+                if params is not None:
+                    out.append((leaf, tuple(params.values()), 0))
+        return out
+
+
+@dataclass
+class _Reverse:
+    protocol: str
+    patterns: tuple[PathPattern, ...]
+    route: Any
+    explicit: bool
+    contributor: str
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(n for p in self.patterns for n in p.names)
+
+    @property
+    def template(self) -> str:
+        return "".join(p.template for p in self.patterns)
+
+
+@dataclass
+class _Context:
+    """State shared while a router and the routers of its mounts compile."""
+
+    app_converters: Mapping[str, Converter]
+    describe: Callable[[str], str]
+    redirect_slashes: bool
+    redirect_status: int
+    shapes: dict[tuple[str, str], dict[str, tuple[str, Any]]] = field(default_factory=dict)
+    reverse: dict[str, _Reverse] = field(default_factory=dict)
+    delegates: list[tuple[str, tuple[PathPattern, ...], Any]] = field(default_factory=list)
+    counter: int = 0
+
+
+def _default_describe(plugin: str) -> str:
+    return "the app" if plugin == "app" else f"plugin {plugin!r}"
+
+
+def _split_host(value: str) -> str:
+    if value.startswith("["):
+        end = value.find("]")
+        return value[: end + 1].lower() if end != -1 else value.lower()
+    return value.partition(":")[0].lower()
+
+
+def _host_matcher(pattern: PathPattern) -> Callable[[Scope], dict[str, Any] | None]:
+    regex = re.compile(pattern.regex.pattern, re.IGNORECASE | re.DOTALL)
+
+    def match(scope: Scope) -> dict[str, Any] | None:
+        host = ""
+        for k, v in scope.get("headers", ()):
+            if k == b"host":
+                host = _split_host(v.decode("latin-1"))
+                break
+        m = regex.fullmatch(host)
+        if m is None:
+            return None
+        values = pattern.convert_groups(m)
+        if values is None:
+            return None
+        return dict(zip(pattern.names, values, strict=True))
+
+    return match
+
+
+# --------------------------------------------------------------------------- the router
+class Router:
+    """A list of routes that compiles into a fast ASGI app.
+
+    Declare routes in a list (``Router([Route(...), Mount(...)])``) or with decorators
+    (``@router.get("/items/{id:int}")``); pass the router (it iterates over its routes) as
+    ``Lamina(routes=router)``. Standalone, a Router is an ASGI app by itself.
+
+    ``converters`` adds path converters for the routes declared on this router;
+    ``redirect_slashes``/``redirect_status`` override the app's ``[routing]`` settings.
+    """
+
+    __lamina_router__ = True
+
+    def __init__(
+        self,
+        routes: Iterable[Any] | None = None,
+        *,
+        converters: Mapping[str, Converter] | None = None,
+        redirect_slashes: bool | None = None,
+        redirect_status: int | None = None,
+    ) -> None:
+        self.converters: dict[str, Converter] = {}
+        for name, conv in (converters or {}).items():
+            self.register_converter(name, conv)
+        self.routes: list[Any] = []
+        for route in routes or ():
+            self.add(route)
+        self.redirect_slashes = redirect_slashes
+        self.redirect_status = redirect_status
+        #: ``(route, contributor)`` pairs as compiled (what ``lamina routes`` lists).
+        self.contributions: list[tuple[Any, str]] = []
+        self._compiled = False
+        self._nested = False
+        self._static: dict[str, dict[str, ASGIApp]] = {}
+        self._http = _Table()
+        self._ws = _Table()
+        self._ctx: _Context | None = None
+
+    # ------------------------------------------------------------------ declaring
+    def register_converter(self, name: str, converter: Converter) -> None:
+        """Make ``{param:name}`` available to the routes of this router."""
+        if name in BUILTIN_CONVERTERS:
+            raise ValueError(f"converter {name!r} is built in and cannot be replaced")
+        if not hasattr(converter, "regex") or not hasattr(converter, "convert"):
+            raise TypeError(f"converter {name!r} must have 'regex' and 'convert' (subclass "
+                            "lamina_routing.Converter)")
+        self.converters[name] = converter
+
+    def add(self, route: Any) -> Any:
+        """Append a route object (``Route``, ``Mount``, ``Host``, a websocket route...)."""
+        if isinstance(route, BaseRoute) and route.router_converters is None:
+            route.router_converters = self.converters
+        self.routes.append(route)
+        self._compiled = False
+        return route
+
+    def add_route(self, path: str, endpoint: Any, **options: Any) -> Route:
+        return self.add(Route(path, endpoint, **options))  # type: ignore[no-any-return]
+
+    def mount(self, path: str, app: Any = None, **options: Any) -> Mount:
+        return self.add(Mount(path, app, **options))  # type: ignore[no-any-return]
+
+    def route(self, path: str, methods: Iterable[str] | None = None, **options: Any
+              ) -> Callable[[Any], Any]:
+        """Decorator: ``@router.route("/x", methods=["GET", "POST"], name="x")``."""
+
+        def decorator(endpoint: Any) -> Any:
+            self.add_route(path, endpoint, methods=methods, **options)
+            return endpoint
+
+        return decorator
+
+    def get(self, path: str, **options: Any) -> Callable[[Any], Any]:
+        return self.route(path, methods=["GET"], **options)
+
+    def post(self, path: str, **options: Any) -> Callable[[Any], Any]:
+        return self.route(path, methods=["POST"], **options)
+
+    def put(self, path: str, **options: Any) -> Callable[[Any], Any]:
+        return self.route(path, methods=["PUT"], **options)
+
+    def patch(self, path: str, **options: Any) -> Callable[[Any], Any]:
+        return self.route(path, methods=["PATCH"], **options)
+
+    def delete(self, path: str, **options: Any) -> Callable[[Any], Any]:
+        return self.route(path, methods=["DELETE"], **options)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.routes)
+
+    def __len__(self) -> int:
+        return len(self.routes)
+
+    def __repr__(self) -> str:
+        return f"Router({len(self.routes)} routes)"
+
+    # ------------------------------------------------------------------ compiling
+    def compile(
+        self,
+        contributions: Iterable[tuple[Any, str]] | None = None,
+        *,
+        app_converters: Mapping[str, Converter] | None = None,
+        describe: Callable[[str], str] | None = None,
+        redirect_slashes: bool = True,
+        redirect_status: int = 307,
+    ) -> Router:
+        """Compile ``contributions`` (default: this router's routes, contributed by the app).
+
+        Raises :class:`lamina.ConflictError` for two routes with one method and path, or one
+        explicit name, naming both contributors; ``ValueError`` for a bad path template.
+        """
+        if contributions is None:
+            contributions = [(r, "app") for r in self.routes]
+        contributions = [tuple(c) for c in contributions]  # type: ignore[misc]
+        ctx = _Context(
+            app_converters=dict(app_converters or {}),
+            describe=describe or _default_describe,
+            redirect_slashes=(self.redirect_slashes if self.redirect_slashes is not None
+                              else redirect_slashes),
+            redirect_status=self.redirect_status or redirect_status,
+        )
+        if ctx.redirect_status not in (301, 302, 303, 307, 308):
+            raise ValueError(
+                f"redirect_status must be a redirect status, got {ctx.redirect_status}")
+        self._build(contributions, ctx, (), "", "")  # type: ignore[arg-type]
+        self._ctx = ctx
+        return self
+
+    def _ensure(self) -> None:
+        if not self._compiled:
+            self.compile()
+
+    def _lookup(self, route: Any, ctx: _Context) -> Callable[[str], Converter]:
+        own = getattr(route, "converters", None) or {}
+        router_level = getattr(route, "router_converters", None) or {}
+
+        def lookup(name: str) -> Converter:
+            for mapping in (own, router_level, ctx.app_converters, BUILTIN_CONVERTERS):
+                conv = mapping.get(name)
+                if conv is not None:
+                    return conv
+            raise KeyError(name)
+
+        return lookup
+
+    def _build(self, contributions: list[tuple[Any, str]], ctx: _Context,
+               prefix: tuple[PathPattern, ...], name_prefix: str, shape_prefix: str) -> None:
+        self.contributions = list(contributions)
+        self._http, self._ws, self._static = _Table(), _Table(), {}
+        self._redirect_slashes = ctx.redirect_slashes
+        self._redirect_status = ctx.redirect_status
+        static_leaves: list[_Leaf] = []
+        for route, contributor in contributions:
+            index = ctx.counter
+            ctx.counter += 1
+            where = f"{ctx.describe(contributor)}: {route!r}"
+            if isinstance(route, Host):
+                self._add_host(route, contributor, index, ctx, prefix, name_prefix, shape_prefix)
+                continue
+            if isinstance(route, Mount):
+                self._add_mount(route, contributor, index, ctx, prefix, name_prefix,
+                                shape_prefix)
+                continue
+            protocol = getattr(route, "protocol", None)
+            if protocol not in ("http", "websocket") or not isinstance(
+                    getattr(route, "path", None), str):
+                raise TypeError(f"{where} is not a route the router understands: expected a "
+                                "lamina_routing Route, Mount, Host or BaseRoute subclass")
+            try:
+                pattern = compile_path(route.path, self._lookup(route, ctx))
+            except ValueError as exc:
+                raise ValueError(f"{where}: {exc}") from None
+            leaf = _Leaf(index, route, contributor, pattern, "route")
+            if protocol == "http":
+                apps = getattr(route, "method_apps", None)
+                if apps is None:
+                    leaf.any = getattr(route, "app", None) or route.handle
+                else:
+                    leaf.handlers = dict(apps)
+                methods = getattr(route, "methods", None)
+                self._claim(ctx, "http", shape_prefix + pattern.shape,
+                            sorted(methods) if methods is not None else ["*"], route, contributor)
+                _insert(self._http.root, pattern, leaf, prefix=False)
+                if pattern.is_static and pattern.tail_at is None:
+                    static_leaves.append(leaf)
+            else:
+                leaf.any = route.handle
+                self._claim(ctx, "websocket", shape_prefix + pattern.shape, ["*"], route,
+                            contributor)
+                _insert(self._ws.root, pattern, leaf, prefix=False)
+            self._name(ctx, name_prefix, route, contributor, (*prefix, pattern), protocol)
+        self._compiled = True
+        self._build_static_cache(static_leaves)
+
+    def _claim(self, ctx: _Context, protocol: str, shape: str, methods: list[str], route: Any,
+               contributor: str) -> None:
+        owners = ctx.shapes.setdefault((protocol, shape), {})
+        clash = None
+        if "*" in owners:
+            clash = ("*", owners["*"])
+        else:
+            for m in methods:
+                if m == "*" and owners:
+                    clash = next(iter(owners.items()))
+                    break
+                if m in owners:
+                    clash = (m, owners[m])
+                    break
+        if clash is not None:
+            method, (other_plugin, other) = clash
+            what = "WebSocket route" if protocol == "websocket" else f"route {method} {shape}"
+            if protocol == "websocket":
+                what += f" {shape}"
+            raise ConflictError(
+                f"{what} is registered twice: by {ctx.describe(other_plugin)} "
+                f"({other!r}) and by {ctx.describe(contributor)} ({route!r}); remove one, "
+                "or disable the plugin that contributes it"
+            )
+        for m in methods:
+            owners[m] = (contributor, route)
+
+    def _name(self, ctx: _Context, name_prefix: str, route: Any, contributor: str,
+              patterns: tuple[PathPattern, ...], protocol: str) -> None:
+        name = getattr(route, "name", None)
+        if not name:
+            return
+        full = name_prefix + name
+        explicit = bool(getattr(route, "explicit_name", False))
+        existing = ctx.reverse.get(full)
+        if existing is not None:
+            if not explicit or (existing.explicit is False and explicit is False):
+                return
+            if existing.explicit:
+                raise ConflictError(
+                    f"route name {full!r} is used twice: by {ctx.describe(existing.contributor)} "
+                    f"({existing.route!r}) and by {ctx.describe(contributor)} ({route!r}); "
+                    "rename one of them"
+                )
+        ctx.reverse[full] = _Reverse(protocol, patterns, route, explicit, contributor)
+
+    def _child(self, routes: list[Any], contributor: str, ctx: _Context,
+               prefix: tuple[PathPattern, ...], name_prefix: str, shape_prefix: str) -> Router:
+        child = Router()
+        child.routes = routes
+        child._nested = True
+        child._build([(r, contributor) for r in routes], ctx, prefix, name_prefix, shape_prefix)
+        child._ctx = ctx
+        return child
+
+    def _add_mount(self, mount: Mount, contributor: str, index: int, ctx: _Context,
+                   prefix: tuple[PathPattern, ...], name_prefix: str, shape_prefix: str) -> None:
+        try:
+            pattern = compile_path(mount.path, self._lookup(mount, ctx), prefix=True)
+        except ValueError as exc:
+            raise ValueError(f"{ctx.describe(contributor)}: {mount!r}: {exc}") from None
+        leaf = _Leaf(index, mount, contributor, pattern, "mount")
+        patterns = (*prefix, pattern)
+        inner_names = name_prefix + (f"{mount.name}:" if mount.name else "")
+        if mount.routes is not None:
+            routes = list(mount.routes)
+            for r in routes:
+                if isinstance(r, BaseRoute) and r.router_converters is None and mount.converters:
+                    r.router_converters = mount.converters
+            child = self._child(routes, contributor, ctx, patterns, inner_names,
+                                shape_prefix + pattern.shape)
+            target: ASGIApp = child._mounted
+        else:
+            target = mount.app
+            if mount.name:
+                self._name(ctx, name_prefix, mount, contributor,
+                           (*patterns, _MOUNT_TAIL), "http")
+                ctx.delegates.append((inner_names, patterns, mount.app))
+        leaf.nested = mount.routes is not None
+        leaf.any = wrap_middleware(target, mount.middleware)
+        _insert(self._http.root, pattern, leaf, prefix=True)
+        _insert(self._ws.root, pattern, leaf, prefix=True)
+
+    def _add_host(self, host: Host, contributor: str, index: int, ctx: _Context,
+                  prefix: tuple[PathPattern, ...], name_prefix: str, shape_prefix: str) -> None:
+        try:
+            hp = compile_host(host.host, self._lookup(host, ctx))
+        except ValueError as exc:
+            raise ValueError(f"{ctx.describe(contributor)}: {host!r}: {exc}") from None
+        leaf = _Leaf(index, host, contributor, hp, "host")
+        leaf.host = _host_matcher(hp)
+        inner_names = name_prefix + (f"{host.name}:" if host.name else "")
+        if host.routes is not None:
+            child = self._child(list(host.routes), contributor, ctx, prefix, inner_names,
+                                shape_prefix + "@" + host.host)
+            target: ASGIApp = child._mounted
+        else:
+            target = host.app
+            if host.name:
+                ctx.delegates.append((inner_names, prefix, host.app))
+        leaf.nested = host.routes is not None
+        leaf.any = wrap_middleware(target, host.middleware)
+        for table in (self._http, self._ws):
+            table.hosts.append(leaf)
+            table.has_hosts = True
+
+    def _build_static_cache(self, leaves: list[_Leaf]) -> None:
+        """Resolve each static path once per method it serves; requests then skip the trie."""
+        table = self._http
+        first_host = min((h.index for h in table.hosts), default=sys.maxsize)
+        cache: dict[str, dict[str, ASGIApp]] = {}
+        for leaf in leaves:
+            path = leaf.pattern.template  # type: ignore[union-attr]
+            if path in cache:
+                continue
+            out = table.candidates(path, None)
+            methods = {m for c in out if c[0].handlers for m in c[0].handlers}
+            entry: dict[str, ASGIApp] = {}
+            for method in methods:
+                picked = _pick(out, method)
+                if picked is None:
+                    continue
+                (winner, values, _i), app = picked
+                if winner.kind != "route" or winner.index > first_host:
+                    continue
+                entry[method] = (_with_params(app, dict(zip(winner.names, values, strict=True)),
+                                              self._nested) if winner.names else app)
+            cache[path] = entry
+        self._static = cache
+
+    # ------------------------------------------------------------------ serving
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Any:
+        if not self._compiled:
+            self.compile()
+        if scope["type"] == "http":
+            path = scope["path"]
+            root = scope.get("root_path")
+            if root and path.startswith(root):
+                path = path[len(root):] or "/"
+            entry = self._static.get(path)
+            if entry is not None:
+                app = entry.get(scope["method"])
+                if app is not None:
+                    return app(scope, receive, send)
+            return self._http_slow(scope, receive, send, path)
+        if scope["type"] == "websocket":
+            path = scope["path"]
+            root = scope.get("root_path")
+            if root and path.startswith(root):
+                path = path[len(root):] or "/"
+            return self._websocket(scope, receive, send, path)
+        if scope["type"] == "lifespan":
+            return _lifespan(scope, receive, send)
+        raise RuntimeError(f"the router cannot serve ASGI scope type {scope['type']!r}")
+
+    def _mounted(self, scope: Scope, receive: Receive, send: Send) -> Any:
+        """Entry point under a mount: the remaining path was left on the scope."""
+        path = scope.pop(ROUTE_PATH_KEY, None)
+        if path is None:  # a middleware rebuilt the scope: recompute from root_path
+            path = scope["path"]
+            root = scope.get("root_path", "")
+            if root and path.startswith(root):
+                path = path[len(root):] or "/"
+        if scope["type"] == "http":
+            entry = self._static.get(path)
+            if entry is not None:
+                app = entry.get(scope["method"])
+                if app is not None:
+                    return app(scope, receive, send)
+            return self._http_slow(scope, receive, send, path)
+        if scope["type"] == "websocket":
+            return self._websocket(scope, receive, send, path)
+        raise RuntimeError(f"the router cannot serve ASGI scope type {scope['type']!r}")
+
+    def _http_slow(self, scope: Scope, receive: Receive, send: Send, path: str) -> Any:
+        method = scope["method"]
+        out = self._http.candidates(path, scope)
+        if out:
+            picked = _pick(out, method)
+            if picked is not None:
+                (leaf, values, i), app = picked
+                if leaf.kind == "route":
+                    if leaf.names:
+                        self._set_params(scope, leaf.names, values)
+                    return app(scope, receive, send)
+                return self._enter(scope, receive, send, leaf, values, i, path, app)
+            allowed = sorted({m for c in out if c[0].handlers for m in c[0].handlers}
+                             | {"OPTIONS"}, key=method_order)
+            allow = ", ".join(allowed)
+            if method == "OPTIONS":
+                return Response(status_code=200, headers={"Allow": allow})(scope, receive, send)
+            raise HTTPException(405, headers={"Allow": allow})
+        if self._redirect_slashes and path != "/" and path[:1] == "/":
+            flipped = path[:-1] if path.endswith("/") else path + "/"
+            if self._http.candidates(flipped, scope):
+                location = _redirect_location(scope, path.endswith("/"))
+                if location is not None:
+                    return RedirectResponse(location, status_code=self._redirect_status)(
+                        scope, receive, send)
+        raise HTTPException(404)
+
+    def _websocket(self, scope: Scope, receive: Receive, send: Send, path: str) -> Any:
+        out = self._ws.candidates(path, scope)
+        picked = _pick(out, None) if out else None
+        if picked is None:
+            return send({"type": "websocket.close", "code": 1000})
+        (leaf, values, i), app = picked
+        if leaf.kind == "route":
+            if leaf.names:
+                self._set_params(scope, leaf.names, values)
+            return app(scope, receive, send)
+        return self._enter(scope, receive, send, leaf, values, i, path, app)
+
+    def _set_params(self, scope: Scope, names: tuple[str, ...], values: tuple[Any, ...]) -> None:
+        if self._nested and scope.get("path_params"):
+            scope["path_params"] = {**scope["path_params"], **dict(zip(names, values,
+                                                                        strict=True))}
+        else:
+            scope["path_params"] = dict(zip(names, values, strict=True))
+
+    def _enter(self, scope: Scope, receive: Receive, send: Send, leaf: _Leaf,
+               values: tuple[Any, ...], i: int, path: str, app: ASGIApp) -> Any:
+        if leaf.names:
+            self._set_params(scope, leaf.names, values)
+        if leaf.kind == "mount":
+            segs = path[1:].split("/")
+            consumed = sum(len(s) + 1 for s in segs[:i])
+            root = scope.get("root_path", "")
+            scope.setdefault("app_root_path", root)
+            scope["root_path"] = root + path[:consumed]
+            if leaf.nested:
+                scope[ROUTE_PATH_KEY] = path[consumed:] or "/"
+        elif leaf.nested:
+            scope[ROUTE_PATH_KEY] = path
+        return app(scope, receive, send)
+
+    # ------------------------------------------------------------------ reversing
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        """The path of the route called ``name`` (``"mount:route"`` inside named mounts).
+
+        Raises :class:`NoMatchFound` naming the route and the parameters it expects.
+        """
+        if not self._compiled or self._ctx is None:
+            self.compile()
+        ctx = self._ctx
+        assert ctx is not None
+        entry = ctx.reverse.get(name)
+        if entry is None:
+            for inner, patterns, app in ctx.delegates:
+                if inner and name.startswith(inner) and hasattr(app, "url_path_for"):
+                    head = "".join(p.build({}) for p in patterns) if not any(
+                        p.names for p in patterns) else None
+                    if head is None:
+                        own = {n for p in patterns for n in p.names}
+                        head = "".join(p.build(path_params) for p in patterns)
+                        path_params = {k: v for k, v in path_params.items() if k not in own}
+                    sub = app.url_path_for(name[len(inner):], **path_params)
+                    return URLPath(head + str(sub), getattr(sub, "protocol", "http"))
+            known = sorted(ctx.reverse)
+            shown = ", ".join(known[:20]) + (" ..." if len(known) > 20 else "")
+            raise NoMatchFound(f"no route named {name!r} (known names: {shown or 'none'})")
+        expected = entry.names
+        if set(path_params) != set(expected):
+            missing = sorted(set(expected) - set(path_params))
+            extra = sorted(set(path_params) - set(expected))
+            detail = "; ".join(filter(None, [
+                f"missing {', '.join(missing)}" if missing else "",
+                f"unexpected {', '.join(extra)}" if extra else "",
+            ]))
+            raise NoMatchFound(
+                f"route {name!r} ({entry.template}) expects params "
+                f"{', '.join(expected) or '(none)'}; {detail}"
+            )
+        parts: list[str] = []
+        for pattern in entry.patterns:
+            if pattern is _MOUNT_TAIL:
+                rest = str(path_params["path"])
+                parts.append(quote(rest if rest.startswith("/") else "/" + rest,
+                                   safe="-._~!$&'()*+,;=:@/"))
+                continue
+            try:
+                parts.append(pattern.build(path_params))
+            except (ValueError, TypeError) as exc:
+                raise NoMatchFound(f"route {name!r} ({entry.template}): {exc}") from None
+        return URLPath("".join(parts) or "/", entry.protocol)
+
+    # ------------------------------------------------------------------ introspection
+    def iter_routes(self) -> Iterator[tuple[str, Any, str]]:
+        """``(full path, route, contributor)`` for every route, mounts expanded."""
+        yield from _walk(self, "")
+
+
+def _walk(router: Router, prefix: str) -> Iterator[tuple[str, Any, str]]:
+    for route, contributor in router.contributions:
+        if isinstance(route, Mount):
+            yield prefix + route.path, route, contributor
+            if route.routes is not None:
+                child = Router()
+                child.contributions = [(r, contributor) for r in route.routes]
+                yield from _walk(child, prefix + route.path)
+        else:
+            yield prefix + getattr(route, "path", ""), route, contributor
+
+
+_MOUNT_TAIL = PathPattern("{path:path}", (), (), None, ("path",), re.compile(".*"), "{path}")
+
+
+def _with_params(app: ASGIApp, params: dict[str, Any], nested: bool) -> ASGIApp:
+    if nested:
+        def call(scope: Scope, receive: Receive, send: Send) -> Any:
+            scope["path_params"] = {**scope.get("path_params", {}), **params}
+            return app(scope, receive, send)
+    else:
+        def call(scope: Scope, receive: Receive, send: Send) -> Any:
+            scope["path_params"] = dict(params)
+            return app(scope, receive, send)
+    return call
+
+
+def _redirect_location(scope: Scope, had_slash: bool) -> str | None:
+    raw = scope.get("raw_path")
+    if raw:
+        target = raw.decode("latin-1")
+    else:
+        path = scope["path"]
+        root = scope.get("root_path", "")
+        if root and not path.startswith(root):
+            path = root + path
+        target = quote(path, safe="-._~!$&'()*+,;=:@/")
+    if had_slash:
+        if not target.endswith("/"):
+            return None
+        target = target[:-1]
+    else:
+        target = target + "/"
+    if target.startswith("//"):
+        target = "/" + target.lstrip("/")
+    return url_from_scope(scope, path=target, with_query=True)
+
+
+async def _lifespan(scope: Scope, receive: Receive, send: Send) -> None:
+    """A standalone Router has no startup work: acknowledge the lifespan protocol."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

@@ -1,0 +1,298 @@
+"""Route objects: what users and plugins declare. The router compiles them at assembly.
+
+* :class:`BaseRoute` is the contract every routable object follows, including routes that
+  other plugins define (``lamina_websocket.WebSocketRoute``): a ``path`` template, a ``name``,
+  an ``endpoint``, a ``protocol`` (``"http"`` or ``"websocket"``) and an async
+  ``handle(scope, receive, send)``. The router matches the path for scopes of that protocol,
+  sets ``scope["path_params"]`` and calls ``handle``.
+* :class:`Route` serves HTTP; :class:`Mount` puts an ASGI app or a list of routes under a
+  prefix; :class:`Host` dispatches on the ``Host`` header.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from lamina.middleware import Middleware
+from lamina.requests import MAX_BODY_KEY
+from lamina.types import ASGIApp, Receive, Scope, Send
+
+from ._converters import Converter
+from ._endpoints import (
+    HTTP_VERBS,
+    class_method_app,
+    endpoint_kind,
+    head_app,
+    request_response,
+)
+
+__all__ = ["BaseRoute", "Host", "Mount", "Route", "RouteMiddleware"]
+
+#: A per-route or per-mount middleware: a :class:`lamina.Middleware` or ``factory(app)``.
+RouteMiddleware = Middleware | Callable[[ASGIApp], ASGIApp]
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "<app default>"
+
+
+UNSET: Any = _Unset()
+
+
+def wrap_middleware(app: ASGIApp, middleware: Sequence[RouteMiddleware] | None) -> ASGIApp:
+    """Wrap ``app`` so that the first middleware listed is the outermost."""
+    for mw in reversed(middleware or ()):
+        app = mw.wrap(app) if isinstance(mw, Middleware) else mw(app)
+    return app
+
+
+def _endpoint_name(endpoint: Any) -> str | None:
+    name = getattr(endpoint, "__name__", None)
+    if name is None:
+        name = getattr(type(endpoint), "__name__", None)
+    return name if isinstance(name, str) and name != "<lambda>" else None
+
+
+class BaseRoute:
+    """What the router needs from any route object.
+
+    Subclass it to add a new kind of route (the websocket plugin does): set ``protocol``,
+    ``path``, ``name`` and ``endpoint``, and implement :meth:`handle`. ``converters``
+    (optional) maps extra converter names for this route's template.
+    """
+
+    #: ``"http"`` or ``"websocket"``: which ASGI scope type the route is matched for.
+    protocol: str = "http"
+    path: str = ""
+    name: str | None = None
+    endpoint: Any = None
+    #: True when the name was given explicitly; only explicit names must be unique.
+    explicit_name: bool = False
+    converters: Mapping[str, Converter] | None = None
+    #: Set by :class:`Router` on routes it creates or receives: its converter mapping.
+    router_converters: Mapping[str, Converter] | None = None
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+    def describe_endpoint(self) -> str:
+        ep = self.endpoint
+        module = getattr(ep, "__module__", None) or type(ep).__module__
+        qual = getattr(ep, "__qualname__", None) or type(ep).__qualname__
+        return f"{module}.{qual}"
+
+
+class Route(BaseRoute):
+    """An HTTP route: ``Route("/items/{id:int}", endpoint, methods=["GET"], name="item")``.
+
+    ``endpoint`` is an async or sync function taking a :class:`lamina.Request` and returning
+    a response, an :class:`HTTPEndpoint` subclass, or a raw ASGI app (see ``asgi``).
+    ``methods`` defaults to ``GET`` for functions, to the verbs a class defines, and to every
+    method for a raw ASGI app. ``HEAD`` is served by ``GET`` unless declared.
+    ``max_body_size`` overrides the app's request-body limit for this route (``None`` lifts
+    it). ``middleware`` wraps only this route (first listed is outermost).
+    """
+
+    protocol = "http"
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Any,
+        *,
+        methods: Iterable[str] | None = None,
+        name: str | None = None,
+        middleware: Sequence[RouteMiddleware] | None = None,
+        max_body_size: int | None = UNSET,
+        asgi: bool | None = None,
+        converters: Mapping[str, Converter] | None = None,
+        include_in_schema: bool = True,
+    ) -> None:
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise ValueError(f"route path {path!r} must be a string starting with '/'")
+        self.path = path
+        self.endpoint = endpoint
+        self.kind = endpoint_kind(endpoint, asgi)
+        self.explicit_name = name is not None
+        self.name = name if name is not None else _endpoint_name(endpoint)
+        self.middleware = list(middleware or ())
+        self.max_body_size = max_body_size
+        self.converters = converters
+        self.include_in_schema = include_in_schema
+
+        declared = None if methods is None else {m.upper() for m in methods}
+        if self.kind == "class":
+            defined = set(endpoint.defined_methods())
+            if not defined:
+                raise ValueError(f"class endpoint {endpoint.__qualname__} defines no HTTP verb "
+                                 "method (get, post, ...)")
+            if declared is not None and not declared <= defined:
+                missing = ", ".join(sorted(declared - defined))
+                raise ValueError(f"class endpoint {endpoint.__qualname__} has no method for "
+                                 f"{missing}")
+            declared = declared or defined
+        elif declared is None and self.kind == "function":
+            declared = {"GET"}
+        #: The declared methods (``None``: every method, for a raw ASGI app).
+        self.methods: frozenset[str] | None = None if declared is None else frozenset(declared)
+        #: method -> ASGI app, ``HEAD`` included when ``GET`` is; ``None`` for every method.
+        self.method_apps: dict[str, ASGIApp] | None
+        self.app: ASGIApp
+        self._build()
+
+    def _build(self) -> None:
+        ep = self.endpoint
+        per_method: dict[str, ASGIApp] = {}
+        if self.kind == "class":
+            per_method = {m: class_method_app(ep, m) for m in self.methods or ()}
+
+            async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
+                await per_method[scope["method"] if scope["method"] in per_method else "GET"](
+                    scope, receive, send)
+
+            base: ASGIApp = dispatch
+        elif self.kind == "asgi":
+            base = ep
+        else:
+            base = request_response(ep)
+        wrapped = self.middleware or self.max_body_size is not UNSET
+        if wrapped:
+            inner = wrap_middleware(base, self.middleware)
+            if self.max_body_size is not UNSET:
+                inner = _with_body_limit(inner, self.max_body_size)
+            base = inner
+        self.app = base
+        if self.methods is None:
+            self.method_apps = None
+            return
+        if self.kind == "class" and not wrapped:
+            apps = dict(per_method)
+        else:
+            apps = dict.fromkeys(self.methods, base)
+        if "GET" in apps and "HEAD" not in apps:
+            apps["HEAD"] = head_app(apps["GET"])
+        self.method_apps = apps
+
+    def handle(self, scope: Scope, receive: Receive, send: Send) -> Any:
+        """Serve the request, whatever its method (the router checks methods before this)."""
+        apps = self.method_apps
+        if apps is None:
+            return self.app(scope, receive, send)
+        return apps.get(scope["method"], self.app)(scope, receive, send)
+
+    def allowed(self) -> list[str]:
+        return sorted(self.method_apps or (), key=method_order)
+
+    def __repr__(self) -> str:
+        methods = ",".join(self.allowed()) or "*"
+        return (f"Route({self.path!r}, {self.describe_endpoint()}, methods={methods}, "
+                f"name={self.name!r})")
+
+
+def _with_body_limit(app: ASGIApp, limit: int | None) -> ASGIApp:
+    def limited(scope: Scope, receive: Receive, send: Send) -> Any:
+        scope[MAX_BODY_KEY] = limit
+        return app(scope, receive, send)
+
+    return limited
+
+
+def method_order(method: str) -> tuple[int, str]:
+    """Sort key for ``Allow``: the usual verbs in their usual order, then the rest by name."""
+    try:
+        return (HTTP_VERBS.index(method), method)
+    except ValueError:
+        return (len(HTTP_VERBS), method)
+
+
+class Mount(BaseRoute):
+    """Serve an ASGI app, or a list of routes, under ``path`` (the bare prefix matches too).
+
+    ``Mount("/api", routes=[...], name="api")`` makes the inner names reversible as
+    ``"api:<name>"``; ``Mount("/static", app, name="static")`` reverses with
+    ``url_path_for("static", path="/file.txt")``. The mounted app sees ``root_path``
+    extended by the matched prefix and ``path`` unchanged (ASGI 3). ``middleware`` wraps
+    everything under the mount, for HTTP and WebSocket scopes alike.
+    """
+
+    protocol = "*"
+
+    def __init__(
+        self,
+        path: str,
+        app: Any = None,
+        *,
+        routes: Iterable[Any] | None = None,
+        name: str | None = None,
+        middleware: Sequence[RouteMiddleware] | None = None,
+        converters: Mapping[str, Converter] | None = None,
+    ) -> None:
+        if path and not path.startswith("/"):
+            raise ValueError(f"mount path {path!r} must start with '/' (or be '')")
+        self.path = path.rstrip("/")
+        if routes is not None and app is not None:
+            raise ValueError("Mount takes an app or routes, not both")
+        if (routes is None and isinstance(app, (list, tuple))) or getattr(
+            app, "__lamina_router__", False
+        ):
+            routes, app = app, None
+        #: The inner routes (a list, or a Router whose routes are used), or ``None``.
+        self.routes: list[Any] | None = list(routes) if routes is not None else None
+        self.app = app
+        if self.routes is None and app is None:
+            raise ValueError(f"Mount({path!r}) needs an ASGI app or a list of routes")
+        self.endpoint = app if app is not None else self.routes
+        self.name = name
+        self.explicit_name = name is not None
+        self.middleware = list(middleware or ())
+        self.converters = converters
+
+    def describe_endpoint(self) -> str:
+        if self.app is None:
+            return f"<{len(self.routes or ())} routes>"
+        return super().describe_endpoint()
+
+    def __repr__(self) -> str:
+        return f"Mount({self.path!r}, {self.describe_endpoint()}, name={self.name!r})"
+
+
+class Host(BaseRoute):
+    """Dispatch on the ``Host`` header: ``Host("{tenant}.example.com", app, name="tenant")``.
+
+    The port is ignored; the pattern takes parameters like a path (they land in
+    ``path_params``). ``app`` is an ASGI app or a list of routes.
+    """
+
+    protocol = "*"
+
+    def __init__(
+        self,
+        host: str,
+        app: Any,
+        *,
+        name: str | None = None,
+        middleware: Sequence[RouteMiddleware] | None = None,
+        converters: Mapping[str, Converter] | None = None,
+    ) -> None:
+        self.host = host
+        self.path = ""
+        routes = None
+        if isinstance(app, (list, tuple)) or getattr(app, "__lamina_router__", False):
+            routes, app = app, None
+        self.routes: list[Any] | None = list(routes) if routes is not None else None
+        self.app = app
+        self.endpoint = app if app is not None else self.routes
+        self.name = name
+        self.explicit_name = name is not None
+        self.middleware = list(middleware or ())
+        self.converters = converters
+
+    def describe_endpoint(self) -> str:
+        if self.app is None:
+            return f"<{len(self.routes or ())} routes>"
+        return super().describe_endpoint()
+
+    def __repr__(self) -> str:
+        return f"Host({self.host!r}, {self.describe_endpoint()}, name={self.name!r})"
