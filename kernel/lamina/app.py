@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -18,7 +18,13 @@ import pluggy
 
 from . import plugins as plugin_loading
 from .datastructures import State, URLPath
-from .errors import ExceptionHandlers, Handler, HTTPErrorLayer, OuterGuard
+from .errors import (
+    ExceptionHandlers,
+    Handler,
+    HTTPErrorLayer,
+    OuterGuard,
+    WebSocketErrorLayer,
+)
 from .exceptions import AssemblyError, ConflictError, HTTPException, SettingsError
 from .middleware import Middleware, MiddlewareLayer, build_onion, order_layers
 from .plugins import PluginInfo
@@ -143,7 +149,7 @@ class Lamina:
             if name == KERNEL_SECTION or name in schemas:
                 continue
             if name in enabled:
-                errors.append(f"[{name}] {self._info(name).describe()} takes no settings")
+                errors.append(f"[{name}] {self._describe(name)} takes no settings")
             elif name not in known:
                 errors.append(f"[{name}] unknown settings section: no plugin named {name!r} "
                               f"is installed (installed: {', '.join(sorted(known)) or 'none'})")
@@ -153,7 +159,10 @@ class Lamina:
             if schema is None:
                 continue
             before = len(errors)
-            validated[name] = validate_section(name, schema, sections.get(name, {}), errors)
+            origin = f"{info.distribution} {info.version}" if info.distribution else "local"
+            validated[name] = validate_section(
+                name, schema, sections.get(name, {}), errors, origin
+            )
             info.settings = "invalid" if len(errors) > before else "ok"
         if errors:
             raise SettingsError(errors)
@@ -184,6 +193,11 @@ class Lamina:
         if self.router is None or not hasattr(self.router, "url_path_for"):
             raise LookupError(f"cannot reverse {name!r}: no installed router supports url_path_for")
         return self.router.url_path_for(name, **path_params)  # type: ignore[no-any-return]
+
+    @property
+    def pm_order(self) -> list[str]:
+        """Plugin names in plugin order: entry points sorted by name, then local plugins."""
+        return [name for name, _plugin in self.pm.list_name_plugin()]
 
     def describe_middleware(self) -> list[dict[str, Any]]:
         """The onion, outermost first, as ``lamina middleware`` prints it."""
@@ -219,6 +233,24 @@ class Lamina:
         plugin_loading.call_attributed(self.pm, hook, kwargs_for)
         return out
 
+    def _check_route_names(self, contributions: list[RouteContribution]) -> None:
+        """Two contributors naming a route alike would make ``url_for`` ambiguous."""
+        owners: dict[str, str] = {}
+        for contribution in contributions:
+            name = getattr(contribution.route, "name", None)
+            if not isinstance(name, str) or not name:
+                continue
+            owner = owners.setdefault(name, contribution.plugin)
+            if owner != contribution.plugin:
+                raise ConflictError(
+                    f"route name {name!r}: {self._describe(contribution.plugin)} and "
+                    f"{self._describe(owner)} both register a route with it; rename one, "
+                    "or disable one of the plugins"
+                )
+
+    def _describe(self, plugin: str) -> str:
+        return "the app" if plugin == "app" else self._info(plugin).describe()
+
     def assemble(self) -> Lamina:
         """Collect every contribution and freeze the ASGI callable. Idempotent."""
         if self._asgi is not None:
@@ -227,6 +259,7 @@ class Lamina:
         contributions += [
             RouteContribution(r, p) for p, r in self._collect("lamina_register_routes")
         ]
+        self._check_route_names(contributions)
         self.route_contributions = contributions
         self.router = self.pm.hook.lamina_make_router(app=self, routes=contributions)
         endpoint: ASGIApp = self.router if self.router is not None else _not_found
@@ -234,7 +267,7 @@ class Lamina:
         layers = [MiddlewareLayer(m, "app") for m in self.user_middleware]
         for plugin, mw in self._collect("lamina_register_middleware"):
             if not isinstance(mw, Middleware):
-                raise AssemblyError(f"{self._info(plugin).describe()} registered {mw!r} as "
+                raise AssemblyError(f"{self._describe(plugin)} registered {mw!r} as "
                                     "middleware; wrap it in lamina.Middleware(factory, ...)")
             layers.append(MiddlewareLayer(mw, plugin))
         self.middleware_layers = order_layers(layers)
@@ -244,8 +277,8 @@ class Lamina:
         for plugin, (key, handler) in self._collect("lamina_register_exception_handlers"):
             if key in owners:
                 raise ConflictError(
-                    f"exception handler for {key!r}: {self._info(plugin).describe()} and "
-                    f"{self._info(owners[key]).describe()} both register one; disable one "
+                    f"exception handler for {key!r}: {self._describe(plugin)} and "
+                    f"{self._describe(owners[key])} both register one; disable one "
                     "or register it from the app instead"
                 )
             handlers[key], owners[key] = handler, plugin
@@ -256,13 +289,13 @@ class Lamina:
         for plugin, (scope_type, factory) in self._collect("lamina_register_protocols"):
             if scope_type in ("lifespan", "http"):
                 raise ConflictError(
-                    f"{self._info(plugin).describe()} claims the {scope_type!r} scope type, "
+                    f"{self._describe(plugin)} claims the {scope_type!r} scope type, "
                     "which the kernel owns; contribute middleware or a router instead"
                 )
             if scope_type in protocols:
                 other = protocols[scope_type].plugin
                 raise ConflictError(
-                    f"{self._info(plugin).describe()} and {self._info(other).describe()} both "
+                    f"{self._describe(plugin)} and {self._describe(other)} both "
                     f"claim the {scope_type!r} protocol; disable one of them"
                 )
             protocols[scope_type] = Protocol(scope_type, factory, plugin)
@@ -278,7 +311,7 @@ class Lamina:
         }
         for scope_type, proto in protocols.items():
             inner[scope_type] = proto.factory(endpoint)
-        inner.setdefault("websocket", _reject_websocket)
+        inner["websocket"] = WebSocketErrorLayer(inner.get("websocket", _reject_websocket))
         if self.middleware_layers:
             def dispatch(scope: Scope, receive: Receive, send: Send) -> Any:
                 return inner[scope["type"]](scope, receive, send)
@@ -305,71 +338,111 @@ class Lamina:
 
     # ------------------------------------------------------------------ lifespan
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
-        state: dict[str, Any] = scope.get("state")  # type: ignore[assignment]
+        """The ASGI lifespan protocol.
+
+        Startup, in order: plugin lifespan contexts (plugin order), ``lamina_startup`` hooks
+        (plugin order), the app's own ``lifespan``. Shutdown is the exact reverse, and every
+        step runs even when an earlier one failed; the failures are reported together.
+        """
+        state: dict[str, Any] | None = scope.get("state")
         if state is None:
             state = {}
         state.update(self.state._state)
         self.state = State(state)
-        async with AsyncExitStack() as stack:
-            message = await receive()
-            assert message["type"] == "lifespan.startup"
-            try:
-                await self._startup(stack, state)
-            except BaseException as exc:
-                logger.exception("startup failed")
-                await send({"type": "lifespan.startup.failed", "message": str(exc)})
-                if not isinstance(exc, Exception):
-                    raise
-                return
-            await send({"type": "lifespan.startup.complete"})
-            message = await receive()
-            errors = await self._shutdown(state)
-            try:
-                await stack.aclose()
-            except Exception as exc:
-                logger.exception("a lifespan context failed to exit")
-                errors.append(f"lifespan context: {exc}")
-            if errors:
-                await send({"type": "lifespan.shutdown.failed", "message": "; ".join(errors)})
-            else:
-                await send({"type": "lifespan.shutdown.complete"})
+        message = await receive()
+        if message["type"] != "lifespan.startup":
+            raise RuntimeError(f"expected lifespan.startup, got {message['type']!r}")
+        undo: list[tuple[str, Callable[[], Any]]] = []
+        try:
+            await self._startup(undo, state)
+        except BaseException as exc:
+            logger.error("startup failed: %s", exc, exc_info=exc)
+            await self._unwind(undo)
+            await send({"type": "lifespan.startup.failed", "message": str(exc)})
+            if not isinstance(exc, Exception):
+                raise
+            return
+        await send({"type": "lifespan.startup.complete"})
+        message = await receive()
+        errors = await self._unwind(undo)
+        if errors:
+            await send({"type": "lifespan.shutdown.failed", "message": "; ".join(errors)})
+        else:
+            await send({"type": "lifespan.shutdown.complete"})
 
-    async def _startup(self, stack: AsyncExitStack, state: dict[str, Any]) -> None:
+    async def _startup(self, undo: list[tuple[str, Callable[[], Any]]],
+                       state: dict[str, Any]) -> None:
+        """Run every startup step, pushing its undo step as soon as it succeeded."""
         for plugin, factory in self._lifespans:
+            what = f"{self._describe(plugin)} lifespan"
             try:
-                value = await stack.enter_async_context(factory(self))
+                cm = factory(self)
+                value = await cm.__aenter__()
             except Exception as exc:
-                raise RuntimeError(f"{self._info(plugin).describe()} lifespan: {exc}") from exc
+                raise RuntimeError(f"{what} failed to start: {type(exc).__name__}: {exc}") from exc
+            undo.append((what, _exit_of(cm)))
             if isinstance(value, Mapping):
                 state.update(value)
-        for plugin, result in plugin_loading.call_attributed(
-            self.pm, "lamina_startup", lambda _n: {"app": self, "state": state}
-        ):
-            if inspect.isawaitable(result):
+        # Walk plugins in plugin order: run a plugin's startup hook, then promise its
+        # shutdown hook, so shutdown is the exact reverse and covers whoever started.
+        startups = {i.plugin_name: i for i in _plain_impls(self.pm.hook.lamina_startup)}
+        shutdowns = {i.plugin_name: i for i in _plain_impls(self.pm.hook.lamina_shutdown)}
+        for name in self.pm_order:
+            if name in startups:
+                impl = startups[name]
+                what = f"{self._describe(name)} startup"
                 try:
-                    await result
+                    result = impl.function(**_pick(impl, {"app": self, "state": state}))
+                    if inspect.isawaitable(result):
+                        await result
                 except Exception as exc:
-                    raise RuntimeError(f"{self._info(plugin).describe()} startup: {exc}") from exc
+                    raise RuntimeError(f"{what} failed: {type(exc).__name__}: {exc}") from exc
+            if name in shutdowns:
+                undo.append((f"{self._describe(name)} shutdown",
+                             _shutdown_call(shutdowns[name], self, state)))
         if self.lifespan_context is not None:
-            value = await stack.enter_async_context(self.lifespan_context(self))
+            try:
+                cm = self.lifespan_context(self)
+                value = await cm.__aenter__()
+            except Exception as exc:
+                raise RuntimeError(f"app lifespan failed to start: {type(exc).__name__}: {exc}"
+                                   ) from exc
+            undo.append(("app lifespan", _exit_of(cm)))
             if isinstance(value, Mapping):
                 state.update(value)
 
-    async def _shutdown(self, state: dict[str, Any]) -> list[str]:
+    async def _unwind(self, undo: list[tuple[str, Callable[[], Any]]]) -> list[str]:
+        """Run the undo steps in reverse; one failing is logged and the others still run."""
         errors: list[str] = []
-        hook = self.pm.hook.lamina_shutdown
-        impls = [i for i in hook.get_hookimpls() if not (i.hookwrapper or i.wrapper)]
-        impls.reverse()
-        for impl in impls:
-            kwargs = {"app": self, "state": state}
+        while undo:
+            what, step = undo.pop()
             try:
-                result = impl.function(**{a: kwargs[a] for a in impl.argnames})
+                result = step()
                 if inspect.isawaitable(result):
                     await result
             except Exception as exc:
-                logger.exception("plugin %r failed to shut down", impl.plugin_name)
-                errors.append(f"{impl.plugin_name}: {exc}")
+                logger.error("%s failed during shutdown: %s", what, exc, exc_info=exc)
+                errors.append(f"{what}: {type(exc).__name__}: {exc}")
         return errors
+
+
+def _plain_impls(hook: Any) -> list[Any]:
+    """A hook's implementations in call order (pluggy lists them last-called-first)."""
+    impls = [i for i in hook.get_hookimpls() if not (i.hookwrapper or i.wrapper)]
+    impls.sort(key=lambda i: 0 if i.tryfirst else 2 if i.trylast else 1)
+    return impls
+
+
+def _pick(impl: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {name: kwargs[name] for name in impl.argnames}
+
+
+def _exit_of(cm: AbstractAsyncContextManager[Any]) -> Callable[[], Any]:
+    return lambda: cm.__aexit__(None, None, None)
+
+
+def _shutdown_call(impl: Any, app: Lamina, state: dict[str, Any]) -> Callable[[], Any]:
+    return lambda: impl.function(**_pick(impl, {"app": app, "state": state}))
 
 
 async def _reject_websocket(scope: Scope, receive: Receive, send: Send) -> None:

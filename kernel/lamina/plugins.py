@@ -8,6 +8,10 @@ Environment variables (each also a constructor argument of :class:`lamina.Lamina
     allow-list: load only these entry points.
 ``LAMINA_DISABLE_PLUGINS=a,b``
     block-list: never load these entry points.
+
+Precedence: constructor arguments replace the environment for ``autoload`` and ``only``;
+the block-lists of both are merged. A plugin named in ``Lamina(plugins=["name"])`` loads even
+with autoload off or outside the allow-list, but a blocked plugin never loads.
 """
 
 from __future__ import annotations
@@ -136,7 +140,14 @@ def load_plugins(
         version = ep.dist.version if ep.dist else None
         info = PluginInfo(name=name, distribution=dist, version=version)
         infos.append(info)
-        reason = "" if name in requested else _disabled_reason(name, selection)
+        # Naming a plugin in the constructor beats autoload-off and the allow-list; the
+        # block-list beats everything, so operators can switch a plugin off by environment.
+        if name in selection.disable:
+            reason = "disabled"
+        elif name in requested:
+            reason = ""
+        else:
+            reason = _disabled_reason(name, selection)
         if reason:
             info.enabled, info.reason = False, reason
             continue

@@ -73,6 +73,8 @@ def _resolve_env(value: Any, where: str, errors: list[str]) -> Any:
 
 
 def _type_name(tp: Any) -> str:
+    if typing.get_origin(tp) is not None:
+        return str(tp).replace("typing.", "").replace("pathlib.", "")
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
 
 
@@ -144,13 +146,18 @@ def _coerce(value: Any, tp: Any, where: str, errors: list[str]) -> Any:
     return value
 
 
-def validate_section(plugin: str, schema: type, data: Mapping[str, Any], errors: list[str]) -> Any:
+def validate_section(
+    plugin: str, schema: type, data: Mapping[str, Any], errors: list[str], origin: str = ""
+) -> Any:
     """Build ``schema`` from ``data``, appending every problem to ``errors``.
 
-    Returns the dataclass instance, or ``None`` when there were errors in this section.
+    Each problem reads ``[plugin] (origin) key: expected ..., got ...``; ``origin`` names
+    the distribution and version. Returns the dataclass instance, or ``None`` when there
+    were errors in this section.
     """
+    tag = f"[{plugin}] ({origin})" if origin else f"[{plugin}]"
     if not dataclasses.is_dataclass(schema):
-        errors.append(f"[{plugin}] settings schema {schema!r} is not a dataclass")
+        errors.append(f"{tag} settings schema {schema!r} is not a dataclass")
         return None
     hints = typing.get_type_hints(schema)
     fields = {f.name: f for f in dataclasses.fields(schema) if f.init}
@@ -158,10 +165,10 @@ def validate_section(plugin: str, schema: type, data: Mapping[str, Any], errors:
     for key in data:
         if key not in fields:
             known = ", ".join(sorted(fields)) or "none"
-            errors.append(f"[{plugin}] unknown setting {key!r} (known settings: {known})")
+            errors.append(f"{tag} unknown setting {key!r} (known settings: {known})")
     kwargs: dict[str, Any] = {}
     for name, f in fields.items():
-        where = f"[{plugin}] {name}"
+        where = f"{tag} {name}"
         if name in data:
             raw = _resolve_env(data[name], where, errors)
             if raw is _MISSING:
@@ -170,12 +177,14 @@ def validate_section(plugin: str, schema: type, data: Mapping[str, Any], errors:
             if value is not _MISSING:
                 kwargs[name] = value
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            errors.append(f"[{plugin}] {name}: required setting is missing "
-                          f"(expected {_type_name(hints.get(name, Any))})")
+            expected = _type_name(hints.get(name, Any))
+            errors.append(f"{tag} {name}: required setting is missing (expected {expected}); "
+                          f"set it in the [{plugin}] section of lamina.toml or in "
+                          "Lamina(settings=...)")
     if len(errors) > before:
         return None
     try:
         return schema(**kwargs)
     except (TypeError, ValueError) as exc:
-        errors.append(f"[{plugin}] {exc}")
+        errors.append(f"{tag} {exc}")
         return None

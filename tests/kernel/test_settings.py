@@ -1,0 +1,161 @@
+"""Settings: constructor + lamina.toml, typed validation, every error at once, env secrets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import pytest
+from lamina import Secret, SettingsError
+from lamina.settings import validate_section
+from lamina.testing import make_app, plugin
+
+
+@dataclass(frozen=True)
+class ShopSettings:
+    secret_key: Secret
+    currency: Literal["EUR", "USD"] = "EUR"
+    max_items: int = 10
+    ratio: float = 0.5
+    debug: bool = False
+    origins: list[str] = field(default_factory=list)
+    limits: dict[str, int] = field(default_factory=dict)
+    upload_dir: Path | None = None
+
+
+def shop(received: list):
+    return plugin(
+        "shop",
+        lamina_settings_schema=lambda: ShopSettings,
+        lamina_configure=lambda app, settings: received.append(settings),
+    )
+
+
+def test_constructor_settings_are_validated_and_delivered():
+    received = []
+    app = make_app(shop(received), settings={"shop": {
+        "secret_key": "s3cret", "currency": "USD", "max_items": "7", "ratio": 2,
+        "debug": "yes", "origins": ["https://a.example"], "limits": {"x": 1},
+        "upload_dir": "/tmp/up",
+    }})
+    (settings,) = received
+    assert settings == ShopSettings(
+        secret_key=Secret("s3cret"), currency="USD", max_items=7, ratio=2.0, debug=True,
+        origins=["https://a.example"], limits={"x": 1}, upload_dir=Path("/tmp/up"),
+    )
+    assert isinstance(settings.secret_key, Secret)
+    assert "s3cret" not in repr(settings)
+    assert next(i for i in app.plugin_infos if i.name == "shop").settings == "ok"
+
+
+def test_every_error_is_reported_at_once_with_plugin_key_expected_got():
+    received = []
+    with pytest.raises(SettingsError) as info:
+        make_app(shop(received), settings={
+            "shop": {"currency": "GBP", "max_items": "many", "origins": "x", "colour": 1},
+            "lamina": {"debug": 3},
+            "nonexistent": {"a": 1},
+        })
+    errors = info.value.errors
+    text = "\n".join(errors)
+    assert received == []  # nobody was configured
+    expected = [
+        "[shop] (local) unknown setting 'colour'",
+        "[shop] (local) secret_key: required setting is missing (expected Secret)",
+        "[shop] (local) currency: expected Literal['EUR', 'USD'], got str 'GBP'",
+        "[shop] (local) max_items: expected int, got str 'many'",
+        "[shop] (local) origins: expected list[str], got str 'x'",
+        "[lamina] debug: expected bool, got int 3",
+        "[nonexistent] unknown settings section",
+    ]
+    for part in expected:
+        assert part in text
+    assert len(errors) == len(expected)
+
+
+def test_settings_for_a_plugin_without_schema_are_an_error():
+    with pytest.raises(SettingsError, match=r"\[quiet\].*takes no settings"):
+        make_app(plugin("quiet", lamina_startup=lambda: None), settings={"quiet": {"a": 1}})
+
+
+def test_lamina_toml_is_read_and_constructor_wins(tmp_path, monkeypatch):
+    (tmp_path / "lamina.toml").write_text(
+        '[shop]\nsecret_key = "from-file"\nmax_items = 3\ncurrency = "USD"\n'
+        "[lamina]\ndebug = true\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    received = []
+    app = make_app(shop(received), settings={"shop": {"max_items": 9}})
+    assert received[0].secret_key == "from-file"
+    assert (received[0].max_items, received[0].currency) == (9, "USD")
+    assert app.debug is True
+
+
+def test_settings_file_argument_and_environment_variable(tmp_path, monkeypatch):
+    custom = tmp_path / "custom.toml"
+    custom.write_text('[shop]\nsecret_key = "custom"\n')
+    received = []
+    make_app(shop(received), settings_file=str(custom))
+    monkeypatch.setenv("LAMINA_SETTINGS_FILE", str(custom))
+    make_app(shop(received))
+    assert [s.secret_key for s in received] == ["custom", "custom"]
+
+
+def test_missing_explicit_file_and_invalid_toml_are_errors(tmp_path):
+    with pytest.raises(SettingsError, match="does not exist"):
+        make_app(settings_file=str(tmp_path / "nope.toml"))
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[shop\n")
+    with pytest.raises(SettingsError, match="invalid TOML"):
+        make_app(settings_file=str(bad))
+
+
+def test_secrets_from_the_environment(monkeypatch):
+    received = []
+    monkeypatch.setenv("SHOP_SECRET", "env-secret")
+    make_app(shop(received), settings={"shop": {"secret_key": {"env": "SHOP_SECRET"},
+                                               "max_items": {"env": "UNSET_X", "default": 4}}})
+    assert received[0].secret_key.reveal() == "env-secret"
+    assert received[0].max_items == 4
+    with pytest.raises(SettingsError) as info:
+        make_app(shop([]), settings={"shop": {"secret_key": {"env": "SHOP_SECRET_MISSING"}}})
+    assert info.value.errors == [
+        "[shop] (local) secret_key: environment variable 'SHOP_SECRET_MISSING' is not set"
+    ]
+
+
+def test_a_secret_value_never_appears_in_an_error():
+    errors: list[str] = []
+
+    @dataclass
+    class S:
+        token: int
+
+    validate_section("p", S, {"token": Secret("hunter2")}, errors)
+    assert errors == ["[p] token: expected int, got a secret"]
+
+
+def test_entry_point_plugin_errors_name_distribution_and_version(tmp_path, monkeypatch):
+    from tests.helpers.distributions import install_distribution
+
+    install_distribution(
+        monkeypatch, tmp_path, name="lamina-zconf", version="3.1.4",
+        entry_points={"zconf": "lamina_zconf"},
+        modules={"lamina_zconf": (
+            "from dataclasses import dataclass\nfrom lamina import hookimpl\n"
+            "@dataclass\nclass S:\n    level: int\n"
+            "@hookimpl\ndef lamina_settings_schema():\n    return S\n"
+        )},
+    )
+    with pytest.raises(SettingsError) as info:
+        make_app("zconf")
+    assert info.value.errors == [
+        "[zconf] (lamina-zconf 3.1.4) level: required setting is missing (expected int); "
+        "set it in the [zconf] section of lamina.toml or in Lamina(settings=...)"
+    ]
+
+
+def test_kernel_settings():
+    app = make_app(settings={"lamina": {"max_body_size": 1024}}, debug=True)
+    assert (app.settings.max_body_size, app.debug) == (1024, True)
