@@ -155,7 +155,9 @@ class HTTPConnection(Mapping[str, Any]):
 
     @property
     def base_url(self) -> URL:
-        root = self.scope.get("root_path", "")
+        # Inside a mount, root_path includes the mount prefix; "app_root_path" (set by the
+        # router when it enters a mount) keeps the app's own root for url_for.
+        root = self.scope.get("app_root_path", self.scope.get("root_path", ""))
         return URL(url_from_scope(self.scope, path=root.rstrip("/") + "/", with_query=False))
 
     @property
