@@ -1,3 +1,149 @@
-"""Authentication backends, users, scopes and requires()."""
+"""lamina-auth: authentication backends, users, scopes, ``requires()``, session login.
+
+Settings (``[auth]``, see :class:`AuthSettings`)::
+
+    backends      null (all registered, plugin order) or e.g. ["session", "basic"]
+    error_status  400          error_detail  "Invalid authentication credentials"
+    on_error      null or "package.module:function"
+
+Backends come from the ``lamina_auth_register_backends(app, register)`` hook (see
+:mod:`lamina_auth.hookspecs`); this plugin registers ``"session"``. Use::
+
+    @requires("authenticated", redirect="login")
+    async def account(request):
+        return PlainTextResponse(f"Hello {request.user.display_name}")
+
+    async def do_login(request):
+        ...
+        login(request, SimpleUser("alice"))
+        return RedirectResponse(safe_next(request.query_params.get("next")), 303)
+
+The middleware runs in the ``"auth"`` phase (inside ``"session"``) and is plain ASGI
+(:class:`AuthMiddleware`), usable outside Lamina.
+"""
 
 from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import pluggy
+from lamina import AssemblyError, ConflictError, Lamina, Middleware, hookimpl
+from lamina.plugins import call_attributed
+
+from ._backends import (
+    SESSION_USER_KEY,
+    AuthenticationBackend,
+    AuthenticationError,
+    AuthResult,
+    BasicAuthBackend,
+    BearerAuthBackend,
+    SessionAuthBackend,
+)
+from ._login import is_local_path, login, logout, safe_next
+from ._middleware import CHALLENGES_KEY, AuthMiddleware, ErrorHandler
+from ._requires import has_required_scope, requires
+from ._settings import AuthSettings
+from ._types import AuthCredentials, BaseUser, SimpleUser, UnauthenticatedUser
+
+__all__ = [
+    "CHALLENGES_KEY",
+    "SESSION_USER_KEY",
+    "AuthCredentials",
+    "AuthMiddleware",
+    "AuthResult",
+    "AuthSettings",
+    "AuthenticationBackend",
+    "AuthenticationError",
+    "BaseUser",
+    "BasicAuthBackend",
+    "BearerAuthBackend",
+    "ErrorHandler",
+    "SessionAuthBackend",
+    "SimpleUser",
+    "UnauthenticatedUser",
+    "has_required_scope",
+    "is_local_path",
+    "login",
+    "logout",
+    "requires",
+    "safe_next",
+]
+
+PLUGIN = "auth"
+
+
+@hookimpl
+def lamina_add_hookspecs(pluginmanager: pluggy.PluginManager) -> None:
+    from . import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+@hookimpl
+def lamina_settings_schema() -> type:
+    return AuthSettings
+
+
+@hookimpl
+def lamina_configure(app: Lamina, settings: AuthSettings) -> None:
+    on_error = None
+    if settings.on_error is not None:
+        module_name, _, attr = settings.on_error.partition(":")
+        try:
+            on_error = getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise AssemblyError(f"[{PLUGIN}] on_error {settings.on_error!r} cannot be "
+                                f"imported: {exc}") from None
+    app.extensions[PLUGIN] = {"settings": settings, "on_error": on_error}
+
+
+@hookimpl
+def lamina_auth_register_backends(register: Any) -> None:
+    register("session", SessionAuthBackend())
+
+
+def collect_backends(app: Lamina) -> list[tuple[str, str, AuthenticationBackend]]:
+    """Every registered backend as ``(name, plugin, backend)``, in plugin order."""
+    found: dict[str, tuple[str, AuthenticationBackend]] = {}
+
+    def kwargs_for(plugin: str) -> dict[str, Any]:
+        def register(name: str, backend: AuthenticationBackend) -> None:
+            if name in found:
+                raise ConflictError(
+                    f"auth backend {name!r}: {app._info(plugin).describe()} and "
+                    f"{app._info(found[name][0]).describe()} both register it; rename one"
+                )
+            if not callable(getattr(backend, "authenticate", None)):
+                raise AssemblyError(f"auth backend {name!r} from {app._info(plugin).describe()}"
+                                    " has no authenticate(connection) method")
+            found[name] = (plugin, backend)
+
+        return {"app": app, "register": register}
+
+    call_attributed(app.pm, "lamina_auth_register_backends", kwargs_for)
+    return [(name, plugin, backend) for name, (plugin, backend) in found.items()]
+
+
+@hookimpl
+def lamina_register_middleware(app: Lamina, register: Any) -> None:
+    config = app.extensions[PLUGIN]
+    settings: AuthSettings = config["settings"]
+    available = {name: backend for name, _plugin, backend in collect_backends(app)}
+    if settings.backends is None:
+        backends = list(available.values())
+    else:
+        unknown = [n for n in settings.backends if n not in available]
+        if unknown:
+            raise AssemblyError(
+                f"[{PLUGIN}] backends: {', '.join(map(repr, unknown))} not registered "
+                f"(registered: {', '.join(sorted(available)) or 'none'}); a plugin provides "
+                "backends through the lamina_auth_register_backends hook"
+            )
+        backends = [available[n] for n in settings.backends]
+    app.extensions[PLUGIN]["backends"] = backends
+    register(Middleware(
+        AuthMiddleware, phase="auth", name="AuthMiddleware", backends=backends,
+        on_error=config["on_error"], error_status=settings.error_status,
+        error_detail=settings.error_detail,
+    ))

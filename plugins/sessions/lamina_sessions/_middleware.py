@@ -26,6 +26,10 @@ logger = logging.getLogger("lamina.sessions")
 #: Browsers keep at most 4096 bytes of a cookie (RFC 6265 §6.1); we count the whole
 #: ``Set-Cookie`` value (name, value and attributes), the strictest reading.
 MAX_COOKIE_SIZE = 4096
+#: The messages that carry response headers: the cookie is written into them.
+_COMMIT_ON = frozenset(
+    ("http.response.start", "websocket.accept", "websocket.http.response.start")
+)
 _DELETED_ATTRS = "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
 
 
@@ -134,7 +138,7 @@ class SessionMiddleware:
             if failed:
                 return
             mtype = message["type"]
-            if mtype == "http.response.start" or mtype == "websocket.accept":
+            if mtype in _COMMIT_ON:
                 committed = True
                 try:
                     await self._commit(session, had_cookie, message)
@@ -160,7 +164,7 @@ class SessionMiddleware:
             return
         headers = list(message.get("headers", ()))
         message["headers"] = headers
-        if message["type"] == "http.response.start":
+        if message["type"] != "websocket.accept":
             MutableHeaders(raw=headers).add_vary_header("Cookie")
         if not session.modified:
             return
