@@ -1,3 +1,90 @@
-"""WebSocket connections, routes and endpoints."""
+"""lamina-websocket: WebSocket connections, routes and class-based endpoints.
+
+::
+
+    from lamina import Lamina
+    from lamina_websocket import WebSocket, WebSocketRoute
+
+    async def echo(websocket: WebSocket) -> None:
+        await websocket.accept()
+        async for text in websocket.iter_text():
+            await websocket.send_text(text)
+
+    app = Lamina([WebSocketRoute("/ws/echo", echo, name="echo")])
+
+The plugin claims the ASGI ``websocket`` scope type (``lamina_register_protocols``): its
+handler runs inside the middleware onion, dispatches to the router (which matches
+``WebSocketRoute`` objects for websocket scopes), and turns what an endpoint raises into the
+right ending: ``HTTPException`` before accept -> an HTTP denial response (or a 403 close
+where the server lacks the ``websocket.http.response`` extension), ``WebSocketException`` ->
+a close with its code and reason, anything else -> 1011 (a 500 before accept).
+
+Settings (section ``[websocket]``):
+
+``max_message_size`` (int | None, 4 MiB)
+    Largest message accepted, in bytes; a larger one closes the connection with 1009.
+    ``None`` lifts the limit (the server's own limit still applies: uvicorn's is 16 MiB).
+    ``WebSocketRoute(..., max_message_size=...)`` overrides it per route.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from lamina import Lamina, WebSocketException, hookimpl
+from lamina.types import ASGIApp
+
+from ._connection import (
+    MAX_MESSAGE_SIZE_KEY,
+    WebSocket,
+    WebSocketDisconnect,
+    WebSocketState,
+)
+from ._endpoint import WebSocketEndpoint
+from ._handler import WebSocketHandler
+from ._route import WebSocketRoute, websocket_session
+
+__all__ = [
+    "MAX_MESSAGE_SIZE_KEY",
+    "Settings",
+    "WebSocket",
+    "WebSocketDisconnect",
+    "WebSocketEndpoint",
+    "WebSocketException",
+    "WebSocketHandler",
+    "WebSocketRoute",
+    "WebSocketState",
+    "websocket_session",
+]
+
+PLUGIN = "websocket"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The ``[websocket]`` settings section."""
+
+    max_message_size: int | None = 4 * 1024 * 1024
+
+    def __post_init__(self) -> None:
+        if self.max_message_size is not None and self.max_message_size <= 0:
+            raise ValueError("max_message_size must be > 0, or None for no limit")
+
+
+@hookimpl
+def lamina_settings_schema() -> type:
+    return Settings
+
+
+@hookimpl
+def lamina_configure(app: Lamina, settings: Settings) -> None:
+    app.extensions[PLUGIN] = settings
+
+
+@hookimpl
+def lamina_register_protocols(
+    app: Lamina, register: Callable[[str, Callable[[ASGIApp], ASGIApp]], None]
+) -> None:
+    settings: Settings = app.extensions[PLUGIN]
+    register("websocket", lambda endpoint: WebSocketHandler(endpoint, settings.max_message_size))

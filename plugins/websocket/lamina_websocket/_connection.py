@@ -1,0 +1,298 @@
+"""The ``WebSocket`` connection object: the ASGI WebSocket protocol with its order enforced.
+
+Why the state checks: the ASGI messages are easy to send out of order (send before accept,
+receive after the client left), and servers answer that with confusing low-level errors. The
+object keeps one state per direction and says exactly what went wrong and what to call.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import AsyncIterator, Iterable, Mapping
+from typing import Any, Literal
+
+from lamina import HTTPConnection, WebSocketException
+from lamina.types import Message, Receive, Scope, Send
+
+__all__ = [
+    "MAX_MESSAGE_SIZE_KEY",
+    "WebSocket",
+    "WebSocketDisconnect",
+    "WebSocketState",
+    "close_reason",
+]
+
+#: Scope key holding the message size limit in bytes (``None``: no limit). The protocol
+#: handler sets the plugin's setting; a ``WebSocketRoute`` may override it.
+MAX_MESSAGE_SIZE_KEY = "lamina.websocket.max_message_size"
+#: Scope key telling the protocol handler that the endpoint already closed the connection.
+HTTP_RESPONSE_EXTENSION = "websocket.http.response"
+
+# Close codes (RFC 6455 section 7.4.1).
+CLOSE_NORMAL = 1000
+CLOSE_POLICY_VIOLATION = 1008
+CLOSE_UNSUPPORTED_DATA = 1003
+CLOSE_TOO_BIG = 1009
+CLOSE_INTERNAL_ERROR = 1011
+
+
+def close_reason(reason: str | None) -> str:
+    """A close reason cut to the 123 UTF-8 bytes a close frame can carry."""
+    if not reason:
+        return ""
+    raw = reason.encode("utf-8")
+    if len(raw) <= 123:
+        return reason
+    return raw[:123].decode("utf-8", "ignore")
+
+
+class WebSocketState(enum.Enum):
+    """Where one direction of the connection stands."""
+
+    CONNECTING = 0
+    CONNECTED = 1
+    DISCONNECTED = 2
+    #: The handshake was answered with an HTTP response instead of being accepted.
+    RESPONSE = 3
+
+
+class WebSocketDisconnect(Exception):
+    """The connection is over: the client left, or it was closed (``code``, ``reason``)."""
+
+    def __init__(self, code: int = CLOSE_NORMAL, reason: str | None = None) -> None:
+        self.code = code
+        self.reason = reason or ""
+        super().__init__(code, self.reason)
+
+
+class WebSocket(HTTPConnection):
+    """A WebSocket connection; also an :class:`lamina.HTTPConnection`, so headers, cookies,
+    ``url``, ``state`` and what session/auth plugins put on the scope work as for requests.
+    """
+
+    __slots__ = ("_receive", "_send", "application_state", "client_state", "max_message_size")
+
+    def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            raise ValueError(f"WebSocket needs a 'websocket' scope, got {scope['type']!r}")
+        super().__init__(scope)
+        self._receive = receive
+        self._send = send
+        #: What the client did: connecting, connected (handshake received), disconnected.
+        self.client_state = WebSocketState.CONNECTING
+        #: What this side did: connecting, connected (accepted), disconnected (closed),
+        #: or answered the handshake with an HTTP response.
+        self.application_state = WebSocketState.CONNECTING
+        self.max_message_size: int | None = scope.get(MAX_MESSAGE_SIZE_KEY)
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def subprotocols(self) -> list[str]:
+        """What the client offered in ``Sec-WebSocket-Protocol``, in its order."""
+        return list(self.scope.get("subprotocols", ()))
+
+    @property
+    def connected(self) -> bool:
+        return (self.application_state is WebSocketState.CONNECTED
+                and self.client_state is WebSocketState.CONNECTED)
+
+    # ------------------------------------------------------------------ raw messages
+    async def receive(self) -> Message:
+        """The next ASGI message, checked against the protocol order and the size limit."""
+        state = self.client_state
+        if state is WebSocketState.DISCONNECTED:
+            raise RuntimeError("cannot receive: the client already disconnected")
+        message = await self._receive()
+        mtype = message["type"]
+        if state is WebSocketState.CONNECTING:
+            if mtype == "websocket.disconnect":
+                self.client_state = WebSocketState.DISCONNECTED
+                return message
+            if mtype != "websocket.connect":
+                raise RuntimeError(f"expected 'websocket.connect' first, got {mtype!r}")
+            self.client_state = WebSocketState.CONNECTED
+            return message
+        if mtype == "websocket.disconnect":
+            self.client_state = WebSocketState.DISCONNECTED
+        elif mtype == "websocket.receive":
+            limit = self.max_message_size
+            if limit is not None and _too_big(message, limit):
+                await self.close(CLOSE_TOO_BIG, f"message larger than {limit} bytes")
+                self.client_state = WebSocketState.DISCONNECTED
+                raise WebSocketDisconnect(CLOSE_TOO_BIG, f"message larger than {limit} bytes")
+        else:
+            raise RuntimeError(f"unexpected ASGI message {mtype!r} on a connected WebSocket")
+        return message
+
+    async def send(self, message: Message) -> None:
+        """Send one ASGI message, refusing what the current state does not allow."""
+        state = self.application_state
+        mtype = message["type"]
+        if state is WebSocketState.CONNECTING:
+            if mtype == "websocket.accept":
+                self.application_state = WebSocketState.CONNECTED
+            elif mtype == "websocket.close":
+                self.application_state = WebSocketState.DISCONNECTED
+            elif mtype == "websocket.http.response.start":
+                if HTTP_RESPONSE_EXTENSION not in self.scope.get("extensions", {}):
+                    raise RuntimeError("the server does not support the "
+                                       "'websocket.http.response' extension")
+                self.application_state = WebSocketState.RESPONSE
+            else:
+                raise RuntimeError(f"cannot send {mtype!r} before the connection is accepted: "
+                                   "call accept() first")
+        elif state is WebSocketState.CONNECTED:
+            if mtype == "websocket.close":
+                self.application_state = WebSocketState.DISCONNECTED
+            elif mtype != "websocket.send":
+                raise RuntimeError(f"cannot send {mtype!r} on an accepted WebSocket")
+        elif state is WebSocketState.RESPONSE:
+            if mtype != "websocket.http.response.body":
+                raise RuntimeError(f"cannot send {mtype!r} while sending an HTTP response")
+            if not message.get("more_body", False):
+                self.application_state = WebSocketState.DISCONNECTED
+        else:
+            raise RuntimeError(f"cannot send {mtype!r}: the WebSocket is already closed")
+        await self._send(message)
+
+    # ------------------------------------------------------------------ handshake
+    async def accept(
+        self,
+        subprotocol: str | None = None,
+        headers: Mapping[str, str] | Iterable[tuple[bytes, bytes]] | None = None,
+    ) -> None:
+        """Complete the handshake, optionally choosing one of :attr:`subprotocols`."""
+        if self.client_state is WebSocketState.CONNECTING:
+            await self.receive()
+        if self.client_state is WebSocketState.DISCONNECTED:
+            raise WebSocketDisconnect(CLOSE_NORMAL, "the client left before the handshake")
+        if self.application_state is not WebSocketState.CONNECTING:
+            raise RuntimeError("accept() called twice, or after close()")
+        raw: list[tuple[bytes, bytes]] = []
+        if headers is not None:
+            items = headers.items() if isinstance(headers, Mapping) else headers
+            for key, value in items:
+                k = key.lower().encode("latin-1") if isinstance(key, str) else key.lower()
+                v = value.encode("latin-1") if isinstance(value, str) else value
+                if b"\r" in v or b"\n" in v or b"\x00" in v:
+                    raise ValueError(f"header {k!r} contains CR, LF or NUL")
+                raw.append((k, v))
+        message: Message = {"type": "websocket.accept", "headers": raw}
+        if subprotocol is not None:
+            message["subprotocol"] = subprotocol
+        await self.send(message)
+
+    async def close(self, code: int = CLOSE_NORMAL, reason: str | None = None) -> None:
+        """Close (or, before accept, refuse: the server answers the handshake with 403)."""
+        await self.send({"type": "websocket.close", "code": code, "reason": close_reason(reason)})
+
+    async def send_denial_response(self, response: Any) -> None:
+        """Refuse the handshake with an HTTP response (any :class:`lamina.Response`).
+
+        Uses the ``websocket.http.response`` extension; where the server lacks it, the
+        connection is closed with 1008 instead, which the server answers with a 403.
+        """
+        if self.application_state is not WebSocketState.CONNECTING:
+            raise RuntimeError("a denial response can only be sent before accept()")
+        if HTTP_RESPONSE_EXTENSION not in self.scope.get("extensions", {}):
+            await self.close(CLOSE_POLICY_VIOLATION)
+            return
+
+        async def send_as_websocket(message: Message) -> None:
+            if message["type"].startswith("http."):  # a response that only speaks HTTP
+                message = {**message, "type": "websocket." + message["type"]}
+            await self.send(message)
+
+        await response(self.scope, self._receive, send_as_websocket)
+
+    # ------------------------------------------------------------------ data
+    def _check_accepted(self) -> None:
+        if self.application_state is not WebSocketState.CONNECTED:
+            if self.application_state is WebSocketState.CONNECTING:
+                raise RuntimeError("the WebSocket is not accepted yet: call accept() first")
+            raise RuntimeError("the WebSocket is already closed")
+
+    async def _receive_data(self) -> Message:
+        self._check_accepted()
+        message = await self.receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", CLOSE_NORMAL), message.get("reason"))
+        return message
+
+    async def receive_text(self) -> str:
+        """The next text message; a binary message is refused with close code 1003."""
+        message = await self._receive_data()
+        text = message.get("text")
+        if text is None:
+            raise WebSocketException(CLOSE_UNSUPPORTED_DATA, "expected a text message")
+        return text  # type: ignore[no-any-return]
+
+    async def receive_bytes(self) -> bytes:
+        """The next binary message; a text message is refused with close code 1003."""
+        message = await self._receive_data()
+        data = message.get("bytes")
+        if data is None:
+            raise WebSocketException(CLOSE_UNSUPPORTED_DATA, "expected a binary message")
+        return data  # type: ignore[no-any-return]
+
+    async def receive_json(self, mode: Literal["text", "binary"] = "text") -> Any:
+        """The next message parsed as JSON; a wrong frame kind or invalid JSON closes 1003."""
+        raw: str | bytes = (
+            await self.receive_text() if mode == "text" else await self.receive_bytes()
+        )
+        try:
+            return json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise WebSocketException(CLOSE_UNSUPPORTED_DATA, "invalid JSON") from None
+
+    async def iter_text(self) -> AsyncIterator[str]:
+        """Text messages until the client disconnects."""
+        try:
+            while True:
+                yield await self.receive_text()
+        except WebSocketDisconnect:
+            return
+
+    async def iter_bytes(self) -> AsyncIterator[bytes]:
+        """Binary messages until the client disconnects."""
+        try:
+            while True:
+                yield await self.receive_bytes()
+        except WebSocketDisconnect:
+            return
+
+    async def iter_json(self, mode: Literal["text", "binary"] = "text") -> AsyncIterator[Any]:
+        """JSON messages until the client disconnects."""
+        try:
+            while True:
+                yield await self.receive_json(mode)
+        except WebSocketDisconnect:
+            return
+
+    async def send_text(self, data: str) -> None:
+        self._check_accepted()
+        await self.send({"type": "websocket.send", "text": data})
+
+    async def send_bytes(self, data: bytes) -> None:
+        self._check_accepted()
+        await self.send({"type": "websocket.send", "bytes": bytes(data)})
+
+    async def send_json(self, data: Any, mode: Literal["text", "binary"] = "text") -> None:
+        """Compact JSON, UTF-8 kept as is; NaN and Infinity are refused (not JSON)."""
+        text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        if mode == "text":
+            await self.send_text(text)
+        else:
+            await self.send_bytes(text.encode("utf-8"))
+
+
+def _too_big(message: Message, limit: int) -> bool:
+    data = message.get("bytes")
+    if data is not None:
+        return len(data) > limit
+    text = message.get("text") or ""
+    if len(text) > limit:
+        return True
+    # UTF-8 takes at most 4 bytes per character: encode only when it could matter.
+    return len(text) * 4 > limit and len(text.encode("utf-8")) > limit
