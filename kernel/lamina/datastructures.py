@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -76,11 +77,17 @@ class Headers(Mapping[str, str]):
         return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self._list]
 
     def getlist(self, key: str) -> list[str]:
-        k = key.lower().encode("latin-1")
+        try:
+            k = key.lower().encode("latin-1")
+        except UnicodeEncodeError:
+            return []
         return [v.decode("latin-1") for hk, v in self._list if hk == k]
 
     def __getitem__(self, key: str) -> str:
-        k = key.lower().encode("latin-1")
+        try:
+            k = key.lower().encode("latin-1")
+        except UnicodeEncodeError:
+            raise KeyError(key) from None
         for hk, v in self._list:
             if hk == k:
                 return v.decode("latin-1")
@@ -95,7 +102,10 @@ class Headers(Mapping[str, str]):
     def __contains__(self, key: object) -> bool:
         if not isinstance(key, str):
             return False
-        k = key.lower().encode("latin-1")
+        try:
+            k = key.lower().encode("latin-1")
+        except UnicodeEncodeError:
+            return False
         return any(hk == k for hk, _ in self._list)
 
     def __iter__(self) -> Iterator[str]:
@@ -116,9 +126,16 @@ class Headers(Mapping[str, str]):
         return MutableHeaders(raw=list(self._list))
 
 
+_NAME_FORBIDDEN = frozenset('\r\n\x00 \t:"(),/;<=>?@[\\]{}')
+
+
 def _check_value(name: str, value: str) -> None:
+    if not name or not _NAME_FORBIDDEN.isdisjoint(name):
+        raise ValueError(f"invalid header name {name!r}")
     if "\r" in value or "\n" in value or "\x00" in value:
-        raise ValueError(f"header {name!r} contains CR, LF or NUL: refusing a header injection")
+        raise ValueError(
+            f"header {name!r} value {value!r} contains CR, LF or NUL: refusing a header injection"
+        )
 
 
 class MutableHeaders(Headers):
@@ -182,7 +199,11 @@ class QueryParams(Mapping[str, str]):
         if query is None:
             items: list[tuple[str, str]] = []
         elif isinstance(query, bytes):
-            items = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+            try:
+                text = query.decode("utf-8")
+            except UnicodeDecodeError:
+                text = query.decode("latin-1")
+            items = parse_qsl(text, keep_blank_values=True)
         elif isinstance(query, str):
             items = parse_qsl(query, keep_blank_values=True)
         elif isinstance(query, Mapping):
@@ -220,6 +241,12 @@ class QueryParams(Mapping[str, str]):
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+#: A Host header we trust to build URLs from (reg-name or IP literal, optional port);
+#: anything else (``/``, ``@``, spaces, a bad IPv6 literal) falls back to the server address.
+_HOST_RE = re.compile(rb"(?:[A-Za-z0-9\-._~!$&'()*+,;=%]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{0,5})?\Z")
+#: Path characters that would end the path in ``str(request.url)`` (``?``, ``#``) or break
+#: the URL (spaces, controls); the decoded path keeps everything else (non-ASCII included).
+_PATH_UNSAFE = frozenset("?# \x7f" + "".join(chr(c) for c in range(0x20)))
 
 
 class URL:
@@ -277,7 +304,8 @@ class URL:
 
     def include_query_params(self, **params: Any) -> URL:
         items = QueryParams(self.query).multi_items()
-        items = [(k, v) for k, v in items if k not in params] + [(k, str(v)) for k, v in params.items()]
+        items = [(k, v) for k, v in items if k not in params]
+        items += [(k, str(v)) for k, v in params.items()]
         return self.replace(query=urlencode(items))
 
     def __str__(self) -> str:
@@ -302,7 +330,8 @@ def url_from_scope(scope: Scope, *, path: str | None = None, with_query: bool = 
     host = None
     for k, v in scope["headers"]:
         if k == b"host":
-            host = v.decode("latin-1")
+            if _HOST_RE.match(v):
+                host = v.decode("ascii")
             break
     if host is None:
         if server is not None:
@@ -315,6 +344,8 @@ def url_from_scope(scope: Scope, *, path: str | None = None, with_query: bool = 
         path = scope.get("path", "/")
         if root and not path.startswith(root):
             path = root + path
+    if not _PATH_UNSAFE.isdisjoint(path):
+        path = "".join(f"%{ord(c):02X}" if c in _PATH_UNSAFE else c for c in path)
     url = f"{scheme}://{host}{path}"
     if with_query:
         qs = scope.get("query_string", b"")

@@ -1,0 +1,563 @@
+"""Forms and uploads: lamina.forms through a real app (error layer included)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+import pytest
+from lamina import JSONResponse, Request, Response
+from lamina.forms import FormData, UploadFile, parse_options_header
+from lamina.requests import BODY_KEY, FORM_KEY
+from lamina.testclient import TestClient
+from lamina.testing import make_app, plugin
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def app_for(endpoint: Endpoint, **kernel: Any) -> Any:
+    """An app whose only 'route' is ``endpoint`` (a local router plugin)."""
+
+    async def router(scope: Any, receive: Any, send: Any) -> None:
+        response = await endpoint(Request(scope, receive, send))
+        await response(scope, receive, send)
+
+    def make_router(app: Any, routes: Any) -> Any:
+        return router
+
+    settings = {"lamina": kernel} if kernel else None
+    return make_app(plugin("router", make_router=make_router), settings=settings)
+
+
+async def describe(form: FormData) -> list[Any]:
+    out: list[Any] = []
+    for name, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            data = await value.read()
+            out.append([name, {"filename": value.filename, "type": value.content_type,
+                               "size": value.size, "data": data.decode("latin-1")}])
+        else:
+            out.append([name, value])
+    return out
+
+
+async def echo(request: Request) -> Response:
+    async with request.form() as form:
+        return JSONResponse(await describe(form))
+
+
+def multipart(*parts: bytes, boundary: str = "XyZ") -> tuple[bytes, dict[str, str]]:
+    b = boundary.encode()
+    body = b"".join(b"--" + b + b"\r\n" + p + b"\r\n" for p in parts) + b"--" + b + b"--\r\n"
+    return body, {"content-type": f"multipart/form-data; boundary={boundary}"}
+
+
+def text_part(name: str, value: str, extra: str = "") -> bytes:
+    return (f'Content-Disposition: form-data; name="{name}"\r\n{extra}\r\n{value}').encode()
+
+
+def file_part(name: str, filename: str, data: bytes, ctype: str = "text/plain") -> bytes:
+    head = (f'Content-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+            f"Content-Type: {ctype}\r\n\r\n")
+    return head.encode() + data
+
+
+# --------------------------------------------------------------------------- urlencoded
+def test_urlencoded_decoding_and_multiple_values() -> None:
+    with TestClient(app_for(echo)) as client:
+        r = client.post("/", content=b"a=1&b=x+y&a=%C3%A9%26&empty=&flag&=anon",
+                        headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 200
+    assert r.json() == [["a", "1"], ["b", "x y"], ["a", "é&"], ["empty", ""], ["flag", ""],
+                        ["", "anon"]]
+
+
+def test_urlencoded_getitem_is_last_value_getlist_all() -> None:
+    async def endpoint(request: Request) -> Response:
+        form = await request.form()
+        return JSONResponse({"a": form["a"], "all": form.getlist("a"), "len": len(form),
+                             "keys": list(form)})
+
+    with TestClient(app_for(endpoint)) as client:
+        r = client.post("/", data={"a": ["1", "2"], "b": "3"})
+    assert r.json() == {"a": "2", "all": ["1", "2"], "len": 2, "keys": ["a", "b"]}
+
+
+def test_urlencoded_content_type_with_charset_parameter() -> None:
+    with TestClient(app_for(echo)) as client:
+        r = client.post("/", content=b"x=1", headers={
+            "content-type": "Application/X-WWW-Form-URLEncoded; charset=UTF-8"})
+    assert r.json() == [["x", "1"]]
+
+
+def test_urlencoded_invalid_utf8_is_400() -> None:
+    with TestClient(app_for(echo)) as client:
+        r = client.post("/", content=b"x=%FF%FE",
+                        headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 400
+    assert "not valid utf-8" in r.text
+
+
+def test_urlencoded_limits() -> None:
+    with TestClient(app_for(echo, max_form_fields=3, max_form_part_size=10)) as client:
+        ct = {"content-type": "application/x-www-form-urlencoded"}
+        assert client.post("/", content=b"a=1&b=2&c=3", headers=ct).status_code == 200
+        r = client.post("/", content=b"a=1&b=2&c=3&d=4", headers=ct)
+        assert r.status_code == 400
+        assert "Too many form fields" in r.text
+        r = client.post("/", content=b"a=" + b"x" * 20, headers=ct)
+        assert r.status_code == 413
+        # the limit counts name and value: a huge name is caught too
+        assert client.post("/", content=b"x" * 20 + b"=1", headers=ct).status_code == 413
+
+
+# --------------------------------------------------------------------------- multipart
+def test_multipart_fields_and_files_in_wire_order() -> None:
+    body, headers = multipart(
+        text_part("title", "Hello"),
+        file_part("doc", "a.txt", b"first file"),
+        text_part("title", "again"),
+        file_part("doc", "b.bin", b"\x00\x01\xff", "application/octet-stream"),
+    )
+    with TestClient(app_for(echo)) as client:
+        r = client.post("/", content=body, headers=headers)
+    assert r.status_code == 200
+    assert r.json() == [
+        ["title", "Hello"],
+        ["doc", {"filename": "a.txt", "type": "text/plain", "size": 10, "data": "first file"}],
+        ["title", "again"],
+        ["doc", {"filename": "b.bin", "type": "application/octet-stream", "size": 3,
+                 "data": "\x00\x01\xff"}],
+    ]
+
+
+def test_httpx_generated_multipart() -> None:
+    with TestClient(app_for(echo)) as client:
+        r = client.post("/", data={"a": "1"}, files={"f": ("n.txt", b"hello", "text/plain")})
+    assert r.json() == [
+        ["a", "1"],
+        ["f", {"filename": "n.txt", "type": "text/plain", "size": 5, "data": "hello"}],
+    ]
+
+
+def test_part_without_filename_is_a_text_field_and_empty_filename_is_a_file() -> None:
+    body, headers = multipart(
+        b'Content-Disposition: form-data; name="notes"\r\nContent-Type: text/plain\r\n\r\nhi',
+        b'Content-Disposition: form-data; name="pick"; filename=""\r\n'
+        b"Content-Type: application/octet-stream\r\n\r\n",
+    )
+    with TestClient(app_for(echo)) as client:
+        r = client.post("/", content=body, headers=headers)
+    assert r.json() == [
+        ["notes", "hi"],
+        ["pick", {"filename": "", "type": "application/octet-stream", "size": 0, "data": ""}],
+    ]
+
+
+def test_filenames_utf8_quoted_and_rfc5987() -> None:
+    body, headers = multipart(
+        'Content-Disposition: form-data; name="a"; filename="résumé \\"v2\\".txt"\r\n\r\nx'
+        .encode(),
+        b"Content-Disposition: form-data; name=\"b\"; filename*=UTF-8''%E2%82%AC.txt\r\n\r\ny",
+        b'Content-Disposition: form-data; name="c"; filename="C:\\dir\\f.txt"\r\n\r\nz',
+    )
+    with TestClient(app_for(echo)) as client:
+        r = client.post("/", content=body, headers=headers)
+    names = [item[1]["filename"] for item in r.json()]
+    assert names == ['résumé "v2".txt', "€.txt", "C:\\dir\\f.txt"]
+
+
+def test_text_part_charset_is_honoured() -> None:
+    body, headers = multipart(
+        b'Content-Disposition: form-data; name="t"\r\nContent-Type: text/plain; charset=latin-1'
+        b"\r\n\r\ncaf\xe9",
+    )
+    with TestClient(app_for(echo)) as client:
+        r = client.post("/", content=body, headers=headers)
+    assert r.json() == [["t", "café"]]
+
+
+def test_upload_headers_and_api() -> None:
+    async def endpoint(request: Request) -> Response:
+        form = await request.form()
+        upload = form["f"]
+        assert isinstance(upload, UploadFile)
+        first = await upload.read(3)
+        rest = await upload.read()
+        await upload.seek(0)
+        again = await upload.read()
+        await upload.write(b"!")
+        return JSONResponse({"first": first.decode(), "rest": rest.decode(),
+                             "again": again.decode(), "size": upload.size,
+                             "x": upload.headers["x-extra"], "repr": repr(upload)})
+
+    body, headers = multipart(
+        b'Content-Disposition: form-data; name="f"; filename="f.txt"\r\n'
+        b"Content-Type: text/plain\r\nX-Extra: yes\r\n\r\nabcdef",
+    )
+    with TestClient(app_for(endpoint)) as client:
+        r = client.post("/", content=body, headers=headers)
+    assert r.json() == {"first": "abc", "rest": "def", "again": "abcdef", "size": 7, "x": "yes",
+                        "repr": "UploadFile(filename='f.txt', size=7, content_type='text/plain')"}
+
+
+def test_large_upload_rolls_to_disk_and_keeps_data() -> None:
+    data = bytes(range(256)) * 400  # 100 KiB
+    seen: dict[str, Any] = {}
+
+    async def endpoint(request: Request) -> Response:
+        form = await request.form(spool_size=10_000)
+        upload = form["f"]
+        assert isinstance(upload, UploadFile)
+        seen["in_memory"] = upload.in_memory
+        seen["data"] = await upload.read()
+        small = form["s"]
+        assert isinstance(small, UploadFile)
+        seen["small_in_memory"] = small.in_memory
+        return Response(b"ok")
+
+    body, headers = multipart(file_part("f", "big.bin", data), file_part("s", "s.txt", b"tiny"))
+    with TestClient(app_for(endpoint)) as client:
+        assert client.post("/", content=body, headers=headers).status_code == 200
+    assert seen == {"in_memory": False, "data": data, "small_in_memory": True}
+
+
+def test_spool_size_setting_from_app() -> None:
+    seen = {}
+
+    async def endpoint(request: Request) -> Response:
+        upload = (await request.form())["f"]
+        assert isinstance(upload, UploadFile)
+        seen["in_memory"] = upload.in_memory
+        return Response(b"")
+
+    body, headers = multipart(file_part("f", "x", b"12345"))
+    with TestClient(app_for(endpoint, upload_spool_size=4)) as client:
+        client.post("/", content=body, headers=headers)
+    assert seen == {"in_memory": False}
+
+
+def asgi_call(app: Any, body_chunks: list[bytes], headers: dict[str, str]) -> tuple[int, bytes]:
+    """Drive the app directly, delivering the body in the given chunks."""
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/", "raw_path": b"/", "query_string": b"", "root_path": "",
+        "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 1), "server": ("testserver", 80),
+    }
+    messages = [{"type": "http.request", "body": c, "more_body": i < len(body_chunks) - 1}
+                for i, c in enumerate(body_chunks)]
+    status = 0
+    out: list[bytes] = []
+
+    async def receive() -> dict[str, Any]:
+        if messages:
+            return messages.pop(0)
+        await anyio.sleep_forever()
+        raise AssertionError
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        else:
+            out.append(message.get("body", b""))
+
+    async def main() -> None:
+        with anyio.fail_after(10):
+            await app(scope, receive, send)
+
+    anyio.run(main)
+    return status, b"".join(out)
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 64])
+def test_multipart_streamed_in_small_chunks(size: int) -> None:
+    """Boundaries and headers split across chunks parse exactly like one chunk."""
+    body, headers = multipart(
+        text_part("a", "value with --XyZ inside"),
+        file_part("f", "f.txt", b"--XyZ\r\n--Xy\r\n\r\n-"),
+        text_part("b", ""),
+    )
+    chunks = [body[i : i + size] for i in range(0, len(body), size)]
+    app = app_for(echo)
+    status, out = asgi_call(app, chunks, headers)
+    assert status == 200, out
+    status1, out1 = asgi_call(app, [body], headers)
+    assert (status, out) == (status1, out1)
+    assert b'"value with --XyZ inside"' in out
+    assert b'"data":"--XyZ\\r\\n--Xy\\r\\n\\r\\n-"' in out
+
+
+def test_form_is_parsed_from_the_stream_not_a_buffered_body() -> None:
+    seen = {}
+
+    async def endpoint(request: Request) -> Response:
+        await request.form()
+        seen["buffered"] = BODY_KEY in request.scope
+        return Response(b"")
+
+    body, headers = multipart(file_part("f", "f", b"x" * 1000))
+    asgi_call(app_for(endpoint), [body[:100], body[100:]], headers)
+    assert seen == {"buffered": False}
+
+
+def test_form_after_body_uses_the_cached_body() -> None:
+    async def endpoint(request: Request) -> Response:
+        raw = await request.body()
+        form = await request.form()
+        again = await request.form()
+        assert again is form
+        return JSONResponse({"len": len(raw), "form": await describe(form)})
+
+    with TestClient(app_for(endpoint)) as client:
+        r = client.post("/", data={"a": "1"})
+    assert r.json() == {"len": 3, "form": [["a", "1"]]}
+
+
+def test_epilogue_after_closing_boundary_is_ignored() -> None:
+    body, headers = multipart(text_part("a", "1"))
+    with TestClient(app_for(echo)) as client:
+        r = client.post("/", content=body + b"trailing junk\r\n", headers=headers)
+    assert r.json() == [["a", "1"]]
+
+
+# --------------------------------------------------------------------------- limits
+def test_too_many_files_and_fields_are_400_and_overridable_per_call() -> None:
+    body, headers = multipart(*(file_part(f"f{i}", "x", b"1") for i in range(3)))
+    fbody, fheaders = multipart(*(text_part(f"t{i}", "1") for i in range(3)))
+
+    async def strict(request: Request) -> Response:
+        async with request.form(max_files=2, max_fields=2) as form:
+            return JSONResponse(len(form))
+
+    with TestClient(app_for(strict)) as client:
+        r = client.post("/", content=body, headers=headers)
+        assert (r.status_code, r.text) == (400, "Too many files in the form: the limit is 2")
+        r = client.post("/", content=fbody, headers=fheaders)
+        assert (r.status_code, r.text) == (400, "Too many form fields: the limit is 2")
+    with TestClient(app_for(echo, max_form_files=2)) as client:
+        assert client.post("/", content=body, headers=headers).status_code == 400
+        assert client.post("/", content=fbody, headers=fheaders).status_code == 200
+    with TestClient(app_for(echo)) as client:
+        assert client.post("/", content=body, headers=headers).status_code == 200
+
+
+def test_text_part_too_large_is_413_but_files_are_not_limited_by_it() -> None:
+    ok_body, headers = multipart(file_part("f", "big", b"x" * 5000), text_part("t", "y" * 100))
+    bad_body, _ = multipart(text_part("t", "y" * 101))
+    with TestClient(app_for(echo, max_form_part_size=100)) as client:
+        assert client.post("/", content=ok_body, headers=headers).status_code == 200
+        r = client.post("/", content=bad_body, headers=headers)
+    assert r.status_code == 413
+    assert "Form field 't' exceeds the limit of 100 bytes" in r.text
+
+
+def test_part_headers_too_large_is_413() -> None:
+    big = "x" * 300
+    body, headers = multipart(
+        f'Content-Disposition: form-data; name="a"\r\nX-Pad: {big}\r\n\r\nv'.encode())
+    with TestClient(app_for(echo, max_form_part_header_size=256)) as client:
+        r = client.post("/", content=body, headers=headers)
+        assert r.status_code == 413
+        assert "headers of a form part" in r.text
+    with TestClient(app_for(echo)) as client:
+        assert client.post("/", content=body, headers=headers).status_code == 200
+
+
+def test_too_many_part_headers_is_400() -> None:
+    extra = "".join(f"X-H{i}: v\r\n" for i in range(20))
+    body, headers = multipart(
+        f'Content-Disposition: form-data; name="a"\r\n{extra}\r\nv'.encode())
+    with TestClient(app_for(echo)) as client:
+        r = client.post("/", content=body, headers=headers)
+    assert r.status_code == 400
+
+
+def test_body_size_limit_applies_to_forms() -> None:
+    body, headers = multipart(file_part("f", "big", b"x" * 2000))
+    with TestClient(app_for(echo, max_body_size=1000)) as client:
+        r = client.post("/", content=body, headers=headers)
+    assert r.status_code == 413
+    # without Content-Length the limit is enforced while streaming
+    status, _ = asgi_call(app_for(echo, max_body_size=1000), [body[:600], body[600:]], headers)
+    assert status == 413
+
+
+# --------------------------------------------------------------------------- malformed
+@pytest.mark.parametrize(
+    ("content_type", "body", "reason"),
+    [
+        ("multipart/form-data", b"--x\r\n", "no boundary"),
+        ("multipart/form-data; boundary=" + "b" * 300, b"", "invalid boundary"),
+        ("multipart/form-data; boundary=a\x7fb", b"", "invalid boundary"),
+        ("multipart/form-data; boundary=XyZ", b"", "truncated"),
+        ("multipart/form-data; boundary=XyZ",
+         b'--XyZ\r\nContent-Disposition: form-data; name="a"\r\n\r\nunfinished', "truncated"),
+        ("multipart/form-data; boundary=XyZ", b"--XyZ\r\nno colon here\r\n\r\nv\r\n--XyZ--",
+         "Malformed multipart body"),
+        ("multipart/form-data; boundary=XyZ",
+         b"--XyZ\r\nContent-Type: text/plain\r\n\r\nv\r\n--XyZ--\r\n", "no Content-Disposition"),
+        ("multipart/form-data; boundary=XyZ",
+         b"--XyZ\r\nContent-Disposition: form-data\r\n\r\nv\r\n--XyZ--\r\n", "has no name"),
+        ("multipart/form-data; boundary=XyZ",
+         b'--XyZ\r\nContent-Disposition: attachment; name="a"\r\n\r\nv\r\n--XyZ--\r\n',
+         "is not form-data"),
+        ("multipart/form-data; boundary=XyZ",
+         b'--XyZ\r\nContent-Disposition: form-data; name="a"\r\n\r\n\xff\r\n--XyZ--\r\n',
+         "not valid utf-8"),
+        ("multipart/form-data; boundary=XyZ",
+         b'--XyZ\r\nContent-Disposition: form-data; name="a"\r\nContent-Type: text/plain; '
+         b"charset=klingon\r\n\r\nv\r\n--XyZ--\r\n", "unknown charset"),
+        ("multipart/form-data; boundary=XyZ", b"--Other\r\n\r\n", "Malformed multipart body"),
+    ],
+)
+def test_malformed_multipart_is_400_with_reason(content_type: str, body: bytes,
+                                                reason: str) -> None:
+    with TestClient(app_for(echo)) as client:
+        r = client.post("/", content=body, headers={"content-type": content_type})
+    assert r.status_code == 400
+    assert reason in r.text
+
+
+@pytest.mark.parametrize("headers", [{"content-type": "application/json"}, {}])
+def test_non_form_content_type_is_415(headers: dict[str, str]) -> None:
+    with TestClient(app_for(echo)) as client:
+        r = client.post("/", content=b"{}", headers=headers)
+    assert r.status_code == 415
+
+
+# --------------------------------------------------------------------------- cleanup
+def test_form_closed_when_request_ends_without_async_with() -> None:
+    kept: list[UploadFile] = []
+
+    async def endpoint(request: Request) -> Response:
+        form = await request.form(spool_size=10)
+        upload = form["f"]
+        assert isinstance(upload, UploadFile)
+        kept.append(upload)
+        assert not upload.file.closed
+        return Response(b"")
+
+    body, headers = multipart(file_part("f", "f", b"x" * 100))
+    with TestClient(app_for(endpoint)) as client:
+        client.post("/", content=body, headers=headers)
+    assert kept[0].file.closed
+    assert not kept[0].in_memory
+
+
+def test_form_closed_when_endpoint_raises() -> None:
+    kept: list[UploadFile] = []
+
+    async def endpoint(request: Request) -> Response:
+        upload = (await request.form())["f"]
+        assert isinstance(upload, UploadFile)
+        kept.append(upload)
+        raise RuntimeError("boom")
+
+    body, headers = multipart(file_part("f", "f", b"x"))
+    with TestClient(app_for(endpoint), raise_server_exceptions=False) as client:
+        assert client.post("/", content=body, headers=headers).status_code == 500
+    assert kept[0].file.closed
+
+
+def test_async_with_closes_at_block_exit() -> None:
+    states = []
+
+    async def endpoint(request: Request) -> Response:
+        async with request.form() as form:
+            upload = form["f"]
+            assert isinstance(upload, UploadFile)
+            states.append(upload.file.closed)
+        states.append(upload.file.closed)
+        return Response(b"")
+
+    body, headers = multipart(file_part("f", "f", b"x"))
+    with TestClient(app_for(endpoint)) as client:
+        client.post("/", content=body, headers=headers)
+    assert states == [False, True]
+
+
+def test_files_closed_when_parsing_fails_midway_and_error_is_cached() -> None:
+    seen: dict[str, Any] = {}
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            await request.form()
+        except Exception as exc:
+            form = request.scope.get(FORM_KEY)
+            seen["first"] = type(exc).__name__
+        try:
+            await request.form()
+        except Exception as exc:
+            seen["second"] = type(exc).__name__
+            seen["same"] = exc is form
+        raise RuntimeError("unreachable") from None
+
+    # the first file is complete, then the body is truncated inside the second part
+    body = (b"--XyZ\r\n" + file_part("a", "a", b"data") + b"\r\n--XyZ\r\n"
+            + text_part("b", "cut"))
+    with TestClient(app_for(endpoint), raise_server_exceptions=False) as client:
+        client.post("/", content=body, headers={"content-type":
+                                                "multipart/form-data; boundary=XyZ"})
+    assert seen == {"first": "RequestError", "second": "RequestError", "same": True}
+
+
+def test_upload_closed_files_get_removed_from_disk() -> None:
+    async def main() -> None:
+        upload = UploadFile(filename="x", spool_size=0)
+        await upload.write(b"abc")
+        assert not upload.in_memory
+        fileno = upload.file.fileno()
+        await upload.close()
+        await upload.close()  # idempotent
+        with pytest.raises(OSError):
+            import os
+
+            os.fstat(fileno)
+
+    anyio.run(main)
+
+
+def test_upload_file_wraps_a_given_file() -> None:
+    import io
+
+    async def main() -> None:
+        upload = UploadFile(io.BytesIO(b"hello"), filename="h.txt",
+                            headers={"content-type": "text/plain"})
+        assert upload.content_type == "text/plain"
+        assert await upload.read() == b"hello"
+
+    anyio.run(main)
+
+
+def test_formdata_mapping_api() -> None:
+    form = FormData([("a", "1"), ("b", "2"), ("a", "3")])
+    assert form["a"] == "3"
+    assert form.getlist("a") == ["1", "3"]
+    assert list(form.keys()) == ["a", "b"]
+    assert form.multi_items() == [("a", "1"), ("b", "2"), ("a", "3")]
+    assert form == FormData([("a", "1"), ("b", "2"), ("a", "3")])
+    assert form != FormData([("a", "3"), ("b", "2"), ("a", "1")])
+    assert FormData({"x": "y"})["x"] == "y"
+    assert form.files() == []
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ('form-data; name="a"; filename="b.txt"', ("form-data", {"name": "a",
+                                                                 "filename": "b.txt"})),
+        ('form-data; name="a;b"', ("form-data", {"name": "a;b"})),
+        ("FORM-DATA;NAME=a", ("form-data", {"name": "a"})),
+        ('x; a="1"; a="2"', ("x", {"a": "1"})),
+        ("x; filename*=UTF-8''%C3%A9; filename=plain", ("x", {"filename": "plain"})),
+        ("x; filename*=bogus", ("x", {})),
+        ('x; a="unterminated', ("x", {"a": '"unterminated'})),
+        ("text/plain", ("text/plain", {})),
+        ("", ("", {})),
+    ],
+)
+def test_parse_options_header(value: str, expected: tuple[str, dict[str, str]]) -> None:
+    assert parse_options_header(value) == expected
