@@ -1,0 +1,189 @@
+"""lamina-background in a Lamina app: lifespan-owned tasks, grace period, cancellation."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+import anyio
+import pytest
+from lamina import PlainTextResponse, SettingsError
+from lamina.testclient import LifespanNotRunWarning, TestClient
+from lamina.testing import make_app, plugin
+from lamina_background import SPAWN_KEY, BackgroundMiddleware, BackgroundTask, TaskRunner
+
+
+def app_with(tasks: dict[str, Any], **settings: Any) -> Any:
+    """``GET /<name>`` answers ``ok`` with ``tasks[name]`` (a zero-argument callable)."""
+    spawned: list[bool] = []
+
+    async def router(scope: Any, receive: Any, send: Any) -> None:
+        spawned.append(SPAWN_KEY in scope)
+        func = tasks[scope["path"].lstrip("/")]
+        await PlainTextResponse("ok", background=BackgroundTask(func))(scope, receive, send)
+
+    app = make_app("background", plugin("table-router",
+                                        lamina_make_router=lambda app, routes: router),
+                   settings={"background": settings})
+    app.spawned = spawned
+    return app
+
+
+def test_placement_and_settings() -> None:
+    app = app_with({}, grace_period=1.5)
+    assert app.describe_middleware() == [{"name": "BackgroundMiddleware", "phase": "outermost",
+                                          "priority": 100, "plugin": "background"}]
+    assert app.extensions["background"].grace_period == 1.5
+    with pytest.raises(SettingsError):
+        app_with({}, grace_period=-1)
+
+
+def test_with_lifespan_the_response_does_not_wait_for_the_task() -> None:
+    started, release, done = threading.Event(), threading.Event(), threading.Event()
+
+    def slow() -> None:
+        started.set()
+        assert release.wait(5)
+        done.set()
+
+    app = app_with({"slow": slow})
+    with TestClient(app) as c:
+        r = c.get("/slow")  # inline, this would block until `release` (never set yet)
+        assert r.text == "ok"
+        assert app.spawned == [True]
+        assert started.wait(5)
+        assert not done.is_set()
+        assert app.extensions["background"].outstanding == 1
+        release.set()
+        assert done.wait(5)
+
+
+def test_shutdown_waits_for_outstanding_tasks_within_the_grace_period() -> None:
+    finished: list[str] = []
+
+    async def short() -> None:
+        await anyio.sleep(0.1)
+        finished.append("short")
+
+    app = app_with({"short": short}, grace_period=5)
+    with TestClient(app) as c:
+        c.get("/short")
+        assert finished == []
+    assert finished == ["short"]  # exiting the client ran the shutdown, which waited
+
+
+def test_shutdown_cancels_and_logs_tasks_past_the_grace_period(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def forever() -> None:
+        await anyio.sleep_forever()
+
+    app = app_with({"forever": forever}, grace_period=0.05)
+    begin = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="lamina.background"), TestClient(app) as c:
+        c.get("/forever")
+    assert time.monotonic() - begin < 5
+    messages = [r.getMessage() for r in caplog.records if r.name == "lamina.background"]
+    assert any("cancelling 1 background task" in m and "forever" in m for m in messages)
+    assert any("cancelled" in m and "grace period" in m for m in messages)
+    assert app.extensions["background"].outstanding == 0
+
+
+def test_failing_task_in_the_task_group_is_logged_and_the_app_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ran = threading.Event()
+
+    def broken() -> None:
+        raise KeyError("nope")
+
+    app = app_with({"broken": broken, "fine": ran.set})
+    with caplog.at_level(logging.ERROR, logger="lamina.background"), TestClient(app) as c:
+        assert c.get("/broken").text == "ok"
+        assert c.get("/fine").text == "ok"
+        assert ran.wait(5)
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert errors and errors[0].exc_info is not None and errors[0].exc_info[0] is KeyError
+
+
+def test_without_lifespan_tasks_run_inline() -> None:
+    seen: list[str] = []
+    app = app_with({"t": lambda: seen.append("ran")})
+    with pytest.warns(LifespanNotRunWarning):
+        r = TestClient(app).get("/t")
+    assert r.text == "ok"
+    assert seen == ["ran"]  # finished before the response was handed back
+    assert app.spawned == [False]
+
+
+def test_plain_asgi_middleware_owns_its_runner_through_the_lifespan() -> None:
+    finished = threading.Event()
+    marks: list[bool] = []
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                kind = message["type"].rpartition(".")[2]
+                await send({"type": f"lifespan.{kind}.complete"})
+                if kind == "shutdown":
+                    return
+        marks.append(SPAWN_KEY in scope)
+
+        async def later() -> None:
+            await anyio.sleep(0.05)
+            finished.set()
+
+        await PlainTextResponse("x", background=later)(scope, receive, send)
+
+    mw = BackgroundMiddleware(inner, grace_period=5)
+    with TestClient(mw) as c:
+        c.get("/")
+        assert not finished.is_set()
+    assert finished.is_set()  # drained before the inner app heard of the shutdown
+    assert marks == [True]
+    # After shutdown the runner no longer takes work: inline again.
+    TestClient(mw).get("/")
+    assert marks == [True, False]
+
+
+def test_runner_cannot_run_twice() -> None:
+    runner = TaskRunner()
+
+    async def main() -> None:
+        async with runner.running():
+            with pytest.raises(RuntimeError, match="already running"):
+                async with runner.running():
+                    pass
+
+    anyio.run(main)
+
+
+def test_sync_task_past_the_grace_period_is_abandoned_and_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    release = threading.Event()
+    app = app_with({"block": lambda: release.wait(5)}, grace_period=0.05)
+    try:
+        with caplog.at_level(logging.WARNING, logger="lamina.background"), TestClient(app) as c:
+            c.get("/block")
+    finally:
+        release.set()
+    assert any("cancelling 1 background task" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_task_group_works_on_both_backends(backend: str) -> None:
+    done = threading.Event()
+
+    async def work() -> None:
+        await anyio.sleep(0.01)
+        done.set()
+
+    app = app_with({"w": work}, grace_period=5)
+    with TestClient(app, backend=backend) as c:
+        c.get("/w")
+    assert done.is_set()
+    assert app.spawned == [True]
