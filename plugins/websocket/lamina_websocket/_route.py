@@ -14,11 +14,7 @@ from typing import Any
 
 from lamina import Middleware
 from lamina.types import ASGIApp, Receive, Scope, Send
-
-try:
-    from lamina_routing import BaseRoute
-except ImportError:  # pragma: no cover - routing not exporting it yet
-    from lamina_routing._routes import BaseRoute
+from lamina_routing import BaseRoute
 
 from ._connection import MAX_MESSAGE_SIZE_KEY, WebSocket
 

@@ -3,12 +3,10 @@ so the connection object and the protocol handler are tested on their own."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from lamina import Lamina, Middleware
-from lamina.testclient import TestClient
 from lamina.testing import make_app, plugin
 from lamina.types import ASGIApp, Receive, Scope, Send
 from lamina_websocket import websocket_session
@@ -27,12 +25,6 @@ def single_endpoint_app(endpoint: Callable[..., Any], *, asgi: bool = False,
         settings={"websocket": settings} if settings else None,
         middleware=middleware or [],
     )
-
-
-@contextmanager
-def client_for(app: Lamina, **options: Any) -> Iterator[TestClient]:
-    with TestClient(app, **options) as client:
-        yield client
 
 
 def without_http_response_extension(app: ASGIApp) -> ASGIApp:
