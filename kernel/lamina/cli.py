@@ -86,9 +86,12 @@ def _serve(args: argparse.Namespace) -> int:
     _ensure_cwd_on_path()
     if args.reload:
         uvicorn.run(args.app, host=args.host, port=args.port, reload=True,
-                    log_level=args.log_level, reload_dirs=[os.getcwd()])
+                    log_level=args.log_level, reload_dirs=[os.getcwd()], interface="asgi3")
     else:
-        uvicorn.run(load_app(args.app), host=args.host, port=args.port, log_level=args.log_level)
+        # Lamina.__call__ returns an awaitable without being ``async def``: tell uvicorn
+        # it is ASGI 3 rather than let it guess ASGI 2.
+        uvicorn.run(load_app(args.app), host=args.host, port=args.port,
+                    log_level=args.log_level, interface="asgi3")
     return 0
 
 
