@@ -1,12 +1,38 @@
-"""The demo app that the README serves: ``uv run lamina serve examples.demo.app:app``."""
+"""The demo app that the README serves: ``uv run lamina serve examples.demo.app:app``.
+
+This module only assembles: which plugins run, their settings, the routes. The pages are in
+``pages.py``, the HTML in ``templates/``, the stylesheet in ``static/``.
+"""
 
 from __future__ import annotations
 
-from lamina import Lamina, PlainTextResponse, Request
+from pathlib import Path
 
+from lamina import Lamina
+from lamina_routing import Route
+from lamina_templates import templates
 
-async def home(request: Request) -> PlainTextResponse:
-    return PlainTextResponse("Hello from Lamina")
+from . import pages
 
+HERE = Path(__file__).resolve().parent
 
-app = Lamina()
+routes = [
+    Route("/", pages.home, name="home"),
+    Route("/hello", pages.greet, name="greet"),
+    Route("/hello/{name}", pages.hello, name="hello"),
+    Route("/plugins", pages.plugins, name="plugins"),
+]
+
+app = Lamina(
+    routes=routes,
+    # Every workspace plugin is installed in development; the demo names the ones it uses
+    # so that plugins needing settings (a session secret, CORS origins) stay out of it.
+    only=["routing", "templates", "staticfiles", "gzip"],
+    settings={
+        "templates": {"directories": [str(HERE / "templates")]},
+        "staticfiles": {"directory": str(HERE / "static"), "prefix": "/static",
+                        "name": "static"},
+    },
+    exception_handlers={404: pages.not_found},
+)
+templates(app).add_context_processor(pages.site)
