@@ -11,7 +11,7 @@ import html
 import inspect
 import logging
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from .exceptions import HTTPException, WebSocketException
@@ -33,6 +33,8 @@ class ExceptionHandlers:
         self.by_class = {k: v for k, v in handlers.items() if isinstance(k, type)}
 
     def lookup(self, exc: BaseException) -> Handler | None:
+        """Status handler for an ``HTTPException``, else the most specific class handler;
+        an exception that would become a 500 falls back to a handler registered for 500."""
         if isinstance(exc, HTTPException):
             handler = self.by_status.get(exc.status_code)
             if handler is not None:
@@ -41,6 +43,8 @@ class ExceptionHandlers:
             handler = self.by_class.get(cls)
             if handler is not None:
                 return handler
+        if not isinstance(exc, HTTPException):
+            return self.by_status.get(500)
         return None
 
 
@@ -82,13 +86,15 @@ class HTTPErrorLayer:
         self.debug = debug
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # The hot path: one small closure tracks whether the response started. It is a plain
+        # function returning ``send``'s awaitable, so no extra coroutine frame per message.
         started = False
 
-        async def tracking_send(message: Message) -> None:
+        def tracking_send(message: Message) -> Awaitable[None]:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-            await send(message)
+            return send(message)
 
         try:
             await self.app(scope, receive, tracking_send)
@@ -147,11 +153,11 @@ class OuterGuard:
             return
         started = False
 
-        async def tracking_send(message: Message) -> None:
+        def tracking_send(message: Message) -> Awaitable[None]:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-            await send(message)
+            return send(message)
 
         try:
             await self.app(scope, receive, tracking_send)

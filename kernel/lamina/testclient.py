@@ -90,22 +90,27 @@ class _Lifespan:
                 app_outbox.send_nowait({"type": "lamina.lifespan.unsupported",
                                         "message": f"{type(exc).__name__}: {exc}"})
 
+        failure = ""
         with to_app, app_inbox, app_outbox, from_app:
+            # Failures are raised after the task group closed, so the caller sees a plain
+            # RuntimeError rather than an exception group.
             async with anyio.create_task_group() as tg:
                 tg.start_soon(guard)
                 await to_app.send({"type": "lifespan.startup"})
                 message = await from_app.receive()
                 if message["type"] == "lifespan.startup.failed":
-                    raise RuntimeError(f"lifespan startup failed: {message.get('message', '')}")
-                task_status.started()
-                await self._stop.wait()
-                if not self.supported:
-                    return
-                await to_app.send({"type": "lifespan.shutdown"})
-                message = await from_app.receive()
-                if message["type"] == "lifespan.shutdown.failed":
-                    raise RuntimeError(
-                        f"lifespan shutdown failed: {message.get('message', '')}")
+                    failure = f"lifespan startup failed: {message.get('message', '')}"
+                    tg.cancel_scope.cancel()
+                else:
+                    task_status.started()
+                    await self._stop.wait()
+                    if self.supported:
+                        await to_app.send({"type": "lifespan.shutdown"})
+                        message = await from_app.receive()
+                        if message["type"] == "lifespan.shutdown.failed":
+                            failure = f"lifespan shutdown failed: {message.get('message', '')}"
+        if failure:
+            raise RuntimeError(failure)
 
 
 class _ASGIHandler:

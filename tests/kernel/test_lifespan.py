@@ -1,0 +1,186 @@
+"""The ASGI lifespan protocol: plugin and app lifespans, order, state, failures."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+import anyio
+import pytest
+from lamina import PlainTextResponse
+from lamina.testclient import TestClient
+from lamina.testing import make_app, plugin
+
+from tests.helpers.apps import router_plugin
+
+
+async def drive(app, *, shutdown: bool = True) -> tuple[list[dict], dict]:
+    """Run startup (and shutdown) like a server; return what the app sent and the state."""
+    inbox = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+    sent: list[dict] = []
+    state: dict = {}
+
+    async def receive():
+        if not inbox or (not shutdown and len(inbox) == 1):
+            await anyio.sleep_forever()
+        return inbox.pop(0)
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": state}
+    with anyio.fail_after(5):
+        await app(scope, receive, send)
+    return sent, state
+
+
+def recording_plugin(name: str, log: list[str], *, async_hooks: bool = False,
+                     fail_startup: bool = False, fail_shutdown: bool = False):
+    @asynccontextmanager
+    async def context(app):
+        log.append(f"{name}:ctx-enter")
+        yield {f"{name}_ctx": True}
+        log.append(f"{name}:ctx-exit")
+
+    def startup(app, state):
+        log.append(f"{name}:startup")
+        if fail_startup:
+            raise ValueError(f"{name} cannot start")
+        state[f"{name}_started"] = True
+
+    def shutdown(state):
+        log.append(f"{name}:shutdown")
+        if fail_shutdown:
+            raise ValueError(f"{name} cannot stop")
+
+    if async_hooks:
+        sync_startup, sync_shutdown = startup, shutdown
+
+        async def startup(app, state):
+            await anyio.sleep(0)
+            sync_startup(app, state)
+
+        async def shutdown(state):
+            await anyio.sleep(0)
+            sync_shutdown(state)
+
+    return plugin(name, lamina_lifespan=lambda app: context, lamina_startup=startup,
+                  lamina_shutdown=shutdown)
+
+
+def app_lifespan(log: list[str]):
+    @asynccontextmanager
+    async def lifespan(app):
+        log.append("app:enter")
+        yield {"db": "connected"}
+        log.append("app:exit")
+
+    return lifespan
+
+
+@pytest.mark.anyio
+async def test_startup_in_plugin_order_shutdown_in_exact_reverse():
+    log: list[str] = []
+    app = make_app(recording_plugin("a", log), recording_plugin("b", log, async_hooks=True),
+                   lifespan=app_lifespan(log))
+    sent, state = await drive(app)
+    assert [m["type"] for m in sent] == ["lifespan.startup.complete",
+                                         "lifespan.shutdown.complete"]
+    assert log == [
+        "a:ctx-enter", "b:ctx-enter", "a:startup", "b:startup", "app:enter",
+        "app:exit", "b:shutdown", "a:shutdown", "b:ctx-exit", "a:ctx-exit",
+    ]
+    assert state == {"a_ctx": True, "b_ctx": True, "a_started": True, "b_started": True,
+                     "db": "connected"}
+
+
+def test_lifespan_state_reaches_every_request():
+    log: list[str] = []
+
+    def show(request):
+        state = request.state
+        return PlainTextResponse(f"{state.db} {state.a_ctx} {state.a_started}")
+
+    app = make_app(recording_plugin("a", log), router_plugin({"/": show}),
+                   lifespan=app_lifespan(log))
+    with TestClient(app) as client:
+        assert client.get("/").text == "connected True True"
+        assert client.get("/").text == "connected True True"
+    assert log[-1] == "a:ctx-exit"
+
+
+@pytest.mark.anyio
+async def test_startup_failure_carries_the_message_and_unwinds_what_started():
+    log: list[str] = []
+    app = make_app(recording_plugin("a", log), recording_plugin("b", log, fail_startup=True),
+                   lifespan=app_lifespan(log))
+    sent, _ = await drive(app, shutdown=False)
+    assert [m["type"] for m in sent] == ["lifespan.startup.failed"]
+    message = sent[0]["message"]
+    assert "plugin 'b'" in message
+    assert "ValueError: b cannot start" in message
+    # a started and is undone; b's startup failed so its shutdown does not run; app never ran
+    assert log == ["a:ctx-enter", "b:ctx-enter", "a:startup", "b:startup",
+                   "a:shutdown", "b:ctx-exit", "a:ctx-exit"]
+
+
+@pytest.mark.anyio
+async def test_failing_lifespan_context_fails_startup_with_its_message():
+    @asynccontextmanager
+    async def broken(app):
+        raise ConnectionError("database unreachable")
+        yield  # pragma: no cover
+
+    app = make_app(plugin("db", lamina_lifespan=lambda app: broken))
+    sent, _ = await drive(app, shutdown=False)
+    assert sent[0]["type"] == "lifespan.startup.failed"
+    assert "database unreachable" in sent[0]["message"]
+    assert "plugin 'db'" in sent[0]["message"]
+
+
+@pytest.mark.anyio
+async def test_app_lifespan_failure_fails_startup():
+    @asynccontextmanager
+    async def broken(app):
+        raise RuntimeError("no config")
+        yield  # pragma: no cover
+
+    sent, _ = await drive(make_app(lifespan=broken), shutdown=False)
+    assert sent == [{"type": "lifespan.startup.failed",
+                     "message": "app lifespan failed to start: RuntimeError: no config"}]
+
+
+@pytest.mark.anyio
+async def test_one_failing_shutdown_does_not_stop_the_others():
+    log: list[str] = []
+    app = make_app(recording_plugin("a", log), recording_plugin("b", log, fail_shutdown=True),
+                   recording_plugin("c", log, async_hooks=True, fail_shutdown=True))
+    sent, _ = await drive(app)
+    assert sent[-1]["type"] == "lifespan.shutdown.failed"
+    assert "plugin 'b'" in sent[-1]["message"] and "b cannot stop" in sent[-1]["message"]
+    assert "plugin 'c'" in sent[-1]["message"] and "c cannot stop" in sent[-1]["message"]
+    assert log[-6:] == ["c:shutdown", "b:shutdown", "a:shutdown",
+                        "c:ctx-exit", "b:ctx-exit", "a:ctx-exit"]
+
+
+@pytest.mark.anyio
+async def test_shutdown_only_plugin_runs_at_shutdown():
+    log: list[str] = []
+    app = make_app(plugin("closer", lamina_shutdown=lambda: log.append("closed")))
+    sent, _ = await drive(app)
+    assert sent[-1]["type"] == "lifespan.shutdown.complete"
+    assert log == ["closed"]
+
+
+def test_test_client_raises_on_startup_failure():
+    app = make_app(plugin("x", lamina_startup=lambda: 1 / 0))
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"), TestClient(app):
+        pass  # pragma: no cover
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_lifespan_runs_on_trio_and_asyncio(backend):
+    log: list[str] = []
+    app = make_app(recording_plugin("a", log, async_hooks=True), router_plugin({}))
+    with TestClient(app, backend=backend):
+        assert log == ["a:ctx-enter", "a:startup"]
+    assert log[2:] == ["a:shutdown", "a:ctx-exit"]
