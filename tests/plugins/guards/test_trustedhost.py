@@ -1,0 +1,72 @@
+"""TrustedHostMiddleware: exact names, wildcards, malformed and missing Host."""
+
+from __future__ import annotations
+
+import pytest
+from guards_harness import call, inner, status
+from lamina_guards import TrustedHostMiddleware, parse_host
+
+MW = TrustedHostMiddleware(inner, ["example.com", "*.example.org", "[::1]", "127.0.0.1"])
+
+
+@pytest.mark.parametrize("host", [
+    "example.com", "EXAMPLE.com", "example.com:8000", "example.com.",
+    "a.example.org", "deep.sub.example.org:443", "[::1]:8000", "[::1]", "127.0.0.1:80",
+])
+def test_allowed(host: str) -> None:
+    sent = call(MW, host=host)
+    assert status(sent) == 200 and sent[1]["body"] == b"reached"
+
+
+@pytest.mark.parametrize("host", [
+    "evil.com", "example.com.evil.com", "example.org", "notexample.org", "xexample.com",
+    "example.com:", "example.com:abc", "example.com:123456", "exa mple.com", "a..example.org",
+    "-bad.example.org", "example.com/path", "[::1", "", "évil.example.org",
+])
+def test_refused_with_400(host: str) -> None:
+    sent = call(MW, host=host)
+    assert status(sent) == 400
+    assert sent[1]["body"] == b"Invalid host header"
+
+
+def test_missing_host_is_refused() -> None:
+    assert status(call(MW, host=None)) == 400
+
+
+def test_non_ascii_bytes_are_refused() -> None:
+    assert status(call(MW, host=b"\xff.example.org")) == 400
+
+
+def test_star_allows_any_valid_host_only() -> None:
+    mw = TrustedHostMiddleware(inner, ["*"])
+    assert status(call(mw, host="anything.test")) == 200
+    assert status(call(mw, host="bad host")) == 400
+    assert status(call(mw, host=None)) == 400
+
+
+def test_websocket_with_bad_host_is_closed() -> None:
+    sent = call(MW, type="websocket", host="evil.com")
+    assert sent == [{"type": "websocket.close", "code": 1008}]
+    assert call(MW, type="websocket")[0]["type"] == "websocket.accept"
+
+
+def test_other_scope_types_pass_through() -> None:
+    seen = []
+
+    async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+        seen.append(scope["type"])
+
+    call(TrustedHostMiddleware(app, ["example.com"]), type="lifespan", host=None)
+    assert seen == ["lifespan"]
+
+
+@pytest.mark.parametrize("bad", [[], ["exa mple.com"], ["*.*.com"], ["http://x.com"]])
+def test_invalid_configuration(bad: list[str]) -> None:
+    with pytest.raises(ValueError):
+        TrustedHostMiddleware(inner, bad)
+
+
+def test_parse_host() -> None:
+    assert parse_host(b"Example.COM:8080") == "example.com"
+    assert parse_host(b"[2001:db8::1]:443") == "[2001:db8::1]"
+    assert parse_host(b"host:") is None
