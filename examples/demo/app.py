@@ -12,7 +12,7 @@ from lamina import Lamina
 from lamina_routing import Route
 from lamina_templates import templates
 
-from . import pages
+from . import auth_pages, pages
 
 HERE = Path(__file__).resolve().parent
 
@@ -21,14 +21,17 @@ routes = [
     Route("/hello", pages.greet, name="greet"),
     Route("/hello/{name}", pages.hello, name="hello"),
     Route("/plugins", pages.plugins, name="plugins"),
+    *auth_pages.routes,
 ]
 
 app = Lamina(
     routes=routes,
     # Every workspace plugin is installed in development; the demo names the ones it uses
     # so that plugins needing settings (a session secret, CORS origins) stay out of it.
-    only=["routing", "templates", "staticfiles", "gzip"],
+    only=["routing", "templates", "staticfiles", "gzip", "sessions", "auth"],
     settings={
+        # LAMINA_DEMO_SECRET in production; the default is for local development only.
+        "sessions": auth_pages.SESSION_SETTINGS,
         "templates": {"directories": [str(HERE / "templates")]},
         "staticfiles": {"directory": str(HERE / "static"), "prefix": "/static",
                         "name": "static"},
