@@ -392,10 +392,16 @@ class StreamingResponse(Response):
             elif scope.get(STREAMED_KEY) and not scope.get(BODY_DONE_KEY):
                 await self._stream(send)  # the iterator reads the body: receive is its own
             else:
+                error: Exception | None = None
                 async with anyio.create_task_group() as tg:
                     tg.start_soon(_cancel_on_disconnect, receive, tg.cancel_scope)
-                    await self._stream(send)
+                    try:
+                        await self._stream(send)
+                    except Exception as exc:  # re-raised below, not as an ExceptionGroup
+                        error = exc
                     tg.cancel_scope.cancel()
+                if error is not None:
+                    raise error
         except (OSError, ClientDisconnect):
             pass  # the client went away; nothing left to send it
         finally:
@@ -405,8 +411,11 @@ class StreamingResponse(Response):
 
 
 async def _cancel_on_disconnect(receive: Receive, cancel_scope: anyio.CancelScope) -> None:
-    while True:
-        message: Message = await receive()
-        if message["type"] == "http.disconnect":
-            cancel_scope.cancel()
-            return
+    try:
+        while True:
+            message: Message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+    except Exception:  # a receive channel that fails is a client we can no longer reach
+        pass
+    cancel_scope.cancel()
