@@ -72,23 +72,34 @@ class FileSnapshot:
 class NotAFile(OSError):
     """The path exists but is not a regular file (a directory, a device, a FIFO)."""
 
+    def __init__(self, message: str, is_dir: bool = False) -> None:
+        super().__init__(message)
+        self.is_dir = is_dir
 
-def open_snapshot(path: str | os.PathLike[str], read_limit: int, read: bool = True) -> FileSnapshot:
+
+_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
+               | getattr(os, "O_BINARY", 0))
+#: ``0`` where the platform cannot refuse to follow a final symlink (callers then check).
+O_NOFOLLOW: int = getattr(os, "O_NOFOLLOW", 0)
+
+
+def open_snapshot(
+    path: str | os.PathLike[str], read_limit: int, read: bool = True, *, nofollow: bool = False
+) -> FileSnapshot:
     """Open ``path``, ``fstat`` it and read it whole if it is at most ``read_limit`` bytes.
 
     Blocking: call it from a worker thread. Raises ``OSError`` (``FileNotFoundError``,
     ``PermissionError``, :class:`NotAFile`...) when the file cannot be served. Only regular
     files are accepted; opening a FIFO does not block because ``O_NONBLOCK`` is used for the
-    open and the mode is checked before reading.
+    open and the mode is checked before reading. With ``nofollow`` a final symlink is refused
+    (``OSError`` with ``errno.ELOOP``) where the platform supports ``O_NOFOLLOW``.
     """
     fspath = os.fspath(path)
-    flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
-    flags |= getattr(os, "O_BINARY", 0)
-    fd = os.open(fspath, flags)
+    fd = os.open(fspath, _OPEN_FLAGS | O_NOFOLLOW if nofollow else _OPEN_FLAGS)
     try:
         st = os.fstat(fd)
         if not stat_module.S_ISREG(st.st_mode):
-            raise NotAFile(f"{fspath!r} is not a regular file")
+            raise NotAFile(f"{fspath!r} is not a regular file", stat_module.S_ISDIR(st.st_mode))
         if not read:
             os.close(fd)
             return FileSnapshot(fspath, st)
