@@ -57,11 +57,11 @@ def router_plugin(table: Mapping[str, Any], name: str = "tiny-router") -> LocalP
     return plugin(name, lamina_make_router=lambda: TinyRouter(table))
 
 
-def header_middleware(name: str = "x-mw", value: str = "1", **options: Any) -> Middleware:
-    """A pure-ASGI layer that adds ``name: value`` to every HTTP response start."""
+def header_middleware(header: str = "x-mw", value: str = "1", **options: Any) -> Middleware:
+    """A pure-ASGI layer that adds ``header: value`` to every HTTP response start."""
 
     def factory(app: Any) -> Any:
-        raw = (name.encode(), value.encode())
+        raw = (header.encode(), value.encode())
 
         async def layer(scope: Any, receive: Any, send: Any) -> None:
             if scope["type"] != "http":
@@ -77,5 +77,5 @@ def header_middleware(name: str = "x-mw", value: str = "1", **options: Any) -> M
 
         return layer
 
-    factory.__name__ = f"header_{name}"
+    factory.__name__ = f"header_{header}"
     return Middleware(factory, **options)

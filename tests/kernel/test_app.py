@@ -1,0 +1,231 @@
+"""Assembly: contributions are collected once, attributed, ordered and frozen."""
+
+from __future__ import annotations
+
+import pytest
+from lamina import (
+    AssemblyError,
+    ConflictError,
+    Lamina,
+    Middleware,
+    PlainTextResponse,
+    RouteContribution,
+)
+from lamina.testclient import TestClient
+from lamina.testing import LocalPlugin, make_app, plugin
+
+from tests.helpers.apps import TinyRouter, header_middleware, router_plugin
+
+
+def ok(request):
+    return PlainTextResponse("ok")
+
+
+class NamedRoute:
+    def __init__(self, path: str, name: str | None = None) -> None:
+        self.path, self.name = path, name
+
+
+def test_routes_are_attributed_app_first_then_plugins_in_order():
+    seen = []
+
+    def make_router(app, routes):
+        seen.extend(routes)
+        return TinyRouter({r.route.path: ok for r in routes})
+
+    a = plugin("a", lamina_register_routes=lambda register: register(NamedRoute("/a")))
+    b = plugin("b", lamina_register_routes=lambda register: (register(NamedRoute("/b1")),
+                                                             register(NamedRoute("/b2"))))
+    app = make_app(a, b, plugin("router", lamina_make_router=make_router),
+                   routes=[NamedRoute("/app")])
+    client = TestClient(app)
+    assert client.get("/b2").text == "ok"
+    assert [(c.route.path, c.plugin) for c in seen] == [
+        ("/app", "app"), ("/a", "a"), ("/b1", "b"), ("/b2", "b")]
+    assert all(isinstance(c, RouteContribution) for c in seen)
+    assert app.route_contributions == seen
+
+
+def test_route_names_clashing_between_contributors_is_a_conflict():
+    a = plugin("a", lamina_register_routes=lambda register: register(NamedRoute("/a", "home")))
+    app = make_app(a, router_plugin({}), routes=[NamedRoute("/", "home")])
+    with pytest.raises(ConflictError) as info:
+        app.assemble()
+    assert "'home'" in str(info.value)
+    assert "the app" in str(info.value) and "plugin 'a'" in str(info.value)
+
+
+def test_no_router_answers_404():
+    response = TestClient(make_app(), raise_server_exceptions=False).get("/")
+    assert response.status_code == 404
+
+
+def test_middleware_order_comes_from_phase_priority_and_plugin_not_registration():
+    def mw(name, **kw):
+        return header_middleware(f"x-{name}", name, name=name, **kw)
+
+    late = plugin("zz", lamina_register_middleware=lambda register: (
+        register(mw("auth", phase="auth")), register(mw("outer", phase="outermost"))))
+    early = plugin("aa", lamina_register_middleware=lambda register: (
+        register(mw("cors", phase="transport", priority=10)),
+        register(mw("gzip", phase="transport", priority=20))))
+    same = plugin("mm", lamina_register_middleware=lambda register: register(
+        mw("session", phase="session")))
+    app1 = make_app(late, early, same, middleware=[mw("user")])
+    app2 = make_app(same, early, late, middleware=[mw("user")])
+    order = [(row["name"], row["phase"], row["priority"], row["plugin"])
+             for row in app1.describe_middleware()]
+    assert order == [
+        ("outer", "outermost", 0, "zz"),
+        ("cors", "transport", 10, "aa"),
+        ("gzip", "transport", 20, "aa"),
+        ("session", "session", 0, "mm"),
+        ("auth", "auth", 0, "zz"),
+        ("user", "innermost", 0, "app"),
+    ]
+    assert app2.describe_middleware() == app1.describe_middleware()
+
+
+def test_onion_order_is_what_a_request_sees():
+    calls = []
+
+    def tracer(name):
+        def factory(app):
+            async def layer(scope, receive, send):
+                calls.append(name)
+                await app(scope, receive, send)
+            return layer
+        return Middleware(factory, name=name, phase="outermost" if name == "first" else
+                          "innermost")
+
+    app = make_app(router_plugin({"/": ok}), middleware=[tracer("second"), tracer("first")])
+    TestClient(app).get("/")
+    assert calls == ["first", "second"]
+
+
+def test_middleware_options_are_passed_to_the_factory():
+    seen = {}
+
+    def factory(app, *, flag):
+        seen["flag"] = flag
+        return app
+
+    make_app(middleware=[Middleware(factory, flag=42)]).assemble()
+    assert seen == {"flag": 42}
+
+
+def test_registering_something_that_is_not_middleware_is_an_error():
+    bad = plugin("bad", lamina_register_middleware=lambda register: register(lambda app: app))
+    with pytest.raises(AssemblyError, match=r"plugin 'bad'.*lamina\.Middleware"):
+        make_app(bad).assemble()
+
+
+def test_unknown_phase_is_rejected():
+    with pytest.raises(ValueError, match="phase"):
+        Middleware(lambda app: app, phase="middle")  # type: ignore[arg-type]
+
+
+def test_assembly_is_once_and_freezes_the_app():
+    calls = []
+    counter = plugin("counter", lamina_register_routes=lambda register: calls.append(1))
+    app = make_app(counter, router_plugin({"/": ok}))
+    client = TestClient(app)
+    client.get("/")
+    client.get("/")
+    app.assemble()
+    assert calls == [1]
+    with pytest.raises(AssemblyError, match="already assembled"):
+        app.add_middleware(header_middleware())
+    with pytest.raises(AssemblyError, match="already assembled"):
+        app.add_exception_handler(404, lambda r, e: None)
+
+
+def test_add_middleware_and_handler_before_start():
+    app = make_app(router_plugin({}))
+    app.add_middleware(header_middleware("x-added", "yes"))
+    app.add_exception_handler(404, lambda r, e: PlainTextResponse("custom 404", 404))
+    response = TestClient(app).get("/nothing")
+    assert (response.text, response.headers["x-added"]) == ("custom 404", "yes")
+
+
+def test_two_plugins_claiming_one_protocol_conflict_and_kernel_scopes_are_reserved():
+    def claim(name, scope_type):
+        return plugin(name, lamina_register_protocols=lambda register: register(
+            scope_type, lambda endpoint: endpoint))
+
+    with pytest.raises(ConflictError) as info:
+        make_app(claim("ws1", "websocket"), claim("ws2", "websocket")).assemble()
+    assert "'ws1'" in str(info.value) and "'ws2'" in str(info.value)
+    for reserved in ("http", "lifespan"):
+        with pytest.raises(ConflictError, match=reserved):
+            make_app(claim("greedy", reserved)).assemble()
+
+
+def test_extension_scope_type_claimed_by_a_plugin_goes_through_middleware():
+    seen = []
+
+    def handler_factory(endpoint):
+        async def handler(scope, receive, send):
+            seen.append(("handler", scope["type"]))
+            await send({"type": "webtransport.accept"})
+        return handler
+
+    def factory(app):
+        async def layer(scope, receive, send):
+            seen.append(("mw", scope["type"]))
+            await app(scope, receive, send)
+        return layer
+
+    wt = plugin("webtransport", lamina_register_protocols=lambda register: register(
+        "webtransport", handler_factory))
+    app = make_app(wt, middleware=[Middleware(factory)])
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    import anyio
+
+    anyio.run(app, {"type": "webtransport", "path": "/"}, None, send)
+    assert seen == [("mw", "webtransport"), ("handler", "webtransport")]
+    assert sent == [{"type": "webtransport.accept"}]
+
+
+def test_unclaimed_scope_type_is_a_clear_error():
+    import anyio
+
+    with pytest.raises(RuntimeError, match=r"no protocol handler.*'carrier-pigeon'"):
+        anyio.run(make_app(), {"type": "carrier-pigeon"}, None, None)
+
+
+def test_scope_carries_the_app_and_plugins_keep_per_app_state():
+    def configure(app):
+        app.extensions["stateful"] = {"count": 0}
+
+    def show(request):
+        ext = request.app.extensions["stateful"]
+        ext["count"] += 1
+        return PlainTextResponse(str(ext["count"]))
+
+    app = make_app(plugin("stateful", lamina_configure=configure), router_plugin({"/": show}))
+    other = make_app(plugin("stateful", lamina_configure=configure), router_plugin({"/": show}))
+    assert TestClient(app).get("/").text == "1"
+    assert TestClient(app).get("/").text == "2"
+    assert TestClient(other).get("/").text == "1"
+
+
+def test_url_path_for_without_a_reversing_router():
+    with pytest.raises(LookupError, match="no installed router"):
+        make_app().url_path_for("home")
+
+
+def test_lamina_without_testing_helpers_and_local_plugin_decorator():
+    p = LocalPlugin("deco")
+
+    @p.hook
+    def lamina_make_router(app):
+        return TinyRouter({"/": ok})
+
+    app = Lamina(plugins=[p], autoload=False)
+    assert TestClient(app).get("/").text == "ok"
+    assert "lamina_make_router" in repr(p)
