@@ -129,3 +129,29 @@ def test_lamina_serve_runs_the_demo_from_the_project_root() -> None:
             proc.wait(timeout=5)
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+@pytest.mark.browser
+def test_browser_applies_the_stylesheet(base_url: str) -> None:
+    """Headless Chromium loads the home page: the CSS from /static styles it."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True)
+        try:
+            page = browser.new_page(color_scheme="light")
+            failed: list[str] = []
+            page.on("requestfailed", lambda request: failed.append(request.url))
+            page.goto(base_url + "/", wait_until="load", timeout=15_000)
+            background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+            columns = page.evaluate(
+                "getComputedStyle(document.querySelector('.features')).display")
+            page.get_by_role("link", name="Routing", exact=True).click()
+            page.wait_for_url(base_url + "/hello/Lamina", timeout=5_000)
+            heading = page.inner_text("h1")
+        finally:
+            browser.close()
+    assert background == "rgb(247, 247, 251)"  # --bg in demo.css (light scheme)
+    assert columns == "grid"
+    assert heading == "Hello, Lamina!"
+    assert failed == []

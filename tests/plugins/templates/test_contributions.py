@@ -175,3 +175,16 @@ def test_app_additions_before_assembly_are_used(build, tdir) -> None:
     templates(app).add_context_processor(lambda request: {"who": "app processor"})
     with TestClient(app) as client:
         assert client.get("/").text == "app processor"
+
+
+def test_every_hookspec_is_documented_with_when_returns_example() -> None:
+    import inspect
+
+    from lamina_templates import hookspecs
+
+    names = [n for n in dir(hookspecs) if n.startswith("lamina_")]
+    assert sorted(names) == sorted(hookspecs.__all__)
+    for name in names:
+        doc = inspect.getdoc(getattr(hookspecs, name)) or ""
+        for part in ("When:", "Returns:", "Example::"):
+            assert part in doc, f"{name} docstring lacks {part!r}"
