@@ -29,7 +29,7 @@ from typing import Any
 
 import pluggy
 from lamina import AssemblyError, ConflictError, Lamina, Middleware, hookimpl
-from lamina.plugins import call_attributed
+from lamina.plugins import PluginInfo, call_attributed
 
 from ._backends import (
     SESSION_USER_KEY,
@@ -103,6 +103,13 @@ def lamina_auth_register_backends(register: Any) -> None:
     register("session", SessionAuthBackend())
 
 
+def _describe(app: Lamina, plugin: str) -> str:
+    for info in app.plugin_infos:
+        if info.name == plugin:
+            return info.describe()
+    return PluginInfo(name=plugin).describe()
+
+
 def collect_backends(app: Lamina) -> list[tuple[str, str, AuthenticationBackend]]:
     """Every registered backend as ``(name, plugin, backend)``, in plugin order."""
     found: dict[str, tuple[str, AuthenticationBackend]] = {}
@@ -111,11 +118,11 @@ def collect_backends(app: Lamina) -> list[tuple[str, str, AuthenticationBackend]
         def register(name: str, backend: AuthenticationBackend) -> None:
             if name in found:
                 raise ConflictError(
-                    f"auth backend {name!r}: {app._info(plugin).describe()} and "
-                    f"{app._info(found[name][0]).describe()} both register it; rename one"
+                    f"auth backend {name!r}: {_describe(app, plugin)} and "
+                    f"{_describe(app, found[name][0])} both register it; rename one"
                 )
             if not callable(getattr(backend, "authenticate", None)):
-                raise AssemblyError(f"auth backend {name!r} from {app._info(plugin).describe()}"
+                raise AssemblyError(f"auth backend {name!r} from {_describe(app, plugin)}"
                                     " has no authenticate(connection) method")
             found[name] = (plugin, backend)
 

@@ -264,3 +264,24 @@ def test_middleware_order() -> None:
     assert layers.index(("SessionMiddleware", "session")) < layers.index(
         ("AuthMiddleware", "auth")
     )
+
+
+def test_auth_works_without_sessions() -> None:
+    from lamina.testing import make_app
+
+    app = make_app("routing", "auth", routes=ROUTES)
+    with TestClient(app) as c:
+        assert c.get("/me").json()["authenticated"] is False
+        assert c.get("/api").status_code == 401
+
+
+def test_the_backend_hook_is_documented() -> None:
+    import inspect
+
+    from lamina_auth import hookspecs
+
+    hooks = [f for name, f in vars(hookspecs).items() if name.startswith("lamina_")]
+    assert [h.__name__ for h in hooks] == ["lamina_auth_register_backends"]
+    for hook in hooks:
+        doc = inspect.getdoc(hook) or ""
+        assert "When:" in doc and "Returns:" in doc and "Example::" in doc
