@@ -61,7 +61,7 @@ class Headers(Mapping[str, str]):
             self._list = []
         else:
             items = headers.items() if isinstance(headers, Mapping) else headers
-            self._list = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in items]
+            self._list = [(k.encode("latin-1").lower(), v.encode("latin-1")) for k, v in items]
 
     @property
     def raw(self) -> list[tuple[bytes, bytes]]:
@@ -78,14 +78,14 @@ class Headers(Mapping[str, str]):
 
     def getlist(self, key: str) -> list[str]:
         try:
-            k = key.lower().encode("latin-1")
+            k = key.encode("latin-1").lower()
         except UnicodeEncodeError:
             return []
         return [v.decode("latin-1") for hk, v in self._list if hk == k]
 
     def __getitem__(self, key: str) -> str:
         try:
-            k = key.lower().encode("latin-1")
+            k = key.encode("latin-1").lower()
         except UnicodeEncodeError:
             raise KeyError(key) from None
         for hk, v in self._list:
@@ -103,7 +103,7 @@ class Headers(Mapping[str, str]):
         if not isinstance(key, str):
             return False
         try:
-            k = key.lower().encode("latin-1")
+            k = key.encode("latin-1").lower()
         except UnicodeEncodeError:
             return False
         return any(hk == k for hk, _ in self._list)
@@ -143,7 +143,7 @@ class MutableHeaders(Headers):
 
     def __setitem__(self, key: str, value: str) -> None:
         _check_value(key, value)
-        k = key.lower().encode("latin-1")
+        k = key.encode("latin-1").lower()
         v = value.encode("latin-1")
         found = False
         out: list[tuple[bytes, bytes]] = []
@@ -159,7 +159,7 @@ class MutableHeaders(Headers):
         self._list[:] = out
 
     def __delitem__(self, key: str) -> None:
-        k = key.lower().encode("latin-1")
+        k = key.encode("latin-1").lower()
         self._list[:] = [(hk, hv) for hk, hv in self._list if hk != k]
 
     def setdefault(self, key: str, value: str) -> str:  # type: ignore[override]
@@ -171,7 +171,7 @@ class MutableHeaders(Headers):
 
     def append(self, key: str, value: str) -> None:
         _check_value(key, value)
-        self._list.append((key.lower().encode("latin-1"), value.encode("latin-1")))
+        self._list.append((key.encode("latin-1").lower(), value.encode("latin-1")))
 
     def update(self, other: Mapping[str, str]) -> None:  # type: ignore[override]
         for k, v in other.items():
