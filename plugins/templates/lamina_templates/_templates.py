@@ -130,20 +130,26 @@ class Templates:
         return list(self._sources)
 
     # ------------------------------------------------------------------ freezing
-    def _collect(self, app: Lamina) -> None:
+    def _collect(
+        self, app: Lamina
+    ) -> tuple[list[tuple[str, TemplateSource]], list[tuple[str, ContextProcessor]]]:
+        """What the plugins contribute, attributed; the app's own entries stay first."""
+        sources = list(self._sources)
+        processors = list(self._processors)
         hook = app.pm.hook
         if hasattr(hook, "lamina_register_template_directories"):
             call_attributed(
                 app.pm, "lamina_register_template_directories",
                 lambda name: {"app": app,
-                              "register": lambda src: self._sources.append((name, src))},
+                              "register": lambda src: sources.append((name, src))},
             )
         if hasattr(hook, "lamina_register_context_processors"):
             call_attributed(
                 app.pm, "lamina_register_context_processors",
                 lambda name: {"app": app,
-                              "register": lambda fn: self._processors.append((name, fn))},
+                              "register": lambda fn: processors.append((name, fn))},
             )
+        return sources, processors
 
     @staticmethod
     def _loader(origin: str, source: TemplateSource) -> jinja2.BaseLoader:
@@ -163,9 +169,9 @@ class Templates:
         if self._env is not None:
             return self._env
         app = self.app
-        if app is not None:
-            self._collect(app)
-        loaders = [self._loader(origin, source) for origin, source in self._sources]
+        sources, processors = (self._collect(app) if app is not None
+                                else (list(self._sources), list(self._processors)))
+        loaders = [self._loader(origin, source) for origin, source in sources]
         auto_reload = self.auto_reload
         if auto_reload is None:
             auto_reload = bool(self.debug if self.debug is not None
@@ -183,11 +189,12 @@ class Templates:
         if app is not None and hasattr(app.pm.hook, "lamina_configure_template_environment"):
             call_attributed(app.pm, "lamina_configure_template_environment",
                             lambda _name: {"app": app, "env": env})
-        for origin, processor in self._processors:
+        for origin, processor in processors:
             if not callable(processor):
                 who = "the app" if origin == APP else describe_plugin(origin)
                 raise AssemblyError(f"context processor {processor!r} from {who} is not callable")
-        ordered = tuple((p, _is_async(p)) for _, p in self._processors)
+        self._sources, self._processors = sources, processors
+        ordered = tuple((p, _is_async(p)) for _, p in processors)
         self._ordered_processors = ordered
         self._sync_processors = tuple(p for p, is_async in ordered if not is_async)
         self._has_async_processors = len(self._sync_processors) != len(ordered)

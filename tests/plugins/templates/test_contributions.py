@@ -188,3 +188,11 @@ def test_every_hookspec_is_documented_with_when_returns_example() -> None:
         doc = inspect.getdoc(getattr(hookspecs, name)) or ""
         for part in ("When:", "Returns:", "Example::"):
             assert part in doc, f"{name} docstring lacks {part!r}"
+
+
+def test_non_callable_processor_is_refused_naming_the_plugin(build) -> None:
+    bad = plugin("badproc", lamina_register_context_processors=lambda register:
+                 register({"not": "callable"}))
+    app = build({}, bad)
+    with pytest.raises(AssemblyError, match=r"plugin 'badproc'.*not callable"):
+        app.assemble()
