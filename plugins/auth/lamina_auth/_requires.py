@@ -59,7 +59,10 @@ def requires(
         if redirect is not None:
             target = request.url
             here = target.path + (f"?{target.query}" if target.query else "")
-            location = f"{request.url_for(redirect)}?{urlencode({'next': here})}"
+            # A relative Location: the Host header (client-controlled) never picks the target.
+            root = request.scope.get("root_path", "").rstrip("/")
+            login_path = root + str(request.app.url_path_for(redirect))
+            location = f"{login_path}?{urlencode({'next': here})}"
             return RedirectResponse(location, status_code=303)
         headers = None
         if status_code == 401:

@@ -142,10 +142,16 @@ def test_401_carries_the_challenge(client: TestClient) -> None:
 def test_redirect_to_named_login_route_with_next(client: TestClient) -> None:
     r = client.get("/account?tab=keys&x=1")
     assert r.status_code == 303
+    assert r.headers["location"].startswith("/login?")
     location = urlsplit(r.headers["location"])
     assert location.path == "/login"
     assert parse_qs(location.query) == {"next": ["/account?tab=keys&x=1"]}
     assert client.get("/account", headers=USER).text == "account"
+
+
+def test_redirect_ignores_a_forged_host(client: TestClient) -> None:
+    r = client.get("/account", headers={"host": "evil.example"})
+    assert r.headers["location"] == "/login?next=%2Faccount"
 
 
 def test_redirect_follows_to_login_page(client: TestClient) -> None:
@@ -216,3 +222,10 @@ def test_websocket_closed_with_1008_without_the_extension() -> None:
         assert info.value.code == 1008
         with c.websocket_connect("/ws", headers=USER) as ws:
             assert ws.receive_text() == "hi ursula"
+
+
+def test_redirect_under_a_root_path() -> None:
+    app = auth_app(ROUTES, {"bearer": BearerAuthBackend(TOKENS.get)})
+    with TestClient(app, root_path="/app", follow_redirects=False) as c:
+        r = c.get("/account")
+    assert r.headers["location"] == "/app/login?next=%2Fapp%2Faccount"
