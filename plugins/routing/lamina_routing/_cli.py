@@ -32,7 +32,7 @@ def route_rows(app: Any) -> list[dict[str, Any]]:
         rows.append({
             "methods": methods,
             "path": path or "/",
-            "name": getattr(route, "name", None),
+            "name": getattr(route, "name", None) or getattr(route, "default_name", None),
             "endpoint": describe() if describe else repr(route),
             "plugin": plugin,
             "kind": kind,

@@ -494,10 +494,12 @@ class Router:
     def _name(self, ctx: _Context, name_prefix: str, route: Any, contributor: str,
               patterns: tuple[PathPattern, ...], protocol: str) -> None:
         name = getattr(route, "name", None)
+        explicit = bool(name)
         if not name:
-            return
+            name = getattr(route, "default_name", None)
+            if not name:
+                return
         full = name_prefix + name
-        explicit = bool(getattr(route, "explicit_name", False))
         existing = ctx.reverse.get(full)
         if existing is not None:
             if not explicit or (existing.explicit is False and explicit is False):

@@ -70,6 +70,9 @@ class BaseRoute:
     endpoint: Any = None
     #: True when the name was given explicitly; only explicit names must be unique.
     explicit_name: bool = False
+    #: The name reversing falls back to when none was given (the endpoint's ``__name__``);
+    #: ``name`` stays ``None`` then, so such names never conflict.
+    default_name: str | None = None
     converters: Mapping[str, Converter] | None = None
     #: Set by :class:`Router` on routes it creates or receives: its converter mapping.
     router_converters: Mapping[str, Converter] | None = None
@@ -116,7 +119,8 @@ class Route(BaseRoute):
         self.endpoint = endpoint
         self.kind = endpoint_kind(endpoint, asgi)
         self.explicit_name = name is not None
-        self.name = name if name is not None else _endpoint_name(endpoint)
+        self.name = name
+        self.default_name = _endpoint_name(endpoint)
         self.middleware = list(middleware or ())
         self.max_body_size = max_body_size
         self.converters = converters

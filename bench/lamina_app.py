@@ -1,0 +1,77 @@
+"""Lamina's column for the peer benchmark harness (/work/shared/bench, "Adding your own column").
+
+Written the way a user would write the app: plain endpoint functions, ``lamina_routing``
+routes, plugins enabled by name with autoload off. ``app`` serves every scenario route;
+``mw_app`` is the same app with the lamina-cors and lamina-gzip plugins enabled.
+Scenarios the installed plugins cannot serve yet are listed in ``SKIP`` with the reason.
+"""
+
+from __future__ import annotations
+
+import lamina
+from apps._common import (  # type: ignore[import-not-found]
+    GZIP_MIN_SIZE,
+    JSON_PAYLOAD,
+    PLAINTEXT,
+    table_paths,
+)
+from lamina import JSONResponse, Lamina, PlainTextResponse
+from lamina_routing import Route
+
+VERSION = lamina.__version__
+SKIP: dict[str, str] = {}
+NOTES: dict[str, str] = {
+    "routing": "lamina-routing: static paths in a dict, parameterised paths in a segment trie",
+}
+
+
+async def plaintext(request):
+    return PlainTextResponse(PLAINTEXT)
+
+
+async def json_view(request):
+    return JSONResponse(JSON_PAYLOAD)
+
+
+async def item(request):
+    p = request.path_params
+    return JSONResponse({"id": p["id"], "name": p["name"]})
+
+
+async def form(request):
+    async with request.form() as f:
+        return JSONResponse({"count": len(f.multi_items())})
+
+
+def _routes() -> list:
+    routes = [
+        Route("/plaintext", plaintext),
+        Route("/mw/plaintext", plaintext),
+        Route("/json", json_view),
+        Route("/form", form, methods=["POST"]),
+    ]
+    # sse / static: filled in by the owners of lamina-sse / lamina-staticfiles.
+    routes += [Route(p, item) for _, p in table_paths("starlette")]
+    return routes
+
+
+SKIP["sse"] = "lamina-sse column entry not written yet"
+SKIP["static"] = "lamina-staticfiles column entry not written yet"
+
+
+def build(middleware: bool) -> Lamina:
+    plugins = ["routing"]
+    settings: dict = {}
+    if middleware:
+        plugins += ["cors", "gzip"]
+        settings = {"cors": {"allow_origins": ["*"]}, "gzip": {"minimum_size": GZIP_MIN_SIZE}}
+    return Lamina(_routes(), autoload=False, plugins=plugins, settings=settings)
+
+
+app = build(False)
+try:
+    mw_app = build(True)
+    NOTES["middleware"] = "lamina-cors + lamina-gzip plugins, enabled by name"
+except lamina.LaminaError as exc:  # a plugin not installed or not ready
+    mw_app = None
+    SKIP["middleware"] = f"lamina-cors/lamina-gzip unavailable: {exc}"
