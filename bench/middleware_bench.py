@@ -53,7 +53,7 @@ SCENARIOS = {"plaintext": ("/plaintext", b"text/plain; charset=utf-8", PLAINTEXT
 
 # ------------------------------------------------------------------------------ apps
 def bare_endpoint(scope: Any, receive: Any, send: Any) -> Any:
-    path, ctype, body = SCENARIOS["plaintext" if scope["path"] == "/plaintext" else "json100k"]
+    _path, ctype, body = SCENARIOS["plaintext" if scope["path"] == "/plaintext" else "json100k"]
 
     async def respond() -> None:
         await send({"type": "http.response.start", "status": 200, "headers": [
@@ -195,7 +195,7 @@ async def run(rounds: int, n: int) -> dict[str, dict[str, float]]:
     for scenario, (path, _, _) in SCENARIOS.items():
         count = n if scenario == "plaintext" else max(1, n // 10)
         samples: dict[str, list[float]] = {name: [] for name in apps}
-        for name, app in apps.items():  # warm-up
+        for app in apps.values():  # warm-up
             await time_one(app, path, max(1, count // 10))
         for r in range(rounds):
             order = list(apps.items()) if r % 2 == 0 else list(reversed(apps.items()))
