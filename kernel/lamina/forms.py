@@ -36,7 +36,9 @@ so closing them is removing them.
 
 from __future__ import annotations
 
+import functools
 import io
+import re
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from tempfile import SpooledTemporaryFile
 from types import TracebackType
@@ -81,6 +83,9 @@ _QUIET = _QuietLogger()
 
 
 # --------------------------------------------------------------------------- header options
+_PARAM_RE = re.compile(r';[ \t]*([^=; \t]*)[ \t]*(?:=[ \t]*("(?:[^"\\]|\\.)*"?|[^;]*))?')
+
+
 def parse_options_header(value: str) -> tuple[str, dict[str, str]]:
     """Split ``type; a=1; b="x;y"`` into ``("type", {"a": "1", "b": "x;y"})``.
 
@@ -90,46 +95,34 @@ def parse_options_header(value: str) -> tuple[str, dict[str, str]]:
     escape backslashes in file names). An RFC 5987 ``name*=charset''pct`` parameter fills
     ``name`` when the plain form is absent.
     """
-    segments: list[str] = []
-    buf: list[str] = []
-    in_quotes = escaped = False
-    for ch in value:
-        if in_quotes:
-            buf.append(ch)
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_quotes = False
-        elif ch == ";":
-            segments.append("".join(buf))
-            buf = []
-        else:
-            if ch == '"':
-                in_quotes = True
-            buf.append(ch)
-    segments.append("".join(buf))
-    main = segments[0].strip(" \t").lower()
+    semi = value.find(";")
+    if semi < 0:
+        return value.strip(" \t").lower(), {}
     params: dict[str, str] = {}
-    extended: dict[str, str] = {}
-    for segment in segments[1:]:
-        key, sep, val = segment.partition("=")
-        key = key.strip(" \t").lower()
-        if not key or not sep:
+    extended: dict[str, str] | None = None
+    for match in _PARAM_RE.finditer(value, semi):
+        key, val = match.group(1, 2)
+        if not key or val is None:
             continue
-        val = val.strip(" \t")
-        if key.endswith("*"):
+        key = key.lower()
+        val = val.rstrip(" \t")
+        if key[-1] == "*":
             decoded = _decode_rfc5987(val)
             if decoded is not None:
+                if extended is None:
+                    extended = {}
                 extended.setdefault(key[:-1], decoded)
             continue
-        if len(val) >= 2 and val[0] == val[-1] == '"':
-            val = val[1:-1].replace('\\"', '"').replace("\\\\", "\\")
-        params.setdefault(key, val)
-    for key, val in extended.items():
-        params.setdefault(key, val)
-    return main, params
+        if len(val) >= 2 and val[0] == '"' and val[-1] == '"':
+            val = val[1:-1]
+            if "\\" in val:
+                val = val.replace('\\"', '"').replace("\\\\", "\\")
+        if key not in params:
+            params[key] = val
+    if extended:
+        for key, val in extended.items():
+            params.setdefault(key, val)
+    return value[:semi].strip(" \t").lower(), params
 
 
 def _decode_rfc5987(value: str) -> str | None:
@@ -320,6 +313,12 @@ class _Limits:
         self.spool_size = pick("spool_size", "upload_spool_size", DEFAULT_SPOOL_SIZE)
 
 
+@functools.lru_cache(maxsize=16)
+def _default_limits(settings: Any) -> _Limits:
+    """The limits of an app's (frozen) settings, computed once rather than per request."""
+    return _Limits(settings, {})
+
+
 def _decode_text(raw: bytes, charset: str, what: str) -> str:
     try:
         return raw.decode(charset)
@@ -435,24 +434,28 @@ class _MultipartBuilder:
             "on_end": self.on_end,
         }
 
-    def _grow_headers(self, n: int) -> None:
-        self.header_size += n
-        if self.header_size > self.limits.max_part_header_size:
-            raise PayloadTooLarge(
+    def _headers_too_large(self) -> None:
+        raise PayloadTooLarge(
                 f"The headers of a form part exceed the limit of "
                 f"{self.limits.max_part_header_size} bytes"
             )
 
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
-        self._grow_headers(end - start)
+        self.header_size += end - start
+        if self.header_size > self.limits.max_part_header_size:
+            self._headers_too_large()
         self.header_field += data[start:end]
 
     def on_header_value(self, data: bytes, start: int, end: int) -> None:
-        self._grow_headers(end - start)
+        self.header_size += end - start
+        if self.header_size > self.limits.max_part_header_size:
+            self._headers_too_large()
         self.header_value += data[start:end]
 
     def on_header_end(self) -> None:
-        self._grow_headers(4)  # ": " and CRLF
+        self.header_size += 4  # ": " and CRLF
+        if self.header_size > self.limits.max_part_header_size:
+            self._headers_too_large()
         self.headers.append((self.header_field.strip().lower(), self.header_value.strip()))
         self.header_field = b""
         self.header_value = b""
@@ -594,8 +597,15 @@ class FormReader:
                 "the request has no Content-Type"
             )
         kind, params = parse_options_header(content_type)
-        app = request.scope.get("app")
-        limits = _Limits(getattr(app, "settings", None), self._overrides)
+        settings = getattr(request.scope.get("app"), "settings", None)
+        overrides = self._overrides
+        if any(v is not None for v in overrides.values()):
+            limits = _Limits(settings, overrides)
+        else:
+            try:
+                limits = _default_limits(settings)
+            except TypeError:  # settings that cannot be hashed: no caching
+                limits = _Limits(settings, overrides)
         if kind == "multipart/form-data":
             await _parse_multipart(request, form, limits, params.get("boundary"))
         elif kind == "application/x-www-form-urlencoded":
@@ -622,7 +632,7 @@ async def _parse_urlencoded(request: Request, form: FormData, limits: _Limits) -
 def _check_boundary(boundary: str | None) -> bytes:
     if not boundary:
         raise RequestError("Malformed multipart body: the Content-Type has no boundary")
-    if len(boundary) > MAX_BOUNDARY_LENGTH or not all(" " <= c <= "~" for c in boundary):
+    if len(boundary) > MAX_BOUNDARY_LENGTH or not (boundary.isascii() and boundary.isprintable()):
         raise RequestError("Malformed multipart body: invalid boundary")
     return boundary.encode("ascii")
 
