@@ -85,3 +85,20 @@ def test_error_responses_carry_the_grant(path: str, status: int) -> None:
     assert r.headers["access-control-allow-origin"] == ORIGIN
     assert r.headers["access-control-allow-credentials"] == "true"
     assert "Origin" in r.headers["vary"]
+
+
+@pytest.mark.parametrize(("method", "path", "status"), [
+    ("GET", "/nowhere", 404), ("DELETE", "/", 405), ("GET", "/boom", 500), ("GET", "/", 200),
+])
+def test_grant_on_lamina_routing_responses(method: str, path: str, status: int) -> None:
+    from lamina_routing import Route
+
+    app = make_app("routing", "cors", routes=[Route("/", ok), Route("/boom", boom)],
+                   settings={"cors": {"allow_origins": [ORIGIN], "expose_headers": ["Allow"]}})
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.request(method, path, headers={"origin": ORIGIN})
+    assert r.status_code == status
+    assert r.headers["access-control-allow-origin"] == ORIGIN
+    assert r.headers["access-control-expose-headers"] == "Allow"
+    if status == 405:
+        assert "GET" in r.headers["allow"]
