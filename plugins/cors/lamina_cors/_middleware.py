@@ -62,7 +62,7 @@ class CORSMiddleware:
     __slots__ = (
         "allow_all_headers", "allow_all_origins", "allow_headers", "allow_methods", "app",
         "credentials", "origin_regex", "origins", "preflight_headers", "private_network",
-        "simple_headers", "star_origin",
+        "simple_headers", "star_headers", "star_origin",
     )
 
     def __init__(
@@ -109,6 +109,8 @@ class CORSMiddleware:
             simple.append((b"access-control-expose-headers",
                            ", ".join(h.strip() for h in expose_headers).encode("latin-1")))
         self.simple_headers = tuple(simple)
+        #: The whole grant when it does not depend on the origin ("*" without credentials).
+        self.star_headers = (*simple, (b"access-control-allow-origin", b"*"), _VARY_ORIGIN)
 
         pre: list[tuple[bytes, bytes]] = []
         if self.credentials:
@@ -147,11 +149,10 @@ class CORSMiddleware:
                 if key == b"access-control-request-method":
                     await self.preflight(scope, origin, value, send)
                     return
-        if origin in self.origins:
+        if self.star_origin:
+            extra = self.star_headers
+        elif origin in self.origins or self.is_allowed_origin(origin):
             extra = (*self.simple_headers, (b"access-control-allow-origin", origin), _VARY_ORIGIN)
-        elif self.is_allowed_origin(origin):
-            grant = b"*" if self.star_origin else origin
-            extra = (*self.simple_headers, (b"access-control-allow-origin", grant), _VARY_ORIGIN)
         else:
             await self.app(scope, receive, _vary_only(send))
             return
