@@ -7,8 +7,6 @@ when ``lifespan.shutdown`` arrives, before the wrapped app hears of it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-
 from lamina.responses import SPAWN_KEY
 from lamina.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -32,13 +30,16 @@ class BackgroundMiddleware:
         self.app = app
         self.runner = runner if runner is not None else TaskRunner(grace_period)
 
-    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+    # ``async def`` (not a plain function returning the awaitable) so that servers that
+    # sniff for ASGI 3 with ``iscoroutinefunction`` recognise the middleware.
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         spawn = self.runner.spawn
         if spawn is not None:
             scope[SPAWN_KEY] = spawn
         elif scope["type"] == "lifespan":
-            return self._lifespan(scope, receive, send)
-        return self.app(scope, receive, send)
+            await self._lifespan(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         runner = self.runner
