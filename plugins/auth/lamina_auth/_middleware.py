@@ -62,6 +62,11 @@ class AuthMiddleware:
         if scope_type != "http" and scope_type != "websocket":
             await self.app(scope, receive, send)
             return
+        if not self.backends:
+            scope["auth"], scope["user"] = self._no_credentials, self._anonymous
+            scope[CHALLENGES_KEY] = ()
+            await self.app(scope, receive, send)
+            return
         connection = HTTPConnection(scope)
         result = None
         try:

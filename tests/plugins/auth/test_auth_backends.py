@@ -285,3 +285,12 @@ def test_the_backend_hook_is_documented() -> None:
     for hook in hooks:
         doc = inspect.getdoc(hook) or ""
         assert "When:" in doc and "Returns:" in doc and "Example::" in doc
+
+
+def test_no_backends_means_everyone_is_anonymous() -> None:
+    app = auth_app(ROUTES, {"basic": BasicAuthBackend(USERS)}, auth={"backends": []})
+    with TestClient(app) as c:
+        assert c.get("/me", headers=basic("alice", "wonderland")).json()["authenticated"] \
+            is False
+        r = c.get("/api")
+        assert r.status_code == 401 and "www-authenticate" not in r.headers
