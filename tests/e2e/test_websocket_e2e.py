@@ -14,9 +14,10 @@ import pytest
 from lamina import HTTPException, WebSocketException
 from lamina.testing import make_app
 from lamina_websocket import WebSocket, WebSocketEndpoint, WebSocketRoute
-from tests.helpers.servers import serve
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from tests.helpers.servers import serve
 
 MIB = 1024 * 1024
 

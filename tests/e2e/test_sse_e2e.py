@@ -1,0 +1,255 @@
+"""lamina-sse under real servers on 127.0.0.1, read with httpx streaming.
+
+Events arrive as they are produced (nothing buffers them, gzip installed or not), Last-Event-ID
+comes back on reconnect, a client that goes away has its generator cleaned up within a
+second, and a server asked to stop (SIGINT) ends every open stream and exits promptly.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+from lamina import Request
+from lamina.testing import make_app
+from lamina_routing import Route
+from lamina_sse import EventSourceResponse, ServerSentEvent, last_event_id
+
+from tests.helpers.servers import free_port, serve
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# The test thread and the server thread share these.
+release = threading.Event()
+cleaned: dict[str, threading.Event] = {}
+
+
+def parse(lines: list[str]) -> list[dict[str, str]]:
+    """Group ``field: value`` lines into events (enough for these tests)."""
+    events: list[dict[str, str]] = []
+    current: dict[str, str] = {}
+    for line in lines:
+        if line == "":
+            if current:
+                events.append(current)
+            current = {}
+        elif not line.startswith(":"):
+            name, _, value = line.partition(": ")
+            current[name] = current[name] + "\n" + value if name in current else value
+    return events
+
+
+async def gated(request: Request) -> EventSourceResponse:
+    """One event, then wait until the test saw it: proves the event was not held back."""
+
+    async def events() -> AsyncIterator[ServerSentEvent]:
+        yield ServerSentEvent("first", id=1)
+        while not release.is_set():
+            await anyio.sleep(0.01)
+        yield ServerSentEvent("second\nline", event="more", id=2)
+
+    return EventSourceResponse(events())
+
+
+async def resume(request: Request) -> EventSourceResponse:
+    start = int(last_event_id(request) or 0)
+
+    async def events() -> AsyncIterator[dict[str, Any]]:
+        for n in range(start + 1, start + 4):
+            yield {"data": f"n={n}", "id": n}
+
+    return EventSourceResponse(events())
+
+
+async def endless(request: Request) -> EventSourceResponse:
+    key = request.query_params["key"]
+    done = cleaned.setdefault(key, threading.Event())
+
+    async def events() -> AsyncIterator[str]:
+        try:
+            n = 0
+            while True:
+                n += 1
+                yield f"tick {n}"
+                await anyio.sleep(0.02)
+        finally:
+            done.set()
+
+    return EventSourceResponse(events())
+
+
+def sync_endless(request: Request) -> EventSourceResponse:
+    key = request.query_params["key"]
+    done = cleaned.setdefault(key, threading.Event())
+
+    def events() -> Iterator[str]:
+        try:
+            while True:
+                time.sleep(0.02)
+                yield "tick"
+        finally:
+            done.set()
+
+    return EventSourceResponse(events())
+
+
+async def quiet(request: Request) -> EventSourceResponse:
+    async def events() -> AsyncIterator[str]:
+        await anyio.sleep(0.5)
+        yield "done"
+
+    return EventSourceResponse(events(), heartbeat=0.1)
+
+
+def build_app() -> Any:
+    return make_app(
+        "routing", "sse", "gzip",
+        routes=[Route("/gated", gated), Route("/resume", resume), Route("/endless", endless),
+                Route("/sync-endless", sync_endless), Route("/quiet", quiet)],
+    )
+
+
+SERVERS = [("uvicorn", "asyncio"), ("hypercorn", "trio")]
+
+
+@pytest.fixture(scope="module", params=SERVERS, ids=[f"{s}-{lp}" for s, lp in SERVERS])
+def base_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    server, loop = request.param
+    with serve(build_app(), server=server, loop=loop) as url:
+        yield url
+
+
+def test_events_stream_unbuffered_and_uncompressed(base_url: str) -> None:
+    release.clear()
+    lines: list[str] = []
+    headers = {"accept-encoding": "gzip"}
+    with httpx.stream("GET", base_url + "/gated", headers=headers, timeout=5) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "text/event-stream; charset=utf-8"
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["x-accel-buffering"] == "no"
+        assert "content-encoding" not in response.headers
+        assert "content-length" not in response.headers
+        for line in response.iter_lines():
+            lines.append(line)
+            if line == "" and len(lines) == 3:
+                assert parse(lines) == [{"id": "1", "data": "first"}]
+                release.set()  # only now may the server produce the second event
+    assert parse(lines) == [
+        {"id": "1", "data": "first"},
+        {"id": "2", "event": "more", "data": "second\nline"},
+    ]
+
+
+@pytest.mark.parametrize(("sent", "expected"), [(None, [1, 2, 3]), ("41", [42, 43, 44])])
+def test_last_event_id_resumes(base_url: str, sent: str | None, expected: list[int]) -> None:
+    headers = {"last-event-id": sent} if sent else {}
+    response = httpx.get(base_url + "/resume", headers=headers, timeout=5)
+    events = parse(response.text.split("\n"))
+    assert [int(e["id"]) for e in events] == expected
+    assert [e["data"] for e in events] == [f"n={n}" for n in expected]
+
+
+@pytest.mark.parametrize("path", ["/endless", "/sync-endless"])
+def test_generator_cleaned_up_within_a_second_of_disconnect(base_url: str, path: str) -> None:
+    key = f"{path}-{base_url}"
+    with httpx.stream("GET", f"{base_url}{path}?key={key}", timeout=5) as response:
+        # Keep the iterator referenced: dropping it early would close the connection.
+        lines = response.iter_lines()
+        ticks = 0
+        while ticks < 3:
+            ticks += next(lines).startswith("data: tick")
+        time.sleep(0.1)
+        assert not cleaned[key].is_set()
+        gone_at = time.monotonic()
+    # Leaving the block closed the connection.
+    assert cleaned[key].wait(1.0), "the generator's finally did not run within 1 s"
+    assert time.monotonic() - gone_at < 1.0
+
+
+def test_heartbeat_comments_on_an_idle_stream(base_url: str) -> None:
+    response = httpx.get(base_url + "/quiet", timeout=5)
+    assert response.text.count(": ping\n\n") >= 3
+    assert response.text.endswith("data: done\n\n")
+
+
+SERVER_SCRIPT = textwrap.dedent("""
+    import sys, anyio, uvicorn
+    from lamina.testing import make_app
+    from lamina_routing import Route
+    from lamina_sse import EventSourceResponse
+
+    async def forever(request):
+        async def events():
+            try:
+                while True:
+                    yield "tick"
+                    await anyio.sleep(0.05)
+            finally:
+                print("generator closed", flush=True)
+        return EventSourceResponse(events())
+
+    app = make_app("routing", "sse", routes=[Route("/events", forever)])
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="info",
+                interface="asgi3")
+""")
+
+
+def read_until_end(lines: Iterator[str], deadline: float) -> list[str]:
+    rest: list[str] = []
+    for line in lines:
+        rest.append(line)
+        if time.monotonic() > deadline:
+            pytest.fail("the stream was still open 3 s after SIGINT")
+    return rest
+
+
+def test_sigint_ends_open_streams_and_the_server_exits() -> None:
+    """uvicorn waits for open responses before lifespan shutdown; streams must end first."""
+    port = free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-c", SERVER_SCRIPT, str(port)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        url = f"http://127.0.0.1:{port}/events"
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/nothing", timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.05)
+        with httpx.stream("GET", url, timeout=5) as a, httpx.stream("GET", url, timeout=5) as b:
+            lines_a, lines_b = a.iter_lines(), b.iter_lines()
+            assert next(lines_a) == next(lines_b) == "data: tick"
+            proc.send_signal(signal.SIGINT)
+            stopped_at = time.monotonic()
+            # Each stream ends cleanly (no transport error): the body is complete.
+            rest_a = read_until_end(lines_a, stopped_at + 3)
+            rest_b = read_until_end(lines_b, stopped_at + 3)
+        assert proc.wait(5) == 0
+        elapsed = time.monotonic() - stopped_at
+        assert elapsed < 3, f"server took {elapsed:.1f}s to exit with open streams"
+        assert all(line in ("", "data: tick") for line in rest_a + rest_b)
+        output = proc.stdout.read() if proc.stdout else ""
+        assert output.count("generator closed") == 2
+        assert "Waiting for connections to close" not in output
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stdout:
+            proc.stdout.close()
