@@ -93,10 +93,10 @@ def _run_thread(target: Any, watch: _StartupWatch, stop: Any, timeout: float) ->
     try:
         if not watch.ready.wait(timeout):
             raise ServerStartupError(f"server did not start within {timeout}s")
+        if watch.failure is not None:  # uvicorn may also SystemExit(3) after this
+            raise ServerStartupError(f"lifespan startup failed: {watch.failure}")
         if errors:
             raise ServerStartupError(f"server crashed: {errors[0]!r}") from errors[0]
-        if watch.failure is not None:
-            raise ServerStartupError(f"lifespan startup failed: {watch.failure}")
         yield
     finally:
         stop()
