@@ -24,11 +24,17 @@ Per-app state: ``app.extensions["templates"]``, a :class:`Templates`; get it wit
 ``templates(app)`` or ``Templates.for_app(app)``.
 
 Async rendering: set ``enable_async`` (or register an async context processor) and
-``TemplateResponse`` renders while the response is sent; ``await templates(app).
-render_async(name, ctx)`` renders to a string in either mode.
+``TemplateResponse`` renders while the response is sent;
+``await templates(app).render_async(name, ctx)`` renders to a string in either mode.
 
 Debug: with ``app.debug`` on, a template that fails to load or render raises
-:class:`TemplateRenderError`, whose message starts with ``name:line``.
+:class:`TemplateRenderError`, whose message starts with ``name:line``; the plugin's
+exception handler answers it with a page showing the template source around that line
+(under a test client that re-raises server errors, the error propagates instead).
+
+Assembly: the plugin resolves contributions in its ``lamina_register_exception_handlers``
+implementation, the kernel's assembly-time call that also registers that debug handler;
+nothing in this plugin runs through pluggy per request.
 
 Testing: under ``lamina.testclient`` (scope key ``"lamina.testing"``) a rendered response
 records ``{"template": name, "context": ctx}`` on ``scope["lamina.template_response"]``; the
