@@ -326,15 +326,17 @@ class Lamina:
         return self
 
     # ------------------------------------------------------------------ ASGI
-    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Any:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # ``async def`` so servers (uvicorn, hypercorn) recognise an ASGI 3 app.
         scope["app"] = self
         if self._asgi is None:
             self.assemble()
         try:
             handler = self._table[scope["type"]]
         except KeyError:
-            return _unsupported(scope)
-        return handler(scope, receive, send)
+            await _unsupported(scope)
+            return
+        await handler(scope, receive, send)
 
     # ------------------------------------------------------------------ lifespan
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
