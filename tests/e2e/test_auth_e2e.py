@@ -221,3 +221,87 @@ def test_websocket_uses_the_login_session() -> None:
         greeting, refused = asyncio.run(talk())
     assert greeting == "hello Demo"
     assert refused == 403
+
+
+# --------------------------------------------------------------------------- a real browser
+@pytest.mark.browser
+def test_browser_logs_in_and_out(demo_url: str) -> None:
+    """Headless Chromium: the login form, the guarded page, the HttpOnly cookie, logout."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True)
+        try:
+            context = browser.new_context()
+            page = context.new_page()
+            page.goto(demo_url + "/account", wait_until="load", timeout=15_000)
+            landed_on_login = page.url
+            page.fill("#username", "demo")
+            page.fill("#password", "lamina")
+            page.get_by_role("button", name="Log in").click()
+            page.wait_for_url(demo_url + "/account", timeout=5_000)
+            heading = page.inner_text("h1")
+            cookies = {c["name"]: c for c in context.cookies()}
+            script_sees = page.evaluate("document.cookie")
+            page.get_by_role("button", name="Log out").click()
+            page.wait_for_url(demo_url + "/", timeout=5_000)
+            after_logout = [c["name"] for c in context.cookies()]
+            page.goto(demo_url + "/account", wait_until="load", timeout=5_000)
+            again = page.url
+        finally:
+            browser.close()
+    assert landed_on_login == demo_url + "/login?next=%2Faccount"
+    assert heading == "Hello, Demo"
+    assert cookies["session"]["httpOnly"] is True
+    assert cookies["session"]["sameSite"] == "Lax"
+    assert "session" not in script_sees  # HttpOnly: invisible to scripts
+    assert after_logout == []
+    assert again.startswith(demo_url + "/login")
+
+
+@pytest.mark.browser
+def test_browser_keeps_the_largest_cookie_we_allow() -> None:
+    """The size check is not stricter than needed for nothing: Chromium stores and returns a
+    session cookie right at our limit, so refusing anything larger loses no valid session."""
+    import random
+    import string
+
+    from playwright.sync_api import sync_playwright
+
+    # Incompressible text (payloads are zlib-compressed when that makes them shorter).
+    noise = "".join(random.Random(7).choices(string.ascii_letters + string.digits, k=8000))
+
+    async def fill(request: Request) -> PlainTextResponse:
+        size = int(request.query_params["size"])
+        request.session["blob"] = noise[:size]
+        return PlainTextResponse("filled")
+
+    async def length(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(str(len(request.session.get("blob", ""))))
+
+    app = make_app(
+        "routing", routes=[Route("/fill", fill), Route("/length", length)],
+        middleware=[Middleware(SessionMiddleware, phase="session", secret_key="k")],
+    )
+    with serve(app) as url, httpx.Client(base_url=url, timeout=10) as c:
+        lo, hi = 1000, 6000  # the largest size the server accepts, found by bisection
+        for _ in range(16):
+            if lo >= hi:
+                break
+            mid = (lo + hi + 1) // 2
+            if c.get(f"/fill?size={mid}").status_code == 200:
+                lo = mid
+            else:
+                hi = mid - 1
+        header = c.get(f"/fill?size={lo}").headers["set-cookie"]
+        assert 4096 - 16 < len(header) <= 4096
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True)
+            try:
+                page = browser.new_page()
+                page.goto(f"{url}/fill?size={lo}", timeout=15_000)
+                page.goto(f"{url}/length", timeout=5_000)
+                kept = page.inner_text("body")
+            finally:
+                browser.close()
+    assert kept == str(lo)
