@@ -286,9 +286,32 @@ class JSONResponse(Response):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
+        if _encode_json is not None:
+            try:
+                return "".join(_encode_json(content, 0)).encode("utf-8")
+            except RecursionError:
+                pass  # a circular structure: let json.dumps say so
         return json.dumps(
             content, ensure_ascii=False, allow_nan=False, separators=(",", ":")
         ).encode("utf-8")
+
+
+def _json_default(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# json.dumps with non-default options builds a new encoder on every call (~1.5 us); the C
+# encoder built once does the same work, so a JSON response costs a third of it. No
+# circular-reference markers (they would be shared between threads); a cycle ends in
+# RecursionError, and render() then lets json.dumps produce its usual error.
+_encode_json: Callable[[Any, int], Any] | None = (
+    json.encoder.c_make_encoder(  # type: ignore[attr-defined]
+        None, _json_default, json.encoder.encode_basestring, None, ":", ",", False, False,
+        False,
+    )
+    if getattr(json.encoder, "c_make_encoder", None) is not None
+    else None
+)
 
 
 class RedirectResponse(Response):
