@@ -31,8 +31,9 @@ from lamina.responses import RedirectResponse, Response
 from lamina.types import ASGIApp, Receive, Scope, Send
 
 from ._converters import BUILTIN_CONVERTERS, Converter
-from ._paths import Literal, Param, Partial, PathPattern, compile_host, compile_path
+from ._paths import PathPattern, compile_host, compile_path
 from ._routes import BaseRoute, Host, Mount, Route, method_order, wrap_middleware
+from ._trie import Candidate, Leaf, Matcher, Node, generate_matcher, insert
 
 __all__ = ["NoMatchFound", "Router"]
 
@@ -43,124 +44,7 @@ class NoMatchFound(LookupError):
     """``url_path_for`` found no route with that name, or the params do not fit it."""
 
 
-# --------------------------------------------------------------------------- compiled form
-class _Node:
-    __slots__ = ("leaves", "params", "partials", "prefixes", "static", "tails")
-
-    def __init__(self) -> None:
-        self.static: dict[str, _Node] = {}
-        self.params: list[tuple[Callable[[str], Any], _Node, Converter]] = []
-        self.partials: list[tuple[Callable[[str], Any], tuple[Converter, ...], _Node, str]] = []
-        self.tails: list[_Leaf] = []
-        self.leaves: list[_Leaf] = []
-        self.prefixes: list[_Leaf] = []
-
-
-class _Leaf:
-    """One compiled route: where it is in registration order and how to serve it."""
-
-    __slots__ = ("any", "contributor", "handlers", "host", "index", "kind", "names",
-                 "nested", "pattern", "route")
-
-    def __init__(self, index: int, route: Any, contributor: str, pattern: PathPattern | None,
-                 kind: str) -> None:
-        self.index = index
-        self.route = route
-        self.contributor = contributor
-        self.pattern = pattern
-        self.kind = kind  # "route", "mount" or "host"
-        self.names: tuple[str, ...] = pattern.names if pattern is not None else ()
-        #: method -> ASGI app; ``None`` when ``any`` serves every method.
-        self.handlers: dict[str, ASGIApp] | None = None
-        self.any: ASGIApp | None = None
-        self.host: Callable[[Scope], dict[str, Any] | None] | None = None
-        #: True when ``any`` is a compiled child router (it reads the remaining path).
-        self.nested = False
-
-
-def _insert(root: _Node, pattern: PathPattern, leaf: _Leaf, prefix: bool) -> None:
-    node = root
-    for seg in pattern.segments:
-        if isinstance(seg, Literal):
-            nxt = node.static.get(seg.text)
-            if nxt is None:
-                nxt = node.static[seg.text] = _Node()
-        elif isinstance(seg, Param):
-            for _parse, child, conv in node.params:
-                if conv is seg.converter:
-                    nxt = child
-                    break
-            else:
-                nxt = _Node()
-                node.params.append((seg.converter.parse, nxt, seg.converter))
-        else:
-            assert isinstance(seg, Partial)
-            for _m, _c, child, key in node.partials:
-                if key == seg.key and _c == seg.converters:
-                    nxt = child
-                    break
-            else:
-                nxt = _Node()
-                node.partials.append((seg.regex.fullmatch, seg.converters, nxt, seg.key))
-        node = nxt
-    if pattern.tail_at is not None:
-        node.tails.append(leaf)
-    elif prefix:
-        node.prefixes.append(leaf)
-    else:
-        node.leaves.append(leaf)
-
-
-Candidate = tuple[_Leaf, tuple[Any, ...], int]
-
-
-def _search(node: _Node, segs: list[str], i: int, n: int, vals: list[Any],
-            out: list[Candidate], path: str) -> None:
-    """Append every leaf matching ``segs[i:]`` under ``node`` (registration order is sorted
-    out by the caller)."""
-    if node.prefixes:
-        t = tuple(vals)
-        for leaf in node.prefixes:
-            out.append((leaf, t, i))
-    if node.tails:
-        for leaf in node.tails:
-            pattern = leaf.pattern
-            m = pattern.regex.fullmatch(path)  # type: ignore[union-attr]
-            if m is not None:
-                converted = pattern.convert_groups(m)  # type: ignore[union-attr]
-                if converted is not None:
-                    out.append((leaf, converted, n))
-    if i == n:
-        if node.leaves:
-            t = tuple(vals)
-            for leaf in node.leaves:
-                out.append((leaf, t, i))
-        return
-    seg = segs[i]
-    child = node.static.get(seg)
-    if child is not None:
-        _search(child, segs, i + 1, n, vals, out, path)
-    for parse, child, _conv in node.params:
-        try:
-            value = parse(seg)
-        except ValueError:
-            continue
-        vals.append(value)
-        _search(child, segs, i + 1, n, vals, out, path)
-        vals.pop()
-    for fullmatch, convs, child, _key in node.partials:
-        m = fullmatch(seg)
-        if m is None:
-            continue
-        try:
-            values = [c.convert(g) for c, g in zip(convs, m.groups(), strict=True)]
-        except ValueError:
-            continue
-        vals.extend(values)
-        _search(child, segs, i + 1, n, vals, out, path)
-        del vals[len(vals) - len(values):]
-
-
+# --------------------------------------------------------------------------- lookup
 def _pick(out: list[Candidate], method: str | None) -> tuple[Candidate, ASGIApp] | None:
     """The candidate registered first that serves ``method`` (``None``: any)."""
     best: Candidate | None = None
@@ -187,23 +71,25 @@ def _pick(out: list[Candidate], method: str | None) -> tuple[Candidate, ASGIApp]
 class _Table:
     """The compiled routes of one protocol (``http`` or ``websocket``)."""
 
-    __slots__ = ("has_hosts", "hosts", "root")
+    __slots__ = ("has_hosts", "hosts", "match", "root", "source")
 
     def __init__(self) -> None:
-        self.root = _Node()
-        self.hosts: list[_Leaf] = []
+        self.root = Node()
+        self.hosts: list[Leaf] = []
         self.has_hosts = False
+        self.match: Matcher | None = None
+        self.source = ""
+
+    def freeze(self) -> None:
+        self.match, self.source = generate_matcher(self.root)
 
     def candidates(self, path: str, scope: Scope | None) -> list[Candidate]:
         out: list[Candidate] = []
         if path[:1] == "/":
             segs = path[1:].split("/")
-            _search(self.root, segs, 0, len(segs), [], out, path)
+            self.match(segs, len(segs), path, out, ())  # type: ignore[misc]
         if self.has_hosts and scope is not None:
-            for leaf in self.hosts:
-                params = leaf.host(scope)  # type: ignore[misc]
-                if params is not None:
-                    out.append((leaf, tuple(params.values()), 0))
+            Router._add_hosts(self, scope, out)
         return out
 
 
@@ -421,7 +307,7 @@ class Router:
         self._http, self._ws, self._static = _Table(), _Table(), {}
         self._redirect_slashes = ctx.redirect_slashes
         self._redirect_status = ctx.redirect_status
-        static_leaves: list[_Leaf] = []
+        static_leaves: list[Leaf] = []
         for route, contributor in contributions:
             index = ctx.counter
             ctx.counter += 1
@@ -442,7 +328,7 @@ class Router:
                 pattern = compile_path(route.path, self._lookup(route, ctx))
             except ValueError as exc:
                 raise ValueError(f"{where}: {exc}") from None
-            leaf = _Leaf(index, route, contributor, pattern, "route")
+            leaf = Leaf(index, route, contributor, pattern, "route")
             if protocol == "http":
                 apps = getattr(route, "method_apps", None)
                 if apps is None:
@@ -452,15 +338,18 @@ class Router:
                 methods = getattr(route, "methods", None)
                 self._claim(ctx, "http", shape_prefix + pattern.shape,
                             sorted(methods) if methods is not None else ["*"], route, contributor)
-                _insert(self._http.root, pattern, leaf, prefix=False)
+                insert(self._http.root, pattern, leaf, prefix=False)
                 if pattern.is_static and pattern.tail_at is None:
                     static_leaves.append(leaf)
             else:
                 leaf.any = route.handle
                 self._claim(ctx, "websocket", shape_prefix + pattern.shape, ["*"], route,
                             contributor)
-                _insert(self._ws.root, pattern, leaf, prefix=False)
+                insert(self._ws.root, pattern, leaf, prefix=False)
             self._name(ctx, name_prefix, route, contributor, (*prefix, pattern), protocol)
+        self._http.freeze()
+        self._ws.freeze()
+        self._http_match = self._http.match
         self._compiled = True
         self._build_static_cache(static_leaves)
 
@@ -527,7 +416,7 @@ class Router:
             pattern = compile_path(mount.path, self._lookup(mount, ctx), prefix=True)
         except ValueError as exc:
             raise ValueError(f"{ctx.describe(contributor)}: {mount!r}: {exc}") from None
-        leaf = _Leaf(index, mount, contributor, pattern, "mount")
+        leaf = Leaf(index, mount, contributor, pattern, "mount")
         patterns = (*prefix, pattern)
         inner_names = name_prefix + (f"{mount.name}:" if mount.name else "")
         if mount.routes is not None:
@@ -546,8 +435,8 @@ class Router:
                 ctx.delegates.append((inner_names, patterns, mount.app))
         leaf.nested = mount.routes is not None
         leaf.any = wrap_middleware(target, mount.middleware)
-        _insert(self._http.root, pattern, leaf, prefix=True)
-        _insert(self._ws.root, pattern, leaf, prefix=True)
+        insert(self._http.root, pattern, leaf, prefix=True)
+        insert(self._ws.root, pattern, leaf, prefix=True)
 
     def _add_host(self, host: Host, contributor: str, index: int, ctx: _Context,
                   prefix: tuple[PathPattern, ...], name_prefix: str, shape_prefix: str) -> None:
@@ -555,7 +444,7 @@ class Router:
             hp = compile_host(host.host, self._lookup(host, ctx))
         except ValueError as exc:
             raise ValueError(f"{ctx.describe(contributor)}: {host!r}: {exc}") from None
-        leaf = _Leaf(index, host, contributor, hp, "host")
+        leaf = Leaf(index, host, contributor, hp, "host")
         leaf.host = _host_matcher(hp)
         inner_names = name_prefix + (f"{host.name}:" if host.name else "")
         if host.routes is not None:
@@ -572,7 +461,7 @@ class Router:
             table.hosts.append(leaf)
             table.has_hosts = True
 
-    def _build_static_cache(self, leaves: list[_Leaf]) -> None:
+    def _build_static_cache(self, leaves: list[Leaf]) -> None:
         """Resolve each static path once per method it serves; requests then skip the trie."""
         table = self._http
         first_host = min((h.index for h in table.hosts), default=sys.maxsize)
@@ -588,11 +477,10 @@ class Router:
                 picked = _pick(out, method)
                 if picked is None:
                     continue
-                (winner, values, _i), app = picked
+                (winner, params, _i), app = picked
                 if winner.kind != "route" or winner.index > first_host:
                     continue
-                entry[method] = (_with_params(app, dict(zip(winner.names, values, strict=True)),
-                                              self._nested) if winner.names else app)
+                entry[method] = _with_params(app, params, self._nested) if params else app
             cache[path] = entry
         self._static = cache
 
@@ -641,17 +529,41 @@ class Router:
         raise RuntimeError(f"the router cannot serve ASGI scope type {scope['type']!r}")
 
     def _http_slow(self, scope: Scope, receive: Receive, send: Send, path: str) -> Any:
+        """Paths not in the static table: the generated matcher, then the general rules."""
+        out: list[Candidate] = []
+        if path[:1] == "/":
+            segs = path[1:].split("/")
+            self._http_match(segs, len(segs), path, out, ())
+        if self._http.has_hosts:
+            self._add_hosts(self._http, scope, out)
+        if len(out) == 1:
+            leaf, params, _i = out[0]
+            if leaf.kind == "route":
+                handlers = leaf.handlers
+                app = leaf.any if handlers is None else handlers.get(scope["method"])
+                if app is not None:
+                    if params:
+                        if self._nested and scope.get("path_params"):
+                            params = {**scope["path_params"], **params}
+                        scope["path_params"] = params
+                    return app(scope, receive, send)
+        return self._resolve(scope, receive, send, path, out)
+
+    @staticmethod
+    def _add_hosts(table: _Table, scope: Scope, out: list[Candidate]) -> None:
+        for leaf in table.hosts:
+            params = leaf.host(scope)  # type: ignore[misc]
+            if params is not None:
+                out.append((leaf, params, 0))
+
+    def _resolve(self, scope: Scope, receive: Receive, send: Send, path: str,
+                 out: list[Candidate]) -> Any:
         method = scope["method"]
-        out = self._http.candidates(path, scope)
         if out:
             picked = _pick(out, method)
             if picked is not None:
-                (leaf, values, i), app = picked
-                if leaf.kind == "route":
-                    if leaf.names:
-                        self._set_params(scope, leaf.names, values)
-                    return app(scope, receive, send)
-                return self._enter(scope, receive, send, leaf, values, i, path, app)
+                (leaf, params, i), app = picked
+                return self._enter(scope, receive, send, leaf, params, i, path, app)
             allowed = sorted({m for c in out if c[0].handlers for m in c[0].handlers}
                              | {"OPTIONS"}, key=method_order)
             allow = ", ".join(allowed)
@@ -672,24 +584,15 @@ class Router:
         picked = _pick(out, None) if out else None
         if picked is None:
             return send({"type": "websocket.close", "code": 1000})
-        (leaf, values, i), app = picked
-        if leaf.kind == "route":
-            if leaf.names:
-                self._set_params(scope, leaf.names, values)
-            return app(scope, receive, send)
-        return self._enter(scope, receive, send, leaf, values, i, path, app)
+        (leaf, params, i), app = picked
+        return self._enter(scope, receive, send, leaf, params, i, path, app)
 
-    def _set_params(self, scope: Scope, names: tuple[str, ...], values: tuple[Any, ...]) -> None:
-        if self._nested and scope.get("path_params"):
-            scope["path_params"] = {**scope["path_params"], **dict(zip(names, values,
-                                                                        strict=True))}
-        else:
-            scope["path_params"] = dict(zip(names, values, strict=True))
-
-    def _enter(self, scope: Scope, receive: Receive, send: Send, leaf: _Leaf,
-               values: tuple[Any, ...], i: int, path: str, app: ASGIApp) -> Any:
-        if leaf.names:
-            self._set_params(scope, leaf.names, values)
+    def _enter(self, scope: Scope, receive: Receive, send: Send, leaf: Leaf,
+               params: dict[str, Any], i: int, path: str, app: ASGIApp) -> Any:
+        if params:
+            if self._nested and scope.get("path_params"):
+                params = {**scope["path_params"], **params}
+            scope["path_params"] = params
         if leaf.kind == "mount":
             segs = path[1:].split("/")
             consumed = sum(len(s) + 1 for s in segs[:i])
