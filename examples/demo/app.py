@@ -12,7 +12,7 @@ from lamina import Lamina
 from lamina_routing import Route
 from lamina_templates import templates
 
-from . import auth_pages, pages
+from . import auth_pages, live, pages
 
 HERE = Path(__file__).resolve().parent
 
@@ -22,13 +22,15 @@ routes = [
     Route("/hello/{name}", pages.hello, name="hello"),
     Route("/plugins", pages.plugins, name="plugins"),
     *auth_pages.routes,
+    *live.routes,
 ]
 
 app = Lamina(
     routes=routes,
     # Every workspace plugin is installed in development; the demo names the ones it uses
     # so that plugins needing settings (a session secret, CORS origins) stay out of it.
-    only=["routing", "templates", "staticfiles", "gzip", "sessions", "auth"],
+    only=["routing", "templates", "staticfiles", "gzip", "sessions", "auth", "websocket",
+          "sse"],
     settings={
         # LAMINA_DEMO_SECRET in production; the default is for local development only.
         "sessions": auth_pages.SESSION_SETTINGS,
