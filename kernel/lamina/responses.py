@@ -68,6 +68,22 @@ async def run_background(scope: Scope, background: Background) -> None:
         spawn(background)
 
 
+_CONTENT_TYPES: dict[tuple[str, str], bytes] = {}
+
+
+def _content_type(media_type: str, charset: str) -> bytes:
+    """The encoded ``Content-Type`` value, computed once per (media type, charset)."""
+    value = _CONTENT_TYPES.get((media_type, charset))
+    if value is None:
+        mt = media_type
+        if mt.startswith("text/") and "charset=" not in mt:
+            mt = f"{mt}; charset={charset}"
+        value = _check("content-type", mt).encode("latin-1")
+        if len(_CONTENT_TYPES) < 256:  # media types are few; never let input grow this
+            _CONTENT_TYPES[(media_type, charset)] = value
+    return value
+
+
 def _no_body_status(status: int) -> bool:
     return status < 200 or status == 204 or status == 304
 
@@ -123,9 +139,7 @@ class Response:
             raw.append((b"content-length", str(len(body)).encode()))
         mt = self.media_type
         if mt is not None and not has_type:
-            if mt.startswith("text/") and "charset=" not in mt:
-                mt = f"{mt}; charset={self.charset}"
-            raw.append((b"content-type", _check("content-type", mt).encode("latin-1")))
+            raw.append((b"content-type", _content_type(mt, self.charset)))
         return raw
 
     @property
