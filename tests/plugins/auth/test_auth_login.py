@@ -249,3 +249,12 @@ def test_other_urls_are_rejected(url: str) -> None:
 
 def test_safe_next_none() -> None:
     assert safe_next(None) == "/"
+
+
+def test_login_flow_on_trio() -> None:
+    app = auth_app(ROUTES, sessions={"store": "memory"})
+    with TestClient(app, backend="trio") as c:
+        c.post("/login", data={"username": "trinity"})
+        assert c.get("/me").json()["identity"] == "trinity"
+        c.post("/logout")
+        assert c.get("/me").json()["authenticated"] is False
