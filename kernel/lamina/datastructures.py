@@ -298,8 +298,12 @@ class URL:
     def replace(self, **kwargs: Any) -> URL:
         if "hostname" in kwargs or "port" in kwargs:
             host = kwargs.pop("hostname", self.hostname) or ""
+            if ":" in host and not host.startswith("["):
+                host = f"[{host}]"  # an IPv6 literal
             port = kwargs.pop("port", self.port)
-            kwargs["netloc"] = f"{host}:{port}" if port is not None else host
+            userinfo = self.netloc.rpartition("@")[0]
+            netloc = f"{host}:{port}" if port is not None else host
+            kwargs["netloc"] = f"{userinfo}@{netloc}" if userinfo else netloc
         return URL(urlunsplit(self._parts._replace(**kwargs)))
 
     def include_query_params(self, **params: Any) -> URL:
