@@ -20,10 +20,17 @@ comparison, both at level 6 (``--level 6`` on Starlette; the ``=L6`` rows).
 
 In-process: a synthetic uvicorn-shaped scope, ``receive``/``send`` that do nothing, uvloop
 when installed. Rounds alternate the order of contenders; each number is the median over
-rounds of the mean per-request time. Ratios < 1 mean Lamina is faster.
+rounds of the mean per-request time. Time ratios < 1 mean Lamina is faster. The minimum
+over rounds is printed too: on a shared machine it is the least disturbed sample.
 
     uv run python bench/middleware_bench.py [--rounds 7] [--n 4000] [--json out.json]
     taskset -c 0 uv run python bench/middleware_bench.py   # pin to one core, as the harness does
+
+``--http`` also serves ``bare``, ``app-lamina`` and ``app-starlette`` with uvicorn (httptools,
+uvloop, one worker, 127.0.0.1, pinned to CPU 0) and loads each with ``wrk -t1`` pinned to
+CPU 1, back to back per repeat (order reversed on odd repeats); medians of requests/s.
+
+    uv run python bench/middleware_bench.py --http [--duration 3] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -61,6 +68,11 @@ def bare_endpoint(scope: Any, receive: Any, send: Any) -> Any:
         await send({"type": "http.response.body", "body": body})
 
     return respond()
+
+
+async def bare_app(scope: Any, receive: Any, send: Any) -> None:
+    """``bare_endpoint`` as a coroutine function, so uvicorn detects ASGI 3."""
+    await bare_endpoint(scope, receive, send)
 
 
 def lamina_mw(level: int = 6) -> Any:
@@ -202,12 +214,14 @@ async def run(rounds: int, n: int) -> dict[str, dict[str, float]]:
             for name, app in order:
                 samples[name].append(await time_one(app, path, count))
         results[scenario] = {name: statistics.median(s) for name, s in samples.items()}
+        results[scenario + " (min)"] = {name: min(s) for name, s in samples.items()}
     return results
 
 
 def report(results: dict[str, dict[str, float]]) -> None:
     for scenario, row in results.items():
-        print(f"\n{scenario}  (median of rounds, microseconds per request)")
+        stat = "min" if scenario.endswith("(min)") else "median"
+        print(f"\n{scenario}  ({stat} of rounds, microseconds per request)")
         for name, secs in row.items():
             print(f"  {name:<18} {secs * 1e6:9.2f} us")
         mw_bare = row["bare"]
@@ -222,12 +236,100 @@ def report(results: dict[str, dict[str, float]]) -> None:
               + (f" (ratio {over_l / over_s:.3f})" if over_s > 0 else ""))
 
 
+# ------------------------------------------------------------------------------ HTTP
+HTTP_APPS = {"bare": "bare_app", "app-lamina": "lamina_app",
+             "app-starlette": "starlette_app"}
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_listening(port: int, timeout: float = 15.0) -> None:
+    import socket
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"server on port {port} did not come up")
+
+
+def run_http(duration: int, repeats: int, connections: int) -> dict[str, dict[str, float]]:
+    import os
+    import re
+    import shutil
+    import subprocess
+
+    if shutil.which("wrk") is None:
+        raise SystemExit("--http needs wrk (apt-get install -y wrk)")
+    here = os.path.dirname(os.path.abspath(__file__))
+    procs: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
+    try:
+        for name, factory in HTTP_APPS.items():
+            port = _free_port()
+            cmd = ["taskset", "-c", "0", sys.executable, "-m", "uvicorn",
+                   f"middleware_bench:{factory}", "--app-dir", here, "--host", "127.0.0.1",
+                   "--port", str(port), "--loop", "uvloop", "--http", "httptools",
+                   "--log-level", "warning", "--no-access-log", "--lifespan", "off",
+                   "--interface", "asgi3"]
+            if factory != "bare_app":
+                cmd.append("--factory")
+            procs[name] = (subprocess.Popen(cmd, cwd="/"), port)
+        for _, port in procs.values():
+            _wait_listening(port)
+        results: dict[str, dict[str, float]] = {}
+        for scenario, (path, _, _) in SCENARIOS.items():
+            samples: dict[str, list[float]] = {name: [] for name in procs}
+            for r in range(repeats):
+                order = list(procs.items()) if r % 2 == 0 else list(reversed(procs.items()))
+                for name, (_, port) in order:
+                    out = subprocess.run(
+                        ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}",
+                         f"-d{duration}s", "-H", f"Origin: {ORIGIN.decode()}",
+                         "-H", "Accept-Encoding: gzip", f"http://127.0.0.1:{port}{path}"],
+                        capture_output=True, text=True, timeout=duration + 30, check=True,
+                    ).stdout
+                    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+                    samples[name].append(float(match.group(1)) if match else 0.0)
+            results[scenario] = {n: statistics.median(v) for n, v in samples.items()}
+        return results
+    finally:
+        for proc, _ in procs.values():
+            proc.terminate()
+        for proc, _ in procs.values():
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def report_http(results: dict[str, dict[str, float]]) -> None:
+    for scenario, row in results.items():
+        print(f"\nHTTP {scenario}  (median requests/s)")
+        for name, rps in row.items():
+            print(f"  {name:<18} {rps:11,.0f} req/s")
+        if row.get("app-lamina"):
+            print(f"  throughput ratio app-lamina / app-starlette: "
+                  f"{row['app-lamina'] / row['app-starlette']:.3f} (> 1: Lamina faster)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--n", type=int, default=4000,
                         help="plaintext requests per round (json100k: n/10)")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    parser.add_argument("--http", action="store_true", help="also measure over HTTP with wrk")
+    parser.add_argument("--duration", type=int, default=3, help="wrk seconds per measurement")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=32)
     args = parser.parse_args(argv)
     args.rounds = max(1, min(args.rounds, 50))
     args.n = max(10, min(args.n, 200_000))
@@ -243,9 +345,15 @@ def main(argv: list[str] | None = None) -> int:
           f"json body {len(JSON_BODY)} B")
     results = runner(run(args.rounds, args.n))
     report(results)
+    out: dict[str, Any] = {"inproc": results}
+    if args.http:
+        http = run_http(max(1, min(args.duration, 30)), max(1, min(args.repeats, 9)),
+                        max(1, min(args.connections, 256)))
+        report_http(http)
+        out["http"] = http
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump(results, fh, indent=2)
+            json.dump(out, fh, indent=2)
     return 0
 
 
