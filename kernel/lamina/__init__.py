@@ -20,6 +20,7 @@ from .exceptions import (
     WebSocketException,
 )
 from .files import FileResponse
+from .forms import FormData, UploadFile
 from .hookspecs import hookimpl, hookspec
 from .middleware import Middleware
 from .requests import ClientDisconnect, HTTPConnection, Request
@@ -42,6 +43,7 @@ __all__ = [
     "ClientDisconnect",
     "ConflictError",
     "FileResponse",
+    "FormData",
     "HTMLResponse",
     "HTTPConnection",
     "HTTPException",
@@ -58,6 +60,7 @@ __all__ = [
     "QueryParams",
     "RedirectResponse",
     "Request",
+    "RequestError",
     "Response",
     "RouteContribution",
     "Secret",
@@ -66,6 +69,7 @@ __all__ = [
     "StreamingResponse",
     "URLPath",
     "UnsupportedMediaType",
+    "UploadFile",
     "WebSocketException",
     "__version__",
     "hookimpl",
