@@ -13,14 +13,18 @@ from apps._common import (  # type: ignore[import-not-found]
     GZIP_MIN_SIZE,
     JSON_PAYLOAD,
     PLAINTEXT,
+    SSE_DATA,
+    SSE_EVENTS,
     table_paths,
 )
 from lamina import JSONResponse, Lamina, PlainTextResponse
 from lamina_routing import Route
+from lamina_sse import EventSourceResponse
 
 VERSION = lamina.__version__
 SKIP: dict[str, str] = {}
 NOTES: dict[str, str] = {
+    "sse": "lamina-sse EventSourceResponse over an async generator of strings (plugin loaded)",
     "routing": "lamina-routing: static paths in a dict, parameterised paths in a segment trie",
 }
 
@@ -38,6 +42,14 @@ async def item(request):
     return JSONResponse({"id": p["id"], "name": p["name"]})
 
 
+async def sse(request):
+    async def events():
+        for _ in range(SSE_EVENTS):
+            yield SSE_DATA
+
+    return EventSourceResponse(events())
+
+
 async def form(request):
     async with request.form() as f:
         return JSONResponse({"count": len(f.multi_items())})
@@ -49,18 +61,18 @@ def _routes() -> list:
         Route("/mw/plaintext", plaintext),
         Route("/json", json_view),
         Route("/form", form, methods=["POST"]),
+        Route("/sse", sse),
     ]
     # sse / static: filled in by the owners of lamina-sse / lamina-staticfiles.
     routes += [Route(p, item) for _, p in table_paths("starlette")]
     return routes
 
 
-SKIP["sse"] = "lamina-sse column entry not written yet"
 SKIP["static"] = "lamina-staticfiles column entry not written yet"
 
 
 def build(middleware: bool) -> Lamina:
-    plugins = ["routing"]
+    plugins = ["routing", "sse"]
     settings: dict = {}
     if middleware:
         plugins += ["cors", "gzip"]

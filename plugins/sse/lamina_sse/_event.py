@@ -90,8 +90,12 @@ class ServerSentEvent:
             lines.append("event: " + self.event)
         if self.retry is not None:
             lines.append(f"retry: {self.retry}")
-        if self.data is not None:
-            lines.extend("data: " + line for line in _LINE_BREAK.split(self.data))
+        data = self.data
+        if data is not None:
+            if "\n" in data or "\r" in data:
+                lines.extend("data: " + line for line in _LINE_BREAK.split(data))
+            else:
+                lines.append("data: " + data)
         lines.append("\n")
         return "\n".join(lines).encode("utf-8")
 
@@ -99,10 +103,14 @@ class ServerSentEvent:
 def encode_event(item: Any) -> bytes:
     """Encode what an event source yields: a ServerSentEvent, a mapping of its fields, or a
     string (sent as ``data``)."""
+    if type(item) is str:
+        if "\n" in item or "\r" in item:
+            return ServerSentEvent(item).encode()
+        return ("data: " + item + "\n\n").encode("utf-8")  # the common case, kept short
     if isinstance(item, ServerSentEvent):
         return item.encode()
     if isinstance(item, str):
-        return ServerSentEvent(item).encode()
+        return ServerSentEvent(str(item)).encode()
     if isinstance(item, Mapping):
         return ServerSentEvent(**item).encode()
     raise TypeError(

@@ -17,7 +17,7 @@ from typing import Any
 import anyio
 from lamina import HTTPConnection, StreamingResponse
 from lamina.responses import run_background
-from lamina.types import Message, Receive, Scope, Send
+from lamina.types import Receive, Scope, Send
 
 from ._event import encode_event
 from ._shutdown import StreamRegistry
@@ -150,10 +150,17 @@ class EventSourceResponse(StreamingResponse):
 
 
 class _Stream:
-    """The per-connection state of one event stream."""
+    """The per-connection state of one event stream.
 
-    __slots__ = ("disconnected", "dropped", "heartbeat", "last_send", "lock", "receive",
-                 "send", "stop", "timeout")
+    Per event the hot path only flips a flag and bumps a counter around ``send``: no lock,
+    no cancel scope, no clock read. One timer task (only when a heartbeat or a send timeout
+    is configured) wakes every ``period`` seconds and reads those two fields to decide
+    whether the stream was idle long enough for a ping, or stuck in one send long enough to
+    drop the client.
+    """
+
+    __slots__ = ("_idle", "disconnected", "dropped", "heartbeat", "receive", "send",
+                 "sending", "sends", "stop", "timeout")
 
     def __init__(self, send: Send, receive: Receive, heartbeat: float,
                  timeout: float | None) -> None:
@@ -161,10 +168,12 @@ class _Stream:
         self.receive = receive
         self.heartbeat = heartbeat
         self.timeout = timeout
-        self.lock = anyio.Lock() if heartbeat else None
         self.disconnected = False
         self.dropped = False
-        self.last_send = 0.0
+        #: True while a message is being sent; ``sends`` counts completed sends.
+        self.sending = False
+        self.sends = 0
+        self._idle: anyio.Event | None = None
         self.stop: anyio.CancelScope | None = None
 
     @property
@@ -180,13 +189,11 @@ class _Stream:
         error: Exception | None = None
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._watch_disconnect)
-            if self.heartbeat:
-                self.last_send = anyio.current_time()
-                tg.start_soon(self._heartbeat)
+            if self.heartbeat or self.timeout is not None:
+                tg.start_soon(self._timer)
             try:
                 if hasattr(content, "__aiter__"):
-                    async for item in content:  # type: ignore[union-attr]
-                        await self.write(encode_event(item))
+                    await self._pump_async(content)  # type: ignore[arg-type]
                 else:
                     await self._pump_sync(iter(content))  # type: ignore[arg-type]
             except Exception as exc:
@@ -195,6 +202,22 @@ class _Stream:
             tg.cancel_scope.cancel()
         if error is not None:
             raise error
+
+    async def _pump_async(self, content: AsyncIterable[Any]) -> None:
+        # The hot loop: ``write`` inlined, and the plain-string case encoded in place.
+        send = self.send
+        async for item in content:
+            if type(item) is str and "\n" not in item and "\r" not in item:
+                body = ("data: " + item + "\n\n").encode("utf-8")
+            else:
+                body = encode_event(item)
+            if self.sending:
+                await self.write(body)
+                continue
+            self.sending = True
+            await send({"type": "http.response.body", "body": body, "more_body": True})
+            self.sending = False
+            self.sends += 1
 
     async def _pump_sync(self, iterator: Any) -> None:
         done = object()
@@ -205,25 +228,48 @@ class _Stream:
             await self.write(encode_event(item))
 
     async def write(self, body: bytes) -> None:
-        message: Message = {"type": "http.response.body", "body": body, "more_body": True}
-        if self.lock is None:
-            await self._send(message)
-            return
-        async with self.lock:
-            await self._send(message)
-            self.last_send = anyio.current_time()
+        while self.sending:  # a heartbeat ping is in flight: never interleave two sends
+            if self._idle is None:
+                self._idle = anyio.Event()
+            await self._idle.wait()
+        self.sending = True
+        try:
+            await self.send({"type": "http.response.body", "body": body, "more_body": True})
+        finally:
+            self.sending = False
+            self.sends += 1
+            if self._idle is not None:
+                self._idle.set()
+                self._idle = None
 
-    async def _send(self, message: Message) -> None:
-        if self.timeout is None:
-            await self.send(message)
-            return
-        with anyio.move_on_after(self.timeout) as waited:
-            await self.send(message)
-        if waited.cancelled_caught:
-            logger.warning("dropping an event-stream client: a send took over %ss", self.timeout)
-            self.dropped = True
-            self.stop.cancel()  # type: ignore[union-attr]
-            await anyio.lowlevel.checkpoint()
+    async def _timer(self) -> None:
+        heartbeat, timeout = self.heartbeat, self.timeout
+        period = min(heartbeat or float("inf"), timeout or float("inf"))
+        if timeout is not None:
+            # Check a few times per timeout so a stuck client is dropped close to it.
+            period = min(period, timeout / 4)
+        seen = self.sends
+        idle_for = stuck_for = 0.0
+        while True:
+            await anyio.sleep(period)
+            if self.sends != seen:
+                seen = self.sends
+                idle_for = stuck_for = 0.0
+                continue
+            if self.sending:
+                stuck_for += period
+                if timeout is not None and stuck_for >= timeout - 1e-9:
+                    logger.warning("dropping an event-stream client: one send blocked for "
+                                   "over %ss", timeout)
+                    self.dropped = True
+                    self.stop.cancel()  # type: ignore[union-attr]
+                    return
+                continue
+            idle_for += period
+            if heartbeat and idle_for >= heartbeat - 1e-9:
+                idle_for = 0.0
+                await self.write(PING)
+                seen = self.sends
 
     async def _watch_disconnect(self) -> None:
         while True:
@@ -232,13 +278,6 @@ class _Stream:
                 self.disconnected = True
                 self.stop.cancel()  # type: ignore[union-attr]
                 return
-
-    async def _heartbeat(self) -> None:
-        interval = self.heartbeat
-        while True:
-            await anyio.sleep(max(self.last_send + interval - anyio.current_time(), 0))
-            if anyio.current_time() - self.last_send >= interval:
-                await self.write(PING)
 
     async def finish(self) -> None:
         with anyio.move_on_after(self.timeout if self.timeout is not None else CLOSE_TIMEOUT):
