@@ -308,6 +308,7 @@ class Router:
         self._redirect_slashes = ctx.redirect_slashes
         self._redirect_status = ctx.redirect_status
         static_leaves: list[Leaf] = []
+        http_leaves: list[tuple[Leaf, str]] = []
         for route, contributor in contributions:
             index = ctx.counter
             ctx.counter += 1
@@ -339,6 +340,7 @@ class Router:
                 self._claim(ctx, "http", shape_prefix + pattern.shape,
                             sorted(methods) if methods is not None else ["*"], route, contributor)
                 insert(self._http.root, pattern, leaf, prefix=False)
+                http_leaves.append((leaf, pattern.shape))
                 if pattern.is_static and pattern.tail_at is None:
                     static_leaves.append(leaf)
             else:
@@ -347,6 +349,14 @@ class Router:
                             contributor)
                 insert(self._ws.root, pattern, leaf, prefix=False)
             self._name(ctx, name_prefix, route, contributor, (*prefix, pattern), protocol)
+        # A route declaring HEAD takes it over from GET routes on the same path, whatever
+        # their order: GET serves HEAD only when nobody asked for HEAD explicitly.
+        explicit_head = {shape for leaf, shape in http_leaves
+                         if "HEAD" in (getattr(leaf.route, "methods", None) or ())}
+        for leaf, shape in http_leaves:
+            if (shape in explicit_head and leaf.handlers is not None
+                    and "HEAD" not in (getattr(leaf.route, "methods", None) or ())):
+                leaf.handlers.pop("HEAD", None)
         self._http.freeze()
         self._ws.freeze()
         self._http_match = self._http.match

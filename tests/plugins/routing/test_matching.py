@@ -131,6 +131,16 @@ def test_head_served_by_get_without_body() -> None:
         assert any(m.get("body") == b"raw body" for m in sent)
 
 
+def test_explicit_head_route_wins_over_get() -> None:
+    async def head(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("", headers={"x-head": "explicit"})
+
+    routes = [Route("/h", tagged("get")), Route("/h", head, methods=["HEAD"])]
+    with client(routes) as c:
+        assert c.head("/h").headers["x-head"] == "explicit"
+        assert c.get("/h").text == "get []"
+
+
 def test_options_answered_with_allow() -> None:
     async def opts(request: Request) -> PlainTextResponse:
         return PlainTextResponse("custom options")
