@@ -37,9 +37,8 @@ HARNESS = Path(os.environ.get("LAMINA_BENCH_HARNESS", "/work/shared/bench"))
 # the harness folder goes LAST: its http.py must never shadow the stdlib package
 sys.path = [p for p in sys.path if Path(p or ".").resolve() != HARNESS] + [str(HARNESS)]
 
-from apps import raw_asgi  # type: ignore  # noqa: E402
-from apps import starlette_app  # type: ignore  # noqa: E402
-from apps._common import PLAINTEXT, table_paths  # type: ignore  # noqa: E402
+from apps import raw_asgi, starlette_app  # type: ignore  # noqa: E402
+from apps._common import PLAINTEXT  # type: ignore  # noqa: E402
 from inproc import Conn, lifespan, make_scope_factory, validate  # type: ignore  # noqa: E402
 from scenarios import SCENARIOS  # type: ignore  # noqa: E402
 
