@@ -84,7 +84,10 @@ class GZipMiddleware:
         if status < 200 or status in (204, 206, 304):
             return _PASS
         length = -1
-        for key, value in message.get("headers", ()):
+        headers = message.get("headers", ())
+        if type(headers) is not list:  # any iterable is valid ASGI; it is read twice
+            headers = message["headers"] = list(headers)
+        for key, value in headers:
             if key == b"content-encoding":
                 return _PASS
             if key == b"content-length":
