@@ -6,7 +6,9 @@ Behaviour follows the Fetch standard's CORS protocol:
 
 * a request without ``Origin`` is not a CORS request: the app answers it, and the response
   only gains ``Vary: Origin`` (the Fetch standard's advice, so that a cache never hands a
-  grant-less response to a later CORS request for the same URL);
+  grant-less response to a later CORS request for the same URL) — except with ``"*"`` and
+  no credentials, where every response carries the same ``Access-Control-Allow-Origin: *``
+  and nothing depends on the origin;
 * ``OPTIONS`` with ``Origin`` and ``Access-Control-Request-Method`` is a preflight, answered
   here without calling the app: granted only when the origin, the method and every requested
   header are allowed;
@@ -32,6 +34,7 @@ ALL_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 _ORIGIN_RE = re.compile(r"^(null|[a-z][a-z0-9+.-]*://[^/?#\s]+)$")
 
 _VARY_ORIGIN = (b"vary", b"Origin")
+_VARY_ONLY = (_VARY_ORIGIN,)
 
 
 class InsecureCORSWarning(UserWarning):
@@ -109,8 +112,10 @@ class CORSMiddleware:
             simple.append((b"access-control-expose-headers",
                            ", ".join(h.strip() for h in expose_headers).encode("latin-1")))
         self.simple_headers = tuple(simple)
-        #: The whole grant when it does not depend on the origin ("*" without credentials).
-        self.star_headers = (*simple, (b"access-control-allow-origin", b"*"), _VARY_ORIGIN)
+        #: With "*" and no credentials the grant is the same for every request, CORS or not:
+        #: it goes on every response and nothing varies by Origin (the Fetch standard's
+        #: advice for public resources), which keeps caches simple.
+        self.star_headers = (*simple, (b"access-control-allow-origin", b"*"))
 
         pre: list[tuple[bytes, bytes]] = []
         if self.credentials:
@@ -142,27 +147,27 @@ class CORSMiddleware:
                 origin = value
                 break
         if origin is None:
-            await self.app(scope, receive, _vary_only(send))
-            return
-        if scope["method"] == "OPTIONS":
-            for key, value in scope["headers"]:
-                if key == b"access-control-request-method":
-                    await self.preflight(scope, origin, value, send)
-                    return
-        if self.star_origin:
-            extra = self.star_headers
-        elif origin in self.origins or self.is_allowed_origin(origin):
-            extra = (*self.simple_headers, (b"access-control-allow-origin", origin), _VARY_ORIGIN)
+            extra = self.star_headers if self.star_origin else _VARY_ONLY
         else:
-            await self.app(scope, receive, _vary_only(send))
-            return
+            if scope["method"] == "OPTIONS":
+                for key, value in scope["headers"]:
+                    if key == b"access-control-request-method":
+                        await self.preflight(scope, origin, value, send)
+                        return
+            if self.star_origin:
+                extra = self.star_headers
+            elif origin in self.origins or self.is_allowed_origin(origin):
+                extra = (*self.simple_headers, (b"access-control-allow-origin", origin),
+                         _VARY_ORIGIN)
+            else:
+                extra = _VARY_ONLY
 
-        async def send_with_grant(message: Message) -> None:
+        async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", ()), *extra]
             await send(message)
 
-        await self.app(scope, receive, send_with_grant)
+        await self.app(scope, receive, send_with_cors)
 
     async def preflight(self, scope: Scope, origin: bytes, method: bytes, send: Send) -> None:
         """Answer a preflight: 204 with the grant, or 400 with no ``Access-Control-*``."""
@@ -205,14 +210,3 @@ class CORSMiddleware:
                      b"Access-Control-Request-Headers"), (b"content-length", b"0")]
         await send({"type": "http.response.start", "status": 204, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
-
-
-def _vary_only(send: Send) -> Send:
-    """Wrap ``send`` to add ``Vary: Origin`` to the response start and nothing else."""
-
-    async def send_with_vary(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            message["headers"] = [*message.get("headers", ()), _VARY_ORIGIN]
-        await send(message)
-
-    return send_with_vary

@@ -64,11 +64,14 @@ def test_configured_origin_is_normalised() -> None:
     assert acao(c.get("/", headers={"origin": ORIGIN})) == ORIGIN
 
 
-def test_wildcard_without_credentials_sends_star() -> None:
-    c, _ = client(allow_origins=["*"])
-    r = c.get("/", headers={"origin": OTHER})
-    assert acao(r) == "*"
-    assert "access-control-allow-credentials" not in r.headers
+def test_wildcard_without_credentials_sends_star_on_every_response_without_vary() -> None:
+    c, _ = client(allow_origins=["*"], expose_headers=["X-Custom"])
+    for headers in ({"origin": OTHER}, {}):
+        r = c.get("/", headers=headers)
+        assert acao(r) == "*"
+        assert r.headers["access-control-expose-headers"] == "X-Custom"
+        assert "access-control-allow-credentials" not in r.headers
+        assert "vary" not in r.headers  # the answer does not depend on Origin
 
 
 def test_credentials_and_exposed_headers() -> None:
