@@ -702,6 +702,9 @@ def _redirect_location(scope: Scope, had_slash: bool) -> str | None:
     raw = scope.get("raw_path")
     if raw:
         target = raw.decode("latin-1")
+        root = scope.get("app_root_path", scope.get("root_path", ""))
+        if root and not target.startswith(root):  # servers disagree on raw_path and root_path
+            target = quote(root, safe="-._~!$&'()*+,;=:@/%") + target
     else:
         path = scope["path"]
         root = scope.get("root_path", "")
