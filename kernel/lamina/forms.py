@@ -9,16 +9,17 @@ upload never stalls the event loop.
 
 Limits (``[lamina]`` settings, overridable per call: ``request.form(max_files=...)``):
 
-=========================== ============ =============================================
-setting                     default      exceeded
-=========================== ============ =============================================
-``max_form_fields``         1000         400: too many non-file fields
-``max_form_files``          100          400: too many file parts
-``max_form_part_size``      1 MiB        413: one non-file field is too large
-``max_form_part_header_size`` 8 KiB      413: one part's headers are too large
-``upload_spool_size``       1 MiB        (spooled to a temporary file above this)
-``max_body_size``           10 MiB       413: the whole body (files included)
-=========================== ============ =============================================
+- ``max_form_fields`` (1000): too many non-file fields is a 400;
+- ``max_form_files`` (100): too many file parts is a 400;
+- ``max_form_part_size`` (1 MiB): one non-file field too large is a 413;
+- ``max_form_part_header_size`` (8 KiB): one part's headers too large is a 413;
+- ``upload_spool_size`` (1 MiB): an upload larger than this is spooled to a temporary file;
+- ``max_body_size`` (10 MiB, per route too): the whole body, files included, 413 above;
+- all text fields together: ``MAX_TEXT_TOTAL`` (16 MiB, or the part size if larger), 413.
+
+Memory stays bounded even on a route that lifts ``max_body_size``: text is capped as above,
+and once the form's in-memory uploads hold ``MEMORY_BUDGET`` (8 MiB, or the spool size if
+larger), later file parts go straight to disk.
 
 Counts are a 400 (the request is unreasonable, like Starlette), sizes a 413 (the payload is
 too large). A malformed body (no or bad boundary, truncated body, bad part headers, text that
@@ -63,6 +64,11 @@ DEFAULT_MAX_FILES = 100
 DEFAULT_MAX_PART_SIZE = 1024 * 1024
 DEFAULT_MAX_PART_HEADER_SIZE = 8 * 1024
 DEFAULT_SPOOL_SIZE = 1024 * 1024
+#: Text fields of one form, all together (or ``max_form_part_size`` if larger): 413 above.
+MAX_TEXT_TOTAL = 16 * 1024 * 1024
+#: File data one form keeps in memory (or ``upload_spool_size`` if larger); once the
+#: in-memory uploads hold this much, the next file part is written to disk from its start.
+MEMORY_BUDGET = 8 * 1024 * 1024
 #: Headers allowed in one part (browsers send two); more is a malformed body.
 MAX_PART_HEADERS = 16
 #: RFC 2046 allows 70; python-multipart refuses more than 256.
@@ -293,7 +299,7 @@ class FormData(Mapping[str, FormValue]):
 # --------------------------------------------------------------------------- limits
 class _Limits:
     __slots__ = ("max_fields", "max_files", "max_part_header_size", "max_part_size",
-                 "spool_size")
+                 "max_text_total", "spool_size")
 
     def __init__(self, settings: Any, overrides: dict[str, int | None]) -> None:
         def pick(key: str, setting: str, default: int) -> int:
@@ -311,6 +317,9 @@ class _Limits:
             "max_part_header_size", "max_form_part_header_size", DEFAULT_MAX_PART_HEADER_SIZE
         )
         self.spool_size = pick("spool_size", "upload_spool_size", DEFAULT_SPOOL_SIZE)
+        #: all text fields together: a route that lifts the body limit must not let
+        #: ``max_fields`` x ``max_part_size`` (1 GB by default) of text into memory
+        self.max_text_total = max(MAX_TEXT_TOTAL, self.max_part_size)
 
 
 @functools.lru_cache(maxsize=16)
@@ -332,11 +341,12 @@ def _decode_text(raw: bytes, charset: str, what: str) -> str:
 class _UrlencodedBuilder:
     """Callbacks for ``QuerystringParser``: one field at a time, limits checked as it grows."""
 
-    __slots__ = ("form", "limits", "name", "size", "value")
+    __slots__ = ("form", "limits", "name", "size", "total", "value")
 
     def __init__(self, form: FormData, limits: _Limits) -> None:
         self.form = form
         self.limits = limits
+        self.total = 0
         self.name = bytearray()
         self.value = bytearray()
         self.size = 0
@@ -355,6 +365,11 @@ class _UrlencodedBuilder:
         if self.size > self.limits.max_part_size:
             raise PayloadTooLarge(
                 f"A form field exceeds the limit of {self.limits.max_part_size} bytes"
+            )
+        self.total += n
+        if self.total > self.limits.max_text_total:
+            raise PayloadTooLarge(
+                f"The form's text fields exceed {self.limits.max_text_total} bytes in total"
             )
 
     def on_field_name(self, data: bytes, start: int, end: int) -> None:
@@ -389,16 +404,19 @@ class _MultipartBuilder:
         "field",
         "fields",
         "file",
+        "file_bytes",
         "files",
         "form",
         "header_field",
         "header_size",
         "header_value",
         "headers",
+        "held",
         "limits",
         "name",
         "text",
         "text_charset",
+        "text_total",
         "writes",
     )
 
@@ -408,6 +426,8 @@ class _MultipartBuilder:
         self.ended = False
         self.fields = 0
         self.files = 0
+        self.text_total = 0
+        self.held = 0
         self.writes: list[tuple[UploadFile, bytes]] = []
         self._reset()
 
@@ -421,6 +441,7 @@ class _MultipartBuilder:
         self.field = False
         self.text = bytearray()
         self.text_charset = "utf-8"
+        self.file_bytes = 0
 
     def callbacks(self) -> dict[str, Any]:
         return {
@@ -484,8 +505,10 @@ class _MultipartBuilder:
                 raise RequestError(f"Too many files in the form: the limit is {limits.max_files}")
             self.files += 1
             headers = Headers(raw=[(k, v) for k, v in self.headers])
-            upload = UploadFile(filename=params["filename"], headers=headers,
-                                spool_size=limits.spool_size)
+            spool = limits.spool_size
+            if self.held >= max(spool, MEMORY_BUDGET):
+                spool = 0  # the form holds enough in memory: this one goes to disk
+            upload = UploadFile(filename=params["filename"], headers=headers, spool_size=spool)
             self.file = upload
             self.form._append(name, upload)
         else:
@@ -501,6 +524,7 @@ class _MultipartBuilder:
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         file = self.file
         if file is not None:
+            self.file_bytes += end - start
             self.writes.append((file, data[start:end]))
             return
         if not self.field:  # data before the headers finished cannot happen; be safe
@@ -509,9 +533,17 @@ class _MultipartBuilder:
             raise PayloadTooLarge(
                 f"Form field {self.name!r} exceeds the limit of {self.limits.max_part_size} bytes"
             )
+        self.text_total += end - start
+        if self.text_total > self.limits.max_text_total:
+            raise PayloadTooLarge(
+                f"The form's text fields exceed {self.limits.max_text_total} bytes in total"
+            )
         self.text += data[start:end]
 
     def on_part_end(self) -> None:
+        file = self.file
+        if file is not None and self.file_bytes <= file._spool_size:
+            self.held += self.file_bytes  # this upload stays in memory
         if self.field:
             value = _decode_text(bytes(self.text), self.text_charset, f"Form field {self.name!r}")
             self.form._append(self.name, value)

@@ -561,3 +561,75 @@ def test_formdata_mapping_api() -> None:
 )
 def test_parse_options_header(value: str, expected: tuple[str, dict[str, str]]) -> None:
     assert parse_options_header(value) == expected
+
+
+# --------------------------------------------------------------------------- memory bounds
+def test_in_memory_uploads_are_bounded_later_files_go_to_disk() -> None:
+    seen: list[bool] = []
+
+    async def endpoint(request: Request) -> Response:
+        form = await request.form()
+        seen.extend(f.in_memory for f in form.files())
+        return Response(b"")
+
+    size = 1024 * 1024  # each fits the 1 MiB spool size
+    body, headers = multipart(*(file_part(f"f{i}", "x", b"y" * size) for i in range(10)))
+    with TestClient(app_for(endpoint, max_body_size=None)) as client:
+        assert client.post("/", content=body, headers=headers).status_code == 200
+    assert seen[:8] == [True] * 8  # 8 MiB budget
+    assert seen[8:] == [False, False]
+
+
+def test_text_fields_are_capped_in_total() -> None:
+    mib = 1024 * 1024
+    body, headers = multipart(*(text_part(f"t{i}", "z" * (mib - 100)) for i in range(17)))
+    with TestClient(app_for(echo, max_body_size=None)) as client:
+        r = client.post("/", content=body, headers=headers)
+    assert r.status_code == 413
+    assert "text fields exceed 16777216 bytes in total" in r.text
+
+
+# --------------------------------------------------------------------------- disconnects
+def test_client_disconnect_during_upload_closes_files_and_sends_nothing() -> None:
+    kept: list[FormData] = []
+
+    async def endpoint(request: Request) -> Response:
+        reader = request.form(spool_size=10)
+        try:
+            await reader
+        finally:
+            kept.append(request.scope[FORM_KEY])
+        raise AssertionError("unreachable")
+
+    body, headers = multipart(file_part("f", "f", b"x" * 1000))
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/", "raw_path": b"/", "query_string": b"", "root_path": "",
+        "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
+        "client": None, "server": None, "lamina.raise_server_exceptions": True,
+    }
+    messages = [{"type": "http.request", "body": body[:500], "more_body": True},
+                {"type": "http.disconnect"}]
+    sent: list[Any] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0)
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    async def main() -> None:
+        with anyio.fail_after(5):
+            await app_for(endpoint)(scope, receive, send)
+
+    anyio.run(main)
+    assert sent == []
+    assert isinstance(kept[0], Exception)  # the failure is remembered for later readers
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_forms_on_both_backends(backend: str) -> None:
+    body, headers = multipart(text_part("a", "1"), file_part("f", "f.txt", b"x" * 5000))
+    with TestClient(app_for(echo, upload_spool_size=100), backend=backend) as client:
+        r = client.post("/", content=body, headers=headers)
+    assert r.json()[1][1]["size"] == 5000
