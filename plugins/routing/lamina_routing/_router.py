@@ -607,10 +607,12 @@ class Router:
             segs = path[1:].split("/")
             consumed = sum(len(s) + 1 for s in segs[:i])
             root = scope.get("root_path", "")
-            scope.setdefault("app_root_path", root)
             scope["root_path"] = root + path[:consumed]
-            if leaf.nested:
+            if leaf.nested:  # still this app: url_for keeps the app's root
+                scope.setdefault("app_root_path", root)
                 scope[ROUTE_PATH_KEY] = path[consumed:] or "/"
+            else:  # another app: its url_for starts where it is mounted
+                scope["app_root_path"] = scope["root_path"]
         elif leaf.nested:
             scope[ROUTE_PATH_KEY] = path
         return app(scope, receive, send)
@@ -628,14 +630,16 @@ class Router:
         entry = ctx.reverse.get(name)
         if entry is None:
             for inner, patterns, app in ctx.delegates:
-                if inner and name.startswith(inner) and hasattr(app, "url_path_for"):
-                    head = "".join(p.build({}) for p in patterns) if not any(
-                        p.names for p in patterns) else None
-                    if head is None:
-                        own = {n for p in patterns for n in p.names}
+                if name.startswith(inner) and hasattr(app, "url_path_for"):
+                    own = {n for p in patterns for n in p.names}
+                    try:
                         head = "".join(p.build(path_params) for p in patterns)
-                        path_params = {k: v for k, v in path_params.items() if k not in own}
-                    sub = app.url_path_for(name[len(inner):], **path_params)
+                    except (KeyError, ValueError, TypeError) as exc:
+                        expected = ", ".join(sorted(own))
+                        raise NoMatchFound(f"mount {inner[:-1]!r} expects params {expected}: "
+                                           f"{exc}") from None
+                    rest = {k: v for k, v in path_params.items() if k not in own}
+                    sub = app.url_path_for(name[len(inner):], **rest)
                     return URLPath(head + str(sub), getattr(sub, "protocol", "http"))
             known = sorted(ctx.reverse)
             shown = ", ".join(known[:20]) + (" ..." if len(known) > 20 else "")

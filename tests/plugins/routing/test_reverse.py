@@ -119,3 +119,17 @@ def test_explicit_names_win_over_implicit_ones() -> None:
     # implicit duplicates: the first registered keeps the name, no error
     app = make([Route("/x/{n}", shared), Route("/y/{n}", shared)])
     assert app.url_path_for("shared", n="1") == "/x/1"
+
+
+def test_url_for_inside_a_mounted_lamina_app() -> None:
+    async def inner_links(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(str(request.url_for("inner")))
+
+    sub = make([Route("/inner", inner_links, name="inner")])
+    outer = [Mount("/sub", sub, name="sub"), Route("/outer", ok, name="outer")]
+    from lamina.testclient import TestClient
+
+    app = make(outer)
+    with TestClient(app) as c:
+        assert c.get("/sub/inner").text == "http://testserver/sub/inner"
+    assert app.url_path_for("sub:inner") == "/sub/inner"
