@@ -22,6 +22,7 @@ from collections.abc import Iterable
 import anyio.to_thread
 from lamina.types import ASGIApp, Message, Receive, Scope, Send
 
+from ._accept import _CACHE as _ACCEPT_CACHE
 from ._accept import accepts_gzip
 
 __all__ = ["DEFAULT_EXCLUDED_MEDIA_TYPES", "GZipMiddleware"]
@@ -71,7 +72,10 @@ class GZipMiddleware:
         if scope["type"] == "http":
             for key, value in scope["headers"]:
                 if key == b"accept-encoding":
-                    if accepts_gzip(value):
+                    accepted = _ACCEPT_CACHE.get(value)  # the memo, without a call
+                    if accepted is None:
+                        accepted = accepts_gzip(value)
+                    if accepted:
                         await self.app(scope, receive, self._responder(scope, send))
                         return
                     break
