@@ -92,6 +92,14 @@ _QUIET = _QuietLogger()
 _PARAM_RE = re.compile(r';[ \t]*([^=; \t]*)[ \t]*(?:=[ \t]*("(?:[^"\\]|\\.)*"?|[^;]*))?')
 
 
+def _parse_options(value: str) -> tuple[str, dict[str, str]]:
+    """``parse_options_header`` for the parser: short values (what parts repeat) are cached,
+    so the returned dict is shared and must not be mutated."""
+    if len(value) <= 200:
+        return _parse_options_cached(value)
+    return parse_options_header(value)
+
+
 def parse_options_header(value: str) -> tuple[str, dict[str, str]]:
     """Split ``type; a=1; b="x;y"`` into ``("type", {"a": "1", "b": "x;y"})``.
 
@@ -129,6 +137,9 @@ def parse_options_header(value: str) -> tuple[str, dict[str, str]]:
         for key, val in extended.items():
             params.setdefault(key, val)
     return value[:semi].strip(" \t").lower(), params
+
+
+_parse_options_cached = functools.lru_cache(maxsize=256)(parse_options_header)
 
 
 def _decode_rfc5987(value: str) -> str | None:
@@ -290,10 +301,21 @@ class FormData(Mapping[str, FormValue]):
         return f"FormData({self._list!r})"
 
     async def close(self) -> None:
-        """Close every upload (deleting spooled files). Idempotent."""
-        for _, value in self._list:
-            if isinstance(value, UploadFile):
-                await value.close()
+        """Close every upload (deleting spooled files). Idempotent.
+
+        Files on disk are closed in a worker thread, shielded from cancellation so a
+        cancelled request still releases them; in-memory ones are closed directly.
+        """
+        uploads = [v for _, v in self._list if isinstance(v, UploadFile) and not v.file.closed]
+        if not uploads:
+            return
+        if all(u.in_memory for u in uploads):
+            for upload in uploads:
+                upload.file.close()
+            return
+        with anyio.CancelScope(shield=True):
+            for upload in uploads:
+                await upload.close()
 
 
 # --------------------------------------------------------------------------- limits
@@ -490,7 +512,7 @@ class _MultipartBuilder:
                 content_type = _decode_header(v)
         if disposition is None:
             raise RequestError("Malformed multipart body: a part has no Content-Disposition")
-        kind, params = parse_options_header(disposition)
+        kind, params = _parse_options(disposition)  # cached: parts repeat their headers
         if kind != "form-data":
             raise RequestError(
                 f"Malformed multipart body: Content-Disposition {kind!r} is not form-data"
@@ -517,7 +539,7 @@ class _MultipartBuilder:
             self.fields += 1
             self.field = True
             if content_type is not None:
-                charset = parse_options_header(content_type)[1].get("charset")
+                charset = _parse_options(content_type)[1].get("charset")
                 if charset:
                     self.text_charset = charset
 
@@ -547,7 +569,7 @@ class _MultipartBuilder:
         if self.field:
             value = _decode_text(bytes(self.text), self.text_charset, f"Form field {self.name!r}")
             self.form._append(self.name, value)
-        self._reset()
+        # the next part_begin resets the rest; data after the end is ignored by the parser
 
     def on_end(self) -> None:
         self.ended = True
@@ -628,7 +650,7 @@ class FormReader:
                 "Expected a form (application/x-www-form-urlencoded or multipart/form-data); "
                 "the request has no Content-Type"
             )
-        kind, params = parse_options_header(content_type)
+        kind, params = _parse_options(content_type)
         settings = getattr(request.scope.get("app"), "settings", None)
         overrides = self._overrides
         if any(v is not None for v in overrides.values()):

@@ -396,7 +396,11 @@ async def _cached_stream(body: bytes) -> AsyncIterator[bytes]:
 
 
 def add_cleanup(scope: Scope, cleanup: Callable[[], Awaitable[Any]]) -> None:
-    """Run ``cleanup`` when the request ends (the kernel's HTTP error layer calls it)."""
+    """Run ``cleanup`` when the request ends (the kernel's HTTP error layer calls it).
+
+    The request task may be cancelled by then: a cleanup that awaits real work must shield
+    itself (``anyio.CancelScope(shield=True)``), as ``FormData.close`` does.
+    """
     scope.setdefault(CLEANUP_KEY, []).append(cleanup)
 
 
@@ -405,12 +409,11 @@ async def run_cleanups(scope: Scope) -> None:
     cleanups = scope.pop(CLEANUP_KEY, None)
     if not cleanups:
         return
-    with anyio.CancelScope(shield=True):  # runs even when the request task is cancelled
-        for cleanup in reversed(cleanups):
-            try:
-                await cleanup()
-            except Exception:  # a cleanup must never mask the response or another cleanup
-                logger.exception("request cleanup %r failed", cleanup)
+    for cleanup in reversed(cleanups):
+        try:
+            await cleanup()
+        except Exception:  # a cleanup must never mask the response or another cleanup
+            logger.exception("request cleanup %r failed", cleanup)
 
 
 class _Unset:
