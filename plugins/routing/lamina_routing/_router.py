@@ -243,6 +243,20 @@ class Router:
     def delete(self, path: str, **options: Any) -> Callable[[Any], Any]:
         return self.route(path, methods=["DELETE"], **options)
 
+    def websocket(self, path: str, **options: Any) -> Callable[[Any], Any]:
+        """Decorator for a WebSocket route (``lamina_websocket.WebSocketRoute``)."""
+        try:
+            from lamina_websocket import WebSocketRoute
+        except ImportError:  # pragma: no cover - the workspace installs it
+            raise RuntimeError("Router.websocket needs the lamina-websocket plugin "
+                               "(pip install lamina-websocket)") from None
+
+        def decorator(endpoint: Any) -> Any:
+            self.add(WebSocketRoute(path, endpoint, **options))
+            return endpoint
+
+        return decorator
+
     def __iter__(self) -> Iterator[Any]:
         return iter(self.routes)
 
@@ -393,7 +407,7 @@ class Router:
     def _name(self, ctx: _Context, name_prefix: str, route: Any, contributor: str,
               patterns: tuple[PathPattern, ...], protocol: str) -> None:
         name = getattr(route, "name", None)
-        explicit = bool(name)
+        explicit = bool(name) and bool(getattr(route, "explicit_name", True))
         if not name:
             name = getattr(route, "default_name", None)
             if not name:

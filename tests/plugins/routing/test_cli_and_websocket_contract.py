@@ -122,3 +122,27 @@ def test_duplicate_websocket_paths_conflict() -> None:
 
     with pytest.raises(ConflictError, match="WebSocket route"):
         make([Socket("/ws/{a}", "1"), Socket("/ws/{b}", "2")]).assemble()
+
+
+def test_with_the_websocket_plugin_and_router_websocket_decorator() -> None:
+    from lamina.testclient import TestClient
+
+    router = Router()
+
+    @router.websocket("/ws/{room}", name="room")
+    async def room(websocket) -> None:
+        await websocket.accept()
+        await websocket.send_text(f"{websocket.path_params['room']} "
+                                  f"{websocket.url_for('room', room='x')}")
+        await websocket.close()
+
+    @router.get("/ws/{room}")
+    async def page(request):
+        return PlainTextResponse("page")
+
+    app = make(router, plugins=["websocket"])
+    with TestClient(app) as c:
+        with c.websocket_connect("/ws/lobby") as ws:
+            assert ws.receive_text() == "lobby ws://testserver/ws/x"
+        assert c.get("/ws/lobby").text == "page"
+    assert app.url_path_for("room", room="a").protocol == "websocket"
