@@ -20,6 +20,8 @@ from ._tasks import logger
 __all__ = ["TaskRunner"]
 
 Work = Callable[[], Awaitable[Any]]
+#: Seconds shutdown waits for cancelled tasks to unwind.
+CANCEL_TIMEOUT = 5.0
 
 
 class TaskRunner:
@@ -44,8 +46,9 @@ class TaskRunner:
 
     def _spawn(self, work: Work) -> None:
         tg = self._tg
-        if tg is None:
-            raise RuntimeError("the background task runner is not running")
+        if tg is None:  # a response finishing after the lifespan ended: nothing owns it now
+            logger.error("background task %r dropped: the app's lifespan has ended", work)
+            return
         self._counter += 1
         key = self._counter
         scope = anyio.CancelScope()
@@ -98,4 +101,13 @@ class TaskRunner:
                                ", ".join(repr(w) for w, _ in self._outstanding.values()))
                 for _work, scope in list(self._outstanding.values()):
                     scope.cancel()
-                await self._idle.wait()
+                # A task that shields itself from cancellation is still awaited by the task
+                # group (nothing runs unowned), but it is named in the log, not waited on
+                # silently.
+                with anyio.move_on_after(CANCEL_TIMEOUT) as waited:
+                    await self._idle.wait()
+                if waited.cancelled_caught:
+                    logger.error("%d background task(s) ignored cancellation for %.3gs; "
+                                 "shutdown keeps waiting for: %s", len(self._outstanding),
+                                 CANCEL_TIMEOUT,
+                                 ", ".join(repr(w) for w, _ in self._outstanding.values()))

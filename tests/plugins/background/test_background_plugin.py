@@ -187,3 +187,45 @@ def test_task_group_works_on_both_backends(backend: str) -> None:
         c.get("/w")
     assert done.is_set()
     assert app.spawned == [True]
+
+
+def test_work_offered_after_the_lifespan_ended_is_logged_not_raised(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    runner = TaskRunner()
+    spawns: list[Any] = []
+
+    async def main() -> None:
+        async with runner.running():
+            spawns.append(runner.spawn)
+        assert runner.spawn is None
+        spawns[0](BackgroundTask(print))  # a response that captured the spawner too early
+
+    with caplog.at_level(logging.ERROR, logger="lamina.background"):
+        anyio.run(main)
+    assert any("dropped" in r.getMessage() for r in caplog.records)
+
+
+def test_a_task_ignoring_cancellation_is_named_in_the_log(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import lamina_background._runner as runner_module
+
+    monkeypatch.setattr(runner_module, "CANCEL_TIMEOUT", 0.1)
+    runner = TaskRunner(grace_period=0.05)
+
+    async def stubborn() -> None:
+        with anyio.CancelScope(shield=True):
+            await anyio.sleep(0.5)
+
+    async def main() -> None:
+        async with runner.running():
+            assert runner.spawn is not None
+            runner.spawn(stubborn)
+            await anyio.sleep(0.01)
+
+    begin = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="lamina.background"):
+        anyio.run(main)
+    assert time.monotonic() - begin < 3
+    assert any("ignored cancellation" in r.getMessage() for r in caplog.records)
