@@ -30,7 +30,6 @@ __all__ = ["SAFELISTED_HEADERS", "CORSMiddleware", "InsecureCORSWarning"]
 #: Request headers a browser may send without asking (CORS-safelisted request headers);
 #: always allowed so that ``Content-Type: application/json`` works without configuration.
 SAFELISTED_HEADERS = frozenset({"accept", "accept-language", "content-language", "content-type"})
-ALL_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 _ORIGIN_RE = re.compile(r"^(null|[a-z][a-z0-9+.-]*://[^/?#\s]+)$")
 
 _VARY_ORIGIN = (b"vary", b"Origin")
@@ -120,11 +119,13 @@ class CORSMiddleware:
         pre: list[tuple[bytes, bytes]] = []
         if self.credentials:
             pre.append((b"access-control-allow-credentials", b"true"))
-        if "*" in methods and not self.credentials:
+        if self.allow_methods is not None:
+            listed = ", ".join(sorted(self.allow_methods)).encode("latin-1")
+            pre.append((b"access-control-allow-methods", listed))
+        elif not self.credentials:
             pre.append((b"access-control-allow-methods", b"*"))
-        else:
-            listed = ALL_METHODS if self.allow_methods is None else sorted(self.allow_methods)
-            pre.append((b"access-control-allow-methods", ", ".join(listed).encode("latin-1")))
+        # else: every method, with credentials, where "*" is literal: the requested method
+        # is echoed per preflight.
         if max_age is not None:
             pre.append((b"access-control-max-age", str(int(max_age)).encode()))
         self.preflight_headers = tuple(pre)
@@ -200,6 +201,8 @@ class CORSMiddleware:
             return
         grant = b"*" if self.star_origin else origin
         headers = [(b"access-control-allow-origin", grant), *self.preflight_headers]
+        if self.allow_methods is None and self.credentials:
+            headers.append((b"access-control-allow-methods", method.strip()))
         if names:
             # Echoed rather than "*": a wildcard never covers Authorization, nor anything
             # when credentials are involved.
