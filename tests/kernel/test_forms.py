@@ -633,3 +633,41 @@ def test_forms_on_both_backends(backend: str) -> None:
     with TestClient(app_for(echo, upload_spool_size=100), backend=backend) as client:
         r = client.post("/", content=body, headers=headers)
     assert r.json()[1][1]["size"] == 5000
+
+
+# --------------------------------------------------------------------------- real servers
+@pytest.mark.parametrize(("server", "loop"), [("uvicorn", "asyncio"), ("hypercorn", "trio")])
+def test_streamed_upload_through_a_real_server(server: str, loop: str) -> None:
+    import hashlib
+
+    import httpx
+
+    from tests.helpers.servers import serve
+
+    async def endpoint(request: Request) -> Response:
+        async with request.form() as form:
+            upload = form["f"]
+            assert isinstance(upload, UploadFile)
+            digest = hashlib.sha256()
+            while chunk := await upload.read(65536):
+                digest.update(chunk)
+            return JSONResponse({"sha": digest.hexdigest(), "size": upload.size,
+                                 "disk": not upload.in_memory, "note": form["note"]})
+
+    piece = bytes(range(256)) * 64  # 16 KiB
+    count = 200  # 3.125 MiB
+    expected = hashlib.sha256(piece * count).hexdigest()
+    head = (b"--B\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhi\r\n--B\r\n"
+            b"Content-Disposition: form-data; name=\"f\"; filename=\"x.bin\"\r\n\r\n")
+
+    def body() -> Any:
+        yield head
+        for _ in range(count):
+            yield piece
+        yield b"\r\n--B--\r\n"
+
+    with serve(app_for(endpoint, max_body_size=None), server=server, loop=loop) as url:
+        r = httpx.post(url + "/", content=body(), timeout=30,
+                       headers={"content-type": "multipart/form-data; boundary=B"})
+    assert r.json() == {"sha": expected, "size": len(piece) * count, "disk": True,
+                        "note": "hi"}

@@ -375,3 +375,35 @@ def test_streaming_error_in_iterator_propagates() -> None:
 
     with pytest.raises(KeyError):
         call(StreamingResponse(gen()))
+
+
+# --------------------------------------------------------------------------- real servers
+@pytest.mark.parametrize(("server", "loop"), [("uvicorn", "asyncio"), ("hypercorn", "trio")])
+def test_stream_stops_when_a_real_client_goes_away(server: str, loop: str) -> None:
+    import httpx
+    from lamina.testing import make_app, plugin
+
+    from tests.helpers.servers import serve
+
+    finished = threading.Event()
+    produced: list[int] = []
+
+    async def endless() -> AsyncIterator[bytes]:
+        try:
+            for i in range(100_000):  # bounded: about 100 s at the pace below
+                produced.append(i)
+                yield b"tick\n"
+                await anyio.sleep(0.001)
+        finally:
+            finished.set()
+
+    async def router(scope: Any, receive: Any, send: Any) -> None:
+        await StreamingResponse(endless(), media_type="text/plain")(scope, receive, send)
+
+    app = make_app(plugin("router", make_router=lambda app, routes: router))
+    with serve(app, server=server, loop=loop) as url, httpx.Client(timeout=10) as client:
+        with client.stream("GET", url + "/") as r:
+            lines = r.iter_lines()
+            assert [next(lines) for _ in range(3)] == ["tick"] * 3
+        assert finished.wait(5), "the generator kept running after the client left"
+    assert len(produced) < 5000
