@@ -30,6 +30,10 @@ __all__ = ["SAFELISTED_HEADERS", "CORSMiddleware", "InsecureCORSWarning"]
 #: Request headers a browser may send without asking (CORS-safelisted request headers);
 #: always allowed so that ``Content-Type: application/json`` works without configuration.
 SAFELISTED_HEADERS = frozenset({"accept", "accept-language", "content-language", "content-type"})
+#: CORS-safelisted methods: the browser accepts them whatever Allow-Methods says, and sends
+#: them without a preflight when no other header needs one, so refusing them in a preflight
+#: would only break requests that carry an allowed custom header.
+SAFELISTED_METHODS = frozenset({"GET", "HEAD", "POST"})
 _ORIGIN_RE = re.compile(r"^(null|[a-z][a-z0-9+.-]*://[^/?#\s]+)$")
 
 _VARY_ORIGIN = (b"vary", b"Origin")
@@ -183,7 +187,10 @@ class CORSMiddleware:
         if not self.is_allowed_origin(origin):
             problems.append("origin")
         allowed_methods = self.allow_methods
-        if allowed_methods is not None and method.strip().decode("latin-1") not in allowed_methods:
+        name = method.strip().decode("latin-1")
+        if allowed_methods is not None and name not in allowed_methods and (
+            name not in SAFELISTED_METHODS
+        ):
             problems.append("method")
         names = _tokens(requested) if requested else []
         if not self.allow_all_headers and any(n not in self.allow_headers for n in names):

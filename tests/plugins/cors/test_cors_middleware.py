@@ -169,6 +169,13 @@ def test_disallowed_preflight_gets_no_grant(origin: str, method: str, headers: s
     assert "origin" in vary(r)
 
 
+def test_safelisted_methods_pass_the_preflight_method_check() -> None:
+    c, _ = client(allow_origins=[ORIGIN], allow_methods=["PUT"], allow_headers=["x-token"])
+    r = preflight(c, method="GET", headers="x-token")
+    assert r.status_code == 204
+    assert preflight(c, method="PATCH", headers="x-token").status_code == 400
+
+
 def test_safelisted_request_headers_are_always_allowed() -> None:
     c, _ = client(allow_origins=[ORIGIN], allow_methods=["POST"])
     r = preflight(c, method="POST", headers="Content-Type,Accept")
