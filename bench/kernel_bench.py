@@ -64,7 +64,6 @@ def _passthrough(app: Any) -> Any:
 
 def _kernel_app(with_middleware: bool) -> Any:
     from apps._common import PLAINTEXT  # type: ignore[import-not-found]
-
     from lamina import HTTPException, Middleware, PlainTextResponse
     from lamina.testing import make_app, plugin
 
@@ -279,7 +278,7 @@ def run_http(columns: list[str], duration: float, rounds: int, connections: int
                 continue
             servers[name] = (process, port)
         samples: dict[str, list[float]] = {name: [] for name in servers}
-        for name, (_p, port) in servers.items():
+        for _p, port in servers.values():
             _load(port, connections, min(1.0, duration))  # warm-up
         for _ in range(rounds):
             for name, (_p, port) in servers.items():
