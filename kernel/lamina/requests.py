@@ -330,6 +330,8 @@ class Request(HTTPConnection):
                 self._json = json.loads(body)
             except (ValueError, UnicodeDecodeError) as exc:
                 raise RequestError(f"Invalid JSON body: {exc}") from None
+            except RecursionError:
+                raise RequestError("Invalid JSON body: nested too deeply") from None
         return self._json
 
     def form(

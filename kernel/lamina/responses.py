@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, formatdate
 from typing import Any, Literal
 from urllib.parse import quote
@@ -36,6 +36,8 @@ __all__ = [
 ]
 
 Background = Callable[[], Awaitable[Any]]
+#: Extra headers: a mapping, or ``(name, value)`` pairs when a name repeats (``Link``).
+HeadersArg = Mapping[str, str] | Iterable[tuple[str, str]] | None
 #: Scope key under which a plugin (lamina-background) offers to own background work.
 SPAWN_KEY = "lamina.spawn"
 
@@ -103,7 +105,7 @@ class Response:
         self,
         content: Any = None,
         status_code: int = 200,
-        headers: Mapping[str, str] | None = None,
+        headers: HeadersArg = None,
         media_type: str | None = None,
         background: Background | None = None,
     ) -> None:
@@ -123,11 +125,11 @@ class Response:
             return bytes(content)
         return content.encode(self.charset)  # type: ignore[no-any-return]
 
-    def _init_headers(self, headers: Mapping[str, str] | None) -> list[tuple[bytes, bytes]]:
+    def _init_headers(self, headers: HeadersArg) -> list[tuple[bytes, bytes]]:
         raw: list[tuple[bytes, bytes]] = []
         has_length = has_type = False
         if headers:
-            for k, v in headers.items():
+            for k, v in headers.items() if isinstance(headers, Mapping) else headers:
                 lk = _check_name(k).lower()
                 raw.append((lk.encode("latin-1"), _check(k, v).encode("latin-1")))
                 if lk == "content-length":
@@ -151,7 +153,7 @@ class Response:
         self,
         key: str,
         value: str = "",
-        max_age: int | None = None,
+        max_age: int | timedelta | None = None,
         expires: datetime | str | int | None = None,
         path: str | None = "/",
         domain: str | None = None,
@@ -238,7 +240,7 @@ def build_set_cookie(
     key: str,
     value: str = "",
     *,
-    max_age: int | None = None,
+    max_age: int | timedelta | None = None,
     expires: datetime | str | int | None = None,
     path: str | None = "/",
     domain: str | None = None,
@@ -256,6 +258,8 @@ def build_set_cookie(
         raise ValueError(f"cookie value {value!r} contains CR, LF or NUL")
     parts = [f"{key}={_quote_cookie_value(value)}"]
     if max_age is not None:
+        if isinstance(max_age, timedelta):
+            max_age = int(max_age.total_seconds())
         parts.append(f"Max-Age={int(max_age)}")
     if expires is not None:
         if isinstance(expires, datetime):
@@ -339,7 +343,7 @@ class RedirectResponse(Response):
         self,
         url: str | URL,
         status_code: int = 307,
-        headers: Mapping[str, str] | None = None,
+        headers: HeadersArg = None,
         background: Background | None = None,
     ) -> None:
         super().__init__(b"", status_code=status_code, headers=headers, background=background)
@@ -364,7 +368,7 @@ class StreamingResponse(Response):
         self,
         content: ContentStream,
         status_code: int = 200,
-        headers: Mapping[str, str] | None = None,
+        headers: HeadersArg = None,
         media_type: str | None = None,
         background: Background | None = None,
     ) -> None:

@@ -408,3 +408,23 @@ def test_body_cached_on_scope() -> None:
         assert await Request(scope, receiver()).body() == b"z"
 
     run(main)
+
+
+def test_deeply_nested_json_is_400_not_500() -> None:
+    async def endpoint(request: Request) -> Response:
+        return JSONResponse(await request.json())
+
+    with TestClient(app_for(endpoint)) as client:
+        r = client.post("/", content=b"[" * 200_000 + b"]" * 200_000)
+    assert (r.status_code, r.text) == (400, "Invalid JSON body: nested too deeply")
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_is_disconnected_on_both_backends(backend: str) -> None:
+    async def endpoint(request: Request) -> Response:
+        first = await request.is_disconnected()
+        body = await request.body()
+        return JSONResponse([first, body.decode()])
+
+    with TestClient(app_for(endpoint), backend=backend) as client:
+        assert client.post("/", content=b"data").json() == [False, "data"]

@@ -407,3 +407,12 @@ def test_stream_stops_when_a_real_client_goes_away(server: str, loop: str) -> No
             assert [next(lines) for _ in range(3)] == ["tick"] * 3
         assert finished.wait(5), "the generator kept running after the client left"
     assert len(produced) < 5000
+
+
+def test_headers_as_pairs_allow_repeated_names() -> None:
+    r = Response(b"", headers=[("Link", "<a>; rel=x"), ("link", "<b>; rel=y")])
+    assert r.headers.getlist("link") == ["<a>; rel=x", "<b>; rel=y"]
+
+
+def test_set_cookie_max_age_timedelta() -> None:
+    assert build_set_cookie("a", max_age=timedelta(hours=1)).startswith("a=; Max-Age=3600;")
