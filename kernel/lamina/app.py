@@ -248,6 +248,26 @@ class Lamina:
                     "or disable one of the plugins"
                 )
 
+    def _make_router(self, contributions: list[RouteContribution]) -> Any:
+        """One router: a ``tryfirst`` implementation that answers wins outright; otherwise
+        two plugins both building a router is a conflict naming both."""
+        hook = self.pm.hook.lamina_make_router
+        built: list[tuple[str, Any]] = []
+        for impl in _plain_impls(hook):
+            router = impl.function(**_pick(impl, {"app": self, "routes": contributions}))
+            if router is None:
+                continue
+            if impl.tryfirst:
+                return router
+            built.append((impl.plugin_name, router))
+        if len(built) > 1:
+            names = " and ".join(self._describe(plugin) for plugin, _ in built)
+            raise ConflictError(
+                f"{names} each build a router; disable all but one, or mark the one that "
+                "should win with @hookimpl(tryfirst=True)"
+            )
+        return built[0][1] if built else None
+
     def _describe(self, plugin: str) -> str:
         return "the app" if plugin == "app" else self._info(plugin).describe()
 
@@ -261,7 +281,7 @@ class Lamina:
         ]
         self._check_route_names(contributions)
         self.route_contributions = contributions
-        self.router = self.pm.hook.lamina_make_router(app=self, routes=contributions)
+        self.router = self._make_router(contributions)
         endpoint: ASGIApp = self.router if self.router is not None else _not_found
 
         layers = [MiddlewareLayer(m, "app") for m in self.user_middleware]

@@ -125,9 +125,9 @@ def lamina_register_routes(app: Lamina, register: Callable[[Any], None]) -> None
 def lamina_make_router(app: Lamina, routes: Sequence[Any]) -> ASGIApp | None:
     """Build the router: the innermost ASGI app that dispatches requests to endpoints.
 
-    When: at assembly, after every route was collected. The first plugin to return a value
-    wins (``firstresult``); a second router plugin is a conflict only if both are enabled and
-    neither uses ``tryfirst``/``trylast``.
+    When: at assembly, after every route was collected. Return ``None`` to decline. Two
+    plugins both returning a router is an error naming both, unless one implementation is
+    marked ``@hookimpl(tryfirst=True)``: the first such answer wins outright.
 
     Returns: an ASGI callable, preferably with ``url_path_for(name, **params)`` for reverse
     routing. ``routes`` is a sequence of :class:`lamina.RouteContribution` ``(route, plugin)``
@@ -169,7 +169,10 @@ def lamina_register_protocols(
     """Claim an ASGI scope type (``"websocket"``, or an extension type) and handle it.
 
     When: at assembly. Two plugins claiming one scope type is an error naming both.
-    ``"lifespan"`` belongs to the kernel.
+    ``"http"`` and ``"lifespan"`` belong to the kernel. The handler runs inside the
+    middleware onion; for ``"websocket"`` the kernel wraps it so that a
+    ``WebSocketException`` closes with its code, an ``HTTPException`` before ``accept``
+    becomes a denial response (or close 1008) and any other error closes with 1011.
 
     Returns: nothing; call ``register(scope_type, factory)`` where ``factory(endpoint)``
     receives the router (or the kernel's not-found app when no router is installed) and returns
@@ -195,7 +198,9 @@ def lamina_register_exception_handlers(
 
     Returns: nothing; call ``register(key, handler)`` where ``handler(request, exc)`` (sync or
     async) returns a response. A status-code key handles :class:`lamina.HTTPException` with
-    that code; a class key handles that class and its subclasses (the most specific wins).
+    that code; a class key handles that class and its subclasses (the most specific wins);
+    a handler for ``500`` receives any exception that no other handler claimed. Error
+    responses pass back out through every middleware.
 
     Example::
 
@@ -232,9 +237,10 @@ def lamina_lifespan(app: Lamina) -> Callable[[Lamina], AbstractAsyncContextManag
 def lamina_startup(app: Lamina, state: dict[str, Any]) -> Any:
     """Run startup work (sync or ``async def``; the kernel awaits the result).
 
-    When: at ASGI ``lifespan.startup``, after every lifespan context was entered, in plugin
-    order. Raising fails the startup: the server receives ``lifespan.startup.failed`` with the
-    message.
+    When: at ASGI ``lifespan.startup``, after every plugin lifespan context was entered and
+    before the app's own ``lifespan``, in plugin order. Raising fails the startup: the server
+    receives ``lifespan.startup.failed`` with the message (naming the plugin), and whatever
+    already started is shut down in reverse.
 
     Returns: nothing (or an awaitable). Put shared objects in ``state``.
 
@@ -250,8 +256,10 @@ def lamina_startup(app: Lamina, state: dict[str, Any]) -> Any:
 def lamina_shutdown(app: Lamina, state: dict[str, Any]) -> Any:
     """Run shutdown work (sync or ``async def``; the kernel awaits the result).
 
-    When: at ASGI ``lifespan.shutdown``, in reverse plugin order, before lifespan contexts
-    exit. One plugin failing is logged and does not stop the others.
+    When: at ASGI ``lifespan.shutdown``: shutdown is the exact reverse of startup (the app's
+    ``lifespan`` exits, then ``lamina_shutdown`` hooks in reverse plugin order, then plugin
+    lifespan contexts). One step failing is logged and does not stop the others; the server
+    receives ``lifespan.shutdown.failed`` listing every failure.
 
     Returns: nothing (or an awaitable).
 

@@ -229,3 +229,25 @@ def test_lamina_without_testing_helpers_and_local_plugin_decorator():
     app = Lamina(plugins=[p], autoload=False)
     assert TestClient(app).get("/").text == "ok"
     assert "lamina_make_router" in repr(p)
+
+
+def test_two_routers_conflict_unless_one_is_tryfirst():
+    first = router_plugin({"/": ok}, name="router-one")
+    second = router_plugin({"/": ok}, name="router-two")
+    with pytest.raises(ConflictError) as info:
+        make_app(first, second).assemble()
+    assert "'router-one'" in str(info.value) and "'router-two'" in str(info.value)
+    assert "tryfirst" in str(info.value)
+
+    winner = LocalPlugin("winner")
+    winner.add("lamina_make_router",
+               lambda: TinyRouter({"/": lambda request: PlainTextResponse("winner")}),
+               tryfirst=True)
+    app = make_app(router_plugin({"/": ok}, name="router-one"), winner)
+    assert TestClient(app).get("/").text == "winner"
+
+
+def test_a_router_plugin_may_decline():
+    decliner = plugin("decliner", lamina_make_router=lambda: None)
+    app = make_app(decliner, router_plugin({"/": ok}))
+    assert TestClient(app).get("/").text == "ok"

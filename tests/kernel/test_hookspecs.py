@@ -104,3 +104,10 @@ def test_hookspecs_cover_the_areas_the_kernel_promises():
         "lamina_settings_schema", "lamina_configure", "lamina_lifespan", "lamina_startup",
         "lamina_shutdown", "lamina_register_commands", "lamina_add_hookspecs",
     } <= kernel
+
+
+def test_the_hook_reference_lists_every_kernel_hook():
+    reference = (ROOT / "docs" / "hooks.md").read_text(encoding="utf-8")
+    missing = [name for name, _fn in hookspecs_of(lamina.hookspecs)
+               if f"### `{name}(" not in reference]
+    assert missing == [], "regenerate: uv run python -m tests.helpers.hookdoc > docs/hooks.md"
