@@ -363,9 +363,10 @@ def _decode_text(raw: bytes, charset: str, what: str) -> str:
 class _UrlencodedBuilder:
     """Callbacks for ``QuerystringParser``: one field at a time, limits checked as it grows."""
 
-    __slots__ = ("form", "limits", "name", "size", "total", "value")
+    __slots__ = ("charset", "form", "limits", "name", "size", "total", "value")
 
-    def __init__(self, form: FormData, limits: _Limits) -> None:
+    def __init__(self, form: FormData, limits: _Limits, charset: str = "utf-8") -> None:
+        self.charset = charset
         self.form = form
         self.limits = limits
         self.total = 0
@@ -406,10 +407,11 @@ class _UrlencodedBuilder:
         form = self.form
         if len(form._list) >= self.limits.max_fields:
             raise RequestError(f"Too many form fields: the limit is {self.limits.max_fields}")
-        name = _decode_text(unquote_to_bytes(bytes(self.name).replace(b"+", b" ")), "utf-8",
+        charset = self.charset
+        name = _decode_text(unquote_to_bytes(bytes(self.name).replace(b"+", b" ")), charset,
                             "A form field name")
         value = _decode_text(unquote_to_bytes(bytes(self.value).replace(b"+", b" ")),
-                             "utf-8", f"Form field {name!r}")
+                             charset, f"Form field {name!r}")
         form._append(name, value)
 
 
@@ -580,7 +582,9 @@ class FormReader:
     """What ``request.form()`` returns: awaitable, and an async context manager.
 
     ``await request.form()`` gives the ``FormData`` (closed when the request ends);
-    ``async with request.form() as form:`` also closes it when the block exits.
+    ``async with request.form() as form:`` also closes it when the block exits. The form is
+    parsed once per request: later calls return the same ``FormData`` (or raise the same
+    error), whatever limits they pass.
     """
 
     __slots__ = ("_form", "_overrides", "_request")
@@ -663,7 +667,7 @@ class FormReader:
         if kind == "multipart/form-data":
             await _parse_multipart(request, form, limits, params.get("boundary"))
         elif kind == "application/x-www-form-urlencoded":
-            await _parse_urlencoded(request, form, limits)
+            await _parse_urlencoded(request, form, limits, params.get("charset") or "utf-8")
         else:
             raise UnsupportedMediaType(
                 "Expected a form (application/x-www-form-urlencoded or multipart/form-data), "
@@ -671,8 +675,10 @@ class FormReader:
             )
 
 
-async def _parse_urlencoded(request: Request, form: FormData, limits: _Limits) -> None:
-    builder = _UrlencodedBuilder(form, limits)
+async def _parse_urlencoded(
+    request: Request, form: FormData, limits: _Limits, charset: str
+) -> None:
+    builder = _UrlencodedBuilder(form, limits, charset)
     parser = QuerystringParser(builder.callbacks())  # type: ignore[arg-type]
     parser.logger = _QUIET  # type: ignore[assignment]
     try:

@@ -671,3 +671,13 @@ def test_streamed_upload_through_a_real_server(server: str, loop: str) -> None:
                        headers={"content-type": "multipart/form-data; boundary=B"})
     assert r.json() == {"sha": expected, "size": len(piece) * count, "disk": True,
                         "note": "hi"}
+
+
+def test_urlencoded_charset_parameter_is_honoured() -> None:
+    with TestClient(app_for(echo)) as client:
+        r = client.post("/", content=b"caf%E9=%E9t%E9", headers={
+            "content-type": "application/x-www-form-urlencoded; charset=ISO-8859-1"})
+        assert r.json() == [["café", "été"]]
+        r = client.post("/", content=b"a=1", headers={
+            "content-type": "application/x-www-form-urlencoded; charset=nope"})
+        assert (r.status_code, r.text) == (400, "A form field name: unknown charset 'nope'")
