@@ -121,9 +121,14 @@ class Response:
             return b""
         if isinstance(content, bytes):
             return content
+        if isinstance(content, str):
+            return content.encode(self.charset)
         if isinstance(content, (bytearray, memoryview)):
             return bytes(content)
-        return content.encode(self.charset)  # type: ignore[no-any-return]
+        raise TypeError(
+            f"{type(self).__name__} content must be bytes or str, not {type(content).__name__}"
+            " (use JSONResponse for data)"
+        )
 
     def _init_headers(self, headers: HeadersArg) -> list[tuple[bytes, bytes]]:
         raw: list[tuple[bytes, bytes]] = []

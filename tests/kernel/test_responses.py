@@ -416,3 +416,8 @@ def test_headers_as_pairs_allow_repeated_names() -> None:
 
 def test_set_cookie_max_age_timedelta() -> None:
     assert build_set_cookie("a", max_age=timedelta(hours=1)).startswith("a=; Max-Age=3600;")
+
+
+def test_content_of_the_wrong_type_is_a_clear_error() -> None:
+    with pytest.raises(TypeError, match="must be bytes or str, not dict"):
+        PlainTextResponse({"a": 1})
