@@ -8,6 +8,7 @@ parameter names erased) that detects two routes claiming the same path.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -58,8 +59,14 @@ class PathPattern:
     #: Index of the segment where a spanning (``path``) parameter starts, else ``None``.
     tail_at: int | None
     names: tuple[str, ...]
-    regex: re.Pattern[str]
+    #: The whole-template regex source; compiled on first use (``path`` parameters, hosts).
+    regex_source: str
     shape: str
+    flags: int = re.DOTALL
+
+    @functools.cached_property
+    def regex(self) -> re.Pattern[str]:
+        return re.compile(self.regex_source, self.flags)
 
     @property
     def is_static(self) -> bool:
@@ -167,12 +174,9 @@ def compile_path(
                 tail_at = i
                 break
             segments.append(seg)
-    regex = re.compile(
-        "".join(
-            re.escape(t.text) if isinstance(t, Literal) else f"(?P<{t.name}>{t.converter.regex})"
-            for t in tokens
-        ),
-        re.DOTALL,
+    regex = "".join(
+        re.escape(t.text) if isinstance(t, Literal) else f"(?P<{t.name}>{t.converter.regex})"
+        for t in tokens
     )
     shape = "".join(
         t.text if isinstance(t, Literal) else "{:" + t.converter_name + "}" for t in tokens
@@ -191,12 +195,10 @@ def compile_host(template: str, lookup: Callable[[str], Converter]) -> PathPatte
             raise ValueError(f"host {template!r}: unknown converter {name!r}") from None
 
     tokens = _parse_tokens(template, resolve)
-    regex = re.compile(
-        "".join(
-            re.escape(t.text) if isinstance(t, Literal) else f"(?P<{t.name}>{t.converter.regex})"
-            for t in tokens
-        ),
-        re.DOTALL | re.IGNORECASE,
+    regex = "".join(
+        re.escape(t.text) if isinstance(t, Literal) else f"(?P<{t.name}>{t.converter.regex})"
+        for t in tokens
     )
     names = tuple(t.name for t in tokens if isinstance(t, Param))
-    return PathPattern(template, tuple(tokens), (), None, names, regex, template.lower())
+    return PathPattern(template, tuple(tokens), (), None, names, regex, template.lower(),
+                       re.DOTALL | re.IGNORECASE)

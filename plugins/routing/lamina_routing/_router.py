@@ -18,7 +18,6 @@ app they wrap; ``Host`` routes are checked alongside, in registration order.
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -136,7 +135,7 @@ def _split_host(value: str) -> str:
 
 
 def _host_matcher(pattern: PathPattern) -> Callable[[Scope], dict[str, Any] | None]:
-    regex = re.compile(pattern.regex.pattern, re.IGNORECASE | re.DOTALL)
+    regex = pattern.regex
 
     def match(scope: Scope) -> dict[str, Any] | None:
         host = ""
@@ -701,7 +700,7 @@ def _walk(router: Router, prefix: str) -> Iterator[tuple[str, Any, str]]:
             yield prefix + getattr(route, "path", ""), route, contributor
 
 
-_MOUNT_TAIL = PathPattern("{path:path}", (), (), None, ("path",), re.compile(".*"), "{path}")
+_MOUNT_TAIL = PathPattern("{path:path}", (), (), None, ("path",), ".*", "{path}")
 
 
 def _with_params(app: ASGIApp, params: dict[str, Any], nested: bool) -> ASGIApp:

@@ -4,19 +4,21 @@ Templates are inserted segment by segment: literal segments are dict keys, param
 are converter checks, mixed segments (``{name}.{ext}``) are one regex, and a ``path``
 parameter stops the walk (its route is a *tail* matched by the whole-template regex).
 
-At assembly the trie is turned into Python source — one straight-line function per node
-reached through a large dict of literals, nested ``if`` blocks for everything else — and
-compiled with :func:`compile`. A lookup is then a dict lookup per literal level plus inline
-checks (``s.isdigit()`` for ``int``, truthiness for ``str``): no per-level call, no loop over
-empty child lists, no list push/pop for parameter values, and the ``path_params`` dict is
+At assembly the trie is turned into Python source — one function per node reached through a
+dict of literals (shared by every subtree of the same shape), nested ``if`` blocks for
+everything else — and compiled with :func:`compile`. A lookup is then a dict lookup per
+literal level plus inline checks (``s.isdigit()`` for ``int``, truthiness for ``str``): no
+loop over empty child lists, no list push/pop for parameter values, and the ``path_params`` dict is
 built by a dict display at the leaf.
 
-Only names (``K12``, ``F3``...) go into the generated source; every literal text, converter,
-regex and leaf is passed in the function's globals, so route text never becomes code.
+Route text never becomes code: literal texts, leaves and regexes reach a function through the
+tuple ``L`` it is bound to, converter helpers through its globals (``H0``...); only parameter
+names, checked to be identifiers, appear as string literals.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -143,7 +145,27 @@ def _tail_converter(pattern: PathPattern) -> Callable[[re.Match[str]], Any]:
     return convert
 
 
+class _Ref:
+    """A generated function and the per-subtree objects (``L``) it is bound to."""
+
+    __slots__ = ("bound", "fname", "objects")
+
+    def __init__(self, fname: str, objects: list[Any]) -> None:
+        self.fname = fname
+        self.objects = objects
+        self.bound: Any = None
+
+
 class _Generator:
+    """Writes one function per trie node reached through a dict (and per deep node).
+
+    Everything specific to a subtree — leaves, literal texts, tail regexes, dicts of child
+    functions — is read from the tuple ``L`` the function is bound to, so subtrees with the
+    same shape (``/t001/users/{id:int}``, ``/t002/users/{id:int}``...) share one function:
+    source size and compile time grow with the number of distinct shapes, not of routes.
+    Shared helpers (converter wrappers) are globals of the generated module.
+    """
+
     #: Past this indentation a node gets its own function (the tokenizer allows 100 levels).
     MAX_INDENT = 40
     #: Up to this many literal children are compared inline; more go through a dict.
@@ -151,25 +173,41 @@ class _Generator:
 
     def __init__(self) -> None:
         self.ns: dict[str, Any] = {"MISS": MISS}
-        self.functions: list[list[str]] = []
-        self.counter = 0
+        self.helpers: dict[Any, str] = {}
+        self.by_source: dict[str, str] = {}
+        self.functions: list[str] = []
+        self.objects: list[Any] = []
+        self.vars = 0
 
-    def name(self, value: Any, prefix: str = "K") -> str:
-        self.counter += 1
-        key = f"{prefix}{self.counter}"
-        self.ns[key] = value
-        return key
+    def helper(self, key: Any, make: Callable[[], Any]) -> str:
+        name = self.helpers.get(key)
+        if name is None:
+            name = self.helpers[key] = f"H{len(self.helpers)}"
+            self.ns[name] = make()
+        return name
 
-    def function(self, node: Node, depth: int, n_prior: int) -> str:
-        """Emit ``def F(segs, n, path, out, vals)`` for ``node``; return its name."""
-        fname = self.name(None, "F")
-        lines = [f"def {fname}(segs, n, path, out, vals):"]
-        prior = [f"vals[{k}]" for k in range(n_prior)]
+    def local(self, value: Any) -> str:
+        self.objects.append(value)
+        return f"L[{len(self.objects) - 1}]"
+
+    def var(self, prefix: str) -> str:
+        self.vars += 1
+        return f"{prefix}{self.vars}"
+
+    def function(self, node: Node, depth: int, n_prior: int) -> _Ref:
+        """The function serving ``node`` (``def F(L, segs, n, path, out, vals)``)."""
+        saved = self.objects, self.vars
+        self.objects, self.vars = [], 0
         body: list[str] = []
-        self.body(node, depth, prior, body, 1)
-        lines += body or ["    pass"]
-        self.functions.append(lines)
-        return fname
+        self.body(node, depth, [f"vals[{k}]" for k in range(n_prior)], body, 1)
+        source = "\n".join(body or ["    pass"])
+        fname = self.by_source.get(source)
+        if fname is None:
+            fname = self.by_source[source] = f"F{len(self.by_source)}"
+            self.functions.append(f"def {fname}(L, segs, n, path, out, vals):\n{source}")
+        ref = _Ref(fname, self.objects)
+        self.objects, self.vars = saved
+        return ref
 
     def params_dict(self, leaf: Leaf, values: list[str]) -> str:
         names = leaf.names
@@ -184,22 +222,22 @@ class _Generator:
     def body(self, node: Node, depth: int, values: list[str], out: list[str], ind: int) -> None:
         pad = "    " * ind
         for leaf in node.prefixes:
-            out.append(f"{pad}out.append(({self.name(leaf)}, "
+            out.append(f"{pad}out.append(({self.local(leaf)}, "
                        f"{self.params_dict(leaf, values)}, {depth}))")
         for leaf in node.tails:
             assert leaf.pattern is not None
-            rx = self.name(leaf.pattern.regex.fullmatch)
-            conv = self.name(_tail_converter(leaf.pattern))
-            var = f"t{self.counter}"
+            rx = self.local(leaf.pattern.regex.fullmatch)
+            conv = self.local(_tail_converter(leaf.pattern))
+            var = self.var("t")
             out.append(f"{pad}{var} = {rx}(path)")
             out.append(f"{pad}if {var} is not None:")
             out.append(f"{pad}    {var} = {conv}({var})")
             out.append(f"{pad}    if {var} is not MISS:")
-            out.append(f"{pad}        out.append(({self.name(leaf)}, {var}, n))")
+            out.append(f"{pad}        out.append(({self.local(leaf)}, {var}, n))")
         if node.leaves:
             out.append(f"{pad}if n == {depth}:")
             for leaf in node.leaves:
-                out.append(f"{pad}    out.append(({self.name(leaf)}, "
+                out.append(f"{pad}    out.append(({self.local(leaf)}, "
                            f"{self.params_dict(leaf, values)}, {depth}))")
         if not node.has_children():
             return
@@ -212,22 +250,18 @@ class _Generator:
         if node.static:
             if len(node.static) <= self.INLINE_LITERALS and not deep:
                 for text, child in node.static.items():
-                    out.append(f"{pad}if {seg} == {self.name(text)}:")
+                    out.append(f"{pad}if {seg} == {self.local(text)}:")
                     self.body(child, depth + 1, values, out, ind + 1)
             else:
-                names = {text: self.function(child, depth + 1, len(values))
+                table = {text: self.function(child, depth + 1, len(values))
                          for text, child in node.static.items()}
-                # the functions exist only once the source is executed: filled in then
-                key = self.name(None)
-                self.deferred.append((key, names))
-                var = f"f{self.counter}"
+                var = self.var("f")
                 args = ", ".join(values) + ("," if values else "")
-                out.append(f"{pad}{var} = {key}.get({seg})")
+                out.append(f"{pad}{var} = {self.local(table)}.get({seg})")
                 out.append(f"{pad}if {var} is not None:")
                 out.append(f"{pad}    {var}(segs, n, path, out, ({args}))")
         for conv, child in node.params:
-            var = f"v{self.counter + 1}"
-            self.counter += 1
+            var = self.var("v")
             if type(conv) is StringConverter:
                 out.append(f"{pad}if {seg}:")
                 out.append(f"{pad}    {var} = {seg}")
@@ -235,15 +269,15 @@ class _Generator:
                 out.append(f"{pad}if {seg}.isdigit() and {seg}.isascii():")
                 out.append(f"{pad}    {var} = int({seg})")
             else:
-                safe = self.name(_safe_parse(conv))
+                safe = self.helper(("parse", id(conv)), lambda c=conv: _safe_parse(c))
                 out.append(f"{pad}{var} = {safe}({seg})")
                 out.append(f"{pad}if {var} is not MISS:")
             self.child(child, depth + 1, [*values, var], out, ind + 1, deep)
         for part, child in node.partials:
-            rx = self.name(part.regex.fullmatch)
-            conv = self.name(_partial_converter(part))
-            var = f"m{self.counter + 1}"
-            self.counter += 1
+            key = (part.key, tuple(id(c) for c in part.converters))
+            rx = self.helper(("rx", *key), lambda p=part: p.regex.fullmatch)
+            conv = self.helper(("conv", *key), lambda p=part: _partial_converter(p))
+            var = self.var("m")
             out.append(f"{pad}{var} = {rx}({seg})")
             out.append(f"{pad}if {var} is not None:")
             out.append(f"{pad}    {var} = {conv}({var})")
@@ -256,21 +290,26 @@ class _Generator:
         if not deep:
             self.body(node, depth, values, out, ind)
             return
-        fname = self.function(node, depth, len(values))
+        ref = self.function(node, depth, len(values))
         pad = "    " * ind
-        out.append(f"{pad}{fname}(segs, n, path, out, ({', '.join(values)},))")
+        out.append(f"{pad}{self.local(ref)}(segs, n, path, out, ({', '.join(values)},))")
 
-    deferred: list[tuple[str, dict[str, str]]]
+    def bind(self, value: Any) -> Any:
+        """Replace every :class:`_Ref` (also inside dict tables) by its bound function."""
+        if isinstance(value, _Ref):
+            if value.bound is None:
+                objects = tuple(self.bind(o) for o in value.objects)
+                value.bound = functools.partial(self.ns[value.fname], objects)
+            return value.bound
+        if isinstance(value, dict):
+            return {k: self.bind(v) for k, v in value.items()}
+        return value
 
 
 def generate_matcher(root: Node) -> tuple[Matcher, str]:
     """Compile the trie into ``match(segs, n, path, out, ())``; also return the source."""
     gen = _Generator()
-    gen.deferred = []
-    entry = gen.function(root, 0, 0)
-    source = "\n\n".join("\n".join(f) for f in gen.functions) + "\n"
-    code = compile(source, "<lamina_routing matcher>", "exec")
-    exec(code, gen.ns)
-    for key, names in gen.deferred:
-        gen.ns[key] = {text: gen.ns[fname] for text, fname in names.items()}
-    return gen.ns[entry], source
+    ref = gen.function(root, 0, 0)
+    source = "\n\n".join(gen.functions) + "\n"
+    exec(compile(source, "<lamina_routing matcher>", "exec"), gen.ns)
+    return gen.bind(ref), source
