@@ -159,32 +159,54 @@ def validate_section(
     if not dataclasses.is_dataclass(schema):
         errors.append(f"{tag} settings schema {schema!r} is not a dataclass")
         return None
-    hints = typing.get_type_hints(schema)
+    before = len(errors)
+    value = _build(schema, data, tag, "", plugin, errors)
+    return None if len(errors) > before or value is _MISSING else value
+
+
+def _build(
+    schema: type, data: Mapping[str, Any], tag: str, prefix: str, plugin: str, errors: list[str]
+) -> Any:
+    """Instantiate one (possibly nested) settings dataclass, collecting every problem."""
+    try:
+        hints = typing.get_type_hints(schema)
+    except Exception as exc:  # a plugin bug: say so instead of crashing assembly
+        errors.append(f"{tag} cannot read the type hints of {schema.__qualname__}: {exc}; "
+                      "define the settings dataclass at module level")
+        return _MISSING
     fields = {f.name: f for f in dataclasses.fields(schema) if f.init}
     before = len(errors)
     for key in data:
         if key not in fields:
             known = ", ".join(sorted(fields)) or "none"
-            errors.append(f"{tag} unknown setting {key!r} (known settings: {known})")
+            errors.append(f"{tag} unknown setting {prefix + key!r} (known settings: {known})")
     kwargs: dict[str, Any] = {}
     for name, f in fields.items():
-        where = f"{tag} {name}"
+        where = f"{tag} {prefix}{name}"
         if name in data:
             raw = _resolve_env(data[name], where, errors)
             if raw is _MISSING:
                 continue
-            value = _coerce(raw, hints.get(name, Any), where, errors)
+            tp = hints.get(name, Any)
+            if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+                if not isinstance(raw, Mapping):
+                    errors.append(f"{where}: expected a table of {tp.__name__} settings, "
+                                  f"got {type(raw).__name__} {raw!r}")
+                    continue
+                value = _build(tp, raw, tag, f"{prefix}{name}.", plugin, errors)
+            else:
+                value = _coerce(raw, tp, where, errors)
             if value is not _MISSING:
                 kwargs[name] = value
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             expected = _type_name(hints.get(name, Any))
-            errors.append(f"{tag} {name}: required setting is missing (expected {expected}); "
+            errors.append(f"{where}: required setting is missing (expected {expected}); "
                           f"set it in the [{plugin}] section of lamina.toml or in "
                           "Lamina(settings=...)")
     if len(errors) > before:
-        return None
+        return _MISSING
     try:
         return schema(**kwargs)
     except (TypeError, ValueError) as exc:
-        errors.append(f"{tag} {exc}")
-        return None
+        errors.append(f"{tag} {prefix}{exc}" if not prefix else f"{tag} {prefix[:-1]}: {exc}")
+        return _MISSING

@@ -159,3 +159,47 @@ def test_entry_point_plugin_errors_name_distribution_and_version(tmp_path, monke
 def test_kernel_settings():
     app = make_app(settings={"lamina": {"max_body_size": 1024}}, debug=True)
     assert (app.settings.max_body_size, app.debug) == (1024, True)
+
+
+@dataclass(frozen=True)
+class Limits:
+    burst: int
+    rate: float = 1.0
+
+    def __post_init__(self):
+        if self.burst < 1:
+            raise ValueError("burst must be at least 1")
+
+
+@dataclass(frozen=True)
+class Throttle:
+    limits: Limits
+    name: str = "t"
+
+
+def test_nested_sections_and_post_init_validation():
+    received = []
+    throttle = plugin("throttle", lamina_settings_schema=lambda: Throttle,
+                      lamina_configure=lambda settings: received.append(settings))
+    make_app(throttle, settings={"throttle": {"limits": {"burst": "3"}}})
+    assert received == [Throttle(limits=Limits(burst=3))]
+    with pytest.raises(SettingsError) as info:
+        make_app(throttle, settings={"throttle": {"limits": {"burst": "x", "extra": 1}}})
+    assert info.value.errors == [
+        "[throttle] (local) unknown setting 'limits.extra' (known settings: burst, rate)",
+        "[throttle] (local) limits.burst: expected int, got str 'x'",
+    ]
+    with pytest.raises(SettingsError) as info:
+        make_app(throttle, settings={"throttle": {"limits": {"burst": 0}}})
+    assert info.value.errors == ["[throttle] (local) limits: burst must be at least 1"]
+    with pytest.raises(SettingsError, match="expected a table of Limits settings"):
+        make_app(throttle, settings={"throttle": {"limits": 5}})
+
+
+def test_unresolvable_type_hints_are_reported_not_raised():
+    @dataclass
+    class Local:
+        value: UndefinedName  # type: ignore[name-defined]  # noqa: F821
+
+    with pytest.raises(SettingsError, match="cannot read the type hints"):
+        make_app(plugin("odd", lamina_settings_schema=lambda: Local))
