@@ -263,3 +263,28 @@ def test_any_content_type_is_handled(content_type: str) -> None:
     status, _ = post([b"a=1"], content_type)
     assert status in (200, 400, 413, 415)
 
+
+
+# --------------------------------------------------------------------------- header injection
+@SETTINGS
+@given(value=text)
+def test_response_header_values_never_carry_cr_lf_nul(value: str) -> None:
+    from lamina import Response
+
+    try:
+        response = Response(b"", headers={"x-h": value})
+    except ValueError:  # CR/LF/NUL refused; UnicodeEncodeError (not latin-1) is a ValueError
+        assert set(value) & {"\r", "\n", "\x00"} or not value.isascii()
+        return
+    for _, v in response.raw_headers:
+        assert not set(v) & {13, 10, 0}
+
+
+@SETTINGS
+@given(url=text)
+def test_redirect_location_is_always_safe(url: str) -> None:
+    from lamina import RedirectResponse
+
+    location = RedirectResponse(url).headers["location"]
+    assert location.isascii()
+    assert not set(location) & {"\r", "\n", "\x00", " "}
