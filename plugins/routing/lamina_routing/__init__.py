@@ -39,7 +39,7 @@ from ._converters import (
     UUIDConverter,
 )
 from ._endpoints import HTTPEndpoint
-from ._router import NoMatchFound, Router
+from ._router import AppRouter, NoMatchFound, Router
 from ._routes import BaseRoute, Host, Mount, Route
 from ._settings import RoutingSettings
 
@@ -127,9 +127,9 @@ def collect_converters(app: Lamina) -> dict[str, Converter]:
 
 
 @hookimpl
-def lamina_make_router(app: Lamina, routes: Sequence[Any]) -> Router:
+def lamina_make_router(app: Lamina, routes: Sequence[Any]) -> AppRouter:
     settings: RoutingSettings = app.extensions.get(PLUGIN) or RoutingSettings()
-    router = Router()
+    router = AppRouter()
     router.routes = [c[0] for c in routes]
     return router.compile(
         [(c[0], c[1]) for c in routes],

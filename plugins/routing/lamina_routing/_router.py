@@ -34,7 +34,7 @@ from ._paths import PathPattern, compile_host, compile_path
 from ._routes import BaseRoute, Host, Mount, Route, method_order, wrap_middleware
 from ._trie import Candidate, Leaf, Matcher, Node, generate_matcher, insert
 
-__all__ = ["NoMatchFound", "Router"]
+__all__ = ["AppRouter", "NoMatchFound", "Router"]
 
 ROUTE_PATH_KEY = "lamina.route_path"
 
@@ -508,7 +508,14 @@ class Router:
         self._static = cache
 
     # ------------------------------------------------------------------ serving
-    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Any:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # ``async def`` so that servers see an ASGI 3 app when a Router is served on its own;
+        # inside a Lamina app the kernel calls an AppRouter, whose __call__ is ``_serve``.
+        scope.setdefault("app", self)  # request.url_for reverses through scope["app"]
+        await self._serve(scope, receive, send)
+
+    def _serve(self, scope: Scope, receive: Receive, send: Send) -> Any:
+        """Dispatch and return the endpoint's awaitable (no coroutine frame of our own)."""
         if not self._compiled:
             self.compile()
         if scope["type"] == "http":
@@ -748,3 +755,12 @@ async def _lifespan(scope: Scope, receive: Receive, send: Send) -> None:
         elif message["type"] == "lifespan.shutdown":
             await send({"type": "lifespan.shutdown.complete"})
             return
+
+
+class AppRouter(Router):
+    """The router the plugin gives the kernel: the same, minus one coroutine frame per request.
+
+    ``__call__`` returns the endpoint's awaitable instead of awaiting it (the kernel awaits).
+    """
+
+    __call__ = Router._serve  # type: ignore[assignment]

@@ -85,3 +85,11 @@ def test_malformed_targets_never_give_500(target: bytes) -> None:
     with serve(build()) as base:
         status = _raw_request(base, target)
     assert status in (200, 307, 400, 404, 405, 414), (target, status)
+
+
+def test_a_router_alone_is_an_asgi3_app_for_servers() -> None:
+    from lamina_routing import Router
+
+    with serve(Router([Route("/u/{id:int}", params, name="user")])) as base:
+        r = httpx.get(base + "/u/3")
+    assert r.status_code == 200 and r.json()["params"] == {"id": 3}
