@@ -15,17 +15,20 @@ from apps._common import (  # type: ignore[import-not-found]
     PLAINTEXT,
     SSE_DATA,
     SSE_EVENTS,
+    STATIC_DIR,
     table_paths,
 )
 from lamina import JSONResponse, Lamina, PlainTextResponse
-from lamina_routing import Route
+from lamina_routing import Mount, Route
 from lamina_sse import EventSourceResponse
+from lamina_staticfiles import StaticFiles
 
 VERSION = lamina.__version__
 SKIP: dict[str, str] = {}
 NOTES: dict[str, str] = {
     "sse": "lamina-sse EventSourceResponse over an async generator of strings (plugin loaded)",
     "routing": "lamina-routing: static paths in a dict, parameterised paths in a segment trie",
+    "static": "lamina-staticfiles StaticFiles under Mount('/static'): one thread hop per file",
 }
 
 
@@ -62,13 +65,11 @@ def _routes() -> list:
         Route("/json", json_view),
         Route("/form", form, methods=["POST"]),
         Route("/sse", sse),
+        Mount("/static", StaticFiles(STATIC_DIR), name="static"),
     ]
     # sse / static: filled in by the owners of lamina-sse / lamina-staticfiles.
     routes += [Route(p, item) for _, p in table_paths("starlette")]
     return routes
-
-
-SKIP["static"] = "lamina-staticfiles column entry not written yet"
 
 
 def build(middleware: bool) -> Lamina:

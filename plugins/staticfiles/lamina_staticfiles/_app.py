@@ -12,10 +12,15 @@ import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import anyio.to_thread
 from lamina import HTTPException, RedirectResponse
 from lamina.app import Lamina
-from lamina.files import DEFAULT_CHUNK_SIZE, FileResponse, FileSnapshot, NotAFile
+from lamina.files import (
+    DEFAULT_CHUNK_SIZE,
+    FileResponse,
+    FileSnapshot,
+    NotAFile,
+    run_in_thread,
+)
 from lamina.responses import PlainTextResponse
 from lamina.types import Receive, Scope, Send
 
@@ -30,6 +35,13 @@ _CONDITIONAL = (b"if-none-match", b"if-modified-since")
 
 # Lookup outcomes (tuples keep the thread hop's return cheap).
 _FILE, _REDIRECT, _NOT_FOUND_PAGE, _MISSING = 0, 1, 2, 3
+
+
+def _close_result(result: tuple[Any, ...]) -> None:
+    """A lookup whose requester went away: close what the thread opened."""
+    for item in result:
+        if isinstance(item, FileSnapshot):
+            item.close()
 
 
 def route_path(scope: Scope) -> str:
@@ -226,8 +238,9 @@ class StaticFiles:
                 elif key in _CONDITIONAL:
                     read = False  # likely a 304: open and stat, read only if needed
         slash = not path or path.endswith("/")
-        result = await anyio.to_thread.run_sync(
-            self._lookup, segments, slash and bool(path), read, encodings, wants_html
+        result = await run_in_thread(
+            self._lookup, segments, slash and bool(path), read, encodings, wants_html,
+            on_abandon=_close_result,
         )
         kind = result[0]
         if kind == _FILE:
