@@ -192,6 +192,8 @@ class Router:
         self._http = _Table()
         self._ws = _Table()
         self._ctx: _Context | None = None
+        #: Converters of the mounts (or hosts) enclosing this router, innermost first.
+        self._mount_converters: tuple[Mapping[str, Converter], ...] = ()
 
     # ------------------------------------------------------------------ declaring
     def register_converter(self, name: str, converter: Converter) -> None:
@@ -297,16 +299,16 @@ class Router:
         self._ctx = ctx
         return self
 
-    def _ensure(self) -> None:
-        if not self._compiled:
-            self.compile()
-
     def _lookup(self, route: Any, ctx: _Context) -> Callable[[str], Converter]:
+        """Converter names for ``route``: its own, its router's, the enclosing mounts' (inner
+        first), the app's plugins', then the built-ins."""
         own = getattr(route, "converters", None) or {}
         router_level = getattr(route, "router_converters", None) or {}
+        chain = (own, router_level, *self._mount_converters, ctx.app_converters,
+                 BUILTIN_CONVERTERS)
 
         def lookup(name: str) -> Converter:
-            for mapping in (own, router_level, ctx.app_converters, BUILTIN_CONVERTERS):
+            for mapping in chain:
                 conv = mapping.get(name)
                 if conv is not None:
                     return conv
@@ -425,10 +427,12 @@ class Router:
         ctx.reverse[full] = _Reverse(protocol, patterns, route, explicit, contributor)
 
     def _child(self, routes: list[Any], contributor: str, ctx: _Context,
-               prefix: tuple[PathPattern, ...], name_prefix: str, shape_prefix: str) -> Router:
+               prefix: tuple[PathPattern, ...], name_prefix: str, shape_prefix: str,
+               converters: Mapping[str, Converter] | None = None) -> Router:
         child = Router()
         child.routes = routes
         child._nested = True
+        child._mount_converters = ((converters,) if converters else ()) + self._mount_converters
         child._build([(r, contributor) for r in routes], ctx, prefix, name_prefix, shape_prefix)
         child._ctx = ctx
         return child
@@ -443,12 +447,8 @@ class Router:
         patterns = (*prefix, pattern)
         inner_names = name_prefix + (f"{mount.name}:" if mount.name else "")
         if mount.routes is not None:
-            routes = list(mount.routes)
-            for r in routes:
-                if isinstance(r, BaseRoute) and r.router_converters is None and mount.converters:
-                    r.router_converters = mount.converters
-            child = self._child(routes, contributor, ctx, patterns, inner_names,
-                                shape_prefix + pattern.shape)
+            child = self._child(list(mount.routes), contributor, ctx, patterns, inner_names,
+                                shape_prefix + pattern.shape, mount.converters)
             target: ASGIApp = child._mounted
         else:
             target = mount.app
@@ -472,7 +472,7 @@ class Router:
         inner_names = name_prefix + (f"{host.name}:" if host.name else "")
         if host.routes is not None:
             child = self._child(list(host.routes), contributor, ctx, prefix, inner_names,
-                                shape_prefix + "@" + host.host)
+                                shape_prefix + "@" + host.host, host.converters)
             target: ASGIApp = child._mounted
         else:
             target = host.app

@@ -134,6 +134,21 @@ def test_router_converters_travel_with_the_routes_into_the_app() -> None:
         assert c.get("/s/a-b").text == "A-B"
 
 
+def test_mount_converters_reach_inner_routes_even_from_a_router() -> None:
+    inner = Router()
+
+    @inner.get("/{n:even}")
+    async def even(request):
+        return PlainTextResponse(str(request.path_params["n"]))
+
+    routes = [Mount("/r", inner, converters={"even": Even()}),
+              Mount("/l", [Route("/{s:slug}", ok)], converters={"slug": Slug()})]
+    with TestClient(make(routes)) as c:
+        assert c.get("/r/4").text == "4"
+        assert c.get("/r/5").status_code == 404
+        assert c.get("/l/a-b").text == "ok {'s': 'A-B'}"
+
+
 def test_converters_are_scoped_per_app() -> None:
     conv = plugin("conv", lamina_register_converters=lambda register: register("slug", Slug()))
     make([Route("/p/{s:slug}", ok)], plugins=[conv]).assemble()
