@@ -35,6 +35,8 @@ PING = b": ping\n\n"
 #: How long closing the endpoint's iterator may take once the stream has ended.
 CLOSE_TIMEOUT = 5.0
 _UNSET: Any = object()
+#: Events after which a stream yields to the event loop even if nothing else made it wait.
+FAIRNESS_EVERY = 64
 
 
 @dataclass
@@ -205,8 +207,15 @@ class _Stream:
 
     async def _pump_async(self, content: AsyncIterable[Any]) -> None:
         # The hot loop: ``write`` inlined, and the plain-string case encoded in place.
+        # A generator that never awaits, writing to a client that keeps up, would never give
+        # the event loop back: every FAIRNESS_EVERY events the stream yields once.
         send = self.send
+        count = 0
         async for item in content:
+            count += 1
+            if count == FAIRNESS_EVERY:
+                count = 0
+                await anyio.lowlevel.checkpoint()
             if type(item) is str and "\n" not in item and "\r" not in item:
                 body = ("data: " + item + "\n\n").encode("utf-8")
             else:
