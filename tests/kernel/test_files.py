@@ -373,3 +373,32 @@ def test_range_responses_fuzz(datafile: Path, header: str) -> None:
         assert match
         start, end = map(int, match.groups())
         assert r.body == CONTENT[start : end + 1]
+
+
+def test_run_in_thread_cleans_up_after_cancellation() -> None:
+    """On asyncio a cancelled caller is released at once; what the thread opened is handed to
+    ``on_abandon`` when it finishes (on trio, anyio waits for the thread instead)."""
+    import threading
+
+    from lamina.files import run_in_thread
+
+    release = threading.Event()
+    abandoned: list[str] = []
+
+    def slow() -> str:
+        release.wait(5)
+        return "opened"
+
+    async def main() -> None:
+        with anyio.move_on_after(0.05) as scope:
+            await run_in_thread(slow, on_abandon=abandoned.append)
+        assert scope.cancelled_caught
+        assert abandoned == []
+        release.set()
+        with anyio.fail_after(5):
+            while not abandoned:
+                await anyio.sleep(0.01)
+        assert await run_in_thread(lambda: 42) == 42
+
+    anyio.run(main)
+    assert abandoned == ["opened"]

@@ -152,3 +152,27 @@ def test_plain_app_mounted_by_hand(static_dir: Path) -> None:
     with TestClient(app) as client:
         assert client.get("/files/css/app.css").text == "body{}"
         assert client.get("/files/css/app.css", headers={"range": "bytes=0-3"}).text == "body"
+
+
+def test_plugin_ships_assets_in_its_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    pkg = tmp_path / "pkgs" / "demo_widget_plugin"
+    (pkg / "static").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "static" / "w.css").write_text(".w{}")
+    monkeypatch.syspath_prepend(str(tmp_path / "pkgs"))
+
+    def contribute(register: Any) -> None:
+        register(StaticDir("/_w", package="demo_widget_plugin", name="w"))
+
+    try:
+        app = make_app("routing", "staticfiles", plugin("w", register_static_dirs=contribute),
+                       settings={"staticfiles": {"cache_control": "no-cache"}})
+        with TestClient(app) as client:
+            r = client.get("/_w/w.css")
+            assert r.text == ".w{}" and r.headers["cache-control"] == "no-cache"
+    finally:
+        sys.modules.pop("demo_widget_plugin", None)

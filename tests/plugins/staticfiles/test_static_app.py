@@ -238,3 +238,25 @@ def test_websocket_scope_is_closed(site: Path) -> None:
 
     anyio.run(main)
     assert sent == [{"type": "websocket.close", "code": 1000}]
+
+
+def test_on_trio(site: Path) -> None:
+    import anyio
+
+    messages: list[dict[str, object]] = []
+
+    async def main() -> None:
+        async def receive() -> dict[str, object]:
+            await anyio.sleep_forever()
+            return {}
+
+        async def send(message: dict[str, object]) -> None:
+            messages.append(message)
+
+        scope = {"type": "http", "method": "GET", "path": "/data.bin", "root_path": "",
+                 "headers": [(b"range", b"bytes=0-9")]}
+        await StaticFiles(site)(scope, receive, send)
+
+    anyio.run(main, backend="trio")
+    assert messages[0]["status"] == 206
+    assert messages[1]["body"] == bytes(range(10))
