@@ -381,3 +381,58 @@ async def test_works_without_the_plugin_using_defaults() -> None:
     await EventSourceResponse(iter(["x"]))(http_scope(Lamina(autoload=False)), client.receive,
                                            client.send)
     assert client.body == b"data: x\n\n"
+
+
+async def test_a_ping_and_an_event_are_never_sent_at_once() -> None:
+    """The heartbeat and the event pump share one connection: sends must not overlap."""
+    in_flight = 0
+    overlaps = 0
+    slow_pings = 0
+
+    class SlowClient(Client):
+        async def send(self, message: dict[str, Any]) -> None:
+            nonlocal in_flight, overlaps, slow_pings
+            in_flight += 1
+            overlaps += in_flight > 1
+            try:
+                if message.get("body") == b": ping\n\n":
+                    slow_pings += 1
+                    await anyio.sleep(0.08)  # a ping stuck in the socket for a while
+                await super().send(message)
+            finally:
+                in_flight -= 1
+
+    async def bursty() -> AsyncIterator[str]:
+        for i in range(6):
+            await anyio.sleep(0.06)
+            yield str(i)
+
+    client = SlowClient()
+    await EventSourceResponse(bursty(), heartbeat=0.05)(
+        http_scope(sse_app()), client.receive, client.send
+    )
+    assert slow_pings >= 1
+    assert overlaps == 0
+    assert [e.data for e in client.events()] == [str(i) for i in range(6)]
+
+
+async def test_a_generator_that_never_awaits_does_not_starve_the_loop() -> None:
+    other_ran = anyio.Event()
+    produced = 0
+
+    async def greedy() -> AsyncIterator[str]:
+        nonlocal produced
+        while not other_ran.is_set():
+            produced += 1
+            yield "x"
+
+    async def other() -> None:
+        other_ran.set()
+
+    client = Client()
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(EventSourceResponse(greedy(), heartbeat=0, send_timeout=None),
+                          http_scope(sse_app()), client.receive, client.send)
+            tg.start_soon(other)
+    assert 0 < produced <= 200
