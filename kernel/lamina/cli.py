@@ -96,17 +96,21 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------- plugins
-def plugin_report() -> list[dict[str, Any]]:
-    """Every installed entry-point plugin (and whether the environment enables it)."""
+def plugin_report(settings_file: str | None = None) -> list[dict[str, Any]]:
+    """Every installed entry-point plugin, whether the environment enables it, and whether
+    the settings file (``lamina.toml`` or ``$LAMINA_SETTINGS_FILE``) suits its schema."""
     from .plugins import inspect_installed
+    from .settings import load_settings_file
 
-    return [info.as_dict() for info in inspect_installed()]
+    return [info.as_dict() for info in inspect_installed(load_settings_file(settings_file))]
 
 
 def _plugins_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.add_argument("--app", metavar="MODULE:APP",
                         help="list the plugins of this app (including local ones)")
+    parser.add_argument("--settings-file", metavar="PATH",
+                        help="check settings against this file instead of ./lamina.toml")
 
 
 def _plugins(args: argparse.Namespace) -> int:
@@ -114,7 +118,7 @@ def _plugins(args: argparse.Namespace) -> int:
         app = load_app(args.app)
         rows = [info.as_dict() for info in app.plugin_infos]
     else:
-        rows = plugin_report()
+        rows = plugin_report(args.settings_file)
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -127,6 +131,8 @@ def _plugins(args: argparse.Namespace) -> int:
         print(f"{row['name']}  [{dist}]  {state}  settings: {row['settings']}")
         if row["error"]:
             print(f"    error: {row['error']}")
+        for problem in row["settings_errors"]:
+            print(f"    settings: {problem}")
         if row["hooks"]:
             print(f"    hooks: {', '.join(row['hooks'])}")
     return 0

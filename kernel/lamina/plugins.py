@@ -46,7 +46,8 @@ class PluginInfo:
     enabled: bool = True
     reason: str = ""
     hooks: list[str] = field(default_factory=list)
-    settings: str = "none"  # "none", "ok", "invalid", or "schema" when not validated here
+    settings: str = "none"  # "none", "defaults", "ok" or "invalid"
+    settings_errors: list[str] = field(default_factory=list)
     error: str = ""
 
     def describe(self) -> str:
@@ -64,6 +65,7 @@ class PluginInfo:
             "reason": self.reason,
             "hooks": list(self.hooks),
             "settings": self.settings,
+            "settings_errors": list(self.settings_errors),
             "error": self.error,
         }
 
@@ -209,9 +211,14 @@ def describe_plugin(name: str) -> str:
     return PluginInfo(name).describe()
 
 
-def inspect_installed() -> list[PluginInfo]:
+def inspect_installed(sections: dict[str, Any] | None = None) -> list[PluginInfo]:
     """Every installed entry-point plugin, whether the environment would enable it, its hooks
-    and whether it declares settings. A plugin that fails to import is reported, not raised."""
+    and its settings status against ``sections`` (the settings file's tables): ``none`` (no
+    schema), ``defaults`` (no section, and none is required), ``ok``, or ``invalid`` with
+    ``settings_errors``. A plugin that fails to import is reported, not raised."""
+    from .settings import validate_section
+
+    sections = sections or {}
     selection = resolve_selection(None, None, None)
     pm = make_plugin_manager()
     infos: list[PluginInfo] = []
@@ -233,8 +240,28 @@ def inspect_installed() -> list[PluginInfo]:
             info.enabled, info.reason = False, "failed to load"
             continue
         info.hooks = _hook_names(pm, obj)
-        info.settings = "schema" if "lamina_settings_schema" in info.hooks else "none"
+        if "lamina_settings_schema" in info.hooks:
+            _settings_status(pm, info, sections, validate_section)
     return infos
+
+
+def _settings_status(pm: pluggy.PluginManager, info: PluginInfo, sections: dict[str, Any],
+                     validate: Callable[..., Any]) -> None:
+    errors: list[str] = []
+    try:
+        schema = next(r for n, r in call_attributed(pm, "lamina_settings_schema",
+                                                    lambda _n: {}) if n == info.name)
+    except Exception as exc:
+        info.settings, info.settings_errors = "invalid", [f"{type(exc).__name__}: {exc}"]
+        return
+    if schema is None:
+        return
+    validate(info.name, schema, sections.get(info.name, {}), errors,
+             f"{info.distribution} {info.version}")
+    if errors:
+        info.settings, info.settings_errors = "invalid", errors
+    else:
+        info.settings = "ok" if info.name in sections else "defaults"
 
 
 def command_plugin_manager() -> pluggy.PluginManager:

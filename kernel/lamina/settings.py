@@ -74,7 +74,10 @@ def _resolve_env(value: Any, where: str, errors: list[str]) -> Any:
 
 def _type_name(tp: Any) -> str:
     if typing.get_origin(tp) is not None:
-        return str(tp).replace("typing.", "").replace("pathlib.", "")
+        text = str(tp)
+        for module in ("typing.", "pathlib.", "lamina.settings."):
+            text = text.replace(module, "")
+        return text
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
 
 

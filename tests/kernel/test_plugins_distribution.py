@@ -104,7 +104,7 @@ def test_lamina_plugins_lists_it(greeter, capsys):
     assert row["distribution"] == "lamina-zgreeter"
     assert row["version"] == "0.4.2"
     assert row["enabled"] is True
-    assert row["settings"] == "schema"
+    assert row["settings"] == "defaults"
     assert row["hooks"] == sorted([
         "lamina_configure", "lamina_make_router", "lamina_register_commands",
         "lamina_settings_schema", "lamina_shutdown", "lamina_startup"])
@@ -113,7 +113,26 @@ def test_lamina_plugins_lists_it(greeter, capsys):
 
     assert main(["plugins"]) == 0
     text = capsys.readouterr().out
-    assert "zgreeter  [lamina-zgreeter 0.4.2]  enabled  settings: schema" in text
+    assert "zgreeter  [lamina-zgreeter 0.4.2]  enabled  settings: defaults" in text
+
+
+def test_lamina_plugins_checks_the_settings_file(greeter, tmp_path, capsys):
+    good = tmp_path / "good.toml"
+    good.write_text('[zgreeter]\ngreeting = "Hi"\n')
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[zgreeter]\ngreeting = 5\nshout = true\n")
+    assert main(["plugins", "--json", "--settings-file", str(good)]) == 0
+    row = next(r for r in json.loads(capsys.readouterr().out) if r["name"] == "zgreeter")
+    assert (row["settings"], row["settings_errors"]) == ("ok", [])
+    assert main(["plugins", "--json", "--settings-file", str(bad)]) == 0
+    row = next(r for r in json.loads(capsys.readouterr().out) if r["name"] == "zgreeter")
+    assert row["settings"] == "invalid"
+    assert row["settings_errors"] == [
+        "[zgreeter] (lamina-zgreeter 0.4.2) unknown setting 'shout' (known settings: greeting)",
+        "[zgreeter] (lamina-zgreeter 0.4.2) greeting: expected str, got int 5",
+    ]
+    assert main(["plugins", "--settings-file", str(bad)]) == 0
+    assert "    settings: [zgreeter]" in capsys.readouterr().out
 
 
 def test_its_cli_command_runs(greeter, capsys):
