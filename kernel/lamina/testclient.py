@@ -43,6 +43,9 @@ class LifespanNotRunWarning(UserWarning):
 
 
 def _has_lifespan_work(app: Any) -> bool:
+    own = getattr(type(app), "has_lifespan_work", None)
+    if isinstance(own, property):  # a Lamina app knows exactly
+        return bool(app.has_lifespan_work)
     if getattr(app, "lifespan_context", None) is not None:
         return True
     pm = getattr(app, "pm", None)

@@ -135,3 +135,10 @@ def test_bare_asgi_app_without_lifespan_support():
 
     with TestClient(app) as client:
         assert client.get("/").text == "bare"
+
+
+def test_a_lifespan_hook_that_contributes_nothing_does_not_warn():
+    app = app_with(plugin("idle", lamina_lifespan=lambda: None))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        TestClient(app).get("/echo")
