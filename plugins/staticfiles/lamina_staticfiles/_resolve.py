@@ -46,6 +46,11 @@ def split_path(route_path: str) -> list[str] | None:
             return None
         if _WINDOWS and segment.rstrip(". ") != segment:
             return None  # "foo." and "foo " alias "foo" on Windows.
+        if not segment.isascii():
+            try:
+                os.fsencode(segment)
+            except UnicodeError:
+                return None  # a lone surrogate cannot name a file: never reach the OS
         segments.append(segment)
     return segments
 

@@ -28,7 +28,7 @@ def request(
 ) -> Result:
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
-        "scheme": "http", "path": path, "raw_path": path.encode("utf-8", "surrogateescape"),
+        "scheme": "http", "path": path, "raw_path": path.encode("utf-8", "surrogatepass"),
         "root_path": root_path, "query_string": query, "server": ("testserver", 80),
         "headers": [(k.lower().encode(), v.encode("latin-1")) for k, v in headers],
     }

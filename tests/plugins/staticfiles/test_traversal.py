@@ -12,6 +12,8 @@ import socket
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lamina import Lamina
 from lamina_staticfiles import StaticFiles
 from static_harness import request
@@ -142,3 +144,19 @@ def test_real_server_battery(tree: Path) -> None:
             status, data = _raw_get(base_url, target)
             assert SECRET not in data, target
             assert status == 404, (target, status)
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(path=st.lists(
+    st.one_of(st.sampled_from(["..", ".", "", "sub", "hello.txt", "link_out", "dir_out",
+                               "%2e%2e", "index.html", "\\", "\x00", "secret.txt",
+                               "\ud800", "\udc80"]),
+              st.text(max_size=12)),
+    max_size=8,
+).map(lambda parts: "/" + "/".join(parts)))
+def test_fuzzed_paths_never_escape_or_fail(tree: Path, path: str) -> None:
+    for app in (StaticFiles(tree / "site", html=True), StaticFiles(tree / "site", spa=True)):
+        r = request(app, path, headers=[("accept", "text/html"), ("accept-encoding", "br")])
+        assert SECRET not in r.body
+        assert r.status in (200, 307, 404), (path, r.status)
