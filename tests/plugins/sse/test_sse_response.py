@@ -436,3 +436,26 @@ async def test_a_generator_that_never_awaits_does_not_starve_the_loop() -> None:
                           http_scope(sse_app()), client.receive, client.send)
             tg.start_soon(other)
     assert 0 < produced <= 200
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio", "trio"])
+async def test_close_streams_from_another_thread(anyio_backend: str) -> None:
+    """What a signal handler or a server integration does: thread-safe, on both backends."""
+    app = sse_app()
+    client = Client()
+
+    async def forever() -> AsyncIterator[str]:
+        while True:
+            yield "tick"
+            await anyio.sleep(0.01)
+
+    async with app.extensions["sse"].registry.running(handle_signals=False):
+        with anyio.fail_after(2):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(EventSourceResponse(forever()), http_scope(app), client.receive,
+                              client.send)
+                await anyio.sleep(0.05)
+                closer = threading.Thread(target=close_streams, args=(app,))
+                closer.start()
+                await anyio.to_thread.run_sync(closer.join)
+    assert client.complete

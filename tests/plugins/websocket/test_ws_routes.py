@@ -69,8 +69,11 @@ def test_default_name_is_the_function_name() -> None:
 
 
 def test_mounted_websocket_route(start: Any) -> None:
-    client = start(app_with(Mount("/chat", routes=[
-        WebSocketRoute("/rooms/{name}/{n:int}", room, name="room")], name="chat")))
+    app = app_with(Mount("/chat", routes=[
+        WebSocketRoute("/rooms/{name}/{n:int}", room, name="room")], name="chat"))
+    path = app.url_path_for("chat:room", name="x", n=1)
+    assert (str(path), path.protocol) == ("/chat/rooms/x/1", "websocket")
+    client = start(app)
     with client.websocket_connect("/chat/rooms/x/1") as ws:
         assert ws.receive_json() == {"room": "x", "n": 1}
 
