@@ -402,3 +402,11 @@ def test_run_in_thread_cleans_up_after_cancellation() -> None:
 
     anyio.run(main)
     assert abandoned == ["opened"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(min_value=0, max_value=253402300799, allow_nan=False))
+def test_http_date_matches_the_stdlib(timestamp: float) -> None:
+    from lamina.files import http_date
+
+    assert http_date(timestamp) == formatdate(timestamp, usegmt=True)
