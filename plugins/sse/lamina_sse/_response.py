@@ -224,7 +224,11 @@ class _Stream:
                 await self.write(body)
                 continue
             self.sending = True
-            await send({"type": "http.response.body", "body": body, "more_body": True})
+            try:
+                await send({"type": "http.response.body", "body": body, "more_body": True})
+            except OSError:  # the server says the client is gone
+                self._lost()
+                return
             self.sending = False
             self.sends += 1
 
@@ -244,6 +248,8 @@ class _Stream:
         self.sending = True
         try:
             await self.send({"type": "http.response.body", "body": body, "more_body": True})
+        except OSError:  # the server says the client is gone
+            self._lost()
         finally:
             self.sending = False
             self.sends += 1
@@ -280,12 +286,15 @@ class _Stream:
                 await self.write(PING)
                 seen = self.sends
 
+    def _lost(self) -> None:
+        self.disconnected = True
+        self.stop.cancel()  # type: ignore[union-attr]
+
     async def _watch_disconnect(self) -> None:
         while True:
             message = await self.receive()
             if message["type"] == "http.disconnect":
-                self.disconnected = True
-                self.stop.cancel()  # type: ignore[union-attr]
+                self._lost()
                 return
 
     async def finish(self) -> None:

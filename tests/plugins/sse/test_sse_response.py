@@ -459,3 +459,30 @@ async def test_close_streams_from_another_thread(anyio_backend: str) -> None:
                 closer.start()
                 await anyio.to_thread.run_sync(closer.join)
     assert client.complete
+
+
+@pytest.mark.parametrize("heartbeat", [0, 5])
+async def test_send_failing_with_oserror_counts_as_a_disconnect(heartbeat: float) -> None:
+    """Some servers raise from ``send`` once the client is gone, before any disconnect."""
+    cleaned = anyio.Event()
+
+    class BrokenPipe(Client):
+        async def send(self, message: dict[str, Any]) -> None:
+            if len(self.sent) == 3:
+                raise BrokenPipeError("client went away")
+            await super().send(message)
+
+    async def forever() -> AsyncIterator[str]:
+        try:
+            while True:
+                yield "tick"
+                await anyio.sleep(0.001)
+        finally:
+            cleaned.set()
+
+    client = BrokenPipe()
+    with anyio.fail_after(2):
+        await EventSourceResponse(forever(), heartbeat=heartbeat)(
+            http_scope(sse_app()), client.receive, client.send)
+    assert cleaned.is_set()
+    assert len(client.sent) == 3 and not client.complete
