@@ -254,7 +254,11 @@ class Lamina:
         hook = self.pm.hook.lamina_make_router
         built: list[tuple[str, Any]] = []
         for impl in _plain_impls(hook):
-            router = impl.function(**_pick(impl, {"app": self, "routes": contributions}))
+            try:
+                router = impl.function(**_pick(impl, {"app": self, "routes": contributions}))
+            except Exception as exc:
+                plugin_loading.attribute_error(exc, impl.plugin_name, "lamina_make_router")
+                raise
             if router is None:
                 continue
             if impl.tryfirst:

@@ -305,5 +305,20 @@ def call_attributed(
     for impl in impls:
         kwargs = make_kwargs(impl.plugin_name)
         args = {arg: kwargs[arg] for arg in impl.argnames}
-        results.append((impl.plugin_name, impl.function(**args)))
+        try:
+            results.append((impl.plugin_name, impl.function(**args)))
+        except Exception as exc:
+            attribute_error(exc, impl.plugin_name, hook_name)
+            raise
     return results
+
+
+def attribute_error(exc: BaseException, plugin: str, hook_name: str) -> None:
+    """Say on an exception which plugin raised it in which hook (a PEP 678 note), keeping
+    its type so callers and tests still see the original error."""
+    if plugin in ("app", ""):
+        return
+    note = (f"raised by {describe_plugin(plugin)} in {hook_name}; fix the plugin or disable "
+            f"it with {ENV_DISABLE}={plugin}")
+    if note not in getattr(exc, "__notes__", ()):
+        exc.add_note(note)

@@ -251,3 +251,23 @@ def test_a_router_plugin_may_decline():
     decliner = plugin("decliner", lamina_make_router=lambda: None)
     app = make_app(decliner, router_plugin({"/": ok}))
     assert TestClient(app).get("/").text == "ok"
+
+
+def test_an_error_inside_a_plugin_hook_is_attributed_and_keeps_its_type():
+    def broken(register):
+        raise ValueError("bad route table")
+
+    app = make_app(plugin("shaky", lamina_register_routes=broken), router_plugin({}))
+    with pytest.raises(ValueError, match="bad route table") as info:
+        app.assemble()
+    assert info.value.__notes__ == [
+        "raised by plugin 'shaky' (a local plugin) in lamina_register_routes; fix the plugin "
+        "or disable it with LAMINA_DISABLE_PLUGINS=shaky"
+    ]
+
+    def bad_router():
+        raise TypeError("cannot build")
+
+    with pytest.raises(TypeError) as info:
+        make_app(plugin("badrouter", lamina_make_router=bad_router)).assemble()
+    assert "plugin 'badrouter'" in info.value.__notes__[0]
