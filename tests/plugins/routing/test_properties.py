@@ -189,3 +189,119 @@ def test_very_long_and_dot_segment_paths() -> None:
         assert status == 200
 
     asyncio.run(run())
+
+
+# ----------------------------------------------------------------------------- with mounts
+@st.composite
+def prefix_template(draw: Any) -> str:
+    segs = draw(st.lists(segment, min_size=1, max_size=2))
+    counter = iter(range(100, 200))
+    text = "/" + "/".join(segs)
+    return re.sub(r"\{(p|q)", lambda m: "{" + m.group(1) + str(next(counter)), text)
+
+
+entry_st = st.one_of(
+    st.tuples(st.just("route"), template(), methods),
+    st.tuples(st.just("mount"), prefix_template(),
+              st.lists(st.tuples(template(), methods), min_size=1, max_size=3)),
+)
+
+
+def reference_tree(entries: list[Any], method: str, path: str) -> Any:
+    """Linear rules with mounts: a mount whose prefix matches (at a segment boundary) takes
+    the request whatever the method, and its inner routes decide (hit, 405 or 404)."""
+    allowed: set[str] = set()
+    for entry in entries:
+        if entry[0] == "route":
+            _kind, index, tpl, meths = entry
+            rx, params = ref_regex(tpl)
+            m = rx.fullmatch(path)
+            if m is None:
+                continue
+            values = {name: REF_CONVERT[conv](text)
+                      for (name, conv), text in zip(params, m.groups(), strict=True)}
+            accepted = set(meths) | ({"HEAD"} if "GET" in meths else set())
+            if method in accepted:
+                return ("hit", index, values)
+            allowed |= accepted
+        else:
+            _kind, prefix, inner = entry
+            rx, params = ref_regex(prefix.rstrip("/"))  # Mount("/a/") is Mount("/a")
+            m = rx.match(path)
+            if m is None or path[m.end():][:1] not in ("", "/"):
+                continue
+            outer = {name: REF_CONVERT[conv](text)
+                     for (name, conv), text in zip(params, m.groups(), strict=True)}
+            result = reference([(i, t, ms) for _k, i, t, ms in inner], method,
+                               path[m.end():] or "/")
+            if result[0] == "hit":
+                return ("hit", result[1], {**outer, **result[2]})
+            return result
+    if allowed:
+        return ("405", ", ".join(sorted(allowed | {"OPTIONS"}, key=_order)))
+    return ("404",)
+
+
+def compile_tree(entries: list[Any]) -> tuple[Router, list[Any]]:
+    routes: list[Any] = []
+    kept: list[Any] = []
+    seen: set[tuple[str, str]] = set()
+    counter = iter(range(10_000))
+
+    def shape(t: str) -> str:
+        return re.sub(r"\{\w+", "{", t)
+
+    def keep_route(full_shape: str, tpl: str, meths: list[str]) -> tuple[Any, int] | None:
+        if any((full_shape, m) in seen for m in meths):
+            return None
+        seen.update((full_shape, m) for m in meths)
+        index = next(counter)
+        return Route(tpl, marker(index), methods=meths, asgi=True), index
+
+    for entry in entries:
+        if entry[0] == "route":
+            made = keep_route(shape(entry[1]), entry[1], entry[2])
+            if made:
+                routes.append(made[0])
+                kept.append(("route", made[1], entry[1], entry[2]))
+        else:
+            inner_routes, inner_kept = [], []
+            for tpl, meths in entry[2]:
+                made = keep_route(shape(entry[1].rstrip("/")) + shape(tpl), tpl, meths)
+                if made:
+                    inner_routes.append(made[0])
+                    inner_kept.append(("route", made[1], tpl, meths))
+            if inner_routes:
+                routes.append(Mount(entry[1], inner_routes))
+                kept.append(("mount", entry[1], inner_kept))
+    return Router(routes, redirect_slashes=False).compile(), kept
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(entries=st.lists(entry_st, min_size=1, max_size=8),
+       requests=st.lists(st.tuples(request_method, request_path), max_size=10),
+       fill=st.sampled_from(["zz", "a.b", "7"]))
+def test_compiled_matcher_with_mounts_agrees_with_reference(entries, requests, fill) -> None:
+    router, kept = compile_tree(entries)
+
+    def filled(tpl: str) -> str:
+        tpl = re.sub(r"\{\w+:int\}", "12", tpl)
+        tpl = re.sub(r"\{rest\d+:path\}", "deep/er", tpl)
+        return re.sub(r"\{\w+\}", fill, tpl)
+
+    for entry in kept:
+        if entry[0] == "route":
+            requests = [*requests, (entry[3][0], filled(entry[2]))]
+        else:
+            for _k, _i, tpl, meths in entry[2]:
+                requests = [*requests, (meths[0], filled(entry[1]) + filled(tpl)),
+                            ("PATCH", filled(entry[1]) + filled(tpl))]
+            requests = [*requests, ("GET", filled(entry[1]))]
+
+    async def run() -> None:
+        for method, path in requests:
+            expected = reference_tree(kept, method, path)
+            got = await compiled_result(router, method, path)
+            assert got == expected, (method, path, kept)
+
+    asyncio.run(run())
