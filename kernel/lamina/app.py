@@ -110,6 +110,7 @@ class Lamina:
         self.extensions: dict[str, Any] = {}
         self.router: Any = None
         self._asgi: Callable[[Scope, Receive, Send], Any] | None = None
+        self._table: dict[str, ASGIApp] = {}
 
         self.pm: pluggy.PluginManager = plugin_loading.make_plugin_manager()
         self.selection = plugin_loading.resolve_selection(autoload, only, disable)
@@ -351,16 +352,26 @@ class Lamina:
 
     # ------------------------------------------------------------------ ASGI
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # ``async def`` so servers (uvicorn, hypercorn) recognise an ASGI 3 app.
+        # ``async def`` so servers (uvicorn, hypercorn) recognise an ASGI 3 app. The hot
+        # path is one dict lookup; the table is empty until assembly.
         scope["app"] = self
-        if self._asgi is None:
-            self.assemble()
         try:
             handler = self._table[scope["type"]]
         except KeyError:
-            await _unsupported(scope)
-            return
+            handler = self._unassembled_or_unsupported(scope)
         await handler(scope, receive, send)
+
+    def _unassembled_or_unsupported(self, scope: Scope) -> ASGIApp:
+        if self._asgi is None:
+            if scope["type"] == "lifespan":
+                # assemble inside the protocol, so a failure is lifespan.startup.failed
+                # with the message, not an exception the server may take for "unsupported"
+                return self._lifespan
+            self.assemble()
+            handler = self._table.get(scope["type"])
+            if handler is not None:
+                return handler
+        return _unsupported
 
     # ------------------------------------------------------------------ lifespan
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -380,6 +391,8 @@ class Lamina:
             raise RuntimeError(f"expected lifespan.startup, got {message['type']!r}")
         undo: list[tuple[str, Callable[[], Any]]] = []
         try:
+            if self._asgi is None:
+                self.assemble()
             await self._startup(undo, state)
         except BaseException as exc:
             logger.error("startup failed: %s", exc, exc_info=exc)
@@ -476,6 +489,6 @@ async def _reject_websocket(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "websocket.close", "code": 1000})
 
 
-async def _unsupported(scope: Scope) -> None:
+async def _unsupported(scope: Scope, receive: Receive, send: Send) -> None:
     raise RuntimeError(f"no protocol handler for ASGI scope type {scope['type']!r}; "
                        "install a plugin that claims it")

@@ -184,3 +184,15 @@ def test_lifespan_runs_on_trio_and_asyncio(backend):
     with TestClient(app, backend=backend):
         assert log == ["a:ctx-enter", "a:startup"]
     assert log[2:] == ["a:shutdown", "a:ctx-exit"]
+
+
+@pytest.mark.anyio
+async def test_assembly_errors_fail_the_startup_with_their_message():
+    def claim(name):
+        return plugin(name, lamina_register_protocols=lambda register: register(
+            "websocket", lambda endpoint: endpoint))
+
+    app = make_app(claim("ws-one"), claim("ws-two"))
+    sent, _ = await drive(app, shutdown=False)
+    assert [m["type"] for m in sent] == ["lifespan.startup.failed"]
+    assert "'ws-one'" in sent[0]["message"] and "'ws-two'" in sent[0]["message"]
