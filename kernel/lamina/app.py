@@ -273,6 +273,16 @@ class Lamina:
             )
         return built[0][1] if built else None
 
+    def _check_handler(self, plugin: str, key: Any, handler: Any) -> None:
+        is_status = isinstance(key, int) and not isinstance(key, bool) and 100 <= key <= 599
+        is_class = isinstance(key, type) and issubclass(key, BaseException)
+        if not (is_status or is_class) or not callable(handler):
+            raise AssemblyError(
+                f"{self._describe(plugin)} registered an exception handler for {key!r}: the "
+                "key must be an HTTP status code (100-599) or an exception class, and the "
+                "handler a callable (request, exc) -> response"
+            )
+
     def _describe(self, plugin: str) -> str:
         return "the app" if plugin == "app" else self._info(plugin).describe()
 
@@ -300,6 +310,7 @@ class Lamina:
         handlers: dict[int | type[BaseException], Handler] = {}
         owners: dict[int | type[BaseException], str] = {}
         for plugin, (key, handler) in self._collect("lamina_register_exception_handlers"):
+            self._check_handler(plugin, key, handler)
             if key in owners:
                 raise ConflictError(
                     f"exception handler for {key!r}: {self._describe(plugin)} and "
@@ -307,6 +318,8 @@ class Lamina:
                     "or register it from the app instead"
                 )
             handlers[key], owners[key] = handler, plugin
+        for key, handler in self.exception_handlers.items():
+            self._check_handler("app", key, handler)
         handlers.update(self.exception_handlers)
         self.exception_handler_owners = {**owners, **dict.fromkeys(self.exception_handlers, "app")}
 
@@ -335,7 +348,11 @@ class Lamina:
             "http": HTTPErrorLayer(endpoint, ExceptionHandlers(handlers), self.debug)
         }
         for scope_type, proto in protocols.items():
-            inner[scope_type] = proto.factory(endpoint)
+            try:
+                inner[scope_type] = proto.factory(endpoint)
+            except Exception as exc:
+                plugin_loading.attribute_error(exc, proto.plugin, "its protocol factory")
+                raise
         inner["websocket"] = WebSocketErrorLayer(inner.get("websocket", _reject_websocket))
         if self.middleware_layers:
             def dispatch(scope: Scope, receive: Receive, send: Send) -> Any:

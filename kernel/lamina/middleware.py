@@ -68,7 +68,14 @@ def order_layers(layers: Iterable[MiddlewareLayer]) -> list[MiddlewareLayer]:
 
 
 def build_onion(layers: list[MiddlewareLayer], inner: ASGIApp) -> ASGIApp:
+    """Wrap ``inner`` innermost-first; a factory that fails says which layer and plugin."""
     app = inner
     for layer in reversed(layers):
-        app = layer.middleware.wrap(app)
+        try:
+            app = layer.middleware.wrap(app)
+        except Exception as exc:
+            who = "the app" if layer.plugin == "app" else f"plugin {layer.plugin!r}"
+            exc.add_note(f"while building middleware {layer.middleware.name!r} "
+                         f"registered by {who}")
+            raise
     return app

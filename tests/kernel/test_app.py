@@ -271,3 +271,24 @@ def test_an_error_inside_a_plugin_hook_is_attributed_and_keeps_its_type():
     with pytest.raises(TypeError) as info:
         make_app(plugin("badrouter", lamina_make_router=bad_router)).assemble()
     assert "plugin 'badrouter'" in info.value.__notes__[0]
+
+
+def test_exception_handler_keys_and_handlers_are_checked():
+    bad_key = plugin("badkey", lamina_register_exception_handlers=lambda register: register(
+        "404", lambda r, e: None))
+    with pytest.raises(AssemblyError, match=r"plugin 'badkey'.*'404'"):
+        make_app(bad_key).assemble()
+    with pytest.raises(AssemblyError, match="the app"):
+        make_app(exception_handlers={KeyError: "not callable"}).assemble()
+
+
+def test_a_failing_middleware_factory_names_its_layer_and_plugin():
+    def factory(app):
+        raise ValueError("needs options")
+
+    mw = plugin("needy", lamina_register_middleware=lambda register: register(
+        Middleware(factory, name="needy-mw")))
+    with pytest.raises(ValueError, match="needs options") as info:
+        make_app(mw).assemble()
+    assert info.value.__notes__ == [
+        "while building middleware 'needy-mw' registered by plugin 'needy'"]
