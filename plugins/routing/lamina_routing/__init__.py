@@ -132,7 +132,7 @@ def lamina_make_router(app: Lamina, routes: Sequence[Any]) -> AppRouter:
     router = AppRouter()
     router.routes = [c[0] for c in routes]
     return router.compile(
-        [(c[0], c[1]) for c in routes],
+        [(c[0], c[1]) for c in routes],  # a Router among them stands for its routes
         app_converters=collect_converters(app),
         describe=_describer(app),
         redirect_slashes=settings.redirect_slashes,

@@ -284,7 +284,7 @@ class Router:
         """
         if contributions is None:
             contributions = [(r, "app") for r in self.routes]
-        contributions = [tuple(c) for c in contributions]  # type: ignore[misc]
+        contributions = _flatten(contributions)
         ctx = _Context(
             app_converters=dict(app_converters or {}),
             describe=describe or _default_describe,
@@ -693,6 +693,17 @@ class Router:
     def iter_routes(self) -> Iterator[tuple[str, Any, str]]:
         """``(full path, route, contributor)`` for every route, mounts expanded."""
         yield from _walk(self, "")
+
+
+def _flatten(contributions: Iterable[tuple[Any, str]]) -> list[tuple[Any, str]]:
+    """A Router given where a route is expected stands for its routes, in place."""
+    out: list[tuple[Any, str]] = []
+    for route, contributor in contributions:
+        if getattr(route, "__lamina_router__", False):
+            out += _flatten((r, contributor) for r in route.routes)
+        else:
+            out.append((route, contributor))
+    return out
 
 
 def _walk(router: Router, prefix: str) -> Iterator[tuple[str, Any, str]]:

@@ -301,6 +301,18 @@ def test_router_decorators_and_iteration() -> None:
         assert c.get("/p").status_code == 405
 
 
+def test_a_router_inside_a_route_list_stands_for_its_routes() -> None:
+    users = Router()
+
+    @users.get("/users/{id:int}")
+    async def user(request):
+        return PlainTextResponse(f"user {request.path_params['id']}")
+
+    with client([Route("/", tagged("root")), users, Route("/users/{name}", tagged("n"))]) as c:
+        assert c.get("/users/3").text == "user 3"
+        assert c.get("/users/ann").text == "n [('name', 'ann')]"
+
+
 def test_router_is_a_standalone_asgi_app() -> None:
     from lamina.testclient import TestClient
 
