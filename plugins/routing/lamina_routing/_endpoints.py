@@ -51,8 +51,9 @@ def endpoint_kind(endpoint: Any, asgi: bool | None) -> str:
 
     With ``asgi=None`` (the default): an :class:`HTTPEndpoint` subclass is ``"class"``;
     functions, bound methods and ``functools.partial`` objects are request/response
-    functions; any other object (an ASGI app instance, another class) is treated as a raw ASGI
-    app. ``asgi=True``/``False`` forces the choice for callable objects.
+    functions, unless their parameters are exactly ``(scope, receive, send)``; any other
+    object (an ASGI app instance, another class) is treated as a raw ASGI app.
+    ``asgi=True``/``False`` forces the choice.
     """
     if inspect.isclass(endpoint) and issubclass(endpoint, HTTPEndpoint):
         return "class"
@@ -61,8 +62,17 @@ def endpoint_kind(endpoint: Any, asgi: bool | None) -> str:
     if inspect.isfunction(endpoint) or inspect.ismethod(endpoint) or isinstance(
         endpoint, functools.partial
     ) or inspect.isbuiltin(endpoint):
-        return "function"
+        return "asgi" if _takes_scope_receive_send(endpoint) else "function"
     return "asgi"
+
+
+def _takes_scope_receive_send(func: Any) -> bool:
+    """``async def app(scope, receive, send)`` is an ASGI app, not a request endpoint."""
+    try:
+        params = list(inspect.signature(func).parameters)
+    except (TypeError, ValueError):
+        return False
+    return params == ["scope", "receive", "send"]
 
 
 def _bad_response(endpoint: Any, response: Any) -> TypeError:

@@ -92,12 +92,17 @@ def test_raw_asgi_endpoint_detected_and_explicit() -> None:
     async def asgi_function(scope, receive, send):
         await PlainTextResponse("fn")(scope, receive, send)
 
-    routes = [Route("/obj", App()), Route("/fn", asgi_function, asgi=True, methods=["POST"])]
+    async def by_name(scope, receive, send):
+        await PlainTextResponse("detected")(scope, receive, send)
+
+    routes = [Route("/obj", App()), Route("/fn", asgi_function, asgi=True, methods=["POST"]),
+              Route("/auto", by_name)]
     with client(routes) as c:
         assert c.get("/obj").text == "asgi GET"
         assert c.delete("/obj").text == "asgi DELETE"  # every method by default
         assert c.post("/fn").text == "fn"
         assert c.get("/fn").status_code == 405
+        assert c.put("/auto").text == "detected"  # (scope, receive, send): every method
 
 
 def test_endpoint_returning_none_is_a_clear_500() -> None:
