@@ -278,7 +278,15 @@ class FileResponse(Response):
         return b"application/octet-stream"
 
     def _validators(self, st: os.stat_result) -> tuple[str, str]:
-        return make_etag(st), http_date(st.st_mtime)
+        """ETag and Last-Modified; values the caller put in ``headers`` win (and are the
+        ones preconditions are compared with)."""
+        etag = last_modified = None
+        for key, value in self.raw_headers:
+            if key == b"etag":
+                etag = value.decode("latin-1")
+            elif key == b"last-modified":
+                last_modified = value.decode("latin-1")
+        return etag or make_etag(st), last_modified or http_date(st.st_mtime)
 
     def _headers_with(
         self, etag: str, last_modified: str, *pairs: tuple[bytes, bytes]

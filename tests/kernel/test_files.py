@@ -410,3 +410,11 @@ def test_http_date_matches_the_stdlib(timestamp: float) -> None:
     from lamina.files import http_date
 
     assert http_date(timestamp) == formatdate(timestamp, usegmt=True)
+
+
+def test_caller_supplied_etag_is_the_validator(datafile: Path) -> None:
+    r = call(lambda: FileResponse(datafile, headers={"etag": '"v1"'}))
+    assert [v for k, v in r.raw_headers if k == b"etag"] == [b'"v1"']
+    r = call(lambda: FileResponse(datafile, headers={"etag": '"v1"'}),
+             headers=[("if-none-match", '"v1"')])
+    assert r.status == 304
