@@ -279,10 +279,14 @@ def lamina_register_commands(register: Callable[[Command], None]) -> None:
     When: when the ``lamina`` CLI starts (not while an app runs). A name already taken is an
     error naming both plugins.
 
-    Returns: nothing; call ``register(Command(name, help, run, add_arguments))`` where
-    ``add_arguments(parser)`` declares options and ``run(args)`` returns an exit status.
+    Returns: nothing; call ``register(Command(name, help, run, add_arguments))`` (from
+    :mod:`lamina.cli`) where ``add_arguments(parser)`` declares options on an ``argparse``
+    sub-parser and ``run(args)`` returns an exit status. The CLI loads entry-point plugins
+    with the same selection environment variables as an app.
 
     Example::
+
+        from lamina.cli import Command
 
         @hookimpl
         def lamina_register_commands(register):
