@@ -418,3 +418,18 @@ def test_caller_supplied_etag_is_the_validator(datafile: Path) -> None:
     r = call(lambda: FileResponse(datafile, headers={"etag": '"v1"'}),
              headers=[("if-none-match", '"v1"')])
     assert r.status == 304
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.dictionaries(
+    st.sampled_from(["if-match", "if-none-match", "if-modified-since", "if-unmodified-since",
+                     "if-range", "range"]),
+    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=255), max_size=40),
+))
+def test_precondition_fuzz(datafile: Path, headers: dict[str, str]) -> None:
+    for method in ("GET", "HEAD", "POST"):
+        r = call(lambda: FileResponse(datafile), method=method, headers=list(headers.items()))
+        assert r.status in (200, 206, 304, 412, 416)
+        if r.status == 200:
+            assert r.body == (CONTENT if method != "HEAD" else b"")
