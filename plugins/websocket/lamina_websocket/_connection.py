@@ -17,6 +17,8 @@ from lamina.types import Message, Receive, Scope, Send
 
 __all__ = [
     "MAX_MESSAGE_SIZE_KEY",
+    "RECORD_KEY",
+    "ConnectionRecord",
     "WebSocket",
     "WebSocketDisconnect",
     "WebSocketState",
@@ -47,6 +49,30 @@ def close_reason(reason: str | None) -> str:
     return raw[:123].decode("utf-8", "ignore")
 
 
+#: Scope key of the :class:`ConnectionRecord` the protocol handler reads once the endpoint
+#: ended (normally or by raising).
+RECORD_KEY = "lamina.websocket.record"
+
+
+class ConnectionRecord:
+    """How far one connection got, for the protocol handler's error path.
+
+    Every :class:`WebSocket` built on the scope keeps it up to date on the rare transitions
+    (accept, close, denial, client gone), so the handler needs no wrapper around every
+    message. ``tracked`` stays false when the endpoint never built a WebSocket (a raw ASGI
+    endpoint): the handler then only does what is safe without knowing the state.
+    """
+
+    __slots__ = ("accepted", "client_gone", "done", "tracked")
+
+    def __init__(self) -> None:
+        self.accepted = False
+        #: Closed, or answered with an HTTP response: nothing more may be sent.
+        self.done = False
+        self.client_gone = False
+        self.tracked = False
+
+
 class WebSocketState(enum.Enum):
     """Where one direction of the connection stands."""
 
@@ -71,7 +97,8 @@ class WebSocket(HTTPConnection):
     ``url``, ``state`` and what session/auth plugins put on the scope work as for requests.
     """
 
-    __slots__ = ("_receive", "_send", "application_state", "client_state", "max_message_size")
+    __slots__ = ("_receive", "_record", "_send", "application_state", "client_state",
+                 "max_message_size")
 
     def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "websocket":
@@ -85,6 +112,11 @@ class WebSocket(HTTPConnection):
         #: or answered the handshake with an HTTP response.
         self.application_state = WebSocketState.CONNECTING
         self.max_message_size: int | None = scope.get(MAX_MESSAGE_SIZE_KEY)
+        record = scope.get(RECORD_KEY)
+        if record is None:
+            record = ConnectionRecord()
+        record.tracked = True
+        self._record: ConnectionRecord = record
 
     # ------------------------------------------------------------------ properties
     @property
@@ -101,52 +133,78 @@ class WebSocket(HTTPConnection):
     async def receive(self) -> Message:
         """The next ASGI message, checked against the protocol order and the size limit."""
         state = self.client_state
+        if state is WebSocketState.CONNECTED:
+            message = await self._receive()
+            mtype = message["type"]
+            if mtype == "websocket.receive":
+                limit = self.max_message_size
+                if limit is not None:
+                    # Inline fast check; UTF-8 takes at most 4 bytes per character.
+                    text = message.get("text")
+                    if (len(text) * 4 > limit if text is not None
+                            else len(message.get("bytes") or b"") > limit):
+                        await self._check_size(message, limit)
+                return message
+            if mtype == "websocket.disconnect":
+                self.client_state = WebSocketState.DISCONNECTED
+                self._record.client_gone = True
+                return message
+            raise RuntimeError(f"unexpected ASGI message {mtype!r} on a connected WebSocket")
         if state is WebSocketState.DISCONNECTED:
             raise RuntimeError("cannot receive: the client already disconnected")
         message = await self._receive()
         mtype = message["type"]
-        if state is WebSocketState.CONNECTING:
-            if mtype == "websocket.disconnect":
-                self.client_state = WebSocketState.DISCONNECTED
-                return message
-            if mtype != "websocket.connect":
-                raise RuntimeError(f"expected 'websocket.connect' first, got {mtype!r}")
+        if mtype == "websocket.connect":
             self.client_state = WebSocketState.CONNECTED
-            return message
-        if mtype == "websocket.disconnect":
+        elif mtype == "websocket.disconnect":
             self.client_state = WebSocketState.DISCONNECTED
-        elif mtype == "websocket.receive":
-            limit = self.max_message_size
-            if limit is not None and _too_big(message, limit):
-                await self.close(CLOSE_TOO_BIG, f"message larger than {limit} bytes")
-                self.client_state = WebSocketState.DISCONNECTED
-                raise WebSocketDisconnect(CLOSE_TOO_BIG, f"message larger than {limit} bytes")
+            self._record.client_gone = True
         else:
-            raise RuntimeError(f"unexpected ASGI message {mtype!r} on a connected WebSocket")
+            raise RuntimeError(f"expected 'websocket.connect' first, got {mtype!r}")
         return message
+
+    async def _check_size(self, message: Message, limit: int) -> None:
+        data = message.get("bytes")
+        if data is not None:
+            too_big = len(data) > limit
+        else:
+            text = message.get("text") or ""
+            # UTF-8 takes at most 4 bytes per character: encode only when it could matter.
+            too_big = len(text) > limit or (
+                len(text) * 4 > limit and len(text.encode("utf-8")) > limit
+            )
+        if too_big:
+            reason = f"message larger than {limit} bytes"
+            await self.close(CLOSE_TOO_BIG, reason)
+            self.client_state = WebSocketState.DISCONNECTED
+            raise WebSocketDisconnect(CLOSE_TOO_BIG, reason)
 
     async def send(self, message: Message) -> None:
         """Send one ASGI message, refusing what the current state does not allow."""
         state = self.application_state
         mtype = message["type"]
-        if state is WebSocketState.CONNECTING:
+        if state is WebSocketState.CONNECTED:
+            if mtype == "websocket.close":
+                self.application_state = WebSocketState.DISCONNECTED
+                self._record.done = True
+            elif mtype != "websocket.send":
+                raise RuntimeError(f"cannot send {mtype!r} on an accepted WebSocket")
+        elif state is WebSocketState.CONNECTING:
             if mtype == "websocket.accept":
                 self.application_state = WebSocketState.CONNECTED
+                self._record.accepted = True
             elif mtype == "websocket.close":
                 self.application_state = WebSocketState.DISCONNECTED
+                self._record.done = True
             elif mtype == "websocket.http.response.start":
                 if HTTP_RESPONSE_EXTENSION not in self.scope.get("extensions", {}):
                     raise RuntimeError("the server does not support the "
                                        "'websocket.http.response' extension")
                 self.application_state = WebSocketState.RESPONSE
+                self._record.done = True
             else:
                 raise RuntimeError(f"cannot send {mtype!r} before the connection is accepted: "
                                    "call accept() first")
-        elif state is WebSocketState.CONNECTED:
-            if mtype == "websocket.close":
-                self.application_state = WebSocketState.DISCONNECTED
-            elif mtype != "websocket.send":
-                raise RuntimeError(f"cannot send {mtype!r} on an accepted WebSocket")
         elif state is WebSocketState.RESPONSE:
             if mtype != "websocket.http.response.body":
                 raise RuntimeError(f"cannot send {mtype!r} while sending an HTTP response")
@@ -248,18 +306,34 @@ class WebSocket(HTTPConnection):
 
     async def iter_text(self) -> AsyncIterator[str]:
         """Text messages until the client disconnects."""
+        self._check_accepted()
+        receive = self.receive
         try:
             while True:
-                yield await self.receive_text()
-        except WebSocketDisconnect:
+                message = await receive()
+                text = message.get("text")
+                if text is None:
+                    if message["type"] == "websocket.disconnect":
+                        return
+                    raise WebSocketException(CLOSE_UNSUPPORTED_DATA, "expected a text message")
+                yield text
+        except WebSocketDisconnect:  # closed for a message over the size limit
             return
 
     async def iter_bytes(self) -> AsyncIterator[bytes]:
         """Binary messages until the client disconnects."""
+        self._check_accepted()
+        receive = self.receive
         try:
             while True:
-                yield await self.receive_bytes()
-        except WebSocketDisconnect:
+                message = await receive()
+                data = message.get("bytes")
+                if data is None:
+                    if message["type"] == "websocket.disconnect":
+                        return
+                    raise WebSocketException(CLOSE_UNSUPPORTED_DATA, "expected a binary message")
+                yield data
+        except WebSocketDisconnect:  # closed for a message over the size limit
             return
 
     async def iter_json(self, mode: Literal["text", "binary"] = "text") -> AsyncIterator[Any]:
@@ -271,12 +345,14 @@ class WebSocket(HTTPConnection):
             return
 
     async def send_text(self, data: str) -> None:
-        self._check_accepted()
-        await self.send({"type": "websocket.send", "text": data})
+        if self.application_state is not WebSocketState.CONNECTED:
+            self._check_accepted()
+        await self._send({"type": "websocket.send", "text": data})
 
     async def send_bytes(self, data: bytes) -> None:
-        self._check_accepted()
-        await self.send({"type": "websocket.send", "bytes": bytes(data)})
+        if self.application_state is not WebSocketState.CONNECTED:
+            self._check_accepted()
+        await self._send({"type": "websocket.send", "bytes": bytes(data)})
 
     async def send_json(self, data: Any, mode: Literal["text", "binary"] = "text") -> None:
         """Compact JSON, UTF-8 kept as is; NaN and Infinity are refused (not JSON)."""
@@ -285,14 +361,3 @@ class WebSocket(HTTPConnection):
             await self.send_text(text)
         else:
             await self.send_bytes(text.encode("utf-8"))
-
-
-def _too_big(message: Message, limit: int) -> bool:
-    data = message.get("bytes")
-    if data is not None:
-        return len(data) > limit
-    text = message.get("text") or ""
-    if len(text) > limit:
-        return True
-    # UTF-8 takes at most 4 bytes per character: encode only when it could matter.
-    return len(text) * 4 > limit and len(text.encode("utf-8")) > limit

@@ -26,6 +26,8 @@ from ._connection import (
     CLOSE_POLICY_VIOLATION,
     HTTP_RESPONSE_EXTENSION,
     MAX_MESSAGE_SIZE_KEY,
+    RECORD_KEY,
+    ConnectionRecord,
     WebSocketDisconnect,
     close_reason,
 )
@@ -38,7 +40,12 @@ _OPEN, _ACCEPTED, _DONE = 0, 1, 2
 
 
 class WebSocketHandler:
-    """ASGI app for ``websocket`` scopes: ``WebSocketHandler(router, max_message_size)``."""
+    """ASGI app for ``websocket`` scopes: ``WebSocketHandler(router, max_message_size)``.
+
+    It does not wrap ``send``/``receive``: the :class:`WebSocket` objects the endpoint uses
+    record the connection's progress in a :class:`ConnectionRecord` on the scope, which is
+    read only when the endpoint has ended.
+    """
 
     __slots__ = ("app", "max_message_size")
 
@@ -52,64 +59,44 @@ class WebSocketHandler:
             return
         if MAX_MESSAGE_SIZE_KEY not in scope:
             scope[MAX_MESSAGE_SIZE_KEY] = self.max_message_size
-        state = _OPEN
-        client_gone = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal state
-            mtype = message["type"]
-            if mtype == "websocket.send":
-                await send(message)
-                return
-            if mtype == "websocket.accept":
-                state = _ACCEPTED
-            elif mtype == "websocket.close" or (
-                mtype == "websocket.http.response.body" and not message.get("more_body")
-            ):
-                state = _DONE
-            elif mtype == "websocket.http.response.start":
-                state = _DONE  # the response is committed; no close may follow
-            await send(message)
-
-        async def tracking_receive() -> Message:
-            nonlocal client_gone
-            message = await receive()
-            if message["type"] == "websocket.disconnect":
-                client_gone = True
-            return message
-
+        record = scope[RECORD_KEY] = ConnectionRecord()
         try:
-            await self.app(scope, tracking_receive, tracking_send)
+            await self.app(scope, receive, send)
         except WebSocketDisconnect:
             return
         except WebSocketException as exc:
-            if state != _DONE and not client_gone:
+            if not record.done and not record.client_gone:
                 await _close(send, exc.code, exc.reason)
             return
         except HTTPException as exc:
-            if state == _OPEN:
+            if record.done or record.client_gone:
+                return
+            if not record.accepted:
                 await _deny(scope, send, exc.status_code, exc.detail, exc.headers)
-            elif state == _ACCEPTED and not client_gone:
+            else:
                 code = CLOSE_POLICY_VIOLATION if exc.status_code < 500 else CLOSE_INTERNAL_ERROR
                 await _close(send, code, exc.detail)
             return
         except Exception as exc:
             logger.error("unhandled exception in WebSocket %s", scope.get("path"), exc_info=exc)
-            if state == _OPEN:
-                await _deny(scope, send, 500, "Internal Server Error", None)
-            elif state == _ACCEPTED and not client_gone:
-                await _close(send, CLOSE_INTERNAL_ERROR, "")
+            if not record.done and not record.client_gone:
+                if not record.accepted:
+                    await _deny(scope, send, 500, "Internal Server Error", None)
+                else:
+                    await _close(send, CLOSE_INTERNAL_ERROR, "")
             if scope.get(RAISE_KEY):
                 raise
             return
-        if state != _DONE and not client_gone:
+        if record.tracked and not record.done and not record.client_gone:
             # The endpoint returned without closing: close normally (before accept, the
-            # server turns this into a 403).
+            # server turns this into a 403). A raw ASGI endpoint is left to the server.
             await _close(send, CLOSE_NORMAL, "")
 
 
 async def _close(send: Send, code: int, reason: str) -> None:
-    with contextlib.suppress(OSError):  # the client is gone already
+    # Best effort on the error path: the client may be gone, or (for a raw ASGI endpoint
+    # whose progress is unknown) the server may refuse a close it does not expect.
+    with contextlib.suppress(OSError, RuntimeError):
         await send({"type": "websocket.close", "code": code, "reason": close_reason(reason)})
 
 
