@@ -237,9 +237,8 @@ class StaticFiles:
                     wants_html = b"text/html" in value
                 elif key in _CONDITIONAL:
                     read = False  # likely a 304: open and stat, read only if needed
-        slash = not path or path.endswith("/")
         result = await run_in_thread(
-            self._lookup, segments, slash and bool(path), read, encodings, wants_html,
+            self._lookup, segments, path.endswith("/"), read, encodings, wants_html,
             on_abandon=_close_result,
         )
         kind = result[0]
