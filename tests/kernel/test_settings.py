@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Literal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lamina import Secret, SettingsError
 from lamina.settings import validate_section
 from lamina.testing import make_app, plugin
@@ -203,3 +205,27 @@ def test_unresolvable_type_hints_are_reported_not_raised():
 
     with pytest.raises(SettingsError, match="cannot read the type hints"):
         make_app(plugin("odd", lamina_settings_schema=lambda: Local))
+
+
+TOML_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=3)
+    | st.dictionaries(st.text(max_size=5), children, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(
+    st.sampled_from(["secret_key", "currency", "max_items", "ratio", "debug", "origins",
+                     "limits", "upload_dir", "unknown"]),
+    TOML_VALUES | st.fixed_dictionaries({"env": st.sampled_from(["HOME", "LAMINA_NOPE"])}),
+))
+def test_no_section_content_makes_validation_raise(section):
+    errors: list[str] = []
+    result = validate_section("shop", ShopSettings, section, errors)
+    assert (result is None) == bool(errors)
+    if result is not None:
+        assert isinstance(result, ShopSettings)
+    for error in errors:
+        assert error.startswith("[shop] ")
