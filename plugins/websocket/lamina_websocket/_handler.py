@@ -71,16 +71,16 @@ class WebSocketHandler:
         except HTTPException as exc:
             if record.done or record.client_gone:
                 return
-            if not record.accepted:
+            if record.tracked and not record.accepted:
                 await _deny(scope, send, exc.status_code, exc.detail, exc.headers)
-            else:
+            else:  # accepted, or unknown (raw ASGI endpoint): a close is legal either way
                 code = CLOSE_POLICY_VIOLATION if exc.status_code < 500 else CLOSE_INTERNAL_ERROR
                 await _close(send, code, exc.detail)
             return
         except Exception as exc:
             logger.error("unhandled exception in WebSocket %s", scope.get("path"), exc_info=exc)
             if not record.done and not record.client_gone:
-                if not record.accepted:
+                if record.tracked and not record.accepted:
                     await _deny(scope, send, 500, "Internal Server Error", None)
                 else:
                     await _close(send, CLOSE_INTERNAL_ERROR, "")

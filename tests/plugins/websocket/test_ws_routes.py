@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from lamina import URLPath
+from lamina import HTTPException, URLPath
 from lamina.testclient import WebSocketDisconnect
 from lamina.testing import make_app
 from lamina_routing import Mount, Route
@@ -221,3 +221,20 @@ def test_class_endpoint_message_too_big(start: Any) -> None:
         ws.send_text("toolong")
         assert ws.receive()["code"] == 1009
     assert endpoint.log == [("connect", "dee"), ("disconnect", 1009)]
+
+
+@pytest.mark.parametrize(("exc", "code"), [(RuntimeError("boom"), 1011),
+                                           (HTTPException(403), 1008)])
+def test_raw_asgi_endpoint_errors_after_accept_still_close(start: Any, exc: Exception,
+                                                           code: int) -> None:
+    """A raw endpoint's progress is unknown to the handler: it closes, never sends HTTP."""
+
+    async def raw(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        raise exc
+
+    client = start(app_with(WebSocketRoute("/raw", raw, asgi=True)),
+                   raise_server_exceptions=False)
+    with client.websocket_connect("/raw") as ws:
+        assert ws.receive()["code"] == code
