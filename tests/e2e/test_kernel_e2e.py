@@ -129,3 +129,20 @@ def test_startup_failure_is_reported_by_the_server(server_kind):
     with pytest.raises(ServerStartupError, match="ZeroDivisionError"), \
             serve(app, server=server, loop=loop):
         pass  # pragma: no cover
+
+
+def test_app_served_from_a_child_process(tmp_path):
+    from tests.helpers.servers import serve_subprocess
+
+    (tmp_path / "childapp.py").write_text(
+        "from lamina import PlainTextResponse\n"
+        "from lamina.testing import make_app, plugin\n"
+        "async def router(scope, receive, send):\n"
+        "    await PlainTextResponse('from the child')(scope, receive, send)\n"
+        "app = make_app(plugin('r', lamina_make_router=lambda: router))\n"
+    )
+    with serve_subprocess("childapp:app", server="hypercorn", loop="trio",
+                          cwd=str(tmp_path)) as (url, process):
+        assert httpx.get(url, timeout=5).text == "from the child"
+        assert process.poll() is None
+    assert process.poll() is not None

@@ -24,7 +24,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, Literal
 
-__all__ = ["ServerStartupError", "free_port", "serve", "serve_hypercorn", "serve_uvicorn"]
+__all__ = [
+    "ServerStartupError",
+    "free_port",
+    "serve",
+    "serve_hypercorn",
+    "serve_subprocess",
+    "serve_uvicorn",
+]
 
 Server = Literal["uvicorn", "hypercorn"]
 Loop = Literal["asyncio", "trio"]
@@ -212,3 +219,60 @@ def serve(
             yield url
     else:
         raise ValueError(f"unknown server {server!r}")
+
+
+@contextmanager
+def serve_subprocess(
+    target: str,
+    *,
+    server: Server = "uvicorn",
+    loop: Loop = "asyncio",
+    cwd: str | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 20.0,
+) -> Iterator[tuple[str, Any]]:
+    """Serve ``MODULE:APP`` in a child process; yield ``(base_url, popen)``.
+
+    For what a thread cannot give: the server's own memory (``popen.pid``), signals, a
+    crash that must not take the test process down. Readiness is a TCP connect; the process
+    is terminated (then killed) on exit.
+    """
+    import subprocess
+    import sys
+    import time
+
+    port = free_port()
+    if server == "uvicorn":
+        if loop != "asyncio":
+            raise ValueError("uvicorn runs on asyncio only; use server='hypercorn' for trio")
+        cmd = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port",
+               str(port), "--log-level", "warning"]
+    else:
+        cmd = [sys.executable, "-m", "hypercorn", target, "--bind", f"127.0.0.1:{port}",
+               "--worker-class", loop, "--log-level", "WARNING"]
+    process = subprocess.Popen(cmd, cwd=cwd, env={**os.environ, **(env or {})},
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                output = process.stdout.read().decode(errors="replace") if process.stdout else ""
+                raise ServerStartupError(f"{server} exited with {process.returncode}: {output}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise ServerStartupError(f"{server} did not listen within {timeout}s") \
+                        from None
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}", process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout)
+        if process.stdout:
+            process.stdout.close()
