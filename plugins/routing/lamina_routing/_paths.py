@@ -9,6 +9,7 @@ parameter names erased) that detects two routes claiming the same path.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -129,10 +130,12 @@ def _parse_tokens(
 def _segment(text: str, lookup: Callable[[str], Converter], template: str) -> Segment:
     tokens = _parse_tokens(text, lookup) if "{" in text or "}" in text else [Literal(text)]
     if len(tokens) == 1:
-        tok = tokens[0]
-        if isinstance(tok, Literal):
-            return tok
-        return tok
+        return tokens[0]
+    for first, second in itertools.pairwise(tokens):
+        if isinstance(first, Param) and isinstance(second, Param):
+            # "{a}{b}" cannot be split unambiguously, and its regex backtracks quadratically
+            raise ValueError(f"path {template!r}: parameters {first.name!r} and {second.name!r} "
+                             "touch; put literal text between them")
     pattern = "".join(
         re.escape(t.text) if isinstance(t, Literal) else f"({t.converter.regex})" for t in tokens
     )
