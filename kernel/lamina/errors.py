@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import inspect
+import linecache
 import logging
 import traceback
 from collections.abc import Awaitable, Callable, Mapping
@@ -54,18 +55,65 @@ def http_exception_response(exc: HTTPException) -> Response:
     return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
 
 
-def server_error_response(exc: BaseException, debug: bool) -> Response:
+def server_error_response(
+    exc: BaseException, debug: bool, scope: Scope | None = None
+) -> Response:
+    """A 500: a bare "Internal Server Error" normally; with ``debug`` a traceback page
+    (request line, the exception chain, each frame with a few lines of source)."""
     if not debug:
         return PlainTextResponse("Internal Server Error", status_code=500)
-    frames = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    page = (
-        "<!doctype html><html><head><meta charset='utf-8'><title>500 Server Error</title>"
-        "<style>body{font-family:system-ui,sans-serif;margin:2rem}"
-        "pre{background:#f6f6f6;padding:1rem;overflow:auto}</style></head><body>"
-        f"<h1>500 Server Error</h1><h2>{html.escape(type(exc).__name__)}: "
-        f"{html.escape(str(exc))}</h2><pre>{html.escape(frames)}</pre></body></html>"
-    )
-    return HTMLResponse(page, status_code=500)
+    return HTMLResponse(_debug_page(exc, scope or {}), status_code=500)
+
+
+_PAGE_STYLE = (
+    "body{font-family:system-ui,sans-serif;margin:2rem;color:#222}"
+    "h1{color:#b00}.frame{margin:1rem 0;border:1px solid #ddd;border-radius:4px}"
+    ".where{background:#f3f3f3;padding:.4rem .6rem;font-family:monospace}"
+    "pre{margin:0;padding:.4rem .6rem;overflow:auto}.hit{background:#fee}"
+)
+
+
+def _debug_page(exc: BaseException, scope: Scope) -> str:
+    esc = html.escape
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>500 Server Error</title>",
+        f"<style>{_PAGE_STYLE}</style></head><body><h1>500 Server Error</h1>",
+    ]
+    if scope.get("method"):
+        parts.append(f"<p><code>{esc(str(scope['method']))} "
+                     f"{esc(str(scope.get('path', '')))}</code></p>")
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or (
+            None if current.__suppress_context__ else current.__context__)
+    for position, error in enumerate(reversed(chain)):
+        if position:
+            parts.append("<p><em>The above exception led to:</em></p>")
+        parts.append(f"<h2>{esc(type(error).__name__)}: {esc(str(error))}</h2>")
+        for note in getattr(error, "__notes__", ()):
+            parts.append(f"<p>{esc(str(note))}</p>")
+        for frame in traceback.extract_tb(error.__traceback__):
+            parts.append(
+                "<div class='frame'><div class='where'>"
+                f"{esc(frame.filename)}:{frame.lineno} in <b>{esc(frame.name)}</b></div>"
+            )
+            lineno = frame.lineno or 0
+            lines = []
+            for number in range(max(1, lineno - 3), lineno + 3):
+                source = linecache.getline(frame.filename, number)
+                if not source:
+                    continue
+                css = " class='hit'" if number == lineno else ""
+                lines.append(f"<span{css}>{number:>5} {esc(source.rstrip())}</span>")
+            if lines:
+                parts.append("<pre>" + "\n".join(lines) + "</pre>")
+            parts.append("</div>")
+    parts.append("<h3>Plain traceback</h3><pre>")
+    parts.append(esc("".join(traceback.format_exception(type(exc), exc, exc.__traceback__))))
+    parts.append("</pre></body></html>")
+    return "".join(parts)
 
 
 async def _call_handler(handler: Handler, request: Request, exc: BaseException) -> Response:
@@ -131,7 +179,7 @@ class HTTPErrorLayer:
             else:
                 logger.error("unhandled exception in %s %s", scope.get("method"),
                              scope.get("path"), exc_info=exc)
-                response = server_error_response(exc, self.debug)
+                response = server_error_response(exc, self.debug, scope)
                 await response(scope, receive, send)
                 if scope.get(RAISE_KEY):
                     raise exc

@@ -95,10 +95,26 @@ def test_500_shows_a_readable_traceback_with_debug():
     response = client_for(app_with(debug=True)).get("/boom")
     assert response.status_code == 500
     assert response.headers["content-type"].startswith("text/html")
-    assert "RuntimeError: secret database password is hunter2" in response.text
-    assert "Traceback" in response.text and "def boom" not in response.text
-    assert "test_errors.py" in response.text
+    text = response.text
+    assert "RuntimeError: secret database password is hunter2" in text
+    assert "<code>GET /boom</code>" in text
+    assert "test_errors.py" in text and "<b>boom</b>" in text
+    # the failing source line is shown, highlighted
+    assert "class='hit'" in text and "raise RuntimeError(&quot;secret database" in text
+    assert "Plain traceback" in text
     assert response.headers["x-mw"] == "seen"
+
+
+def test_debug_page_shows_the_exception_chain():
+    def chained(request):
+        try:
+            {}["missing"]
+        except KeyError as exc:
+            raise ValueError("lookup failed") from exc
+
+    text = client_for(make_app(router_plugin({"/c": chained}), debug=True)).get("/c").text
+    assert text.index("KeyError") < text.index("The above exception led to")
+    assert text.index("The above exception led to") < text.index("ValueError: lookup failed")
 
 
 def test_debug_page_escapes_html():
