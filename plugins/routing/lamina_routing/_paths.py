@@ -163,6 +163,10 @@ def compile_path(
     elif not template.startswith("/"):
         raise ValueError(f"route path {template!r} must start with '/'")
     tokens = _parse_tokens(template, resolve)
+    spanning = [t.name for t in tokens if isinstance(t, Param) and t.converter.spans_segments]
+    if len(spanning) > 1:
+        raise ValueError(f"path {template!r}: only one 'path' parameter per template "
+                         f"(got {', '.join(spanning)})")
     segments: list[Segment] = []
     tail_at: int | None = None
     if template:

@@ -179,6 +179,8 @@ def test_bad_templates_name_the_route() -> None:
         make([Route("/{1a}", ok)]).assemble()
     with pytest.raises(ValueError, match="'a' and 'b' touch"):
         make([Route("/x/{a:int}{b:int}", ok)]).assemble()
+    with pytest.raises(ValueError, match="only one 'path' parameter"):
+        make([Route("/{a:path}/x/{b:path}", ok)]).assemble()
 
 
 def test_unknown_route_objects_are_refused() -> None:
