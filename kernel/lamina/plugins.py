@@ -137,6 +137,14 @@ def load_plugins(
                 f"{name!r} in group {ENTRY_POINT_GROUP!r} (installed: {known}); install "
                 f"'lamina-{name}' or fix the name"
             )
+    unknown = sorted(set(selection.only or ()) - set(eps))
+    if unknown:
+        known = ", ".join(sorted(eps)) or "none installed"
+        raise PluginLoadError(
+            f"the plugin allow-list (Lamina(only=...) or {ENV_ONLY}) names "
+            f"{', '.join(map(repr, unknown))}, which no installed distribution provides "
+            f"(installed: {known}); fix the name or install the plugin"
+        )
     for name, ep in eps.items():
         dist = ep.dist.name if ep.dist else None
         version = ep.dist.version if ep.dist else None

@@ -182,3 +182,11 @@ def test_same_name_twice_is_a_conflict(two_fakes):
     with pytest.raises(ConflictError) as info:
         make_app("zfake_a", clash)
     assert "zfake_a" in str(info.value)
+
+
+def test_allow_list_naming_an_uninstalled_plugin_is_an_error(monkeypatch):
+    with pytest.raises(PluginLoadError, match=r"allow-list.*'rouing'.*installed: "):
+        Lamina(only=["routing", "rouing"])
+    monkeypatch.setenv("LAMINA_PLUGINS", "gzpi")
+    with pytest.raises(PluginLoadError, match="LAMINA_PLUGINS"):
+        Lamina()
