@@ -129,6 +129,11 @@ class Lamina:
         self.debug = self.settings.debug
         self.max_body_size = self.settings.max_body_size
 
+    def __repr__(self) -> str:
+        enabled = [i.name for i in self.plugin_infos if i.enabled]
+        state = "assembled" if self._asgi is not None else "not assembled"
+        return f"<Lamina plugins={enabled} {state}>"
+
     # ------------------------------------------------------------------ settings
     def _info(self, name: str) -> PluginInfo:
         for info in self.plugin_infos:

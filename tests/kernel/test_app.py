@@ -292,3 +292,10 @@ def test_a_failing_middleware_factory_names_its_layer_and_plugin():
         make_app(mw).assemble()
     assert info.value.__notes__ == [
         "while building middleware 'needy-mw' registered by plugin 'needy'"]
+
+
+def test_repr_shows_plugins_and_assembly_state():
+    app = make_app(router_plugin({}))
+    assert repr(app) == "<Lamina plugins=['tiny-router'] not assembled>"
+    app.assemble()
+    assert repr(app) == "<Lamina plugins=['tiny-router'] assembled>"
