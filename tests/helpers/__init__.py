@@ -1,0 +1,9 @@
+"""Shared test helpers (import as ``tests.helpers.<module>``; tests/conftest.py puts the
+repository root on ``sys.path``).
+
+- ``servers``: run an ASGI app under uvicorn or hypercorn (asyncio or trio) on 127.0.0.1,
+  in a thread (``serve``) or a child process (``serve_subprocess``); yields the base URL.
+- ``distributions``: install a throw-away plugin distribution (``.dist-info`` + entry points).
+- ``apps``: a tiny exact-path router plugin and a header-adding middleware for kernel tests.
+- ``hookdoc``: renders docs/hooks.md from the hookspec docstrings.
+"""
