@@ -433,7 +433,8 @@ class Router:
         child.routes = routes
         child._nested = True
         child._mount_converters = ((converters,) if converters else ()) + self._mount_converters
-        child._build([(r, contributor) for r in routes], ctx, prefix, name_prefix, shape_prefix)
+        child._build(_flatten((r, contributor) for r in routes), ctx, prefix, name_prefix,
+                     shape_prefix)
         child._ctx = ctx
         return child
 

@@ -308,9 +308,13 @@ def test_a_router_inside_a_route_list_stands_for_its_routes() -> None:
     async def user(request):
         return PlainTextResponse(f"user {request.path_params['id']}")
 
-    with client([Route("/", tagged("root")), users, Route("/users/{name}", tagged("n"))]) as c:
+    routes = [Route("/", tagged("root")), users, Route("/users/{name}", tagged("n")),
+              Mount("/v1", [users, Route("/x", tagged("x"))])]
+    with client(routes) as c:
         assert c.get("/users/3").text == "user 3"
         assert c.get("/users/ann").text == "n [('name', 'ann')]"
+        assert c.get("/v1/users/4").text == "user 4"
+        assert c.get("/v1/x").text == "x []"
 
 
 def test_router_is_a_standalone_asgi_app() -> None:
