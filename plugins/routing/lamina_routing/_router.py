@@ -709,12 +709,13 @@ def _flatten(contributions: Iterable[tuple[Any, str]]) -> list[tuple[Any, str]]:
 
 def _walk(router: Router, prefix: str) -> Iterator[tuple[str, Any, str]]:
     for route, contributor in router.contributions:
-        if isinstance(route, Mount):
-            yield prefix + route.path, route, contributor
+        if isinstance(route, (Mount, Host)):
+            inner = prefix + route.path
+            yield inner, route, contributor
             if route.routes is not None:
                 child = Router()
-                child.contributions = [(r, contributor) for r in route.routes]
-                yield from _walk(child, prefix + route.path)
+                child.contributions = _flatten((r, contributor) for r in route.routes)
+                yield from _walk(child, inner)
         else:
             yield prefix + getattr(route, "path", ""), route, contributor
 

@@ -16,7 +16,7 @@ from routing_helpers import call, make
 APP_SOURCE = textwrap.dedent('''
     from lamina import Lamina, PlainTextResponse
     from lamina.testing import plugin
-    from lamina_routing import Mount, Route
+    from lamina_routing import Host, Mount, Route
 
     async def home(request):
         return PlainTextResponse("home")
@@ -30,7 +30,8 @@ APP_SOURCE = textwrap.dedent('''
     app = Lamina(
         [Route("/", home, name="home"),
          Route("/items/{id:int}", item, methods=["GET", "POST"]),
-         Mount("/api", [Route("/v/{n}", item, name="v")], name="api")],
+         Mount("/api", [Route("/v/{n}", item, name="v")], name="api"),
+         Host("{sub}.example.com", [Route("/hosted", item)])],
         autoload=False,
         plugins=["routing", plugin("admin", lamina_register_routes=extra)],
     )
@@ -57,6 +58,8 @@ def test_lamina_routes_lists_every_route(app_module: str, capsys) -> None:
     assert by_path["/api"]["kind"] == "mount"
     assert by_path["/api/v/{n}"]["plugin"] == "app"
     assert by_path["/metrics"]["plugin"] == "admin"
+    assert by_path["{sub}.example.com"]["kind"] == "host"
+    assert by_path["/hosted"]["methods"] == ["GET", "HEAD"]
 
     assert main(["routes", app_module]) == 0
     text = capsys.readouterr().out
