@@ -40,13 +40,22 @@ class ExceptionHandlers:
             handler = self.by_status.get(exc.status_code)
             if handler is not None:
                 return handler
+        handler = self.class_handler(exc)
+        if handler is None and not isinstance(exc, HTTPException):
+            return self.by_status.get(500)
+        return handler
+
+    def class_handler(self, exc: BaseException) -> Handler | None:
         for cls in type(exc).__mro__:
             handler = self.by_class.get(cls)
             if handler is not None:
                 return handler
-        if not isinstance(exc, HTTPException):
-            return self.by_status.get(500)
         return None
+
+    def is_server_error_fallback(self, exc: BaseException) -> bool:
+        """The 500 handler answers ``exc`` only because nothing more specific did: the error
+        is still a server error (logged, and re-raised in tests)."""
+        return not isinstance(exc, HTTPException) and self.class_handler(exc) is None
 
 
 def http_exception_response(exc: HTTPException) -> Response:
@@ -156,6 +165,10 @@ class HTTPErrorLayer:
         self, scope: Scope, receive: Receive, send: Send, exc: Exception, started: bool
     ) -> None:
         if started:
+            if isinstance(exc, ClientDisconnect):
+                logger.debug("client went away during %s %s", scope.get("method"),
+                             scope.get("path"))
+                return
             logger.error(
                 "error after the response started for %s %s; closing the response",
                 scope.get("method"), scope.get("path"), exc_info=exc,
@@ -169,22 +182,28 @@ class HTTPErrorLayer:
             logger.debug("client disconnected during %s %s", scope.get("method"), scope.get("path"))
             return
         if handler is not None:
+            server_error = self.handlers.is_server_error_fallback(exc)
+            if server_error:
+                logger.error("unhandled exception in %s %s (answered by the 500 handler)",
+                             scope.get("method"), scope.get("path"), exc_info=exc)
             try:
                 response = await _call_handler(handler, request, exc)
             except Exception as handler_exc:
                 exc, handler = handler_exc, None
-        if handler is None:
-            if isinstance(exc, HTTPException):
-                response = http_exception_response(exc)
             else:
-                logger.error("unhandled exception in %s %s", scope.get("method"),
-                             scope.get("path"), exc_info=exc)
-                response = server_error_response(exc, self.debug, scope)
                 await response(scope, receive, send)
-                if scope.get(RAISE_KEY):
+                if server_error and scope.get(RAISE_KEY):
                     raise exc
                 return
-        await response(scope, receive, send)
+        # no handler, or the handler itself failed
+        if isinstance(exc, HTTPException):
+            await http_exception_response(exc)(scope, receive, send)
+            return
+        logger.error("unhandled exception in %s %s", scope.get("method"),
+                     scope.get("path"), exc_info=exc)
+        await server_error_response(exc, self.debug, scope)(scope, receive, send)
+        if scope.get(RAISE_KEY):
+            raise exc
 
 
 class OuterGuard:

@@ -266,3 +266,15 @@ def test_websocket_without_a_protocol_plugin_is_refused():
     app = make_app(router_plugin({"/ok": lambda r: PlainTextResponse("ok")}))
     with pytest.raises(WebSocketDisconnect), TestClient(app).websocket_connect("/ws"):
         pass  # pragma: no cover
+
+
+def test_the_500_handler_still_counts_as_a_server_error_in_tests():
+    app = app_with(exception_handlers={
+        500: lambda request, exc: PlainTextResponse("sorry", 500)})
+    with pytest.raises(RuntimeError, match="hunter2"):
+        TestClient(app).get("/boom")
+    # a class handler is a deliberate answer: not re-raised
+    app = app_with(exception_handlers={
+        RuntimeError: lambda request, exc: PlainTextResponse("handled", 503)})
+    response = TestClient(app).get("/boom")
+    assert (response.status_code, response.text) == (503, "handled")
