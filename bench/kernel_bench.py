@@ -43,6 +43,9 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 HARNESS = Path(os.environ.get("LAMINA_BENCH_HARNESS", "/work/shared/bench"))
+if not (HARNESS / "inproc.py").is_file():
+    raise SystemExit(f"the shared benchmark harness is not at {HARNESS}; "
+                     "set LAMINA_BENCH_HARNESS to its folder")
 # the harness folder goes LAST: its http.py must never shadow the stdlib package
 sys.path = [p for p in sys.path if Path(p or ".").resolve() != HARNESS] + [str(HARNESS)]
 
