@@ -111,3 +111,21 @@ def test_the_hook_reference_lists_every_kernel_hook():
     missing = [name for name, _fn in hookspecs_of(lamina.hookspecs)
                if f"### `{name}(" not in reference]
     assert missing == [], "regenerate: uv run python -m tests.helpers.hookdoc > docs/hooks.md"
+
+
+def test_plugin_hookspecs_live_in_their_hookspecs_module():
+    """A hookspec declared anywhere else would escape the documentation check above."""
+    import pkgutil
+
+    stray = []
+    for init in sorted(ROOT.glob("plugins/*/lamina_*/__init__.py")):
+        package = importlib.import_module(init.parent.name)
+        modules = [package] + [
+            importlib.import_module(info.name)
+            for info in pkgutil.walk_packages(package.__path__, f"{package.__name__}.")
+        ]
+        for module in modules:
+            for name, fn in hookspecs_of(module):
+                if not fn.__module__.endswith(".hookspecs"):
+                    stray.append(f"{fn.__module__}.{name}")
+    assert stray == []
