@@ -18,8 +18,8 @@ names, checked to be identifiers, appear as string literals.
 
 from __future__ import annotations
 
-import functools
 import re
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -195,7 +195,7 @@ class _Generator:
         return f"{prefix}{self.vars}"
 
     def function(self, node: Node, depth: int, n_prior: int) -> _Ref:
-        """The function serving ``node`` (``def F(L, segs, n, path, out, vals)``)."""
+        """The function serving ``node`` (``def F(segs, n, path, out, vals, L=...)``)."""
         saved = self.objects, self.vars
         self.objects, self.vars = [], 0
         body: list[str] = []
@@ -204,7 +204,7 @@ class _Generator:
         fname = self.by_source.get(source)
         if fname is None:
             fname = self.by_source[source] = f"F{len(self.by_source)}"
-            self.functions.append(f"def {fname}(L, segs, n, path, out, vals):\n{source}")
+            self.functions.append(f"def {fname}(segs, n, path, out, vals, L=None):\n{source}")
         ref = _Ref(fname, self.objects)
         self.objects, self.vars = saved
         return ref
@@ -299,7 +299,11 @@ class _Generator:
         if isinstance(value, _Ref):
             if value.bound is None:
                 objects = tuple(self.bind(o) for o in value.objects)
-                value.bound = functools.partial(self.ns[value.fname], objects)
+                # one function object per subtree, sharing the code object of its shape;
+                # its objects arrive as the default of ``L`` (a plain call, no partial)
+                shared = self.ns[value.fname]
+                value.bound = types.FunctionType(shared.__code__, self.ns, value.fname,
+                                                 (objects,))
             return value.bound
         if isinstance(value, dict):
             return {k: self.bind(v) for k, v in value.items()}
