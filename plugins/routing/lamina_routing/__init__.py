@@ -7,8 +7,10 @@ Everything the plugin offers is named here:
   ``BaseRoute`` with ``protocol = "websocket"``, a ``path`` template, a ``name``, an
   ``endpoint`` and ``async handle(scope, receive, send)``; the router matches them for
   ``websocket`` scopes only, sets ``scope["path_params"]`` and calls ``handle``.
-* :class:`Router`: decorators (``.route/.get/.post/.put/.patch/.delete``), ``.add``,
-  ``.mount``, ``.register_converter``; iterable over its routes, so ``Lamina(routes=router)``.
+* :class:`Router`: decorators (``.route/.get/.post/.put/.patch/.delete``, and
+  ``.websocket`` with lamina-websocket), ``.add``, ``.mount``, ``.register_converter``;
+  iterable over its routes, so ``Lamina(routes=router)``; a Router inside a route list stands
+  for its routes; on its own it is an ASGI app.
 * Endpoints: async or sync functions ``(request) -> Response`` (sync ones run in a worker
   thread), :class:`HTTPEndpoint` subclasses (one method per verb), raw ASGI apps.
 * Converters: ``str`` (default), ``int``, ``float``, ``uuid``, ``path``; custom ones subclass
