@@ -323,3 +323,20 @@ def test_router_is_a_standalone_asgi_app() -> None:
     router = Router([Route("/x/{n:int}", tagged("x"))])
     with TestClient(router) as c:
         assert c.get("/x/5").text == "x [('n', 5)]"
+
+
+def test_404_and_405_carry_middleware_headers() -> None:
+    settings = {"cors": {"allow_origins": ["https://app.example"]}}
+    from lamina import Lamina
+    from lamina.testclient import TestClient
+
+    app = Lamina([Route("/only-get", tagged("g"))], autoload=False,
+                 plugins=["routing", "cors"], settings=settings)
+    with TestClient(app) as c:
+        headers = {"origin": "https://app.example"}
+        r = c.get("/missing", headers=headers)
+        assert r.status_code == 404
+        assert r.headers["access-control-allow-origin"] == "https://app.example"
+        r = c.delete("/only-get", headers=headers)
+        assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD, OPTIONS"
+        assert r.headers["access-control-allow-origin"] == "https://app.example"
