@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -112,11 +113,28 @@ async def quiet(request: Request) -> EventSourceResponse:
     return EventSourceResponse(events(), heartbeat=0.1)
 
 
+async def firehose(request: Request) -> EventSourceResponse:
+    """Large events as fast as the socket takes them, with a short send timeout."""
+    key = request.query_params["key"]
+    done = cleaned.setdefault(key, threading.Event())
+    big = "x" * 65536
+
+    async def events() -> AsyncIterator[str]:
+        try:
+            for _ in range(2000):  # bounded: 128 MiB if nothing ever stalled
+                yield big
+        finally:
+            done.set()
+
+    return EventSourceResponse(events(), send_timeout=0.5)
+
+
 def build_app() -> Any:
     return make_app(
         "routing", "sse", "gzip",
         routes=[Route("/gated", gated), Route("/resume", resume), Route("/endless", endless),
-                Route("/sync-endless", sync_endless), Route("/quiet", quiet)],
+                Route("/sync-endless", sync_endless), Route("/quiet", quiet),
+                Route("/firehose", firehose)],
     )
 
 
@@ -176,6 +194,36 @@ def test_generator_cleaned_up_within_a_second_of_disconnect(base_url: str, path:
     # Leaving the block closed the connection.
     assert cleaned[key].wait(1.0), "the generator's finally did not run within 1 s"
     assert time.monotonic() - gone_at < 1.0
+
+
+def test_a_client_that_stops_reading_is_dropped(base_url: str) -> None:
+    key = f"firehose-{base_url}"
+    host, port = base_url.removeprefix("http://").split(":")
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.settimeout(5)
+        sock.connect((host, int(port)))
+        sock.sendall(f"GET /firehose?key={key} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        assert sock.recv(1024).startswith(b"HTTP/1.1 200")
+        # Stop reading: the server's buffers fill, its send blocks, the timeout drops us.
+        assert cleaned_event(key).wait(5), "the stuck client was not dropped"
+        # The response never completes: draining what was buffered reaches the end of the
+        # connection (uvicorn closes it; hypercorn, whose socket writes cannot be cancelled,
+        # may first finish the write it had started). No complete event stream arrives.
+        deadline = time.monotonic() + 5
+        received = b""
+        while chunk := sock.recv(1 << 20):
+            received += chunk
+            assert time.monotonic() < deadline, "the connection was left open"
+        assert not received.endswith(b"0\r\n\r\n")
+
+
+def cleaned_event(key: str) -> threading.Event:
+    deadline = time.monotonic() + 5
+    while key not in cleaned:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    return cleaned[key]
 
 
 def test_heartbeat_comments_on_an_idle_stream(base_url: str) -> None:

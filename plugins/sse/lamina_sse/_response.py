@@ -10,7 +10,7 @@ closes the iterator, so the endpoint's ``finally`` blocks run promptly.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterable, Iterable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,7 +126,7 @@ class EventSourceResponse(StreamingResponse):
         with anyio.CancelScope() as stop:
             registry.add(stop)
             try:
-                await stream.run(stop, self.body_iterator)
+                await stream.run(stop, self.body_iterator, self._close_iterator)
             finally:
                 registry.discard(stop)
                 await self._close_iterator()
@@ -161,8 +161,8 @@ class _Stream:
     drop the client.
     """
 
-    __slots__ = ("_idle", "disconnected", "dropped", "heartbeat", "receive", "send",
-                 "sending", "sends", "stop", "timeout")
+    __slots__ = ("_idle", "close_source", "disconnected", "dropped", "heartbeat", "receive",
+                 "send", "sending", "sends", "stop", "timeout")
 
     def __init__(self, send: Send, receive: Receive, heartbeat: float,
                  timeout: float | None) -> None:
@@ -186,8 +186,10 @@ class _Stream:
     def ended_by_server(self) -> bool:
         return not self.lost
 
-    async def run(self, stop: anyio.CancelScope, content: EventSource) -> None:
+    async def run(self, stop: anyio.CancelScope, content: EventSource,
+                  close_source: Callable[[], Awaitable[None]]) -> None:
         self.stop = stop
+        self.close_source = close_source
         error: Exception | None = None
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._watch_disconnect)
@@ -278,6 +280,9 @@ class _Stream:
                                    "over %ss", timeout)
                     self.dropped = True
                     self.stop.cancel()  # type: ignore[union-attr]
+                    # Some servers shield socket writes from cancellation (hypercorn), so the
+                    # stuck send may never return: close the event source now, not after it.
+                    await self.close_source()
                     return
                 continue
             idle_for += period
