@@ -190,3 +190,20 @@ def test_allow_list_naming_an_uninstalled_plugin_is_an_error(monkeypatch):
     monkeypatch.setenv("LAMINA_PLUGINS", "gzpi")
     with pytest.raises(PluginLoadError, match="LAMINA_PLUGINS"):
         Lamina()
+
+
+def test_unknown_hook_in_an_installed_plugin_names_its_distribution(tmp_path, monkeypatch):
+    install_distribution(
+        monkeypatch, tmp_path, name="lamina-ztypo", version="5.6.7",
+        entry_points={"ztypo": "lamina_ztypo"},
+        modules={"lamina_ztypo": "from lamina import hookimpl\n"
+                                 "@hookimpl\n"
+                                 "def lamina_register_rotues(register):\n"
+                                 "    pass\n"},
+    )
+    with pytest.raises(PluginLoadError) as info:
+        Lamina(only=["ztypo"])
+    message = str(info.value)
+    for part in ("plugin 'ztypo' (lamina-ztypo 5.6.7)", "lamina_register_rotues",
+                 "Check the spelling"):
+        assert part in message
