@@ -300,6 +300,10 @@ class _Stream:
             message = await self.receive()
             if message["type"] == "http.disconnect":
                 self._lost()
+                if self.sending:
+                    # The event source is parked at ``yield`` while a send is in flight, and
+                    # that send may not be cancellable: close the source without waiting.
+                    await self.close_source()
                 return
 
     async def finish(self) -> None:
