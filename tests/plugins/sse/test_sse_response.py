@@ -486,3 +486,39 @@ async def test_send_failing_with_oserror_counts_as_a_disconnect(heartbeat: float
             http_scope(sse_app()), client.receive, client.send)
     assert cleaned.is_set()
     assert len(client.sent) == 3 and not client.complete
+
+
+@pytest.mark.parametrize("ending", ["disconnect", "send_timeout"])
+async def test_source_closed_even_when_the_servers_send_cannot_be_cancelled(
+    ending: str,
+) -> None:
+    """Like hypercorn, which shields socket writes: the stuck send only returns much later."""
+    cleaned = anyio.Event()
+    release = anyio.Event()
+
+    class ShieldedSend(Client):
+        async def send(self, message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.body" and len(self.sent) >= 2:
+                with anyio.CancelScope(shield=True):
+                    await release.wait()
+                return
+            await super().send(message)
+
+    async def forever() -> AsyncIterator[str]:
+        try:
+            while True:
+                yield "tick"
+        finally:
+            cleaned.set()
+
+    client = ShieldedSend()
+    timeout = 0.2 if ending == "send_timeout" else None
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(EventSourceResponse(forever(), send_timeout=timeout, heartbeat=0),
+                      http_scope(sse_app()), client.receive, client.send)
+        await anyio.sleep(0.05)
+        if ending == "disconnect":
+            client.gone.set()
+        with anyio.fail_after(1):
+            await cleaned.wait()
+        release.set()  # the server's write finally returns; the response then ends
