@@ -28,7 +28,7 @@ __all__ = [
 #: Scope key holding the message size limit in bytes (``None``: no limit). The protocol
 #: handler sets the plugin's setting; a ``WebSocketRoute`` may override it.
 MAX_MESSAGE_SIZE_KEY = "lamina.websocket.max_message_size"
-#: Scope key telling the protocol handler that the endpoint already closed the connection.
+#: The ASGI extension that lets an app answer the handshake with an HTTP response.
 HTTP_RESPONSE_EXTENSION = "websocket.http.response"
 
 # Close codes (RFC 6455 section 7.4.1).
