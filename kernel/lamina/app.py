@@ -119,6 +119,7 @@ class Lamina:
         )
         self.pm.hook.lamina_add_hookspecs.call_historic(kwargs={"pluginmanager": self.pm})
         plugin_loading.check_pending(self.pm, self.plugin_infos)
+        plugin_loading.check_async(self.pm, self.plugin_infos)
 
         sections = dict(load_settings_file(settings_file))
         for name, section in (settings or {}).items():

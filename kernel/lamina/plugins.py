@@ -281,6 +281,28 @@ def command_plugin_manager() -> pluggy.PluginManager:
     return pm
 
 
+#: Kernel hooks whose implementations may be ``async def`` (the kernel awaits them).
+ASYNC_HOOKS = frozenset({"lamina_startup", "lamina_shutdown"})
+
+
+def check_async(pm: pluggy.PluginManager, infos: list[PluginInfo]) -> None:
+    """An ``async def`` implementation of an assembly hook would return an un-awaited
+    coroutine and contribute nothing: refuse it loudly."""
+    by_name = {i.name: i for i in infos}
+    for name in dir(hookspecs):
+        if not name.startswith("lamina_") or name in ASYNC_HOOKS:
+            continue
+        caller = getattr(pm.hook, name, None)
+        for impl in caller.get_hookimpls() if caller is not None else ():
+            if inspect.iscoroutinefunction(inspect.unwrap(impl.function)):
+                info = by_name.get(impl.plugin_name, PluginInfo(name=impl.plugin_name))
+                raise PluginLoadError(
+                    f"{info.describe()} implements {name} with 'async def'; it is called at "
+                    f"assembly and must be a plain function (only "
+                    f"{' and '.join(sorted(ASYNC_HOOKS))} may be async)"
+                )
+
+
 def check_pending(pm: pluggy.PluginManager, infos: list[PluginInfo]) -> None:
     """Turn an unknown hook (a typo, or a hook of a plugin not installed) into an error."""
     by_name = {i.name: i for i in infos}

@@ -207,3 +207,16 @@ def test_unknown_hook_in_an_installed_plugin_names_its_distribution(tmp_path, mo
     for part in ("plugin 'ztypo' (lamina-ztypo 5.6.7)", "lamina_register_rotues",
                  "Check the spelling"):
         assert part in message
+
+
+def test_async_assembly_hooks_are_refused_lifecycle_hooks_may_be_async():
+    async def routes(register):
+        pass  # pragma: no cover - never awaited
+
+    with pytest.raises(PluginLoadError, match=r"'asyncroutes'.*lamina_register_routes.*async def"):
+        make_app(plugin("asyncroutes", lamina_register_routes=routes))
+
+    async def startup():
+        pass
+
+    make_app(plugin("asyncstart", lamina_startup=startup, lamina_shutdown=startup))
