@@ -290,10 +290,19 @@ def check_async(pm: pluggy.PluginManager, infos: list[PluginInfo]) -> None:
     coroutine and contribute nothing: refuse it loudly."""
     by_name = {i.name: i for i in infos}
     for name in dir(hookspecs):
-        if not name.startswith("lamina_") or name in ASYNC_HOOKS:
+        if not name.startswith("lamina_"):
             continue
         caller = getattr(pm.hook, name, None)
         for impl in caller.get_hookimpls() if caller is not None else ():
+            if impl.hookwrapper or impl.wrapper:
+                info = by_name.get(impl.plugin_name, PluginInfo(name=impl.plugin_name))
+                raise PluginLoadError(
+                    f"{info.describe()} implements {name} as a pluggy wrapper; the kernel "
+                    "calls each implementation itself to know who contributed what, so "
+                    "wrappers would never run. Use tryfirst=True / trylast=True to order it"
+                )
+            if name in ASYNC_HOOKS:
+                continue
             if inspect.iscoroutinefunction(inspect.unwrap(impl.function)):
                 info = by_name.get(impl.plugin_name, PluginInfo(name=impl.plugin_name))
                 raise PluginLoadError(

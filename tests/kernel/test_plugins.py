@@ -220,3 +220,15 @@ def test_async_assembly_hooks_are_refused_lifecycle_hooks_may_be_async():
         pass
 
     make_app(plugin("asyncstart", lamina_startup=startup, lamina_shutdown=startup))
+
+
+def test_hook_wrappers_are_refused():
+    from lamina.testing import LocalPlugin
+
+    def wrapper(register):
+        yield  # pragma: no cover
+
+    wrapping = LocalPlugin("wrapping")
+    wrapping.add("lamina_register_routes", wrapper, wrapper=True)
+    with pytest.raises(PluginLoadError, match=r"'wrapping'.*wrapper.*tryfirst"):
+        make_app(wrapping)
