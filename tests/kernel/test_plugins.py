@@ -223,12 +223,12 @@ def test_async_assembly_hooks_are_refused_lifecycle_hooks_may_be_async():
 
 
 def test_hook_wrappers_are_refused():
-    from lamina.testing import LocalPlugin
+    class Wrapping:
+        name = "wrapping"
 
-    def wrapper(register):
-        yield  # pragma: no cover
+        @hookimpl(wrapper=True)
+        def lamina_register_routes(self, register):
+            return (yield)  # pragma: no cover
 
-    wrapping = LocalPlugin("wrapping")
-    wrapping.add("lamina_register_routes", wrapper, wrapper=True)
     with pytest.raises(PluginLoadError, match=r"'wrapping'.*wrapper.*tryfirst"):
-        make_app(wrapping)
+        make_app(Wrapping)
