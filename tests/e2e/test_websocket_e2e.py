@@ -1,7 +1,8 @@
 """lamina-websocket under real servers on 127.0.0.1, driven by the ``websockets`` client.
 
 Echo, JSON, binary, close codes, subprotocol negotiation, handshake denial, the size limit
-and a 1 MiB message, under uvicorn and hypercorn (trio worker).
+and a 1 MiB message, under uvicorn (websockets and wsproto implementations) and hypercorn
+(trio worker).
 """
 
 from __future__ import annotations
@@ -105,15 +106,19 @@ def build_app() -> Any:
     )
 
 
-SERVERS = [("uvicorn", "asyncio"), ("hypercorn", "trio")]
+#: (server, event loop, uvicorn's WebSocket implementation)
+SERVERS = [("uvicorn", "asyncio", "websockets-sansio"), ("uvicorn", "asyncio", "wsproto"),
+           ("hypercorn", "trio", "")]
 
 
-@pytest.fixture(scope="module", params=SERVERS, ids=[f"{s}-{lp}" for s, lp in SERVERS])
+@pytest.fixture(scope="module", params=SERVERS,
+                ids=["-".join(filter(None, params)) for params in SERVERS])
 def ws_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    server, loop = request.param
+    server, loop, ws = request.param
     options: dict[str, Any] = {"server": server, "loop": loop}
     if server == "uvicorn":
         options["ws_max_size"] = 16 * MIB
+        options["ws"] = ws
     else:
         options["websocket_max_message_size"] = 16 * MIB
     with serve(build_app(), **options) as base:
