@@ -522,3 +522,26 @@ async def test_source_closed_even_when_the_servers_send_cannot_be_cancelled(
         with anyio.fail_after(1):
             await cleaned.wait()
         release.set()  # the server's write finally returns; the response then ends
+
+
+async def test_streams_leave_the_registry_however_they_end() -> None:
+    app = sse_app()
+
+    async def forever() -> AsyncIterator[str]:
+        while True:
+            yield "tick"
+            await anyio.sleep(0.01)
+
+    clients = [Client() for _ in range(20)]
+    async with anyio.create_task_group() as tg:
+        for client in clients:
+            tg.start_soon(EventSourceResponse(forever()), http_scope(app), client.receive,
+                          client.send)
+        await anyio.sleep(0.05)
+        assert open_streams(app) == 20
+        for client in clients:
+            client.gone.set()
+    assert open_streams(app) == 0
+    for content in (iter(["a"]), ["b"]):
+        await EventSourceResponse(content)(http_scope(app), Client().receive, Client().send)
+    assert open_streams(app) == 0
