@@ -58,11 +58,13 @@ class StreamRegistry:
 
     def close_all_threadsafe(self) -> None:
         """Same, from a signal handler or another thread: scheduled onto the event loop."""
+        self.closing = True
         wake = self._wake
         if wake is None:
-            self.closing = True
             return
-        wake(self.close_all)
+        # The loop may have stopped already (RuntimeError, trio.RunFinishedError).
+        with contextlib.suppress(Exception):
+            wake(self.close_all)
 
     @contextlib.asynccontextmanager
     async def running(self, *, handle_signals: bool = True) -> AsyncIterator[None]:
