@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import textwrap
 import types
 from pathlib import Path
 
@@ -30,6 +31,19 @@ def hookspecs_of(module: types.ModuleType) -> list[tuple[str, object]]:
     ]
 
 
+def example_code(doc: str) -> str | None:
+    """The indented block after ``Example::``, dedented; None when there is none."""
+    if "Example::" not in doc:
+        return None
+    block = []
+    for line in doc.split("Example::", 1)[1].split("\n")[1:]:
+        if line.strip() and not line.startswith(" "):
+            break
+        block.append(line)
+    code = textwrap.dedent("\n".join(block)).strip()
+    return code or None
+
+
 def problems_of(name: str, function: object) -> list[str]:
     problems = []
     doc = inspect.getdoc(function) or ""
@@ -41,10 +55,17 @@ def problems_of(name: str, function: object) -> list[str]:
     for part in ("When:", "Returns:", "Example"):
         if part not in doc:
             problems.append(f"{name}: the docstring lacks {part!r}")
-    if "Example::" in doc:
-        example = doc.split("Example::", 1)[1]
-        if f"def {name}(" not in example and name not in example:
-            problems.append(f"{name}: the example does not show the hook")
+    if "Example" in doc:
+        example = example_code(doc)
+        if example is None:
+            problems.append(f"{name}: the example must be a code block ('Example::')")
+        else:
+            if name not in example:
+                problems.append(f"{name}: the example does not show the hook")
+            try:
+                compile(example, f"<example of {name}>", "exec")
+            except SyntaxError as exc:
+                problems.append(f"{name}: the example is not valid Python: {exc}")
     signature = inspect.signature(function)
     for param in signature.parameters.values():
         if param.annotation is inspect.Parameter.empty:
@@ -78,6 +99,32 @@ def test_the_checker_catches_an_undocumented_hook():
         When: at assembly.
         """
 
+    def lamina_prose(app: object) -> None:
+        """Does something.
+
+        When: at assembly.
+
+        Returns: nothing.
+
+        Example: call it.
+        """
+
+    def lamina_broken(app: object) -> None:
+        """Does something.
+
+        When: at assembly.
+
+        Returns: nothing.
+
+        Example::
+
+            def lamina_broken(app) return 1
+        """
+
+    assert problems_of("lamina_prose", lamina_prose) == [
+        "lamina_prose: the example must be a code block ('Example::')"]
+    assert problems_of("lamina_broken", lamina_broken)[0].startswith(
+        "lamina_broken: the example is not valid Python")
     assert problems_of("lamina_bare", lamina_bare) == ["lamina_bare: no docstring"]
     assert problems_of("lamina_half", lamina_half) == [
         "lamina_half: the docstring lacks 'Returns:'",
