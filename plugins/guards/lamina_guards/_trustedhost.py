@@ -17,6 +17,8 @@ __all__ = ["TrustedHostMiddleware", "parse_host"]
 _NAME = re.compile(r"^(\[[0-9a-f:.]+\]|[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?"
                    r"(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*)$")
 _BODY = b"Invalid host header"
+_HEADERS = ((b"content-type", b"text/plain; charset=utf-8"),
+            (b"content-length", str(len(_BODY)).encode()))
 
 
 def parse_host(raw: bytes) -> str | None:
@@ -56,9 +58,10 @@ class TrustedHostMiddleware:
     """Answer 400 unless ``Host`` is listed exactly or matches a ``*.domain`` wildcard.
 
     ``*.example.com`` matches every subdomain of ``example.com`` at any depth but not
-    ``example.com`` itself (list it too). ``"*"`` allows any valid host. A missing or
-    malformed ``Host`` is always refused; WebSocket handshakes are refused with a close
-    (the server answers 403).
+    ``example.com`` itself (list it too). ``"*"`` allows any valid host. A missing,
+    malformed or repeated ``Host`` is always refused with 400; a WebSocket handshake gets
+    that 400 when the server supports the ``websocket.http.response`` extension, and a
+    close (which the server answers with 403) otherwise.
     """
 
     __slots__ = ("allow_any", "app", "exact", "suffixes")
@@ -95,16 +98,21 @@ class TrustedHostMiddleware:
         host = None
         for key, value in scope["headers"]:
             if key == b"host":
+                if host is not None:  # RFC 9112 section 3.2: more than one Host is a 400
+                    host = None
+                    break
                 host = value
-                break
         if host is not None and self.is_allowed(host):
             await self.app(scope, receive, send)
             return
         if scope_type == "websocket":
-            await send({"type": "websocket.close", "code": 1008})
+            if "websocket.http.response" in (scope.get("extensions") or ()):
+                # The server lets us answer the handshake with a real HTTP response: 400.
+                await send({"type": "websocket.http.response.start", "status": 400,
+                            "headers": list(_HEADERS)})
+                await send({"type": "websocket.http.response.body", "body": _BODY})
+            else:
+                await send({"type": "websocket.close", "code": 1008})
             return
-        await send({"type": "http.response.start", "status": 400, "headers": [
-            (b"content-type", b"text/plain; charset=utf-8"),
-            (b"content-length", str(len(_BODY)).encode()),
-        ]})
+        await send({"type": "http.response.start", "status": 400, "headers": list(_HEADERS)})
         await send({"type": "http.response.body", "body": _BODY})

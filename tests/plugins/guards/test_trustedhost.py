@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import anyio
 import pytest
 from guards_harness import call, inner, status
 from lamina_guards import TrustedHostMiddleware, parse_host
@@ -44,10 +45,40 @@ def test_star_allows_any_valid_host_only() -> None:
     assert status(call(mw, host=None)) == 400
 
 
-def test_websocket_with_bad_host_is_closed() -> None:
+def test_websocket_with_bad_host_is_closed_without_the_http_response_extension() -> None:
     sent = call(MW, type="websocket", host="evil.com")
     assert sent == [{"type": "websocket.close", "code": 1008}]
     assert call(MW, type="websocket")[0]["type"] == "websocket.accept"
+
+
+@pytest.mark.parametrize("host", ["evil.com", None, "bad host"])
+def test_websocket_with_bad_host_gets_400_with_the_http_response_extension(
+    host: str | None,
+) -> None:
+    ext = {"websocket.http.response": {}}
+    sent = call(MW, type="websocket", host=host, extensions=ext)
+    assert [m["type"] for m in sent] == ["websocket.http.response.start",
+                                         "websocket.http.response.body"]
+    assert sent[0]["status"] == 400
+    assert sent[1]["body"] == b"Invalid host header"
+    assert call(MW, type="websocket", extensions=ext)[0]["type"] == "websocket.accept"
+
+
+def test_repeated_host_is_refused_even_when_each_is_allowed() -> None:
+    reached = []
+
+    async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+        reached.append(scope)
+
+    sent = []
+
+    async def send(message):  # type: ignore[no-untyped-def]
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": "/", "scheme": "http",
+             "headers": [(b"host", b"example.com"), (b"host", b"example.com")]}
+    anyio.run(TrustedHostMiddleware(app, ["example.com"]), scope, None, send)
+    assert reached == [] and sent[0]["status"] == 400
 
 
 def test_other_scope_types_pass_through() -> None:
