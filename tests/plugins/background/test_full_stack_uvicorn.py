@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import gzip
+import logging
+import time
 
 import anyio
 import httpx
+import pytest
 from lamina import JSONResponse, PlainTextResponse
 from lamina.testing import make_app
-from lamina_background import BackgroundTask
+from lamina_background import BackgroundTask, BackgroundTasks
 from lamina_routing import Route
 
 from tests.helpers.servers import serve_uvicorn
@@ -64,3 +67,65 @@ def test_guards_cors_gzip_background_under_uvicorn() -> None:
         assert len(finished) < 2
     # Leaving serve_uvicorn ran the lifespan shutdown, which waited for both tasks.
     assert finished == [1, 1]
+
+
+def test_failures_and_shutdown_cancellation_under_uvicorn(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Through uvicorn's real lifespan: a failing task is logged with its traceback and the
+    tasks after it (in the same response and in later ones) still run; at shutdown a task
+    still running after the grace period is cancelled and named in the log."""
+    ran: list[str] = []
+    cancelled: list[str] = []
+
+    def broken() -> None:
+        raise LookupError("task exploded")
+
+    async def endless() -> None:
+        try:
+            await anyio.sleep_forever()
+        except anyio.get_cancelled_exc_class():
+            cancelled.append("endless")
+            raise
+
+    async def fail(request: object) -> PlainTextResponse:
+        tasks = BackgroundTasks()
+        tasks.add_task(ran.append, "before")
+        tasks.add_task(broken)
+        tasks.add_task(ran.append, "after")
+        return PlainTextResponse("fine", background=tasks)
+
+    async def later(request: object) -> PlainTextResponse:
+        return PlainTextResponse("later", background=BackgroundTask(ran.append, "later"))
+
+    async def hang(request: object) -> PlainTextResponse:
+        return PlainTextResponse("hang", background=BackgroundTask(endless))
+
+    app = make_app("routing", "background",
+                   routes=[Route("/fail", fail), Route("/later", later), Route("/hang", hang)],
+                   settings={"background": {"grace_period": 0.2}})
+    begin = time.monotonic()
+    # Leaving serve_uvicorn runs the lifespan shutdown: grace period, then cancellation.
+    with caplog.at_level(logging.WARNING, logger="lamina.background"), serve_uvicorn(
+        app
+    ) as url, httpx.Client(base_url=url, timeout=5) as c:
+        assert c.get("/fail").text == "fine"
+        assert c.get("/later").text == "later"
+        assert c.get("/hang").text == "hang"
+        deadline = time.monotonic() + 5
+        while len(ran) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert time.monotonic() - begin < 8
+    assert sorted(ran) == ["after", "before", "later"]
+    assert ran.index("before") < ran.index("after")
+    assert cancelled == ["endless"]
+    records = [r for r in caplog.records if r.name == "lamina.background"]
+    [failure] = [r for r in records if r.levelno == logging.ERROR]
+    assert "broken" in failure.getMessage()
+    assert failure.exc_info is not None and failure.exc_info[0] is LookupError
+    formatted = logging.Formatter().format(failure)
+    assert "Traceback (most recent call last)" in formatted
+    assert "LookupError: task exploded" in formatted and "in broken" in formatted
+    warnings = [r.getMessage() for r in records if r.levelno == logging.WARNING]
+    assert any("cancelling 1 background task" in m and "endless" in m for m in warnings)
+    assert any("cancelled" in m and "grace period" in m for m in warnings)
