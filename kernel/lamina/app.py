@@ -296,6 +296,9 @@ class Lamina:
         """Collect every contribution and freeze the ASGI callable. Idempotent."""
         if self._asgi is not None:
             return self
+        # every plugin is configured: let each resolve what it gathers from the others
+        # before anything is collected from it
+        plugin_loading.call_attributed(self.pm, "lamina_assemble", lambda _n: {"app": self})
         contributions = [RouteContribution(r, "app") for r in self.routes]
         contributions += [
             RouteContribution(r, p) for p, r in self._collect("lamina_register_routes")

@@ -102,6 +102,35 @@ def lamina_configure(app: Lamina, settings: Any) -> None:
     """
 
 
+@hookspec
+def lamina_assemble(app: Lamina) -> None:
+    """Resolve, once, what this plugin gathers from other plugins.
+
+    When: at assembly, once per app, after every plugin received its settings through
+    ``lamina_configure`` and before the kernel collects any contribution (routes, the
+    router, middleware, exception handlers, protocols, lifespans); plugins in plugin order.
+    It is the place to call the hooks your plugin defines itself (template directories,
+    auth backends...) and freeze their answers: every plugin that may answer is loaded and
+    configured, the ``register_*`` hooks that follow can use the result, and nothing has been
+    served yet. Not called per request. If assembly fails and is attempted again, the hook
+    runs again, so keep it idempotent.
+
+    Returns: nothing. Raise :class:`lamina.AssemblyError` (or :class:`lamina.ConflictError`)
+    to stop startup; the kernel notes which plugin raised it.
+
+    Example::
+
+        from lamina.plugins import call_attributed
+
+        @hookimpl
+        def lamina_assemble(app):
+            found = []
+            call_attributed(app.pm, "lamina_register_widgets",
+                            lambda plugin: {"app": app, "register": found.append})
+            app.extensions["widgets"] = tuple(found)
+    """
+
+
 # --------------------------------------------------------------------------- routing
 @hookspec
 def lamina_register_routes(app: Lamina, register: Callable[[Any], None]) -> None:

@@ -299,3 +299,68 @@ def test_repr_shows_plugins_and_assembly_state():
     assert repr(app) == "<Lamina plugins=['tiny-router'] not assembled>"
     app.assemble()
     assert repr(app) == "<Lamina plugins=['tiny-router'] assembled>"
+
+
+def test_lamina_assemble_runs_once_after_configuration_before_any_contribution():
+    """The hook a plugin uses to gather what other plugins contribute through its own hooks:
+    it sees every plugin configured (even one loaded after it), and what it resolves is
+    ready for the register hooks that follow."""
+    events: list[str] = []
+
+    def gather(app):
+        events.append("assemble:gatherer")
+        # "late" is registered after "gatherer", yet it is configured already
+        app.extensions["gathered"] = [*app.extensions["late"], "/gathered"]
+
+    def routes(app, register):
+        events.append("routes")
+        for path in app.extensions["gathered"]:
+            register(NamedRoute(path))
+
+    def make_router(routes):
+        events.append("router")
+        return TinyRouter({c.route.path: ok for c in routes})
+
+    def configure(app):
+        events.append("configure:late")
+        app.extensions["late"] = ["/late"]
+
+    gatherer = plugin("gatherer", lamina_assemble=gather, lamina_register_routes=routes,
+                      lamina_make_router=make_router)
+    late = plugin(
+        "late", lamina_configure=configure,
+        lamina_assemble=lambda: events.append("assemble:late"),
+        lamina_register_middleware=lambda register: events.append("middleware"),
+        lamina_register_exception_handlers=lambda register: events.append("handlers"),
+        lamina_register_protocols=lambda register: events.append("protocols"),
+        lamina_lifespan=lambda: events.append("lifespan"),
+    )
+    app = make_app(gatherer, late)
+    assert events == ["configure:late"]
+    with TestClient(app) as client:
+        assert client.get("/late").text == "ok"
+        assert client.get("/gathered").text == "ok"
+        assert client.get("/nope").status_code == 404
+    app.assemble()
+    assert events == ["configure:late", "assemble:gatherer", "assemble:late", "routes",
+                      "router", "middleware", "handlers", "protocols", "lifespan"]
+
+
+def test_a_failing_lamina_assemble_stops_assembly_names_the_plugin_and_may_be_retried():
+    attempts: list[int] = []
+
+    def flaky(app):
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise AssemblyError("widgets are not ready")
+
+    app = make_app(plugin("flaky", lamina_assemble=flaky), router_plugin({"/": ok}))
+    with pytest.raises(AssemblyError, match="widgets are not ready") as info:
+        app.assemble()
+    assert info.value.__notes__ == [
+        "raised by plugin 'flaky' (a local plugin) in lamina_assemble; fix the plugin "
+        "or disable it with LAMINA_DISABLE_PLUGINS=flaky"
+    ]
+    assert repr(app).endswith("not assembled>")
+    assert TestClient(app).get("/").text == "ok"  # the next attempt assembles
+    assert len(attempts) == 2

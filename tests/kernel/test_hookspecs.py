@@ -150,6 +150,7 @@ def test_hookspecs_cover_the_areas_the_kernel_promises():
         "lamina_register_protocols", "lamina_register_exception_handlers",
         "lamina_settings_schema", "lamina_configure", "lamina_lifespan", "lamina_startup",
         "lamina_shutdown", "lamina_register_commands", "lamina_add_hookspecs",
+        "lamina_assemble",
     } <= kernel
 
 

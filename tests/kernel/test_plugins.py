@@ -216,6 +216,12 @@ def test_async_assembly_hooks_are_refused_lifecycle_hooks_may_be_async():
     with pytest.raises(PluginLoadError, match=r"'asyncroutes'.*lamina_register_routes.*async def"):
         make_app(plugin("asyncroutes", lamina_register_routes=routes))
 
+    async def assemble(app):
+        pass  # pragma: no cover - never awaited
+
+    with pytest.raises(PluginLoadError, match=r"'asyncassemble'.*lamina_assemble.*async def"):
+        make_app(plugin("asyncassemble", lamina_assemble=assemble))
+
     async def startup():
         pass
 

@@ -32,8 +32,8 @@ Debug: with ``app.debug`` on, a template that fails to load or render raises
 exception handler answers it with a page showing the template source around that line
 (under a test client that re-raises server errors, the error propagates instead).
 
-Assembly: the plugin resolves contributions in its ``lamina_register_exception_handlers``
-implementation, the kernel's assembly-time call that also registers that debug handler;
+Assembly: the plugin resolves contributions in its ``lamina_assemble`` implementation (the
+kernel calls it once, after every plugin is configured and before routes are collected);
 nothing in this plugin runs through pluggy per request.
 
 Testing: under ``lamina.testclient`` (scope key ``"lamina.testing"``) a rendered response
@@ -47,6 +47,7 @@ from . import hookspecs
 from ._errors import TemplateRenderError
 from ._plugin import (
     lamina_add_hookspecs,
+    lamina_assemble,
     lamina_configure,
     lamina_register_exception_handlers,
     lamina_settings_schema,
@@ -66,6 +67,7 @@ __all__ = [
     "TemplatesSettings",
     "hookspecs",
     "lamina_add_hookspecs",
+    "lamina_assemble",
     "lamina_configure",
     "lamina_register_exception_handlers",
     "lamina_settings_schema",

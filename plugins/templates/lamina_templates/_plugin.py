@@ -44,11 +44,18 @@ def lamina_configure(app: Lamina, settings: TemplatesSettings) -> None:
 
 
 @hookimpl
+def lamina_assemble(app: Lamina) -> None:
+    """Every plugin is configured: collect template directories, context processors and
+    environment hooks, and freeze the environment (once, before any request)."""
+    instance: Templates | None = app.extensions.get(NAME)
+    if instance is not None:
+        instance.freeze()
+
+
+@hookimpl
 def lamina_register_exception_handlers(app: Lamina, register: Any) -> None:
-    """Freeze the environment while the app assembles (contributions are resolved here, once)
-    and answer template errors with a page showing the template's source around the line."""
+    """Answer template errors with a page showing the template's source around the line."""
     instance: Templates | None = app.extensions.get(NAME)
     if instance is None:
         return
-    instance.freeze()
     register(TemplateRenderError, debug_handler(instance))
