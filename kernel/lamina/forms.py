@@ -149,7 +149,7 @@ def _decode_rfc5987(value: str) -> str | None:
         return None
     try:
         return unquote_to_bytes(encoded).decode(charset or "utf-8")
-    except (LookupError, UnicodeDecodeError):
+    except (LookupError, ValueError):  # UnicodeError too: "undefined", "punycode" raise it
         return None
 
 
@@ -355,7 +355,7 @@ def _decode_text(raw: bytes, charset: str, what: str) -> str:
         return raw.decode(charset)
     except LookupError:
         raise RequestError(f"{what}: unknown charset {charset!r}") from None
-    except UnicodeDecodeError:
+    except ValueError:  # any UnicodeError: codecs like "undefined" raise the base class
         raise RequestError(f"{what} is not valid {charset}") from None
 
 

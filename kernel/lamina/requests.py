@@ -257,15 +257,15 @@ class Request(HTTPConnection):
     def _check_declared_length(self, limit: int | None) -> None:
         for k, v in self.scope["headers"]:
             if k == b"content-length":
-                try:
-                    declared = int(v)
-                except ValueError:
-                    raise RequestError("Invalid Content-Length header") from None
-                if declared < 0:
+                # 1*DIGIT only: int() would also take "+5", " 5", "5_0" and non-ASCII digits
+                # (and is slow on thousands of digits, so those are never converted).
+                if not v.isdigit():  # bytes.isdigit is ASCII-only
                     raise RequestError("Invalid Content-Length header")
-                if limit is not None and declared > limit:
+                digits = v.lstrip(b"0")
+                if limit is not None and (len(digits) > 18 or int(digits or b"0") > limit):
+                    size = digits.decode("ascii") if len(digits) <= 18 else "more than 10**18"
                     raise PayloadTooLarge(
-                        f"Request body of {declared} bytes exceeds the limit of {limit} bytes"
+                        f"Request body of {size} bytes exceeds the limit of {limit} bytes"
                     )
                 return
 
@@ -327,7 +327,7 @@ class Request(HTTPConnection):
         if self._json is _UNSET:
             body = await self.body()
             try:
-                self._json = json.loads(body)
+                self._json = json.loads(body, parse_constant=_refuse_constant)
             except (ValueError, UnicodeDecodeError) as exc:
                 raise RequestError(f"Invalid JSON body: {exc}") from None
             except RecursionError:
@@ -390,6 +390,11 @@ class Request(HTTPConnection):
         form = self.scope.get(FORM_KEY)
         if form is not None:
             await form.close()
+
+
+def _refuse_constant(name: str) -> Any:
+    """``NaN``, ``Infinity`` and ``-Infinity`` are not JSON (RFC 8259); Python accepts them."""
+    raise ValueError(f"{name} is not valid JSON")
 
 
 async def _cached_stream(body: bytes) -> AsyncIterator[bytes]:

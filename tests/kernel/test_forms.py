@@ -681,3 +681,77 @@ def test_urlencoded_charset_parameter_is_honoured() -> None:
         r = client.post("/", content=b"a=1", headers={
             "content-type": "application/x-www-form-urlencoded; charset=nope"})
         assert (r.status_code, r.text) == (400, "A form field name: unknown charset 'nope'")
+
+
+@pytest.mark.parametrize("charset", ["undefined", "punycode"])
+def test_codecs_that_raise_unicode_error_are_400_not_500(charset: str) -> None:
+    """Some codecs raise the base ``UnicodeError`` (not ``UnicodeDecodeError``) on decoding;
+    the client picks the charset, so that must be a 400 like any other undecodable text."""
+    with TestClient(app_for(echo)) as client:
+        r = client.post("/", content=b"%FF%80=1", headers={
+            "content-type": f"application/x-www-form-urlencoded; charset={charset}"})
+        assert (r.status_code, r.text) == (400, f"A form field name is not valid {charset}")
+        body, headers = multipart(text_part(
+            "t", "\xff\x80", extra=f"Content-Type: text/plain; charset={charset}\r\n"))
+        r = client.post("/", content=body, headers=headers)
+        assert (r.status_code, r.text) == (400, f"Form field 't' is not valid {charset}")
+        # an RFC 5987 parameter in a charset that cannot decode it is ignored, not a 500
+        body, headers = multipart(
+            f"Content-Disposition: form-data; name=\"f\"; filename*={charset}''%FF%80; "
+            "filename=\"plain.txt\"\r\n\r\nx".encode())
+        r = client.post("/", content=body, headers=headers)
+        assert r.status_code == 200
+        assert r.json()[0][1]["filename"] == "plain.txt"
+
+
+def test_upload_disk_writes_and_reads_run_off_the_event_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Once an upload spills to disk, every write/read/seek/close happens in a worker thread;
+    while it is in memory they stay on the loop (no thread hop for small files)."""
+    import threading
+    from tempfile import SpooledTemporaryFile
+
+    import lamina.forms
+
+    calls: list[tuple[str, bool, bool]] = []  # (operation, on disk, on the loop thread)
+
+    class Spy(SpooledTemporaryFile):  # type: ignore[type-arg]
+        def _note(self, op: str) -> None:
+            on_disk = bool(getattr(self, "_rolled", False))
+            calls.append((op, on_disk, threading.current_thread() is loop_thread[0]))
+
+        def write(self, data: Any) -> int:
+            self._note("write")
+            return super().write(data)
+
+        def read(self, *args: Any) -> Any:
+            self._note("read")
+            return super().read(*args)
+
+        def rollover(self) -> None:
+            self._note("rollover")
+            super().rollover()
+
+    monkeypatch.setattr(lamina.forms, "SpooledTemporaryFile", Spy)
+    loop_thread: list[threading.Thread] = []
+    data = bytes(range(256)) * 200  # 50 KiB, streamed in small chunks below
+
+    async def endpoint(request: Request) -> Response:
+        loop_thread.append(threading.current_thread())
+        async with request.form(spool_size=1000) as form:
+            upload = form["f"]
+            assert isinstance(upload, UploadFile) and not upload.in_memory
+            got = await upload.read()
+            small = form["s"]
+            assert isinstance(small, UploadFile) and small.in_memory
+            return Response(got + b"|" + await small.read())
+
+    body, headers = multipart(file_part("s", "s.txt", b"tiny"), file_part("f", "f.bin", data))
+    pieces = [body[i:i + 4096] for i in range(0, len(body), 4096)]
+    status, out = asgi_call(app_for(endpoint), pieces, headers)
+    assert (status, out) == (200, data + b"|tiny")
+    disk_ops = [c for c in calls if c[1] or c[0] == "rollover"]
+    assert len([c for c in disk_ops if c[0] == "write"]) > 5, calls
+    assert disk_ops and not any(on_loop for _, _, on_loop in disk_ops), disk_ops
+    assert any(op == "write" and not disk and on_loop for op, disk, on_loop in calls)

@@ -226,6 +226,10 @@ def test_invalid_json_is_400_with_reason() -> None:
         r = client.post("/", content=b"\xff\xfe")
         assert r.status_code == 400
         assert client.post("/", content=b"[1]").json() == [1]
+        for constant in (b"NaN", b"[Infinity]", b'{"a": -Infinity}'):  # not JSON (RFC 8259)
+            r = client.post("/", content=constant)
+            assert r.status_code == 400, constant
+            assert r.text.startswith("Invalid JSON body: ") and "is not valid JSON" in r.text
 
 
 def test_declared_content_length_over_limit_is_413_before_reading() -> None:
@@ -241,6 +245,30 @@ def test_declared_content_length_over_limit_is_413_before_reading() -> None:
         bad = Request(scope_for([(b"content-length", b"ten")]), receiver())
         with pytest.raises(RequestError, match="Content-Length"):
             await bad.body()
+
+    run(main)
+
+
+@pytest.mark.parametrize("value", [b"+5", b"5_0", b" 5", b"5 ", b"1e3", "٣".encode(), b""])
+def test_content_length_must_be_plain_ascii_digits(value: bytes) -> None:
+    """int() accepts all of these; RFC 9110 allows only 1*DIGIT."""
+    async def main() -> None:
+        request = Request(scope_for([(b"content-length", value)]), receiver(chunk(b"x", False)))
+        with pytest.raises(RequestError, match="Invalid Content-Length"):
+            await request.body()
+
+    run(main)
+
+
+def test_content_length_with_thousands_of_digits_is_413_not_a_crash() -> None:
+    """int() refuses digit strings over 4300 characters (ValueError); it must not be called."""
+    async def main() -> None:
+        scope = scope_for([(b"content-length", b"9" * 5000)], **{MAX_BODY_KEY: 10})
+        with pytest.raises(PayloadTooLarge, match="more than 10\\*\\*18 bytes"):
+            await Request(scope, receiver()).body()
+        for limit in (None, 10):  # leading zeros do not make a length large
+            scope = scope_for([(b"content-length", b"0" * 5000 + b"1")], **{MAX_BODY_KEY: limit})
+            assert await Request(scope, receiver(chunk(b"x", False))).body() == b"x"
 
     run(main)
 
