@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from typing import Any
+from urllib.parse import quote
 
 from lamina import HTTPException, RedirectResponse
 from lamina.app import Lamina
@@ -32,6 +33,8 @@ __all__ = ["StaticFiles"]
 _ENCODINGS = (("br", ".br"), ("gzip", ".gz"))
 _ALLOW = {"Allow": "GET, HEAD"}
 _CONDITIONAL = (b"if-none-match", b"if-modified-since")
+#: RFC 3986 ``pchar`` and ``/``, minus ``%``: kept as they are in a redirect's path.
+_PATH_SAFE = "/!$&'()*+,;=:@"
 
 # Lookup outcomes (tuples keep the thread hop's return cheap).
 _FILE, _REDIRECT, _NOT_FOUND_PAGE, _MISSING = 0, 1, 2, 3
@@ -268,7 +271,9 @@ class StaticFiles:
         root: str = scope.get("root_path", "")
         if root and not path.startswith(root):
             path = root + path
-        url = path + "/"
+        # The ASGI path is decoded: encode it again, or a directory named "a?b", "a#b" or
+        # "%2e%2e" would send the browser somewhere else (query, fragment, "..").
+        url = quote(path, safe=_PATH_SAFE) + "/"
         query = scope.get("query_string", b"")
         if query:
             url += "?" + query.decode("latin-1")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import sys
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from lamina import AssemblyError
@@ -260,3 +261,22 @@ def test_on_trio(site: Path) -> None:
     anyio.run(main, backend="trio")
     assert messages[0]["status"] == 206
     assert messages[1]["body"] == bytes(range(10))
+
+
+@pytest.mark.parametrize(
+    ("name", "encoded"),
+    [("a?b", "a%3Fb"), ("a#b", "a%23b"), ("%2e%2e", "%252e%252e"), ("sp ace", "sp%20ace"),
+     ("é", "%C3%A9"), ("a;b=c", "a;b=c")],
+)
+def test_directory_redirect_keeps_odd_names_in_the_path(
+    tmp_path: Path, name: str, encoded: str
+) -> None:
+    (tmp_path / name).mkdir()
+    (tmp_path / name / "index.html").write_text("inside")
+    app = StaticFiles(tmp_path, html=True)
+    r = request(app, "/" + name, query=b"x=1")
+    assert r.status == 307
+    assert r.headers["location"] == f"/{encoded}/?x=1"
+    # Following it (a server decodes the path once) lands on the directory's index.
+    target = unquote(r.headers["location"].partition("?")[0])
+    assert request(app, target).body == b"inside"
