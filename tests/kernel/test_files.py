@@ -433,3 +433,35 @@ def test_precondition_fuzz(datafile: Path, headers: dict[str, str]) -> None:
         assert r.status in (200, 206, 304, 412, 416)
         if r.status == 200:
             assert r.body == (CONTENT if method != "HEAD" else b"")
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_file_is_opened_and_read_in_chunks_off_the_event_loop(
+    tmp_path: Path, backend: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import threading
+
+    import lamina.files
+
+    big = tmp_path / "big.bin"
+    payload = os.urandom(200_000)
+    big.write_bytes(payload)
+    threads: list[tuple[str, threading.Thread]] = []
+    real_open, real_read = lamina.files.open_snapshot, lamina.files._read_at
+
+    def spy_open(*args: Any, **kwargs: Any) -> Any:
+        threads.append(("open", threading.current_thread()))
+        return real_open(*args, **kwargs)
+
+    def spy_read(*args: Any) -> Any:
+        threads.append(("read", threading.current_thread()))
+        return real_read(*args)
+
+    monkeypatch.setattr(lamina.files, "open_snapshot", spy_open)
+    monkeypatch.setattr(lamina.files, "_read_at", spy_read)
+    loop_thread = threading.current_thread()  # anyio.run runs the loop in this thread
+    r = call(lambda: FileResponse(big, chunk_size=16 * 1024), backend=backend)
+    assert r.body == payload
+    assert [op for op, _ in threads].count("open") == 1
+    assert [op for op, _ in threads].count("read") >= 10  # 200 KB in 16 KiB chunks
+    assert all(thread is not loop_thread for _, thread in threads)

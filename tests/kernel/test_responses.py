@@ -421,3 +421,141 @@ def test_set_cookie_max_age_timedelta() -> None:
 def test_content_of_the_wrong_type_is_a_clear_error() -> None:
     with pytest.raises(TypeError, match="must be bytes or str, not dict"):
         PlainTextResponse({"a": 1})
+
+
+# --------------------------------------------------------------------------- background, all types
+def _file(tmp: Any, size: int) -> str:
+    path = tmp / f"f{size}.bin"
+    path.write_bytes(bytes(range(256)) * (size // 256))
+    return str(path)
+
+
+async def _agen() -> AsyncIterator[bytes]:
+    yield b"a"
+    yield b"b"
+
+
+BACKGROUND_CASES: dict[str, Any] = {
+    "Response": lambda tmp: Response(b"x"),
+    "PlainTextResponse": lambda tmp: PlainTextResponse("x"),
+    "HTMLResponse": lambda tmp: HTMLResponse("<p>x</p>"),
+    "JSONResponse": lambda tmp: JSONResponse({"a": 1}),
+    "RedirectResponse": lambda tmp: RedirectResponse("/next"),
+    "StreamingResponse-async": lambda tmp: StreamingResponse(_agen()),
+    "StreamingResponse-sync": lambda tmp: StreamingResponse(iter([b"a", b"b"])),
+    "FileResponse-small": lambda tmp: _file_response(_file(tmp, 1024)),
+    "FileResponse-streamed": lambda tmp: _file_response(_file(tmp, 1024 * 1024), chunk_size=65536),
+    "FileResponse-multirange": lambda tmp: (_file_response(_file(tmp, 1024 * 1024),
+                                                           chunk_size=65536),
+                                            [(b"range", b"bytes=0-9,500000-500009")]),
+    "FileResponse-416": lambda tmp: (_file_response(_file(tmp, 1024)),
+                                     [(b"range", b"bytes=5000-")]),
+    "FileResponse-HEAD": lambda tmp: (_file_response(_file(tmp, 1024)), [], "HEAD"),
+}
+
+
+def _file_response(path: str, **kwargs: Any) -> Response:
+    from lamina import FileResponse
+
+    return FileResponse(path, **kwargs)
+
+
+def _build(case: str, tmp: Any) -> tuple[Response, list[tuple[bytes, bytes]], str]:
+    made = BACKGROUND_CASES[case](tmp)
+    if isinstance(made, tuple):
+        response, headers, *method = made
+        return response, headers, (method[0] if method else "GET")
+    return made, [], "GET"
+
+
+@pytest.mark.parametrize("case", list(BACKGROUND_CASES))
+def test_every_response_type_runs_background_after_the_last_body_message(
+    case: str, tmp_path: Any,
+) -> None:
+    response, headers, method = _build(case, tmp_path)
+    recorder = Recorder()
+    seen: list[list[dict[str, Any]]] = []
+
+    async def task() -> None:
+        seen.append(list(recorder.messages))
+
+    response.background = task
+    call(response, method=method, send=recorder, headers=headers)
+    assert len(seen) == 1, "background did not run exactly once"
+    sent = seen[0]
+    assert sent == recorder.messages  # nothing was sent after it ran
+    assert sent[-1]["type"] == "http.response.body" and not sent[-1].get("more_body", False)
+
+
+@pytest.mark.parametrize("case", list(BACKGROUND_CASES))
+def test_every_response_type_hands_background_to_a_spawner(case: str, tmp_path: Any) -> None:
+    response, headers, method = _build(case, tmp_path)
+    spawned: list[Any] = []
+
+    async def task() -> None:
+        raise AssertionError("must not run in the request")
+
+    response.background = task
+    recorder = call(response, method=method, headers=headers, **{SPAWN_KEY: spawned.append})
+    assert spawned == [task]
+    assert not recorder.messages[-1].get("more_body", False)
+
+
+def test_background_given_to_the_constructor_of_every_type(tmp_path: Any) -> None:
+    """The ``background=`` keyword exists on every response class and is stored."""
+    from lamina import FileResponse
+
+    async def task() -> None:
+        pass
+
+    path = _file(tmp_path, 256)
+    made = [Response(b"", background=task), PlainTextResponse("", background=task),
+            HTMLResponse("", background=task), JSONResponse(None, background=task),
+            RedirectResponse("/", background=task),
+            StreamingResponse(iter([b""]), background=task),
+            FileResponse(path, background=task)]
+    assert all(r.background is task for r in made)
+
+
+# --------------------------------------------------------------------------- injection, end to end
+def test_no_header_injection_through_redirects_cookies_or_headers() -> None:
+    """User input with CR/LF reaches a redirect target, a cookie and a header through a real
+    app: the redirect is percent-encoded, the cookie and the header are refused (an error,
+    never a split header)."""
+    from lamina.testclient import TestClient
+    from lamina.testing import make_app, plugin
+
+    async def router(scope: Any, receive: Any, send: Any) -> None:
+        request = Request(scope, receive, send)
+        what, value = request.query_params["what"], request.query_params["v"]
+        response: Response
+        if what == "redirect":
+            response = RedirectResponse(value)
+        elif what == "cookie":
+            response = PlainTextResponse("ok")
+            response.set_cookie("c", value)
+        elif what == "cookie-path":
+            response = PlainTextResponse("ok")
+            response.set_cookie("c", "1", path=value)
+        elif what == "header":
+            response = PlainTextResponse("ok", headers={"x-echo": value})
+        else:
+            response = PlainTextResponse("ok")
+            response.headers["x-echo"] = value
+        await response(scope, receive, send)
+
+    app = make_app(plugin("router", make_router=lambda app, routes: router))
+    evil = "/x\r\nSet-Cookie: evil=1\r\n\r\n<script>"
+    with TestClient(app, raise_server_exceptions=False, follow_redirects=False) as client:
+        r = client.get("/", params={"what": "redirect", "v": evil})
+        assert r.status_code == 307
+        assert r.headers["location"] == "/x%0D%0ASet-Cookie:%20evil=1%0D%0A%0D%0A%3Cscript%3E"
+        assert "set-cookie" not in r.headers
+        for what in ("cookie", "cookie-path", "header", "mutable-header"):
+            for value in (evil, "a\rb", "a\nb"):
+                r = client.get("/", params={"what": what, "v": value})
+                assert r.status_code == 500, (what, value)
+                assert "set-cookie" not in r.headers and "x-echo" not in r.headers
+                assert "evil" not in r.text
+    with TestClient(app) as client, pytest.raises(ValueError, match="CR, LF or NUL"):
+        client.get("/", params={"what": "header", "v": evil})
