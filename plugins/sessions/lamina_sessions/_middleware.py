@@ -153,11 +153,14 @@ class SessionMiddleware:
         await self.app(scope, receive, send_with_session)
         if (
             scope_type == "websocket" and committed and not failed and self.store is not None
-            and session.modified and session.id is not None and session
+            and session.modified and session.id is not None
         ):
             # Changes made after the handshake cannot reach the browser, but a server-side
-            # session can still keep them under its existing id.
-            await self.store.save(session.id, dict(session.data), self.max_age)
+            # session can still keep them under its existing id (or forget a cleared one).
+            if session:
+                await self.store.save(session.id, dict(session.data), self.max_age)
+            else:
+                await self.store.delete(session.id)
 
     async def _commit(self, session: Session, had_cookie: bool, message: Message) -> None:
         if not session.accessed and not session.modified:

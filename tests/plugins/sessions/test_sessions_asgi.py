@@ -74,6 +74,25 @@ def test_websocket_with_store_keeps_changes_after_accept() -> None:
     anyio.run(scenario)
 
 
+def test_websocket_with_store_forgets_a_session_cleared_after_accept() -> None:
+    from lamina_sessions import MemoryStore
+
+    store = MemoryStore()
+
+    async def ws_app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "websocket.accept"})
+        scope["session"].clear()  # a logout over the socket
+        await send({"type": "websocket.close", "code": 1000})
+
+    async def scenario() -> None:
+        await store.save("abc", {"user": "alice"}, None)
+        app = SessionMiddleware(ws_app, secret_key=SECRET, store=store)
+        await run(app, ws_scope(f"session={SessionSigner(SECRET).dumps('abc')}"), [])
+        assert await store.load("abc") is None
+
+    anyio.run(scenario)
+
+
 def test_websocket_denied_before_accept_writes_nothing() -> None:
     async def ws_app(scope: Any, receive: Any, send: Any) -> None:
         scope["session"]["x"] = 1
