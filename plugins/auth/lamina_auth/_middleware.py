@@ -54,6 +54,11 @@ class AuthMiddleware:
         self.on_error = on_error
         self.error_status = error_status
         self.error_detail = error_detail
+        # A 401 must say how to authenticate (RFC 9110 §15.5.2): the backends' challenges.
+        self._error_headers = (
+            {"WWW-Authenticate": ", ".join(self.challenges)}
+            if error_status == 401 and self.challenges else None
+        )
         self._anonymous = UnauthenticatedUser()
         self._no_credentials = AuthCredentials()
 
@@ -92,7 +97,8 @@ class AuthMiddleware:
     def _error_response(self, connection: HTTPConnection, exc: AuthenticationError) -> Any:
         if self.on_error is not None:
             return self.on_error(connection, exc)
-        return PlainTextResponse(self.error_detail, status_code=self.error_status)
+        return PlainTextResponse(self.error_detail, status_code=self.error_status,
+                                 headers=self._error_headers)
 
 
 def _can_deny(scope: Scope) -> bool:

@@ -230,6 +230,13 @@ def test_backend_error_response_is_configurable() -> None:
     with TestClient(app) as c:
         r = c.get("/me")
     assert (r.status_code, r.text) == (401, "Nope")
+    assert "www-authenticate" not in r.headers  # no backend offers a challenge
+    app = auth_app(ROUTES, {"x": Exploding(), "basic": BasicAuthBackend(USERS, realm="r")},
+                   auth={"error_status": 401})
+    with TestClient(app) as c:
+        r = c.get("/me")
+    assert r.status_code == 401
+    assert r.headers["www-authenticate"] == 'Basic realm="r", charset="UTF-8"'
     app = auth_app(ROUTES, {"x": Exploding()},
                    auth={"on_error": "test_auth_backends:custom_error"})
     with TestClient(app) as c:
