@@ -20,11 +20,16 @@ def login(connection: HTTPConnection, user: BaseUser, scopes: Iterable[str] = ()
     The rest of this request already sees the user (``request.user``, ``request.auth``).
     ``scopes`` are granted on top of ``"authenticated"``.
     """
+    identity = user.identity
+    if not isinstance(identity, str) or not identity or not user.is_authenticated:
+        # The session backend would not recognise it: the user would be silently logged out.
+        raise ValueError(f"login({user!r}): the user must be authenticated and have a "
+                         f"non-empty string identity, not {identity!r}")
     session = get_session(connection)
     granted = ["authenticated", *(s for s in scopes if s != "authenticated")]
     session.regenerate()
     session[SESSION_USER_KEY] = {
-        "id": user.identity, "name": user.display_name, "scopes": granted[1:],
+        "id": identity, "name": user.display_name, "scopes": granted[1:],
     }
     connection.scope["user"] = user
     connection.scope["auth"] = AuthCredentials(granted)

@@ -13,6 +13,7 @@ from lamina_auth import (
     AuthenticationError,
     SessionAuthBackend,
     SimpleUser,
+    UnauthenticatedUser,
     is_local_path,
     login,
     logout,
@@ -210,6 +211,29 @@ def test_login_without_sessions_is_a_clear_error() -> None:
     app = make_app("routing", routes=[Route("/", bare_login)])
     with TestClient(app) as c:
         assert "install and enable the lamina-sessions plugin" in c.get("/").text
+
+
+class NumberedUser(SimpleUser):
+    @property
+    def identity(self) -> Any:
+        return 42
+
+
+@pytest.mark.parametrize("user", [UnauthenticatedUser(), SimpleUser(""), NumberedUser("x")])
+def test_login_refuses_users_the_session_cannot_bring_back(user: Any) -> None:
+    async def bad_login(request: Request) -> PlainTextResponse:
+        try:
+            login(request, user)
+        except ValueError as exc:
+            return PlainTextResponse(str(exc), status_code=500)
+        return PlainTextResponse("logged in")
+
+    app = make_app("routing", "sessions", "auth", routes=[Route("/", bad_login)],
+                   settings={"sessions": {"secret_key": SECRET}})
+    with TestClient(app) as c:
+        r = c.get("/")
+    assert r.status_code == 500 and "non-empty string identity" in r.text
+    assert "set-cookie" not in r.headers  # nothing half-written into the session
 
 
 def test_request_user_without_auth_is_a_clear_error() -> None:
