@@ -170,7 +170,8 @@ class Lamina:
             validated[name] = validate_section(
                 name, schema, sections.get(name, {}), errors, origin
             )
-            info.settings = "invalid" if len(errors) > before else "ok"
+            info.settings_errors = errors[before:]
+            info.settings = plugin_loading.settings_status(name in sections, errors[before:])
         if errors:
             raise SettingsError(errors)
         plugin_loading.call_attributed(

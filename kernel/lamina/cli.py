@@ -99,10 +99,17 @@ def _serve(args: argparse.Namespace) -> int:
 def plugin_report(settings_file: str | None = None) -> list[dict[str, Any]]:
     """Every installed entry-point plugin, whether the environment enables it, and whether
     the settings file (``lamina.toml`` or ``$LAMINA_SETTINGS_FILE``) suits its schema."""
-    from .plugins import inspect_installed
+    return _plugin_report(settings_file)[0]
+
+
+def _plugin_report(settings_file: str | None) -> tuple[list[dict[str, Any]], list[str]]:
+    """The rows, and the settings file's problems that belong to no plugin's row."""
+    from .plugins import inspect_installed, settings_file_problems
     from .settings import load_settings_file
 
-    return [info.as_dict() for info in inspect_installed(load_settings_file(settings_file))]
+    sections = load_settings_file(settings_file)
+    infos = inspect_installed(sections)
+    return [info.as_dict() for info in infos], settings_file_problems(sections, infos)
 
 
 def _plugins_arguments(parser: argparse.ArgumentParser) -> None:
@@ -114,11 +121,15 @@ def _plugins_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _plugins(args: argparse.Namespace) -> int:
+    problems: list[str] = []
     if args.app:
         app = load_app(args.app)
         rows = [info.as_dict() for info in app.plugin_infos]
     else:
-        rows = plugin_report(args.settings_file)
+        rows, problems = _plugin_report(args.settings_file)
+    # problems of the file as a whole go to stderr, so ``--json`` output stays one document
+    for problem in problems:
+        print(f"lamina: settings file: {problem}", file=sys.stderr)
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0

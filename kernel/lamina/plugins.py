@@ -46,7 +46,11 @@ class PluginInfo:
     enabled: bool = True
     reason: str = ""
     hooks: list[str] = field(default_factory=list)
-    settings: str = "none"  # "none", "defaults", "ok" or "invalid"
+    #: ``none`` (the plugin takes no settings), ``defaults`` (no section given, none needed),
+    #: ``ok`` (a section was given and is valid), ``missing`` (no section given, but the
+    #: plugin requires settings), ``invalid`` (see ``settings_errors``), or ``not loaded``
+    #: (the plugin is disabled or failed to import, so its schema is unknown).
+    settings: str = "none"
     settings_errors: list[str] = field(default_factory=list)
     error: str = ""
 
@@ -159,7 +163,7 @@ def load_plugins(
         else:
             reason = _disabled_reason(name, selection)
         if reason:
-            info.enabled, info.reason = False, reason
+            info.enabled, info.reason, info.settings = False, reason, NOT_LOADED
             continue
         try:
             obj = ep.load()
@@ -245,7 +249,7 @@ def inspect_installed(sections: dict[str, Any] | None = None) -> list[PluginInfo
             pm.register(obj, name=ep.name)
         except Exception as exc:
             info.error = f"{type(exc).__name__}: {exc}"
-            info.enabled, info.reason = False, "failed to load"
+            info.enabled, info.reason, info.settings = False, "failed to load", NOT_LOADED
             continue
         info.hooks = _hook_names(pm, obj)
         if "lamina_settings_schema" in info.hooks:
@@ -256,9 +260,11 @@ def inspect_installed(sections: dict[str, Any] | None = None) -> list[PluginInfo
 def _settings_status(pm: pluggy.PluginManager, info: PluginInfo, sections: dict[str, Any],
                      validate: Callable[..., Any]) -> None:
     errors: list[str] = []
+    # only this plugin's schema: another plugin's broken hook must not be blamed on it
+    impls = [i for i in pm.hook.lamina_settings_schema.get_hookimpls()
+             if i.plugin_name == info.name]
     try:
-        schema = next(r for n, r in call_attributed(pm, "lamina_settings_schema",
-                                                    lambda _n: {}) if n == info.name)
+        schema = impls[0].function() if impls else None
     except Exception as exc:
         info.settings, info.settings_errors = "invalid", [f"{type(exc).__name__}: {exc}"]
         return
@@ -266,10 +272,46 @@ def _settings_status(pm: pluggy.PluginManager, info: PluginInfo, sections: dict[
         return
     validate(info.name, schema, sections.get(info.name, {}), errors,
              f"{info.distribution} {info.version}")
-    if errors:
-        info.settings, info.settings_errors = "invalid", errors
-    else:
-        info.settings = "ok" if info.name in sections else "defaults"
+    info.settings = settings_status(info.name in sections, errors)
+    info.settings_errors = errors
+
+
+#: The settings status of a plugin that was not imported (disabled, or broken).
+NOT_LOADED = "not loaded"
+
+
+def settings_status(has_section: bool, errors: list[str]) -> str:
+    """``ok`` / ``defaults`` when valid; ``missing`` when the only problem is that required
+    settings were never given; ``invalid`` otherwise."""
+    if not errors:
+        return "ok" if has_section else "defaults"
+    if not has_section and all("required setting is missing" in e for e in errors):
+        return "missing"
+    return "invalid"
+
+
+def settings_file_problems(sections: dict[str, Any], infos: list[PluginInfo]) -> list[str]:
+    """What an app would refuse in the settings file beyond each plugin's own section: the
+    kernel's ``[lamina]`` section, sections that name no installed plugin, and sections for
+    plugins that take no settings."""
+    from .app import KERNEL_SECTION, KernelSettings
+    from .settings import validate_section
+
+    problems: list[str] = []
+    if KERNEL_SECTION in sections:
+        validate_section(KERNEL_SECTION, KernelSettings, sections[KERNEL_SECTION], problems)
+    by_name = {i.name: i for i in infos}
+    for name in sections:
+        if name == KERNEL_SECTION:
+            continue
+        info = by_name.get(name)
+        if info is None:
+            problems.append(
+                f"[{name}] unknown settings section: no plugin named {name!r} is installed "
+                f"(installed: {', '.join(sorted(by_name)) or 'none'})")
+        elif info.settings == "none":
+            problems.append(f"[{name}] {info.describe()} takes no settings")
+    return problems
 
 
 def command_plugin_manager() -> pluggy.PluginManager:

@@ -148,3 +148,109 @@ def test_serve_runs_uvicorn_on_localhost(project):
         process.wait(10)
         if process.stdout:
             process.stdout.close()
+
+
+SCHEMA_PLUGINS = {
+    # sorts first: its schema hook is broken, which must not be blamed on the others
+    "zabroken": ("from lamina import hookimpl\n"
+                 "@hookimpl\ndef lamina_settings_schema():\n"
+                 "    raise RuntimeError('schema bug')\n"),
+    "zneeds": ("from dataclasses import dataclass\nfrom lamina import hookimpl\n"
+               "@dataclass(frozen=True)\nclass S:\n    token: str\n    retries: int = 1\n"
+               "@hookimpl\ndef lamina_settings_schema():\n    return S\n"),
+    "znone": ("from lamina import hookimpl\n"
+              "@hookimpl\ndef lamina_startup():\n    pass\n"),
+}
+
+
+@pytest.fixture
+def schema_plugins(tmp_path, monkeypatch):
+    for name, source in SCHEMA_PLUGINS.items():
+        install_distribution(monkeypatch, tmp_path, name=f"lamina-{name}",
+                             entry_points={name: f"lamina_{name}"},
+                             modules={f"lamina_{name}": source})
+    monkeypatch.setenv("LAMINA_PLUGINS", "zabroken,zneeds,znone")
+    monkeypatch.chdir(tmp_path)  # no lamina.toml here
+    return tmp_path
+
+
+def _rows(capsys):
+    captured = capsys.readouterr()
+    return {row["name"]: row for row in json.loads(captured.out)}, captured.err
+
+
+def test_plugins_settings_status_for_each_kind_of_plugin(schema_plugins, capsys):
+    assert main(["plugins", "--json"]) == 0
+    rows, err = _rows(capsys)
+    assert err == ""
+    assert (rows["zabroken"]["settings"], rows["zabroken"]["settings_errors"]) == (
+        "invalid", ["RuntimeError: schema bug"])
+    assert rows["zneeds"]["settings"] == "missing"  # required, and no section given
+    assert rows["zneeds"]["settings_errors"] == [
+        "[zneeds] (lamina-zneeds 1.0.0) token: required setting is missing (expected str); "
+        "set it in the [zneeds] section of lamina.toml or in Lamina(settings=...)"]
+    assert (rows["znone"]["settings"], rows["znone"]["settings_errors"]) == ("none", [])
+    # a plugin outside the allow-list is still checked: enabling it must not surprise
+    assert (rows["cors"]["enabled"], rows["cors"]["settings"]) == (False, "missing")
+
+    good = schema_plugins / "good.toml"
+    good.write_text('[zneeds]\ntoken = "t"\n')
+    assert main(["plugins", "--json", "--settings-file", str(good)]) == 0
+    rows, err = _rows(capsys)
+    assert (rows["zneeds"]["settings"], rows["zneeds"]["settings_errors"]) == ("ok", [])
+    assert rows["zabroken"]["settings"] == "invalid"
+    assert err == ""
+
+    partial = schema_plugins / "partial.toml"
+    partial.write_text("[zneeds]\nretries = 3\n")  # a section, still lacking the token
+    assert main(["plugins", "--json", "--settings-file", str(partial)]) == 0
+    rows, _err = _rows(capsys)
+    assert rows["zneeds"]["settings"] == "invalid"
+
+    assert main(["plugins", "--settings-file", str(good)]) == 0
+    text = capsys.readouterr().out
+    assert "zneeds  [lamina-zneeds 1.0.0]  enabled  settings: ok" in text
+    assert "znone  [lamina-znone 1.0.0]  enabled  settings: none" in text
+    assert "zabroken  [lamina-zabroken 1.0.0]  enabled  settings: invalid\n" \
+           "    settings: RuntimeError: schema bug" in text
+
+
+def test_plugins_reports_what_the_settings_file_gets_wrong_outside_plugin_sections(
+        schema_plugins, capsys):
+    bad = schema_plugins / "bad.toml"
+    bad.write_text('[zneeds]\ntoken = "t"\n[znedds]\ntoken = "t"\n[znone]\nx = 1\n'
+                   '[lamina]\ndebug = "maybe"\n')
+    assert main(["plugins", "--json", "--settings-file", str(bad)]) == 0
+    rows, err = _rows(capsys)  # stdout stays one JSON document
+    assert rows["zneeds"]["settings"] == "ok"
+    problems = err.splitlines()
+    assert problems[0] == "lamina: settings file: [lamina] debug: expected bool, got str 'maybe'"
+    assert problems[1].startswith("lamina: settings file: [znedds] unknown settings section: "
+                                  "no plugin named 'znedds' is installed (installed: ")
+    assert problems[2] == ("lamina: settings file: [znone] plugin 'znone' "
+                           "(lamina-znone 1.0.0) takes no settings")
+    assert len(problems) == 3
+    # the app refuses exactly these sections
+    from lamina import Lamina, SettingsError
+
+    with pytest.raises(SettingsError) as info:
+        Lamina(settings_file=str(bad), disable=["zabroken"])
+    message = str(info.value)
+    assert "'znedds'" in message and "takes no settings" in message and "debug" in message
+
+
+def test_plugins_of_an_app_show_defaults_ok_and_not_loaded(schema_plugins, capsys):
+    (schema_plugins / "zapp.py").write_text(
+        "from lamina import Lamina\n"
+        "app = Lamina(only=['zneeds', 'znone'], plugins=['routing'],\n"
+        "             settings={'zneeds': {'token': 't'}})\n")
+    sys.modules.pop("zapp", None)
+    try:
+        assert main(["plugins", "--app", "zapp:app", "--json"]) == 0
+    finally:
+        sys.modules.pop("zapp", None)
+    rows, _err = _rows(capsys)
+    assert rows["zneeds"]["settings"] == "ok"
+    assert rows["znone"]["settings"] == "none"
+    assert rows["routing"]["settings"] == "defaults"  # named, no section, none required
+    assert (rows["zabroken"]["enabled"], rows["zabroken"]["settings"]) == (False, "not loaded")
