@@ -265,6 +265,63 @@ def test_any_content_type_is_handled(content_type: str) -> None:
 
 
 
+# --------------------------------------------------------------------------- a whole request
+def inspect_app() -> Any:
+    """An endpoint that reads every parsed view of the request (what a real one might)."""
+    async def router(scope: Any, receive: Any, send: Any) -> None:
+        request = Request(scope, receive, send)
+        url = request.url
+        out = {
+            "url": str(url), "host": url.hostname, "port": url.port, "path": url.path,
+            "base": str(request.base_url), "headers": request.headers.items(),
+            "ua": request.headers.get("user-agent"), "cookies": request.cookies,
+            "query": request.query_params.multi_items(), "client": request.client,
+        }
+        await JSONResponse(out)(scope, receive, send)
+
+    return make_app(plugin("router", make_router=lambda app, routes: router))
+
+
+INSPECT = inspect_app()
+header_name = st.one_of(st.sampled_from([b"host", b"cookie", b"user-agent", b"content-type"]),
+                        st.binary(min_size=1, max_size=12).map(bytes.lower))
+
+
+@SETTINGS
+@given(headers=st.lists(st.tuples(header_name, header_bytes), max_size=8),
+       query=st.binary(max_size=60), path=text,
+       root=st.sampled_from(["", "/mount", "/é x"]))
+def test_any_request_head_is_served_never_a_500(headers: list[tuple[bytes, bytes]],
+                                                query: bytes, path: str, root: str) -> None:
+    """Arbitrary header bytes, query string and path through the whole app, with the error
+    layer raising anything unhandled: every view of the request parses without error."""
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+        "scheme": "http", "path": root + "/" + path, "raw_path": b"/", "query_string": query,
+        "root_path": root, "headers": headers, "client": ("127.0.0.1", 9), "server": None,
+        "lamina.raise_server_exceptions": True,
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def main() -> None:
+        with anyio.fail_after(5):
+            await INSPECT(scope, receive, send)
+
+    anyio.run(main)
+    assert sent[0]["status"] == 200
+    import json
+
+    data = json.loads(b"".join(m.get("body", b"") for m in sent[1:]))
+    assert len(data["headers"]) == len(headers)
+    assert data["url"].startswith("http://")
+
+
 # --------------------------------------------------------------------------- header injection
 @SETTINGS
 @given(value=text)
