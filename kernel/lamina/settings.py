@@ -9,6 +9,7 @@ the constructor, from ``lamina.toml`` and, for secrets, from the environment:
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 import types
@@ -124,6 +125,12 @@ def _coerce(value: Any, tp: Any, where: str, errors: list[str]) -> Any:
     if tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
+        if isinstance(value, str):  # from the environment
+            try:
+                number = float(value)
+            except ValueError:
+                return fail()
+            return number if math.isfinite(number) else fail()
         return fail()
     if tp is str:
         return value if isinstance(value, str) else fail()

@@ -229,3 +229,18 @@ def test_no_section_content_makes_validation_raise(section):
         assert isinstance(result, ShopSettings)
     for error in errors:
         assert error.startswith("[shop] ")
+
+
+def test_numbers_and_flags_from_the_environment_are_converted(monkeypatch):
+    received = []
+    monkeypatch.setenv("SHOP_RATIO", "2.5")
+    monkeypatch.setenv("SHOP_ITEMS", "7")
+    monkeypatch.setenv("SHOP_DEBUG", "true")
+    make_app(shop(received), settings={"shop": {
+        "secret_key": "k", "ratio": {"env": "SHOP_RATIO"}, "max_items": {"env": "SHOP_ITEMS"},
+        "debug": {"env": "SHOP_DEBUG"}}})
+    assert (received[0].ratio, received[0].max_items, received[0].debug) == (2.5, 7, True)
+    monkeypatch.setenv("SHOP_RATIO", "nan")
+    with pytest.raises(SettingsError) as info:
+        make_app(shop([]), settings={"shop": {"secret_key": "k", "ratio": {"env": "SHOP_RATIO"}}})
+    assert "ratio: expected float" in info.value.errors[0]
