@@ -8,7 +8,13 @@ times small ``GET /ping`` requests. The server's memory is read from ``/proc/<pi
 
     uv run python bench/upload_memory.py [--mib 200] [--chunk-kib 64] [--http h11|httptools]
 
-Prints the figures; target: peak growth < 50 MiB and pings answered promptly throughout.
+Prints the figures; target: peak growth < 50 MiB and pings answered promptly throughout
+(median under 50 ms); exits with status 1 when either target is missed.
+
+Measured 2026-11-25 (CPython 3.11, 2 shared cores, load ~2): h11 1.9 s (104 MiB/s), peak
+growth 1.1 MiB, pings during the upload median 2.3 ms / max 23 ms (idle 1.7 ms); httptools
+2.5 s, 1.1 MiB, median 1.6 ms / max 33 ms; Starlette 1.10 on h11 for comparison 3.4 s,
+1.0 MiB, median 2.9 ms / max 16 ms.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from typing import Any
 
 BOUNDARY = "lamina-upload-bench-0123456789"
 PATTERN = bytes(range(256)) * 256  # 64 KiB, reused: the client allocates no more than this
+#: A ping answered within this (median) while the upload is parsed counts as prompt.
+PROMPT_MS = 50
 
 
 # --------------------------------------------------------------------------- the server side
@@ -271,12 +279,17 @@ def main() -> None:
     print(f"server memory growth: peak {growth_peak:.1f} MiB (target < 50 MiB), "
           f"max sampled during upload {growth_sampled:.1f} MiB -> "
           f"{'OK' if growth_peak < 50 else 'OVER TARGET'}")
+    prompt = True
     if pings:
+        prompt = statistics.median(pings) < PROMPT_MS
         print(f"concurrent GET /ping during the upload: n={len(pings)}, "
               f"median {statistics.median(pings):.1f} ms, max {max(pings):.1f} ms "
-              f"(idle server: median {statistics.median(idle):.1f} ms)")
+              f"(idle server: median {statistics.median(idle):.1f} ms) -> "
+              f"{'OK' if prompt else 'NOT PROMPT'} (target: median < {PROMPT_MS} ms)")
     else:
         print("concurrent GET /ping: the upload finished before the first ping")
+    if growth_peak >= 50 or not prompt:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":
