@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 from hypothesis import given, settings
@@ -142,3 +143,39 @@ def test_validator_fuzz_never_raises(value: str) -> None:
     etag_matches_strong(value, '"abc"')
     result = parse_http_date(value)
     assert result is None or isinstance(result, int)
+
+
+# ---------------------------------------------------------------------------- Range oracle
+spec = st.one_of(
+    st.tuples(st.integers(0, 60), st.none()),                     # first-
+    st.tuples(st.integers(0, 60), st.integers(0, 60)).filter(lambda t: t[0] <= t[1]),
+    st.tuples(st.none(), st.integers(0, 60)),                     # -suffix
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(spec, min_size=1, max_size=12), st.integers(0, 50), st.integers(1, 12),
+       st.sampled_from([",", ", ", " ,\t"]))
+def test_range_matches_a_byte_set_model(specs: list[tuple[int | None, int | None]], size: int,
+                                        cap: int, sep: str) -> None:
+    """For valid headers the result covers exactly the bytes the specs ask for (RFC 9110
+    14.1.2: last-pos clamped to the size, a suffix longer than the file is the whole file),
+    as the fewest non-adjacent ranges; over ``cap`` specs the header is ignored."""
+    header = "bytes=" + sep.join(f"{'' if a is None else a}-{'' if b is None else b}"
+                                 for a, b in specs)
+    result = parse_range(header, size, cap)
+    if len(specs) > cap:
+        assert result is None
+        return
+    wanted: set[int] = set()
+    for first, last in specs:
+        if first is None:
+            assert last is not None
+            wanted.update(range(max(size - last, 0), size) if last else ())
+        else:
+            wanted.update(range(first, size if last is None else min(last + 1, size)))
+    assert result is not None
+    got = [i for start, stop in result for i in range(start, stop)]
+    assert len(got) == len(set(got))  # no byte twice
+    assert set(got) == wanted
+    assert all(b[0] > a[1] for a, b in itertools.pairwise(result))  # sorted, not adjacent
