@@ -4,6 +4,11 @@
 (asyncio or trio). ``AsyncTestClient`` runs the app on the caller's loop. Both run the
 lifespan when used as context managers, persist cookies, and re-raise server exceptions by
 default so a failing endpoint fails the test with its own traceback.
+
+``client.stream(...)`` (or ``send(..., stream=True)``) reads the body incrementally while the
+app is still running, so an endless Server-Sent Events endpoint can be read a few events at a
+time; closing the response early tells the app ``http.disconnect`` and ends its task. Other
+requests run the app to completion and return the whole response.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import json
 import math
 import os
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from types import TracebackType
 from typing import Any
 from urllib.parse import unquote
@@ -114,6 +119,214 @@ class _Lifespan:
                             failure = f"lifespan shutdown failed: {message.get('message', '')}"
         if failure:
             raise RuntimeError(failure)
+
+
+class _ClientGone(OSError):
+    """Raised from the app's ``send`` after the client closed the response early.
+
+    ASGI 2.4 servers raise an ``OSError`` from ``send`` once the client is gone; the test
+    client does the same, and does not report this one as a server exception.
+    """
+
+
+_STREAM_KEY = "lamina.stream"  # request extension: the caller reads the body as a stream
+_BODY_BUFFER = 64  # body messages held before the app's send waits for the reader
+_DISCONNECT_GRACE = 1.0  # seconds an app may take to finish after the client closed early
+
+
+class _Start:
+    """What the app produced by the time the client can return a response."""
+
+    __slots__ = ("chunks", "complete", "headers", "status")
+
+    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], chunks: list[bytes],
+                 complete: bool) -> None:
+        self.status = status
+        self.headers = headers
+        self.chunks = chunks
+        self.complete = complete
+
+
+class _Exchange:
+    """One HTTP request/response with the app, on the event loop that runs the app.
+
+    ``run`` starts the app and reports, as its start value, the response status and headers
+    together with the body sent so far. A response whose body is complete by then (the
+    usual case) is delivered whole after the app returned, exactly like a server that
+    buffers it; otherwise the app keeps running and the body is read incrementally through
+    a bounded memory stream (``next_chunks``), so an endless stream can be tested.
+    ``close`` before the body is complete tells the app ``http.disconnect`` and makes its
+    later sends raise, waits up to ``_DISCONNECT_GRACE`` seconds and then cancels it.
+    """
+
+    def __init__(self, app: ASGIApp, scope: dict[str, Any], body: bytes,
+                 raise_server_exceptions: bool) -> None:
+        self.app = app
+        self.scope = scope
+        self.body = body
+        self.raise_server_exceptions = raise_server_exceptions
+        self.exception: BaseException | None = None
+        self.started = False
+        self.body_complete = False
+        self.client_closed = False
+        self.closed = False
+        self._request_sent = False
+
+    def open(self) -> None:
+        """Create the stream and events; must run on the loop that will run the app."""
+        self._outbox, self._inbox = anyio.create_memory_object_stream[Message](_BODY_BUFFER)
+        self._disconnect = anyio.Event()
+        self.done = anyio.Event()
+        self._cancel = anyio.CancelScope()
+
+    async def run(self, *, task_status: anyio.abc.TaskStatus[_Start | None]) -> None:
+        """The whole exchange as one task (the sync client starts it in its portal)."""
+        self.open()
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self.run_app)
+            task_status.started(await self.wait_start())
+
+    async def wait_start(self) -> _Start | None:
+        """Wait for the response start; ``None`` if the app ended without one."""
+        try:
+            first = await self._inbox.receive()
+        except anyio.EndOfStream:  # the app returned or raised before starting
+            self._inbox.close()
+            return None
+        chunks, complete = self._drain()
+        if complete:
+            await self.done.wait()
+            self._inbox.close()
+        return _Start(first["status"], list(first.get("headers") or []), chunks, complete)
+
+    async def run_app(self) -> None:
+        with self._cancel:
+            try:
+                await self.app(self.scope, self._receive, self._send)
+            except Exception as exc:
+                if not (self.client_closed and _only_client_gone(exc)):
+                    self.exception = exc
+            finally:
+                self.done.set()
+                self._disconnect.set()
+                self._outbox.close()
+
+    async def _receive(self) -> Message:
+        if not self._request_sent:
+            self._request_sent = True
+            return {"type": "http.request", "body": self.body, "more_body": False}
+        await self._disconnect.wait()
+        return {"type": "http.disconnect"}
+
+    async def _send(self, message: Message) -> None:
+        if self.client_closed:
+            raise _ClientGone("the client closed the response")
+        mtype = message["type"]
+        if mtype == "http.response.start":
+            if self.started:
+                raise RuntimeError("the app sent http.response.start twice")
+            self.started = True
+        elif mtype == "http.response.body":
+            if not self.started:
+                raise RuntimeError("the app sent a body before http.response.start")
+            if self.body_complete:
+                raise RuntimeError("the app sent a body after the response completed")
+            if not message.get("more_body", False):
+                self.body_complete = True
+                self._disconnect.set()
+        else:
+            return  # trailers and other extensions are not part of an httpx response
+        try:
+            self._outbox.send_nowait(message)  # no checkpoint: a plain response stays whole
+        except anyio.WouldBlock:
+            try:
+                await self._outbox.send(message)
+            except anyio.BrokenResourceError:
+                raise _ClientGone("the client closed the response") from None
+        except anyio.BrokenResourceError:
+            raise _ClientGone("the client closed the response") from None
+
+    def _drain(self) -> tuple[list[bytes], bool]:
+        """Body chunks already sent, and whether the body (or the app) has ended."""
+        chunks: list[bytes] = []
+        while True:
+            try:
+                message = self._inbox.receive_nowait()
+            except anyio.WouldBlock:
+                return chunks, False
+            except anyio.EndOfStream:
+                return chunks, True
+            chunks.append(bytes(message.get("body", b"")))
+            if not message.get("more_body", False):
+                return chunks, True
+
+    async def next_chunks(self) -> tuple[list[bytes], bool]:
+        """Wait for more body; at its end wait for the app and raise what it raised."""
+        try:
+            message = await self._inbox.receive()
+        except anyio.EndOfStream:
+            chunks, ended = [], True
+        else:
+            chunks = [bytes(message.get("body", b""))]
+            ended = not message.get("more_body", False)
+            if not ended:
+                more, ended = self._drain()
+                chunks += more
+        if ended:
+            await self.done.wait()
+            self._inbox.close()
+            self.raise_exception()
+        return chunks, ended
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if not self.done.is_set():
+            if not self.body_complete:
+                self._disconnect.set()  # an app watching receive() ends on its own...
+                await anyio.sleep(0)
+                self.client_closed = True  # ...and one that only sends gets an OSError
+                self._inbox.close()
+                with anyio.move_on_after(_DISCONNECT_GRACE):
+                    await self.done.wait()
+                if not self.done.is_set():
+                    self._cancel.cancel()
+            await self.done.wait()
+        self._inbox.close()
+        self.raise_exception()
+
+    def raise_exception(self) -> None:
+        exc, self.exception = self.exception, None
+        if exc is not None and self.raise_server_exceptions:
+            raise exc
+
+
+def _only_client_gone(exc: BaseException) -> bool:
+    """Whether ``exc`` is (a group made only of) the test client's own disconnect error."""
+    if isinstance(exc, BaseExceptionGroup):
+        return all(_only_client_gone(inner) for inner in exc.exceptions)
+    return isinstance(exc, _ClientGone)
+
+
+def _complete_response(request: httpx.Request, exchange: _Exchange,
+                       start: _Start | None) -> httpx.Response | None:
+    """The whole response when the app is done with it; ``None`` while it still streams.
+
+    Raises the app's exception (``raise_server_exceptions``) or answers 500 for one raised
+    before the response started.
+    """
+    if start is None:
+        exc = exchange.exception
+        exchange.raise_exception()
+        if exc is None:
+            raise RuntimeError("the app returned without sending a response")
+        return httpx.Response(500, content=b"Internal Server Error", request=request)
+    if not start.complete:
+        return None
+    exchange.raise_exception()
+    return httpx.Response(start.status, headers=start.headers, content=b"".join(start.chunks),
+                          request=request)
 
 
 class _ASGIHandler:
@@ -219,24 +432,136 @@ class _ASGIHandler:
         response.extensions["lamina.scope"] = scope
         return response
 
+    def exchange_for(self, request: httpx.Request) -> tuple[_Exchange, dict[str, Any]]:
+        scope = self.scope_for(request)
+        return _Exchange(self.app, scope, request.read(), self.raise_server_exceptions), scope
+
+
+class _SyncBody(httpx.SyncByteStream):
+    """A body the app is still sending; every read hops to the portal's event loop."""
+
+    def __init__(self, client: TestClient, portal: anyio.from_thread.BlockingPortal,
+                 exchange: _Exchange, start: _Start, stack: contextlib.ExitStack) -> None:
+        self._client = client
+        self._portal = portal
+        self._exchange = exchange
+        self._chunks = start.chunks
+        self._stack = stack
+        self._ended = False
+        self._closed = False
+        client._open_bodies.add(self)
+
+    def __iter__(self) -> Iterator[bytes]:
+        chunks, self._chunks = self._chunks, []
+        yield from chunks
+        while not self._ended and not self._closed:
+            chunks, self._ended = self._portal.call(self._exchange.next_chunks)
+            yield from chunks
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._client._open_bodies.discard(self)
+        try:
+            self._portal.call(self._exchange.close)
+        finally:
+            self._stack.close()  # joins the app's task; ends a portal opened for this request
+
 
 class _SyncTransport(httpx.BaseTransport):
     def __init__(self, client: TestClient) -> None:
         self.client = client
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        with self.client._portal_for_request() as portal:
-            response = portal.call(self.client._handler.handle, request)
-        response.read()
+        if not request.extensions.get(_STREAM_KEY):  # read whole: one call, app finished
+            with self.client._portal_for_request() as portal:
+                return portal.call(self.client._handler.handle, request)
+        exchange, scope = self.client._handler.exchange_for(request)
+        stack = contextlib.ExitStack()
+        try:
+            portal = stack.enter_context(self.client._portal_for_request())
+            future, start = portal.start_task(exchange.run)
+            stack.callback(future.result)
+            response = _complete_response(request, exchange, start)
+        except BaseException:
+            stack.close()
+            raise
+        if response is None:
+            assert start is not None
+            body = _SyncBody(self.client, portal, exchange, start, stack)
+            response = httpx.Response(start.status, headers=start.headers, stream=body,
+                                      request=request)
+        else:
+            stack.close()
+        response.extensions["lamina.scope"] = scope
         return response
 
 
+class _AsyncBody(httpx.AsyncByteStream):
+    """A body the app is still sending; closing it ends the task group that runs the app.
+
+    Close it in the task that sent the request (``async with client.stream(...)`` does).
+    """
+
+    def __init__(self, client: AsyncTestClient, exchange: _Exchange, start: _Start,
+                 task_group: anyio.abc.TaskGroup) -> None:
+        self._client = client
+        self._exchange = exchange
+        self._chunks = start.chunks
+        self._task_group = task_group
+        self._ended = False
+        self._closed = False
+        client._open_bodies.add(self)
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self  # a plain iterator, not an async generator left for the GC to finalise
+
+    async def __anext__(self) -> bytes:
+        while not self._chunks:
+            if self._ended or self._closed:
+                raise StopAsyncIteration
+            self._chunks, self._ended = await self._exchange.next_chunks()
+        return self._chunks.pop(0)
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._client._open_bodies.discard(self)
+        try:
+            await self._exchange.close()
+        finally:
+            await self._task_group.__aexit__(None, None, None)
+
+
 class _AsyncTransport(httpx.AsyncBaseTransport):
-    def __init__(self, handler: _ASGIHandler) -> None:
-        self.handler = handler
+    def __init__(self, client: AsyncTestClient) -> None:
+        self.client = client
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return await self.handler.handle(request)
+        if not request.extensions.get(_STREAM_KEY):
+            return await self.client._handler.handle(request)
+        exchange, scope = self.client._handler.exchange_for(request)
+        exchange.open()
+        tg = anyio.create_task_group()
+        await tg.__aenter__()
+        try:
+            tg.start_soon(exchange.run_app)
+            start = await exchange.wait_start()
+        except BaseException as exc:
+            await tg.__aexit__(type(exc), exc, exc.__traceback__)
+            raise
+        if start is None or start.complete:  # the app is done: raise outside the group
+            await tg.__aexit__(None, None, None)
+            response = _complete_response(request, exchange, start)
+            assert response is not None
+        else:
+            body = _AsyncBody(self.client, exchange, start, tg)
+            response = httpx.Response(start.status, headers=start.headers, stream=body,
+                                      request=request)
+        response.extensions["lamina.scope"] = scope
+        return response
 
 
 def _expose_template(response: httpx.Response) -> None:
@@ -278,6 +603,7 @@ class TestClient(httpx.Client):
         self._portal: anyio.from_thread.BlockingPortal | None = None
         self._exit_stack: contextlib.ExitStack | None = None
         self._warned = False
+        self._open_bodies: set[_SyncBody] = set()
         super().__init__(
             base_url=base_url, transport=_SyncTransport(self), follow_redirects=follow_redirects,
             cookies=cookies, headers={"user-agent": "testclient", **(headers or {})},
@@ -299,6 +625,11 @@ class TestClient(httpx.Client):
             )
         with anyio.from_thread.start_blocking_portal(self.backend, self.backend_options) as portal:
             yield portal
+
+    def send(self, request: httpx.Request, *, stream: bool = False,  # type: ignore[override]
+             **kwargs: Any) -> httpx.Response:
+        request.extensions[_STREAM_KEY] = stream  # `client.stream(...)` reads incrementally
+        return super().send(request, stream=stream, **kwargs)
 
     def websocket_connect(
         self,
@@ -346,6 +677,8 @@ class TestClient(httpx.Client):
         exc: BaseException | None = None,
         tb: TracebackType | None = None,
     ) -> None:
+        for body in list(self._open_bodies):  # a stream left open must not hang the exit
+            body.close()
         self._portal = None
         stack, self._exit_stack = self._exit_stack, None
         if stack is not None:
@@ -378,8 +711,9 @@ class AsyncTestClient(httpx.AsyncClient):
         )
         self._task_group: anyio.abc.TaskGroup | None = None
         self._warned = False
+        self._open_bodies: set[_AsyncBody] = set()
         super().__init__(
-            base_url=base_url, transport=_AsyncTransport(self._handler),
+            base_url=base_url, transport=_AsyncTransport(self),
             follow_redirects=follow_redirects, cookies=cookies,
             headers={"user-agent": "testclient", **(headers or {})},
             event_hooks={"response": [self._expose]},
@@ -414,9 +748,11 @@ class AsyncTestClient(httpx.AsyncClient):
                 LifespanNotRunWarning, stacklevel=3,
             )
 
-    async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:  # type: ignore[override]
+    async def send(self, request: httpx.Request, *, stream: bool = False,  # type: ignore[override]
+                   **kwargs: Any) -> httpx.Response:
         self._warn_without_lifespan()
-        return await super().send(request, **kwargs)
+        request.extensions[_STREAM_KEY] = stream
+        return await super().send(request, stream=stream, **kwargs)
 
     async def __aenter__(self) -> AsyncTestClient:
         await super().__aenter__()
@@ -432,6 +768,8 @@ class AsyncTestClient(httpx.AsyncClient):
         exc: BaseException | None = None,
         tb: TracebackType | None = None,
     ) -> None:
+        for body in list(self._open_bodies):
+            await body.aclose()
         if self._task_group is not None:
             self._lifespan._stop.set()
             await self._task_group.__aexit__(None, None, None)
