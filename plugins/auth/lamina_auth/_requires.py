@@ -103,7 +103,10 @@ async def _deny_websocket(websocket: Any, status_code: int) -> None:
     extensions = websocket.scope.get("extensions") or {}
     deny = getattr(websocket, "send_denial_response", None)
     if "websocket.http.response" in extensions and deny is not None:
-        await deny(PlainTextResponse(_reason(status_code), status_code=status_code))
+        challenges = websocket.scope.get(CHALLENGES_KEY) if status_code == 401 else None
+        headers = {"WWW-Authenticate": ", ".join(challenges)} if challenges else None
+        await deny(PlainTextResponse(_reason(status_code), status_code=status_code,
+                                     headers=headers))
         return
     close = getattr(websocket, "close", None)
     if close is None:

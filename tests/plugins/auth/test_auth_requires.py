@@ -195,6 +195,7 @@ def test_websocket_denied_with_an_http_response(client: TestClient) -> None:
         pass
     assert info.value.status_code == 401
     assert info.value.response.text == "Unauthorized"
+    assert info.value.response.headers["www-authenticate"] == 'Bearer realm="api"'
     with pytest.raises(WebSocketDenialResponse), client.websocket_connect("/ws-class"):
         pass
 
