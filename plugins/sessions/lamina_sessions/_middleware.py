@@ -151,16 +151,26 @@ class SessionMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_session)
-        if (
-            scope_type == "websocket" and committed and not failed and self.store is not None
-            and session.modified and session.id is not None
-        ):
-            # Changes made after the handshake cannot reach the browser, but a server-side
-            # session can still keep them under its existing id (or forget a cleared one).
+        if scope_type == "websocket" and committed and not failed and session.modified:
+            await self._after_handshake(session, scope)
+
+    async def _after_handshake(self, session: Session, scope: Scope) -> None:
+        """A WebSocket changed its session after ``accept()``: no header can carry it now."""
+        if self.store is not None and session.id is not None:
+            # A server-side session keeps the changes under its existing id (or forgets a
+            # cleared one).
             if session:
                 await self.store.save(session.id, dict(session.data), self.max_age)
             else:
                 await self.store.delete(session.id)
+            return
+        # Never lose them silently.
+        logger.warning(
+            "the session of WebSocket %s changed after the handshake; the change is lost "
+            "because a cookie can only be set in the accept message: change it before "
+            "accept(), or use a server-side store (sessions setting store = \"memory\" or "
+            "your own)", scope.get("path"),
+        )
 
     async def _commit(self, session: Session, had_cookie: bool, message: Message) -> None:
         if not session.accessed and not session.modified:

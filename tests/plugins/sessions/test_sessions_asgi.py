@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import anyio
+import pytest
 from lamina_sessions import Session, SessionMiddleware, SessionSigner
 
 SECRET = "plain-asgi-secret"
@@ -91,6 +92,38 @@ def test_websocket_with_store_forgets_a_session_cleared_after_accept() -> None:
         assert await store.load("abc") is None
 
     anyio.run(scenario)
+
+
+def test_cookie_session_changed_after_accept_is_not_lost_silently(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def ws_app(scope: Any, receive: Any, send: Any) -> None:
+        scope["session"]["before"] = 1
+        await send({"type": "websocket.accept"})
+        scope["session"]["after"] = 2
+        await send({"type": "websocket.close", "code": 1000})
+
+    app = SessionMiddleware(ws_app, secret_key=SECRET)
+    with caplog.at_level("WARNING", logger="lamina.sessions"):
+        sent = anyio.run(run, app, ws_scope(), [])
+    cookie = next(v.decode() for k, v in sent[0]["headers"] if k == b"set-cookie")
+    value = cookie.split(";")[0].removeprefix("session=")
+    assert SessionSigner(SECRET).loads(value, None) == {"before": 1}
+    assert "changed after the handshake" in caplog.text and "/ws" in caplog.text
+
+
+def test_cookie_session_unchanged_after_accept_logs_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def ws_app(scope: Any, receive: Any, send: Any) -> None:
+        scope["session"]["before"] = 1
+        await send({"type": "websocket.accept"})
+        assert scope["session"]["before"] == 1
+        await send({"type": "websocket.close", "code": 1000})
+
+    with caplog.at_level("WARNING", logger="lamina.sessions"):
+        anyio.run(run, SessionMiddleware(ws_app, secret_key=SECRET), ws_scope(), [])
+    assert caplog.text == ""
 
 
 def test_websocket_denied_before_accept_writes_nothing() -> None:
