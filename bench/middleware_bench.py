@@ -31,6 +31,10 @@ uvloop, one worker, 127.0.0.1, pinned to CPU 0) and loads each with ``wrk -t1`` 
 CPU 1, back to back per repeat (order reversed on odd repeats); medians of requests/s.
 
     uv run python bench/middleware_bench.py --http [--duration 3] [--repeats 3]
+
+``--origins listed`` configures both sides with the one allowed origin instead of ``*``: the
+grant then echoes the origin and adds ``Vary: Origin`` (the per-request work of a real
+deployment; ``*`` without credentials is the cheapest case for both projects).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ import argparse
 import asyncio
 import gc
 import json
+import os
 import statistics
 import sys
 import time
@@ -54,6 +59,10 @@ JSON_BODY = json.dumps(
     separators=(",", ":"),
 ).encode()
 GZIP_MIN = 500
+#: What both sides allow: ``["*"]`` by default, ``[ORIGIN]`` with ``--origins listed``
+#: (passed to the ``--http`` servers through the environment).
+ORIGINS_ENV = "MIDDLEWARE_BENCH_ORIGINS"
+ALLOW_ORIGINS = [ORIGIN.decode()] if os.environ.get(ORIGINS_ENV) == "listed" else ["*"]
 SCENARIOS = {"plaintext": ("/plaintext", b"text/plain; charset=utf-8", PLAINTEXT),
              "json100k": ("/json100k", b"application/json", JSON_BODY)}
 
@@ -80,7 +89,7 @@ def lamina_mw(level: int = 6) -> Any:
     from lamina_gzip import GZipMiddleware
 
     return CORSMiddleware(GZipMiddleware(bare_endpoint, minimum_size=GZIP_MIN, level=level),
-                          allow_origins=["*"])
+                          allow_origins=ALLOW_ORIGINS)
 
 
 def starlette_mw(level: int = 9) -> Any:
@@ -88,7 +97,7 @@ def starlette_mw(level: int = 9) -> Any:
     from starlette.middleware.gzip import GZipMiddleware
 
     return CORSMiddleware(GZipMiddleware(bare_endpoint, minimum_size=GZIP_MIN,
-                                         compresslevel=level), allow_origins=["*"])
+                                         compresslevel=level), allow_origins=ALLOW_ORIGINS)
 
 
 def lamina_app(level: int = 6) -> Any:
@@ -103,7 +112,7 @@ def lamina_app(level: int = 6) -> Any:
 
     app = Lamina([Route("/plaintext", plaintext), Route("/json100k", big)], autoload=False,
                  plugins=["routing", "cors", "gzip"],
-                 settings={"cors": {"allow_origins": ["*"]},
+                 settings={"cors": {"allow_origins": ALLOW_ORIGINS},
                            "gzip": {"minimum_size": GZIP_MIN, "level": level}})
     return app.assemble()
 
@@ -123,7 +132,7 @@ def starlette_app(level: int = 9) -> Any:
         return Response(JSON_BODY, media_type="application/json")
 
     return Starlette(routes=[Route("/plaintext", plaintext), Route("/json100k", big)],
-                     middleware=[Middleware(CORSMiddleware, allow_origins=["*"]),
+                     middleware=[Middleware(CORSMiddleware, allow_origins=ALLOW_ORIGINS),
                                  Middleware(GZipMiddleware, minimum_size=GZIP_MIN,
                                             compresslevel=level)])
 
@@ -166,7 +175,10 @@ async def validate(app: Any, scenario: str) -> None:
     data = b"".join(m.get("body", b"") for m in messages[1:])
     assert start["status"] == 200, start
     if app is not BARE:
-        assert headers.get(b"access-control-allow-origin") == b"*", headers
+        grant = b"*" if ALLOW_ORIGINS == ["*"] else ORIGIN
+        assert headers.get(b"access-control-allow-origin") == grant, headers
+        if grant == ORIGIN:
+            assert b"origin" in headers.get(b"vary", b"").lower(), headers
     compressed = headers.get(b"content-encoding") == b"gzip"
     assert compressed == (scenario == "json100k" and app is not BARE), headers
     assert (gzip.decompress(data) if compressed else data) == body
@@ -330,7 +342,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=int, default=3, help="wrk seconds per measurement")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--origins", choices=["star", "listed"], default="star",
+                        help="allow '*' (default) or only the request's origin, echoed")
     args = parser.parse_args(argv)
+    if args.origins == "listed":
+        os.environ[ORIGINS_ENV] = "listed"
+        ALLOW_ORIGINS[:] = [ORIGIN.decode()]
     args.rounds = max(1, min(args.rounds, 50))
     args.n = max(10, min(args.n, 200_000))
     try:
@@ -342,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
         loop_name = "asyncio"
         runner = asyncio.run
     print(f"Python {sys.version.split()[0]}, {loop_name}, rounds={args.rounds}, n={args.n}, "
-          f"json body {len(JSON_BODY)} B")
+          f"json body {len(JSON_BODY)} B, allow_origins={ALLOW_ORIGINS}")
     results = runner(run(args.rounds, args.n))
     report(results)
     out: dict[str, Any] = {"inproc": results}

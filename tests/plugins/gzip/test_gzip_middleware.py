@@ -197,3 +197,45 @@ def test_non_http_scopes_and_pathsend_pass_through() -> None:
 def test_invalid_level_is_refused() -> None:
     with pytest.raises(ValueError, match="level"):
         GZipMiddleware(body_app(b""), level=10)
+
+
+def test_large_streamed_chunks_are_compressed_off_the_event_loop() -> None:
+    """Each streamed chunk of ``thread_threshold`` bytes or more is compressed in a worker
+    thread; smaller chunks stay on the loop (a thread hop would cost more than it saves)."""
+    import lamina_gzip._middleware as gzip_module
+
+    loop_thread = threading.current_thread().name
+    threads: list[tuple[int, str]] = []
+    original = gzip_module._step
+
+    def spy(compressor: Any, body: bytes, mode: int) -> bytes:
+        threads.append((len(body), threading.current_thread().name))
+        return original(compressor, body, mode)
+
+    big = bytes(range(256)) * 512  # 128 KiB
+    chunks = [big, b"small tail " * 10, big]
+    mp = pytest.MonkeyPatch()
+    mp.setattr(gzip_module, "_step", spy)
+    try:
+        r = request(GZipMiddleware(stream_app(chunks), thread_threshold=64 * 1024), headers=GZ)
+    finally:
+        mp.undo()
+    assert gzip.decompress(r.body) == b"".join(chunks)
+    # Both big chunks went through the worker-thread helper, off the loop thread.
+    assert [size for size, _ in threads] == [len(big), len(big)]
+    assert all(name != loop_thread for _, name in threads)
+
+
+def test_the_apps_vary_is_kept_next_to_accept_encoding() -> None:
+    app = body_app(BIG, extra=[(b"vary", b"Cookie")])
+    r = request(GZipMiddleware(app), headers=GZ)
+    assert r.header("content-encoding") == "gzip"
+    assert r.header_list("vary") == ["Cookie", "Accept-Encoding"]
+
+
+@pytest.mark.parametrize("accept", ["identity", "gzip;q=0, identity", "identity;q=1, *;q=0",
+                                    "GZIP;Q=0", "gzip;q=0.000"])
+def test_identity_only_clients_get_the_body_as_is(accept: str) -> None:
+    r = request(GZipMiddleware(body_app(BIG)), headers={"accept-encoding": accept})
+    assert r.header("content-encoding") is None
+    assert r.body == BIG and r.header("content-length") == str(len(BIG))
