@@ -755,3 +755,28 @@ def test_upload_disk_writes_and_reads_run_off_the_event_loop(
     assert len([c for c in disk_ops if c[0] == "write"]) > 5, calls
     assert disk_ops and not any(on_loop for _, _, on_loop in disk_ops), disk_ops
     assert any(op == "write" and not disk and on_loop for op, disk, on_loop in calls)
+
+
+def test_a_background_task_can_still_read_the_upload_then_it_is_closed() -> None:
+    """Without a spawner the response's background runs inside the request, before the
+    request's cleanups: it can process the upload, and the upload is closed afterwards."""
+    seen: dict[str, Any] = {}
+
+    async def endpoint(request: Request) -> Response:
+        form = await request.form(spool_size=10)
+        upload = form["f"]
+        assert isinstance(upload, UploadFile)
+
+        async def process() -> None:
+            seen["data"] = await upload.read()
+            seen["closed_during"] = upload.file.closed
+
+        seen["upload"] = upload
+        return Response(b"accepted", status_code=202, background=process)
+
+    body, headers = multipart(file_part("f", "f.bin", b"y" * 1000))
+    with TestClient(app_for(endpoint)) as client:
+        r = client.post("/", content=body, headers=headers)
+    assert (r.status_code, r.content) == (202, b"accepted")
+    assert seen["data"] == b"y" * 1000 and seen["closed_during"] is False
+    assert seen["upload"].file.closed
