@@ -36,6 +36,8 @@ DEFAULT_EXCLUDED_MEDIA_TYPES = (
     "application/x-rar-compressed", "application/vnd.rar", "application/pdf",
     "application/wasm", "application/octet-stream",
 )
+#: Excluded even when ``excluded_media_types`` leaves them out.
+_ALWAYS_EXCLUDED = frozenset({b"text/event-stream"})
 #: Exceptions to the ``image/*`` rule: text formats that compress well.
 COMPRESSIBLE_IMAGES = frozenset({b"image/svg+xml", b"image/bmp", b"image/x-icon",
                                  b"image/vnd.microsoft.icon"})
@@ -65,7 +67,9 @@ class GZipMiddleware:
         self.level = level
         self.thread_threshold = int(thread_threshold)
         types = [t.strip().lower().encode("latin-1") for t in excluded_media_types]
-        self.excluded = frozenset(t for t in types if not t.endswith(b"/*"))
+        # Event streams must reach the client event by event: never compressed, whatever
+        # the configured list says.
+        self.excluded = frozenset(t for t in types if not t.endswith(b"/*")) | _ALWAYS_EXCLUDED
         self.excluded_prefixes = tuple(t[:-1] for t in types if t.endswith(b"/*"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
