@@ -151,25 +151,35 @@ class SessionMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_session)
-        if scope_type == "websocket" and committed and not failed and session.modified:
-            await self._after_handshake(session, scope)
+        if committed and not failed and session.modified:
+            await self._after_headers(session, scope)
 
-    async def _after_handshake(self, session: Session, scope: Scope) -> None:
-        """A WebSocket changed its session after ``accept()``: no header can carry it now."""
+    async def _after_headers(self, session: Session, scope: Scope) -> None:
+        """The session changed after the headers went out (a WebSocket after ``accept()``, a
+        streaming body, a background task): no ``Set-Cookie`` can carry it now."""
+        session.modified = False
         if self.store is not None and session.id is not None:
             # A server-side session keeps the changes under its existing id (or forgets a
-            # cleared one).
+            # cleared one); only a new id (regenerate) would need the cookie.
             if session:
                 await self.store.save(session.id, dict(session.data), self.max_age)
             else:
                 await self.store.delete(session.id)
-            return
-        # Never lose them silently.
+            if not session.regenerated:
+                return
+            lost = "the session was regenerated, but its new id is lost"
+        else:
+            lost = "the change is lost"
+        if scope["type"] == "websocket":
+            when, fix = "the handshake", "change it before accept()"
+        else:
+            when, fix = "the response headers were sent", "change it before returning"
+        # Never silently.
         logger.warning(
-            "the session of WebSocket %s changed after the handshake; the change is lost "
-            "because a cookie can only be set in the accept message: change it before "
-            "accept(), or use a server-side store (sessions setting store = \"memory\" or "
-            "your own)", scope.get("path"),
+            "the session of %s %s changed after %s; %s because a cookie can only be set with "
+            "the headers: %s%s", scope.get("method", "WEBSOCKET"), scope.get("path"), when,
+            lost, fix, "" if self.store is not None else
+            ", or use a server-side store (sessions setting store = \"memory\" or your own)",
         )
 
     async def _commit(self, session: Session, had_cookie: bool, message: Message) -> None:

@@ -189,3 +189,55 @@ def test_session_is_lazy() -> None:
     assert calls == ["load"] and session.accessed and not session.modified
     session["k"] = "w"
     assert session.modified
+
+
+def http_scope() -> dict[str, Any]:
+    return {"type": "http", "method": "GET", "path": "/stream", "headers": [],
+            "query_string": b""}
+
+
+def test_http_session_changed_while_streaming_is_not_lost_silently(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def streaming(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        scope["session"]["late"] = True  # e.g. inside a streaming body
+        await send({"type": "http.response.body", "body": b"x"})
+
+    with caplog.at_level("WARNING", logger="lamina.sessions"):
+        sent = anyio.run(run, SessionMiddleware(streaming, secret_key=SECRET), http_scope(), [])
+    assert not any(k == b"set-cookie" for k, _ in sent[0]["headers"])
+    assert "GET /stream changed after the response headers were sent" in caplog.text
+    assert 'store = "memory"' in caplog.text
+
+
+def test_http_server_side_session_changed_while_streaming_is_saved(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from lamina_sessions import MemoryStore
+
+    store = MemoryStore()
+
+    async def streaming(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        scope["session"]["late"] = True
+        await send({"type": "http.response.body", "body": b"x"})
+
+    async def regenerating(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        scope["session"].regenerate()
+        await send({"type": "http.response.body", "body": b"x"})
+
+    async def scenario() -> None:
+        await store.save("abc", {"early": True}, None)
+        scope = http_scope()
+        scope["headers"] = [(b"cookie", f"session={SessionSigner(SECRET).dumps('abc')}".encode())]
+        await run(SessionMiddleware(streaming, secret_key=SECRET, store=store), scope, [])
+        assert await store.load("abc") == {"early": True, "late": True}
+        assert caplog.text == ""
+        await run(SessionMiddleware(regenerating, secret_key=SECRET, store=store), scope, [])
+        assert await store.load("abc") == {"early": True, "late": True}
+
+    with caplog.at_level("WARNING", logger="lamina.sessions"):
+        anyio.run(scenario)
+    assert "the session was regenerated, but its new id is lost" in caplog.text
