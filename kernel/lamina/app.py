@@ -53,6 +53,14 @@ class KernelSettings:
     #: Uploads larger than this are spooled from memory to a temporary file.
     upload_spool_size: int = 1024 * 1024
 
+    def __post_init__(self) -> None:
+        # a negative limit would refuse every request (or none): say so at startup
+        for name in ("max_body_size", "max_form_fields", "max_form_files", "max_form_part_size",
+                     "max_form_part_header_size", "upload_spool_size"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ValueError(f"{name} must be 0 or more, got {value}")
+
 
 class RouteContribution(NamedTuple):
     """A route object and the plugin that registered it (``"app"`` for the app's own)."""
@@ -228,13 +236,21 @@ class Lamina:
         )
 
     # ------------------------------------------------------------------ assembly
-    def _collect(self, hook: str, **extra: Any) -> list[tuple[str, Any]]:
-        """Call a ``register`` hook and return ``(plugin, registered)`` in plugin order."""
+    def _collect(self, hook: str, usage: str, arity: int = 1, **extra: Any
+                 ) -> list[tuple[str, Any]]:
+        """Call a ``register`` hook and return ``(plugin, registered)`` in plugin order.
+
+        ``register`` takes ``arity`` arguments, as ``usage`` shows; a wrong call fails in the
+        plugin's hook, with the plugin named."""
         out: list[tuple[str, Any]] = []
 
         def kwargs_for(plugin: str) -> dict[str, Any]:
             def register(*item: Any) -> None:
-                out.append((plugin, item[0] if len(item) == 1 else item))
+                if len(item) != arity:
+                    raise AssemblyError(
+                        f"{self._describe(plugin)} called register() in {hook} with "
+                        f"{len(item)} argument(s); call {usage}")
+                out.append((plugin, item[0] if arity == 1 else item))
 
             return {"app": self, "register": register, **extra}
 
@@ -302,7 +318,8 @@ class Lamina:
         plugin_loading.call_attributed(self.pm, "lamina_assemble", lambda _n: {"app": self})
         contributions = [RouteContribution(r, "app") for r in self.routes]
         contributions += [
-            RouteContribution(r, p) for p, r in self._collect("lamina_register_routes")
+            RouteContribution(r, p)
+            for p, r in self._collect("lamina_register_routes", "register(route)")
         ]
         self._check_route_names(contributions)
         self.route_contributions = contributions
@@ -310,7 +327,8 @@ class Lamina:
         endpoint: ASGIApp = self.router if self.router is not None else _not_found
 
         layers = [MiddlewareLayer(m, "app") for m in self.user_middleware]
-        for plugin, mw in self._collect("lamina_register_middleware"):
+        for plugin, mw in self._collect("lamina_register_middleware",
+                                        "register(Middleware(factory, ...))"):
             if not isinstance(mw, Middleware):
                 raise AssemblyError(f"{self._describe(plugin)} registered {mw!r} as "
                                     "middleware; wrap it in lamina.Middleware(factory, ...)")
@@ -319,7 +337,8 @@ class Lamina:
 
         handlers: dict[int | type[BaseException], Handler] = {}
         owners: dict[int | type[BaseException], str] = {}
-        for plugin, (key, handler) in self._collect("lamina_register_exception_handlers"):
+        for plugin, (key, handler) in self._collect("lamina_register_exception_handlers",
+                                                    "register(key, handler)", 2):
             self._check_handler(plugin, key, handler)
             if key in owners:
                 raise ConflictError(
@@ -334,7 +353,13 @@ class Lamina:
         self.exception_handler_owners = {**owners, **dict.fromkeys(self.exception_handlers, "app")}
 
         protocols: dict[str, Protocol] = {}
-        for plugin, (scope_type, factory) in self._collect("lamina_register_protocols"):
+        for plugin, (scope_type, factory) in self._collect("lamina_register_protocols",
+                                                           "register(scope_type, factory)", 2):
+            if not isinstance(scope_type, str) or not callable(factory):
+                raise AssemblyError(
+                    f"{self._describe(plugin)} registered the protocol {scope_type!r} with "
+                    f"{factory!r}; call register(scope_type: str, factory) where "
+                    "factory(endpoint) returns an ASGI app")
             if scope_type in ("lifespan", "http"):
                 raise ConflictError(
                     f"{self._describe(plugin)} claims the {scope_type!r} scope type, "
@@ -353,16 +378,28 @@ class Lamina:
             (p, f) for p, f in plugin_loading.call_attributed(
                 self.pm, "lamina_lifespan", lambda _n: {"app": self}) if f is not None
         ]
+        for plugin, factory in self._lifespans:
+            # a context manager object is callable too (as a decorator): refuse it by name
+            if not callable(factory) or hasattr(factory, "__aenter__"):
+                raise AssemblyError(
+                    f"{self._describe(plugin)} returned {factory!r} from lamina_lifespan; "
+                    "return a callable (app) -> async context manager, not the context "
+                    "manager itself")
 
         inner: dict[str, ASGIApp] = {
             "http": HTTPErrorLayer(endpoint, ExceptionHandlers(handlers), self.debug)
         }
         for scope_type, proto in protocols.items():
             try:
-                inner[scope_type] = proto.factory(endpoint)
+                handler = proto.factory(endpoint)
             except Exception as exc:
                 plugin_loading.attribute_error(exc, proto.plugin, "its protocol factory")
                 raise
+            if not callable(handler):
+                raise AssemblyError(
+                    f"the protocol factory of {self._describe(proto.plugin)} for "
+                    f"{scope_type!r} returned {handler!r}; it must return an ASGI app")
+            inner[scope_type] = handler
         inner["websocket"] = WebSocketErrorLayer(inner.get("websocket", _reject_websocket))
         if self.middleware_layers:
             def dispatch(scope: Scope, receive: Receive, send: Send) -> Any:

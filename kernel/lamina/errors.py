@@ -129,6 +129,10 @@ async def _call_handler(handler: Handler, request: Request, exc: BaseException) 
     result = handler(request, exc)
     if inspect.isawaitable(result):
         result = await result
+    if not callable(result):
+        # raised here, it is answered (and logged) like any failing handler: a plain 500
+        raise TypeError(f"exception handler {getattr(handler, '__qualname__', handler)!r} "
+                        f"for {type(exc).__name__} returned {result!r}, not a response")
     return result  # type: ignore[no-any-return]
 
 

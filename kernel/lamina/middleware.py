@@ -39,6 +39,10 @@ class Middleware:
     ) -> None:
         if phase not in PHASES:
             raise ValueError(f"unknown middleware phase {phase!r}; expected one of {PHASES}")
+        if not isinstance(priority, int) or isinstance(priority, bool):
+            raise TypeError(f"middleware priority must be an int, got {priority!r}")
+        if not callable(factory):
+            raise TypeError(f"middleware factory {factory!r} is not callable")
         object.__setattr__(self, "factory", factory)
         object.__setattr__(self, "phase", phase)
         object.__setattr__(self, "priority", priority)
@@ -71,11 +75,14 @@ def build_onion(layers: list[MiddlewareLayer], inner: ASGIApp) -> ASGIApp:
     """Wrap ``inner`` innermost-first; a factory that fails says which layer and plugin."""
     app = inner
     for layer in reversed(layers):
+        who = "the app" if layer.plugin == "app" else f"plugin {layer.plugin!r}"
         try:
             app = layer.middleware.wrap(app)
         except Exception as exc:
-            who = "the app" if layer.plugin == "app" else f"plugin {layer.plugin!r}"
             exc.add_note(f"while building middleware {layer.middleware.name!r} "
                          f"registered by {who}")
             raise
+        if not callable(app):
+            raise TypeError(f"middleware {layer.middleware.name!r} registered by {who}: its "
+                            f"factory returned {app!r}, not an ASGI app")
     return app

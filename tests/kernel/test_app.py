@@ -364,3 +364,44 @@ def test_a_failing_lamina_assemble_stops_assembly_names_the_plugin_and_may_be_re
     assert repr(app).endswith("not assembled>")
     assert TestClient(app).get("/").text == "ok"  # the next attempt assembles
     assert len(attempts) == 2
+
+
+@pytest.mark.parametrize(("hook", "call", "usage"), [
+    ("lamina_register_routes", lambda register: register("/a", ok), "register(route)"),
+    ("lamina_register_middleware", lambda register: register(), "register(Middleware("),
+    ("lamina_register_exception_handlers", lambda register: register(404),
+     "register(key, handler)"),
+    ("lamina_register_protocols", lambda register: register("websocket"),
+     "register(scope_type, factory)"),
+])
+def test_a_wrong_register_call_names_the_plugin_and_the_right_call(hook, call, usage):
+    app = make_app(plugin("clumsy", **{hook: call}), router_plugin({}))
+    with pytest.raises(AssemblyError) as info:
+        app.assemble()
+    message = str(info.value)
+    assert message.startswith(f"plugin 'clumsy' (a local plugin) called register() in {hook}")
+    assert usage in message
+
+
+def test_protocol_and_middleware_factories_must_give_asgi_apps():
+    bad_type = plugin("p1", lamina_register_protocols=lambda register: register(
+        "websocket", "not a factory"))
+    with pytest.raises(AssemblyError, match=r"plugin 'p1'.*'websocket'.*factory\(endpoint\)"):
+        make_app(bad_type).assemble()
+    gives_none = plugin("p2", lamina_register_protocols=lambda register: register(
+        "websocket", lambda endpoint: None))
+    with pytest.raises(AssemblyError, match=r"factory of plugin 'p2'.*returned None"):
+        make_app(gives_none).assemble()
+    layer = plugin("p3", lamina_register_middleware=lambda register: register(
+        Middleware(lambda app: None, name="nothing")))
+    with pytest.raises(TypeError, match=r"'nothing' registered by plugin 'p3'.*returned None"):
+        make_app(layer).assemble()
+
+
+def test_middleware_declarations_are_checked_when_made():
+    with pytest.raises(TypeError, match="priority must be an int, got '1'"):
+        Middleware(header_middleware("x", "y").factory, priority="1")
+    with pytest.raises(TypeError, match="priority must be an int"):
+        Middleware(header_middleware("x", "y").factory, priority=True)
+    with pytest.raises(TypeError, match="is not callable"):
+        Middleware("not.a.factory")

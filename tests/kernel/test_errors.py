@@ -189,6 +189,18 @@ def test_a_failing_handler_gives_a_plain_500():
     assert (response.status_code, response.text) == (500, "Internal Server Error")
 
 
+def test_a_handler_returning_no_response_gives_a_plain_500_and_says_why(caplog):
+    app = app_with(exception_handlers={PaymentRequired: lambda request, exc: None})
+    with caplog.at_level(logging.ERROR, logger="lamina.error"):
+        response = client_for(app).get("/paywall")
+    assert (response.status_code, response.text) == (500, "Internal Server Error")
+    assert response.headers["x-mw"] == "seen"  # still back out through the middleware
+    logged = "\n".join(r.getMessage() + repr(r.exc_info) for r in caplog.records)
+    assert "for PaymentRequired returned None, not a response" in logged
+    with pytest.raises(TypeError, match="returned None, not a response"):
+        client_for(app, raise_server_exceptions=True).get("/paywall")
+
+
 def test_a_middleware_that_raises_gives_a_500_not_a_hang():
     def factory(app):
         async def broken(scope, receive, send):

@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 
 import anyio
 import pytest
-from lamina import PlainTextResponse
+from lamina import AssemblyError, PlainTextResponse
 from lamina.testclient import TestClient
 from lamina.testing import make_app, plugin
 
@@ -196,3 +196,13 @@ async def test_assembly_errors_fail_the_startup_with_their_message():
     sent, _ = await drive(app, shutdown=False)
     assert [m["type"] for m in sent] == ["lifespan.startup.failed"]
     assert "'ws-one'" in sent[0]["message"] and "'ws-two'" in sent[0]["message"]
+
+
+def test_a_lifespan_hook_must_return_a_context_factory():
+    @asynccontextmanager
+    async def pool(app):
+        yield  # pragma: no cover - never entered
+
+    app = make_app(plugin("eager", lamina_lifespan=lambda app: pool(app)))
+    with pytest.raises(AssemblyError, match=r"plugin 'eager'.*not the context manager itself"):
+        app.assemble()

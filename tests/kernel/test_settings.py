@@ -161,6 +161,10 @@ def test_entry_point_plugin_errors_name_distribution_and_version(tmp_path, monke
 def test_kernel_settings():
     app = make_app(settings={"lamina": {"max_body_size": 1024}}, debug=True)
     assert (app.settings.max_body_size, app.debug) == (1024, True)
+    assert make_app(settings={"lamina": {"max_body_size": None}}).max_body_size is None
+    with pytest.raises(SettingsError) as info:
+        make_app(settings={"lamina": {"max_body_size": -1, "max_form_fields": 10}})
+    assert info.value.errors == ["[lamina] max_body_size must be 0 or more, got -1"]
 
 
 @dataclass(frozen=True)
