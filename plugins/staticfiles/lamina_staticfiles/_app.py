@@ -142,10 +142,14 @@ class StaticFiles:
 
     # ------------------------------------------------------------------ lookup (worker thread)
     def _open_in(self, source: Source, segments: list[str], read: bool,
-                 encodings: tuple[tuple[str, str], ...]) -> tuple[FileSnapshot, str | None] | None:
+                 encodings: tuple[tuple[str, str], ...],
+                 negotiate: bool = True) -> tuple[FileSnapshot, str | None] | None:
         """Open ``segments`` in one source, preferring a precompressed sibling.
 
-        Raises :class:`NotAFile` (a directory) or ``OSError`` (missing) from the original.
+        The second item is the ``Content-Encoding`` served, or ``""`` when the original is
+        served although a sibling exists (the response still varies on Accept-Encoding),
+        or ``None`` when there is nothing to negotiate. Raises :class:`NotAFile` (a
+        directory) or ``OSError`` (missing) from the original.
         """
         path = source.locate(segments)
         if path is None:
@@ -162,6 +166,12 @@ class StaticFiles:
             if sibling is not None:
                 snapshot.close()
                 return sibling, encoding
+        if negotiate and self.precompressed and len(encodings) < len(_ENCODINGS):
+            # Serving the original, but another client would get a sibling: say it varies,
+            # or a shared cache could hand this copy to everyone (RFC 9110, 12.5.5).
+            for encoding, suffix in _ENCODINGS:
+                if (encoding, suffix) not in encodings and os.path.isfile(path + suffix):
+                    return snapshot, ""
         return snapshot, None
 
     def _lookup(self, segments: list[str], slash: bool, read: bool,
@@ -206,7 +216,7 @@ class StaticFiles:
                     return (_FILE, found[0], found[1], "index.html")
         for source in self.sources:
             try:
-                found = self._open_in(source, ["404.html"], read, ())
+                found = self._open_in(source, ["404.html"], read, (), negotiate=False)
             except OSError:
                 continue
             if found is not None:
@@ -248,8 +258,10 @@ class StaticFiles:
         if kind == _FILE:
             _, snapshot, encoding, name = result
             headers = self._file_headers
-            if encoding is not None:
+            if encoding:
                 headers = {**headers, "content-encoding": encoding, "vary": "Accept-Encoding"}
+            elif encoding is not None:
+                headers = {**headers, "vary": "Accept-Encoding"}
             response = FileResponse(
                 snapshot.path, headers=headers, media_type=content_type_for(name),
                 snapshot=snapshot, chunk_size=self.chunk_size,

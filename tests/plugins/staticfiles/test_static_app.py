@@ -195,15 +195,32 @@ def test_precompressed(site: Path) -> None:
     assert r.headers["content-encoding"] == "br"
     r = request(app, "/css/app.css")
     assert "content-encoding" not in r.headers and r.body == b"body{color:red}\n" * 100
+    assert r.headers["vary"] == "Accept-Encoding"  # others get a sibling: caches must know
     r = request(app, "/hello.txt", headers=[("accept-encoding", "gzip")])
     assert "content-encoding" not in r.headers  # no sibling
+    assert "vary" not in r.headers  # nothing to negotiate
+    assert "vary" not in request(app, "/hello.txt").headers
     # ETags differ between encodings, so caches and If-Range never mix them up.
     gz = request(app, "/css/app.css", headers=[("accept-encoding", "gzip")])
     plain = request(app, "/css/app.css")
     assert gz.headers["etag"] != plain.headers["etag"]
     off = StaticFiles(site, precompressed=False)
     r = request(off, "/css/app.css", headers=[("accept-encoding", "gzip")])
+    assert "content-encoding" not in r.headers and "vary" not in r.headers
+
+
+def test_vary_when_only_an_unaccepted_sibling_exists(site: Path) -> None:
+    (site / "css" / "app.css.gz").unlink()  # only app.css.br is left
+    app = StaticFiles(site)
+    r = request(app, "/css/app.css", headers=[("accept-encoding", "gzip")])
     assert "content-encoding" not in r.headers
+    assert r.headers["vary"] == "Accept-Encoding"
+    r = request(app, "/css/app.css", headers=[("accept-encoding", "br")])
+    assert (r.headers["content-encoding"], r.headers["vary"]) == ("br", "Accept-Encoding")
+    # The 404 page is never negotiated.
+    (site / "404.html.gz").write_bytes(gzip.compress(b"<h1>missing</h1>"))
+    r = request(StaticFiles(site, html=True), "/nope")
+    assert r.status == 404 and "vary" not in r.headers
 
 
 def test_sibling_without_original_is_not_served(site: Path) -> None:
