@@ -4,8 +4,9 @@ Three servers on 127.0.0.1, distinct origins by port:
 
 * ``page_allowed`` and ``page_denied`` serve a blank HTML page; scripts run from there;
 * ``api`` serves ``/strict/...`` through a Lamina app with lamina-cors (only the
-  ``page_allowed`` origin, credentials, a custom header, PUT) and ``/open/...`` through the
-  plain ASGI ``CORSMiddleware`` with ``allow_origins=["*"]`` and no credentials.
+  ``page_allowed`` origin, credentials, a custom header, PUT), ``/open/...`` through the
+  plain ASGI ``CORSMiddleware`` with ``allow_origins=["*"]`` and no credentials, and
+  ``/exposeall/...`` with credentials and ``expose_headers=["*"]``.
 
 The browser, not the test, decides what a script may read: these tests check that our
 headers make Chromium enforce exactly what the Fetch standard says.
@@ -59,12 +60,16 @@ class Api:
         )
         self.strict = strict
         self.open = CORSMiddleware(self.router, allow_origins=["*"])
+        self.exposeall = CORSMiddleware(self.router, allow_origins=[allowed_origin],
+                                        allow_credentials=True, expose_headers=["*"])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self.strict(scope, receive, send)
         elif scope["path"].startswith("/open/"):
             await self.open(scope, receive, send)
+        elif scope["path"].startswith("/exposeall/"):
+            await self.exposeall(scope, receive, send)
         else:
             await self.strict(scope, receive, send)
 
@@ -212,3 +217,13 @@ def test_preflight_from_a_disallowed_origin_fails(on_page: Any, servers: dict[st
                    headers={"X-Custom": "x"})
     assert not result["ok"]
     assert requests_to(servers, "/strict/data") == []
+
+
+def test_expose_all_with_credentials_lets_a_credentialed_script_read_every_header(
+    on_page: Any, servers: dict[str, Any]
+) -> None:
+    page = on_page("allowed")
+    result = fetch(page, servers["api"] + "/exposeall/data", credentials="include")
+    assert result["ok"], result
+    # A literal "*" would expose nothing to a credentialed request; the listed names do.
+    assert (result["total"], result["secret"]) == ("7", "s")

@@ -67,8 +67,8 @@ class CORSMiddleware:
 
     __slots__ = (
         "allow_all_headers", "allow_all_origins", "allow_headers", "allow_methods", "app",
-        "credentials", "origin_regex", "origins", "preflight_headers", "private_network",
-        "simple_headers", "star_headers", "star_origin",
+        "credentials", "expose_echo", "origin_regex", "origins", "preflight_headers",
+        "private_network", "simple_headers", "star_headers", "star_origin",
     )
 
     def __init__(
@@ -108,12 +108,17 @@ class CORSMiddleware:
         self.allow_headers = frozenset(headers) | SAFELISTED_HEADERS
         self.private_network = bool(allow_private_network)
 
+        expose = [h.strip() for h in expose_headers if h.strip()]
+        #: With credentials a browser reads ``Access-Control-Expose-Headers: *`` as a header
+        #: literally named "*"; "expose everything" is then honoured by listing the names of
+        #: each granted response's headers.
+        self.expose_echo = self.credentials and "*" in expose
         simple: list[tuple[bytes, bytes]] = []
         if self.credentials:
             simple.append((b"access-control-allow-credentials", b"true"))
-        if expose_headers:
+        if expose and not self.expose_echo:
             simple.append((b"access-control-expose-headers",
-                           ", ".join(h.strip() for h in expose_headers).encode("latin-1")))
+                           ", ".join(expose).encode("latin-1")))
         self.simple_headers = tuple(simple)
         #: With "*" and no credentials the grant is the same for every request, CORS or not:
         #: it goes on every response and nothing varies by Origin (the Fetch standard's
@@ -164,6 +169,9 @@ class CORSMiddleware:
             elif origin in self.origins or self.is_allowed_origin(origin):
                 extra = (*self.simple_headers, (b"access-control-allow-origin", origin),
                          _VARY_ORIGIN)
+                if self.expose_echo:
+                    await self.app(scope, receive, _exposing_send(send, extra))
+                    return
             else:
                 extra = _VARY_ONLY
 
@@ -220,3 +228,20 @@ class CORSMiddleware:
                      b"Access-Control-Request-Headers"), (b"content-length", b"0")]
         await send({"type": "http.response.start", "status": 204, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
+
+
+def _exposing_send(send: Send, extra: tuple[tuple[bytes, bytes], ...]) -> Send:
+    """Add the grant plus an ``Access-Control-Expose-Headers`` naming the response's headers."""
+
+    async def send_exposing(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", ()))
+            names = sorted({key.decode("latin-1").lower() for key, _ in headers})
+            headers.extend(extra)
+            if names:
+                headers.append((b"access-control-expose-headers",
+                                ", ".join(names).encode("latin-1")))
+            message["headers"] = headers
+        await send(message)
+
+    return send_exposing

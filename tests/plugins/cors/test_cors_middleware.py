@@ -241,3 +241,20 @@ def test_non_http_scopes_pass_through_untouched() -> None:
 def test_invalid_origin_configuration_is_refused() -> None:
     with pytest.raises(ValueError, match="invalid CORS origin"):
         CORSMiddleware(Endpoint(), allow_origins=["https://app.example/path"])
+
+
+def test_expose_all_with_credentials_lists_the_response_header_names() -> None:
+    # With credentials "*" would expose a header literally named "*": list the names.
+    c, _ = client(allow_origins=[ORIGIN], allow_credentials=True, expose_headers=["*"])
+    r = c.get("/", headers={"origin": ORIGIN})
+    assert acao(r) == ORIGIN
+    exposed = r.headers.get_list("access-control-expose-headers")
+    assert len(exposed) == 1 and "*" not in exposed[0]
+    assert "x-custom" in exposed[0].split(", ")
+    # A disallowed origin gets no grant and nothing exposed.
+    denied = c.get("/", headers={"origin": OTHER})
+    assert not [k for k in denied.headers if k.startswith("access-control-")]
+    # Without credentials "*" means every header to the browser and is sent as it is.
+    c2, _ = client(allow_origins=[ORIGIN], expose_headers=["*"])
+    assert c2.get("/", headers={"origin": ORIGIN}).headers[
+        "access-control-expose-headers"] == "*"
