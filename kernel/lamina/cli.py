@@ -88,8 +88,8 @@ def _serve(args: argparse.Namespace) -> int:
         uvicorn.run(args.app, host=args.host, port=args.port, reload=True,
                     log_level=args.log_level, reload_dirs=[os.getcwd()], interface="asgi3")
     else:
-        # Lamina.__call__ returns an awaitable without being ``async def``: tell uvicorn
-        # it is ASGI 3 rather than let it guess ASGI 2.
+        # Any ASGI 3 callable may be served (an app wrapped in a plain class too): say so
+        # rather than let uvicorn guess the interface from the call signature.
         uvicorn.run(load_app(args.app), host=args.host, port=args.port,
                     log_level=args.log_level, interface="asgi3")
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -121,6 +122,47 @@ def test_help_lists_builtin_commands(capsys):
     out = capsys.readouterr().out
     for name in ("serve", "plugins", "middleware"):
         assert name in out
+
+
+def _wait_for_text(url, expected, process, deadline):
+    """Poll ``url`` until it answers ``expected``; fail with the server's output if not."""
+    while True:
+        try:
+            text = httpx.get(url, timeout=1).text
+            if text == expected:
+                return
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            output = process.stdout.read().decode() if process.stdout else ""
+            pytest.fail(f"lamina serve never answered {expected!r}: {output[-2000:]}")
+        time.sleep(0.1)
+
+
+def test_serve_reload_restarts_when_the_code_changes(project):
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lamina.cli", "serve", "myproject.app:app", "--port", str(port),
+         "--reload", "--log-level", "warning"],
+        cwd=project, env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, start_new_session=True,  # the reloader has a child
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_for_text(url, "served by lamina serve", process, time.monotonic() + 20)
+        source = project / "myproject" / "app.py"
+        source.write_text(source.read_text().replace("served by lamina serve", "reloaded"))
+        _wait_for_text(url, "reloaded", process, time.monotonic() + 20)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:  # pragma: no cover - a stuck reloader
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+        if process.stdout:
+            process.stdout.close()
 
 
 def test_serve_runs_uvicorn_on_localhost(project):
