@@ -32,7 +32,9 @@ as untrusted input.
 
 The parsed form is kept on the scope (one per request) and closed when the request ends,
 whether or not the endpoint used ``async with``; on Linux the temporary files are anonymous,
-so closing them is removing them.
+so closing them is removing them. A response's ``background`` work can still read the
+uploads: inline it runs before the request ends, and when it is handed to a spawner
+(lamina-background) the closing moves to the end of that work.
 """
 
 from __future__ import annotations

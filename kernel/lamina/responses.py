@@ -23,7 +23,7 @@ import anyio
 import anyio.to_thread
 
 from .datastructures import URL, MutableHeaders
-from .requests import BODY_DONE_KEY, STREAMED_KEY, ClientDisconnect
+from .requests import BODY_DONE_KEY, CLEANUP_KEY, STREAMED_KEY, ClientDisconnect, run_cleanups
 from .types import Message, Receive, Scope, Send
 
 __all__ = [
@@ -62,12 +62,44 @@ def _check_name(name: str) -> str:
 
 
 async def run_background(scope: Scope, background: Background) -> None:
-    """Run a response's background work, or hand it to the spawner a plugin installed."""
+    """Run a response's background work, or hand it to the spawner a plugin installed.
+
+    Handed to a spawner, the work outlives the request; so do the request's cleanups (the
+    form and its uploads): they move to the end of the work, so a background task can still
+    read an upload, as it can when it runs inline.
+    """
     spawn = scope.get(SPAWN_KEY)
     if spawn is None:
         await background()
-    else:
+        return
+    cleanups = scope.pop(CLEANUP_KEY, None)
+    if not cleanups:
         spawn(background)
+        return
+    try:
+        spawn(_ThenCleanup(background, cleanups))
+    except BaseException:
+        scope[CLEANUP_KEY] = cleanups  # not handed over: the request still owns them
+        raise
+
+
+class _ThenCleanup:
+    """Background work followed by the cleanups of the request that spawned it."""
+
+    __slots__ = ("cleanups", "work")
+
+    def __init__(self, work: Background, cleanups: list[Callable[[], Awaitable[Any]]]) -> None:
+        self.work = work
+        self.cleanups = cleanups
+
+    async def __call__(self) -> None:
+        try:
+            await self.work()
+        finally:
+            await run_cleanups({CLEANUP_KEY: self.cleanups})  # each shields what needs it
+
+    def __repr__(self) -> str:
+        return repr(self.work)  # what the spawner logs is the user's work
 
 
 _CONTENT_TYPES: dict[tuple[str, str], bytes] = {}

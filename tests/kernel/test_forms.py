@@ -780,3 +780,75 @@ def test_a_background_task_can_still_read_the_upload_then_it_is_closed() -> None
     assert (r.status_code, r.content) == (202, b"accepted")
     assert seen["data"] == b"y" * 1000 and seen["closed_during"] is False
     assert seen["upload"].file.closed
+
+
+
+def _spawn_app(endpoint: Endpoint, *plugins: Any, **kwargs: Any) -> Any:
+    async def router(scope: Any, receive: Any, send: Any) -> None:
+        response = await endpoint(Request(scope, receive, send))
+        await response(scope, receive, send)
+
+    return make_app(plugin("router", make_router=lambda app, routes: router), *plugins,
+                    **kwargs)
+
+
+def test_a_spawned_background_task_can_read_the_upload_and_closes_it_after() -> None:
+    """Handed to a spawner (lamina-background), the work outlives the request: the form's
+    cleanup moves to the end of the work instead of closing the upload under it."""
+    from lamina import Middleware
+    from lamina.responses import SPAWN_KEY
+
+    spawned: list[Any] = []
+    seen: dict[str, Any] = {}
+
+    def with_spawner(app: Any) -> Any:
+        async def middleware(scope: Any, receive: Any, send: Any) -> None:
+            scope[SPAWN_KEY] = spawned.append
+            await app(scope, receive, send)
+
+        return middleware
+
+    async def endpoint(request: Request) -> Response:
+        form = await request.form(spool_size=10)
+        upload = form["f"]
+        assert isinstance(upload, UploadFile)
+        seen["upload"] = upload
+
+        async def process() -> None:
+            seen["data"] = await upload.read()
+
+        return Response(b"queued", background=process)
+
+    body, headers = multipart(file_part("f", "f.bin", b"z" * 500))
+    app = _spawn_app(endpoint, middleware=[Middleware(with_spawner)])
+    with TestClient(app) as client:
+        assert client.post("/", content=body, headers=headers).content == b"queued"
+    upload = seen["upload"]
+    assert not upload.file.closed  # the request ended, the work has not run yet
+    assert len(spawned) == 1
+    anyio.run(spawned[0])
+    assert seen["data"] == b"z" * 500
+    assert upload.file.closed
+
+
+def test_uploads_in_a_real_lamina_background_task() -> None:
+    seen: dict[str, Any] = {}
+
+    async def endpoint(request: Request) -> Response:
+        form = await request.form(spool_size=10)
+        upload = form["f"]
+        assert isinstance(upload, UploadFile)
+        seen["upload"] = upload
+
+        async def process() -> None:
+            await anyio.sleep(0.05)  # the response is long gone by now
+            seen["data"] = await upload.read()
+
+        return Response(b"queued", background=process)
+
+    body, headers = multipart(file_part("f", "f.bin", b"w" * 300))
+    with TestClient(_spawn_app(endpoint, "background")) as client:
+        assert client.post("/", content=body, headers=headers).content == b"queued"
+    # leaving the block ran the lifespan shutdown, which drains the background tasks
+    assert seen["data"] == b"w" * 300
+    assert seen["upload"].file.closed
