@@ -102,3 +102,34 @@ def test_grant_on_lamina_routing_responses(method: str, path: str, status: int) 
     assert r.headers["access-control-expose-headers"] == "Allow"
     if status == 405:
         assert "GET" in r.headers["allow"]
+
+
+@pytest.mark.parametrize(("method", "path", "status"), [
+    ("GET", "/nowhere", 404), ("PUT", "/", 405), ("GET", "/boom", 500), ("GET", "/big", 200),
+])
+def test_grant_on_error_responses_with_every_onion_plugin(
+    method: str, path: str, status: int
+) -> None:
+    """Routing, guards, background, cors and gzip together: errors still get the grant."""
+    from lamina_routing import Route
+
+    async def big(request: object) -> PlainTextResponse:
+        return PlainTextResponse("lamina " * 200)
+
+    app = make_app(
+        "routing", "guards", "background", "cors", "gzip",
+        routes=[Route("/", ok), Route("/boom", boom), Route("/big", big)],
+        settings={"guards": {"trusted_hosts": ["testserver"]},
+                  "cors": {"allow_origins": [ORIGIN], "allow_credentials": True}},
+    )
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.request(method, path, headers={"origin": ORIGIN, "accept-encoding": "gzip"})
+        assert r.status_code == status
+        assert r.headers["access-control-allow-origin"] == ORIGIN
+        assert r.headers["access-control-allow-credentials"] == "true"
+        assert "origin" in {v.strip().lower() for v in r.headers["vary"].split(",")}
+        if status == 200:
+            assert r.headers["content-encoding"] == "gzip" and r.text == "lamina " * 200
+        # A preflight for the same path is answered by CORS whatever the router would say.
+        pre = c.options(path, headers={"origin": ORIGIN, "access-control-request-method": "GET"})
+        assert pre.status_code == 204 and pre.headers["access-control-allow-origin"] == ORIGIN
