@@ -17,12 +17,16 @@ __all__ = ["TrustedHostMiddleware", "parse_host"]
 _NAME = re.compile(r"^(\[[0-9a-f:.]+\]|[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?"
                    r"(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*)$")
 _BODY = b"Invalid host header"
+#: 253 characters of DNS name (RFC 1035), a trailing dot, and ``:`` plus a 5-digit port.
+_MAX_HOST = 253 + 1 + 6
 _HEADERS = ((b"content-type", b"text/plain; charset=utf-8"),
             (b"content-length", str(len(_BODY)).encode()))
 
 
 def parse_host(raw: bytes) -> str | None:
     """The lower-cased host name of a ``Host`` value without its port; ``None`` if invalid."""
+    if len(raw) > _MAX_HOST:  # no DNS name is that long: refuse before any regex work
+        return None
     try:
         value = raw.decode("ascii").strip().lower()
     except UnicodeDecodeError:
@@ -38,7 +42,7 @@ def parse_host(raw: bytes) -> str | None:
     if rest and not (rest[0] == ":" and rest[1:].isdigit() and len(rest) <= 6):
         return None
     name = name.removesuffix(".")
-    if not name or not _NAME.match(name):
+    if not name or len(name) > 253 or not _NAME.match(name):
         return None
     return name
 

@@ -38,6 +38,14 @@ def test_non_ascii_bytes_are_refused() -> None:
     assert status(call(MW, host=b"\xff.example.org")) == 400
 
 
+def test_overlong_hosts_are_refused() -> None:
+    mw = TrustedHostMiddleware(inner, ["*"])
+    longest = ".".join(["a" * 63] * 3) + "." + "b" * 61  # 253 characters: a valid name
+    assert status(call(mw, host=longest + ".:65535")) == 200
+    assert status(call(mw, host="a" + longest)) == 400
+    assert status(call(mw, host="a-" * 30000 + "!")) == 400
+
+
 def test_star_allows_any_valid_host_only() -> None:
     mw = TrustedHostMiddleware(inner, ["*"])
     assert status(call(mw, host="anything.test")) == 200
