@@ -3,8 +3,9 @@
 Settings (section ``[guards]``, see :class:`GuardsSettings`); each guard is enabled on its
 own and absent from the onion otherwise:
 
-* ``trusted_hosts`` (``None``): host names and ``*.domain`` wildcards; any other, missing or
-  malformed ``Host`` gets 400 (:class:`TrustedHostMiddleware`);
+* ``trusted_hosts`` (``None``): host names and ``*.domain`` wildcards; any other, missing,
+  malformed or repeated ``Host`` gets 400, a WebSocket handshake too where the server has
+  the ``websocket.http.response`` extension (:class:`TrustedHostMiddleware`);
 * ``https_redirect`` (``False``) and ``https_redirect_status`` (307 or 308): ``http`` to
   ``https`` and ``ws`` to ``wss`` (:class:`HTTPSRedirectMiddleware`).
 
