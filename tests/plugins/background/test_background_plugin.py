@@ -12,7 +12,13 @@ import pytest
 from lamina import PlainTextResponse, SettingsError
 from lamina.testclient import LifespanNotRunWarning, TestClient
 from lamina.testing import make_app, plugin
-from lamina_background import SPAWN_KEY, BackgroundMiddleware, BackgroundTask, TaskRunner
+from lamina_background import (
+    SPAWN_KEY,
+    BackgroundMiddleware,
+    BackgroundTask,
+    BackgroundTasks,
+    TaskRunner,
+)
 
 
 def app_with(tasks: dict[str, Any], **settings: Any) -> Any:
@@ -229,3 +235,50 @@ def test_a_task_ignoring_cancellation_is_named_in_the_log(
         anyio.run(main)
     assert time.monotonic() - begin < 3
     assert any("ignored cancellation" in r.getMessage() for r in caplog.records)
+
+
+def test_any_response_type_hands_its_tasks_to_the_runner(tmp_path: Any) -> None:
+    from lamina import (
+        FileResponse,
+        HTMLResponse,
+        JSONResponse,
+        RedirectResponse,
+        Response,
+        StreamingResponse,
+    )
+
+    path = tmp_path / "f.txt"
+    path.write_bytes(b"file body")
+    ran: list[str] = []
+    marked: list[bool] = []
+
+    async def chunks() -> Any:
+        yield b"a"
+        yield b"b"
+
+    makers = {
+        "plain": lambda bg: PlainTextResponse("p", background=bg),
+        "raw": lambda bg: Response(b"r", background=bg),
+        "html": lambda bg: HTMLResponse("<p>h</p>", background=bg),
+        "json": lambda bg: JSONResponse({"j": 1}, background=bg),
+        "redirect": lambda bg: RedirectResponse("/elsewhere", background=bg),
+        "stream": lambda bg: StreamingResponse(chunks(), background=bg),
+        "file": lambda bg: FileResponse(path, background=bg),
+    }
+
+    async def router(scope: Any, receive: Any, send: Any) -> None:
+        name = scope["path"].lstrip("/")
+        marked.append(SPAWN_KEY in scope)
+        tasks = BackgroundTasks()
+        tasks.add_task(ran.append, name)
+        await makers[name](tasks)(scope, receive, send)
+
+    app = make_app("background", plugin("table-router",
+                                        lamina_make_router=lambda app, routes: router))
+    bodies = {}
+    with TestClient(app, follow_redirects=False) as c:
+        for name in makers:
+            bodies[name] = c.get("/" + name).content
+    assert sorted(ran) == sorted(makers)  # the shutdown drained them all
+    assert marked == [True] * len(makers)
+    assert bodies["stream"] == b"ab" and bodies["file"] == b"file body"
