@@ -131,9 +131,9 @@ class Lamina:
 
         sections = dict(load_settings_file(settings_file))
         for name, section in (settings or {}).items():
-            sections[name] = {**sections.get(name, {}), **section}
+            sections[name] = _merge(sections.get(name), section)
         if debug is not None:
-            sections[KERNEL_SECTION] = {**sections.get(KERNEL_SECTION, {}), "debug": debug}
+            sections[KERNEL_SECTION] = _merge(sections.get(KERNEL_SECTION), {"debug": debug})
         self.settings: KernelSettings = self._configure(sections)
         self.debug = self.settings.debug
         self.max_body_size = self.settings.max_body_size
@@ -527,6 +527,14 @@ class Lamina:
                 logger.error("%s failed during shutdown: %s", what, exc, exc_info=exc)
                 errors.append(f"{what}: {type(exc).__name__}: {exc}")
         return errors
+
+
+def _merge(base: Any, override: Any) -> Any:
+    """The constructor's keys over the file's; a value that is not a table replaces the
+    other whole, and settings validation then reports it."""
+    if isinstance(base, Mapping) and isinstance(override, Mapping):
+        return {**base, **override}
+    return override
 
 
 def _plain_impls(hook: Any) -> list[Any]:

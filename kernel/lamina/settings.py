@@ -169,6 +169,10 @@ def validate_section(
     if not dataclasses.is_dataclass(schema):
         errors.append(f"{tag} settings schema {schema!r} is not a dataclass")
         return None
+    if not isinstance(data, Mapping):
+        errors.append(f"{tag} expected a table of settings, got {type(data).__name__} "
+                      f"{data!r}; write it as a [{plugin}] section")
+        return None
     before = len(errors)
     value = _build(schema, data, tag, "", plugin, errors)
     return None if len(errors) > before or value is _MISSING else value

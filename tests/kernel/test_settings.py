@@ -94,6 +94,27 @@ def test_lamina_toml_is_read_and_constructor_wins(tmp_path, monkeypatch):
     assert app.debug is True
 
 
+def test_a_section_that_is_not_a_table_is_reported_not_crashed_on(tmp_path):
+    flat = tmp_path / "flat.toml"
+    flat.write_text('shop = 5\nlamina = "debug"\n')  # keys where sections belong
+    with pytest.raises(SettingsError) as info:
+        make_app(shop([]), settings_file=str(flat))
+    assert info.value.errors == [
+        "[lamina] expected a table of settings, got str 'debug'; write it as a [lamina] section",
+        "[shop] (local) expected a table of settings, got int 5; write it as a [shop] section",
+    ]
+    with pytest.raises(SettingsError) as info:
+        make_app(shop([]), settings={"shop": ["secret_key"]})
+    assert info.value.errors == [
+        "[shop] (local) expected a table of settings, got list ['secret_key']; write it as "
+        "a [shop] section"]
+    # a table from the constructor replaces the file's non-table whole
+    received = []
+    make_app(shop(received), settings_file=str(flat),
+             settings={"shop": {"secret_key": "k"}, "lamina": {}})
+    assert received[0].secret_key == "k"
+
+
 def test_settings_file_argument_and_environment_variable(tmp_path, monkeypatch):
     custom = tmp_path / "custom.toml"
     custom.write_text('[shop]\nsecret_key = "custom"\n')
