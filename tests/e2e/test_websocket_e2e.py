@@ -63,6 +63,15 @@ async def refuse(ws: WebSocket) -> None:
     raise WebSocketException(4001, "not allowed")
 
 
+async def bad_code(ws: WebSocket) -> None:
+    await ws.accept()
+    raise WebSocketException(1006, "abnormal is not sendable")
+
+
+async def unoffered(ws: WebSocket) -> None:
+    await ws.accept(subprotocol="never-offered")
+
+
 async def crash(ws: WebSocket) -> None:
     await ws.accept()
     await ws.receive_text()
@@ -99,6 +108,8 @@ def build_app() -> Any:
             WebSocketRoute("/deny", deny),
             WebSocketRoute("/refuse", refuse),
             WebSocketRoute("/crash", crash),
+            WebSocketRoute("/bad-code", bad_code),
+            WebSocketRoute("/unoffered", unoffered),
             WebSocketRoute("/sized", sized, max_message_size=2 * MIB),
             WebSocketRoute("/small", sized, name="small", max_message_size=1000),
             WebSocketRoute("/counter", Counter),
@@ -196,6 +207,30 @@ def test_unhandled_error_closes_1011(ws_url: str, caplog: pytest.LogCaptureFixtu
 
     run(go)
     assert "boom" in caplog.text
+
+
+def test_unsendable_close_code_becomes_1011_everywhere(ws_url: str) -> None:
+    """Without the check uvicorn ended with 1006, wsproto/hypercorn sent 1000."""
+
+    async def go() -> None:
+        async with connect(ws_url + "/bad-code") as ws:
+            with pytest.raises(ConnectionClosed) as info:
+                await ws.recv()
+            assert info.value.rcvd is not None and info.value.rcvd.code == 1011
+
+    run(go)
+
+
+def test_unoffered_subprotocol_is_a_clean_500(ws_url: str) -> None:
+    """Without the check the servers broke the handshake in three different ways."""
+
+    async def go() -> None:
+        with pytest.raises(InvalidStatus) as info:
+            async with connect(ws_url + "/unoffered", subprotocols=["chat"]):  # type: ignore[list-item]
+                pass
+        assert info.value.response.status_code == 500
+
+    run(go)
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,7 @@ __all__ = [
     "WebSocket",
     "WebSocketDisconnect",
     "WebSocketState",
+    "check_close_code",
     "close_reason",
 ]
 
@@ -37,6 +38,21 @@ CLOSE_POLICY_VIOLATION = 1008
 CLOSE_UNSUPPORTED_DATA = 1003
 CLOSE_TOO_BIG = 1009
 CLOSE_INTERNAL_ERROR = 1011
+
+
+def check_close_code(code: int) -> int:
+    """``code`` if a close frame may carry it (RFC 6455 section 7.4), else ``ValueError``.
+
+    Why check: 1005, 1006 and 1015 only describe what happened and must never be sent, and
+    codes below 1000 or above 4999 are invalid; servers answer them inconsistently (an
+    abnormal 1006 end, a silently different code, or a crash in the server's encoder).
+    """
+    if type(code) is not int or not (
+        1000 <= code <= 1003 or 1007 <= code <= 1014 or 3000 <= code <= 4999
+    ):
+        raise ValueError(f"{code!r} is not a close code an endpoint may send: use 1000-1003, "
+                         "1007-1014 or 3000-4999 (4000-4999 are for applications)")
+    return code
 
 
 def close_reason(reason: str | None) -> str:
@@ -227,6 +243,10 @@ class WebSocket(HTTPConnection):
             raise WebSocketDisconnect(CLOSE_NORMAL, "the client left before the handshake")
         if self.application_state is not WebSocketState.CONNECTING:
             raise RuntimeError("accept() called twice, or after close()")
+        if subprotocol is not None and subprotocol not in self.scope.get("subprotocols", ()):
+            # A client fails the handshake when the server picks what it did not offer.
+            raise ValueError(f"subprotocol {subprotocol!r} was not offered by the client "
+                             f"(offered: {self.subprotocols}); pick one of them or None")
         raw: list[tuple[bytes, bytes]] = []
         if headers is not None:
             items = headers.items() if isinstance(headers, Mapping) else headers
@@ -242,7 +262,11 @@ class WebSocket(HTTPConnection):
         await self.send(message)
 
     async def close(self, code: int = CLOSE_NORMAL, reason: str | None = None) -> None:
-        """Close (or, before accept, refuse: the server answers the handshake with 403)."""
+        """Close (or, before accept, refuse: the server answers the handshake with 403).
+
+        ``code`` must be one a close frame may carry (see :func:`check_close_code`).
+        """
+        check_close_code(code)
         await self.send({"type": "websocket.close", "code": code, "reason": close_reason(reason)})
 
     async def send_denial_response(self, response: Any) -> None:

@@ -29,6 +29,7 @@ from ._connection import (
     RECORD_KEY,
     ConnectionRecord,
     WebSocketDisconnect,
+    check_close_code,
     close_reason,
 )
 
@@ -66,7 +67,14 @@ class WebSocketHandler:
             return
         except WebSocketException as exc:
             if not record.done and not record.client_gone:
-                await _close(send, exc.code, exc.reason)
+                code, reason = exc.code, exc.reason
+                try:
+                    check_close_code(code)
+                except ValueError as bad:
+                    logger.error("WebSocket %s: %s; closing with 1011 instead",
+                                 scope.get("path"), bad)
+                    code, reason = CLOSE_INTERNAL_ERROR, ""
+                await _close(send, code, reason)
             return
         except HTTPException as exc:
             if record.done or record.client_gone:

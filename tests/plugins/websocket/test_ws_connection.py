@@ -406,3 +406,70 @@ def test_settings_are_validated() -> None:
         single_endpoint_app(lambda ws: None, max_message_size=0)
     with pytest.raises(SettingsError, match="max_message_size"):
         single_endpoint_app(lambda ws: None, max_message_size="big")
+
+
+@pytest.mark.parametrize("code", [999, 1004, 1005, 1006, 1015, 2999, 5000, 70000, True, "1000"])
+def test_close_refuses_codes_a_frame_may_not_carry(start: Any, code: Any) -> None:
+    """Servers answer such codes inconsistently (1006, another code, a crash): refuse them."""
+    outcome: list[BaseException] = []
+
+    async def closer(ws: WebSocket) -> None:
+        await ws.accept()
+        try:
+            await ws.close(code)
+        except ValueError as exc:
+            outcome.append(exc)
+            await ws.close(4000, "fine")
+
+    client = start(single_endpoint_app(closer))
+    with client.websocket_connect("/") as ws:
+        message = ws.receive()
+    assert (message["code"], message["reason"]) == (4000, "fine")
+    assert "not a close code" in str(outcome[0])
+
+
+@pytest.mark.parametrize("code", [1000, 1003, 1007, 1014, 3000, 4999])
+def test_close_accepts_every_sendable_code_range_edge(start: Any, code: int) -> None:
+    async def closer(ws: WebSocket) -> None:
+        await ws.accept()
+        await ws.close(code)
+
+    client = start(single_endpoint_app(closer))
+    with client.websocket_connect("/") as ws:
+        assert ws.receive()["code"] == code
+
+
+def test_websocket_exception_with_an_unsendable_code_closes_1011(
+    start: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def refuse(ws: WebSocket) -> None:
+        await ws.accept()
+        raise WebSocketException(1006, "abnormal")
+
+    with caplog.at_level(logging.ERROR, "lamina.websocket"):
+        client = start(single_endpoint_app(refuse))
+        with client.websocket_connect("/") as ws:
+            message = ws.receive()
+    assert message["code"] == 1011
+    assert "1006 is not a close code" in caplog.text
+
+
+def test_accept_refuses_a_subprotocol_the_client_did_not_offer(start: Any) -> None:
+    errors: list[BaseException] = []
+
+    async def picky(ws: WebSocket) -> None:
+        try:
+            await ws.accept(subprotocol="chat.v9")
+        except ValueError as exc:
+            errors.append(exc)
+            await ws.accept(subprotocol=ws.subprotocols[0] if ws.subprotocols else None)
+        await ws.send_text(str(ws.application_state.name))
+
+    client = start(single_endpoint_app(picky))
+    with client.websocket_connect("/", subprotocols=["chat.v1"]) as ws:
+        assert ws.accepted_subprotocol == "chat.v1"
+        assert ws.receive_text() == "CONNECTED"
+    assert "'chat.v9' was not offered" in str(errors[0])
+    with client.websocket_connect("/") as ws:  # nothing offered: None is the only choice
+        assert ws.accepted_subprotocol is None
+    assert len(errors) == 2
