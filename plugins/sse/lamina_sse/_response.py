@@ -10,6 +10,7 @@ closes the iterator, so the endpoint's ``finally`` blocks run promptly.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,9 @@ PING = b": ping\n\n"
 #: How long closing the endpoint's iterator may take once the stream has ended.
 CLOSE_TIMEOUT = 5.0
 _UNSET: Any = object()
+#: How long an ending stream waits for a sync source's step in progress (it cannot be
+#: interrupted) before leaving it to close the source itself once the step returns.
+SYNC_STEP_GRACE = 1.0
 #: Events after which a stream yields to the event loop even if nothing else made it wait.
 FAIRNESS_EVERY = 64
 
@@ -78,6 +82,65 @@ def last_event_id(connection: HTTPConnection | Scope) -> str | None:
 
 
 EventSource = AsyncIterable[Any] | Iterable[Any]
+_DONE: Any = object()
+
+
+class _SyncSource:
+    """A sync iterator stepped in worker threads, whose step can be abandoned.
+
+    Why: a step may block for as long as it likes (``queue.get()``) and a thread cannot be
+    interrupted, so waiting for it would keep a disconnected stream, or the whole server at
+    shutdown, hanging. The stream stops waiting instead, and the iterator is closed exactly
+    once by whichever side is last: the stream when no step is running, otherwise the worker
+    thread as soon as its step returns (so the generator's ``finally`` still runs).
+    """
+
+    __slots__ = ("_closed", "_closing", "_content", "_iterator", "_lock", "running")
+
+    def __init__(self, content: Iterable[Any]) -> None:
+        self._content = content
+        self._iterator = iter(content)
+        self._lock = threading.Lock()
+        self._closing = False
+        self._closed = False
+        self.running = False
+
+    async def next(self) -> Any:
+        """The next item, or ``_DONE``."""
+        return await anyio.to_thread.run_sync(self._step, abandon_on_cancel=True)
+
+    def _step(self) -> Any:  # in a worker thread
+        with self._lock:
+            if self._closing:
+                return _DONE
+            self.running = True
+        try:
+            return next(self._iterator, _DONE)
+        finally:
+            with self._lock:
+                self.running = False
+                close_here = self._closing and not self._closed
+                self._closed = self._closed or close_here
+            if close_here:
+                self.close_now()
+
+    def claim_close(self) -> bool:
+        """Ask to close; True if the caller must close now (no step running, not closed)."""
+        with self._lock:
+            self._closing = True
+            if self.running or self._closed:
+                return False
+            self._closed = True
+            return True
+
+    def close_now(self) -> None:
+        close = getattr(self._iterator, "close", None) or getattr(self._content, "close", None)
+        if close is None:
+            return
+        try:
+            close()
+        except Exception:
+            logger.exception("closing an event source raised")
 
 
 class EventSourceResponse(StreamingResponse):
@@ -122,11 +185,14 @@ class EventSourceResponse(StreamingResponse):
             await self._close_iterator()
             return
         stream = _Stream(send, receive, heartbeat, timeout)
+        content = self.body_iterator
+        if not hasattr(content, "__aiter__"):
+            content = self._sync_source = _SyncSource(content)  # type: ignore[arg-type]
         registry = config.registry
         with anyio.CancelScope() as stop:
             registry.add(stop)
             try:
-                await stream.run(stop, self.body_iterator, self._close_iterator)
+                await stream.run(stop, content, self._close_iterator)
             finally:
                 registry.discard(stop)
                 await self._close_iterator()
@@ -136,7 +202,19 @@ class EventSourceResponse(StreamingResponse):
         if self.background is not None and not stream.lost:
             await run_background(scope, self.background)
 
+    _sync_source: _SyncSource | None = None
+
     async def _close_iterator(self) -> None:
+        source = self._sync_source
+        if source is not None:
+            with anyio.CancelScope(shield=True):
+                with anyio.move_on_after(SYNC_STEP_GRACE):
+                    while source.running:  # polled: only while a stream ends
+                        await anyio.sleep(0.005)
+                if source.claim_close():
+                    with anyio.move_on_after(CLOSE_TIMEOUT):
+                        await anyio.to_thread.run_sync(source.close_now)
+            return  # else the worker thread closes it when its step returns
         content = self.body_iterator
         with anyio.CancelScope(shield=True), anyio.move_on_after(CLOSE_TIMEOUT):
             try:
@@ -186,7 +264,7 @@ class _Stream:
     def ended_by_server(self) -> bool:
         return not self.lost
 
-    async def run(self, stop: anyio.CancelScope, content: EventSource,
+    async def run(self, stop: anyio.CancelScope, content: AsyncIterable[Any] | _SyncSource,
                   close_source: Callable[[], Awaitable[None]]) -> None:
         self.stop = stop
         self.close_source = close_source
@@ -196,10 +274,10 @@ class _Stream:
             if self.heartbeat or self.timeout is not None:
                 tg.start_soon(self._timer)
             try:
-                if hasattr(content, "__aiter__"):
-                    await self._pump_async(content)  # type: ignore[arg-type]
+                if isinstance(content, _SyncSource):
+                    await self._pump_sync(content)
                 else:
-                    await self._pump_sync(iter(content))  # type: ignore[arg-type]
+                    await self._pump_async(content)
             except Exception as exc:
                 # Raised below, outside the task group, so it is not wrapped in a group.
                 error = exc
@@ -234,11 +312,10 @@ class _Stream:
             self.sending = False
             self.sends += 1
 
-    async def _pump_sync(self, iterator: Any) -> None:
-        done = object()
+    async def _pump_sync(self, source: _SyncSource) -> None:
         while True:
-            item = await anyio.to_thread.run_sync(next, iterator, done)
-            if item is done:
+            item = await source.next()
+            if item is _DONE:
                 return
             await self.write(encode_event(item))
 

@@ -545,3 +545,54 @@ async def test_streams_leave_the_registry_however_they_end() -> None:
     for content in (iter(["a"]), ["b"]):
         await EventSourceResponse(content)(http_scope(app), Client().receive, Client().send)
     assert open_streams(app) == 0
+
+
+@pytest.mark.parametrize("ending", ["disconnect", "shutdown"])
+async def test_a_sync_source_blocked_in_a_step_does_not_hold_the_stream(ending: str) -> None:
+    """A sync generator waiting on a queue cannot be interrupted; the stream still ends within
+    about a second (the server can exit), and the generator is closed (its finally runs) when
+    the step returns."""
+    app = sse_app()
+    release, cleaned = threading.Event(), threading.Event()
+    steps: list[str] = []
+
+    def blocking() -> Iterator[str]:
+        try:
+            yield "first"
+            steps.append("waiting")
+            release.wait(10)  # e.g. queue.get(): no way to interrupt it from the loop
+            steps.append("released")
+            yield "never sent"
+        finally:
+            cleaned.set()
+
+    client = Client()
+    config = app.extensions["sse"]
+    finished = anyio.Event()
+
+    async def respond() -> None:
+        await EventSourceResponse(blocking(), heartbeat=0)(http_scope(app), client.receive,
+                                                            client.send)
+        finished.set()
+
+    async with config.registry.running(handle_signals=False), anyio.create_task_group() as tg:
+        tg.start_soon(respond)
+        with anyio.fail_after(2):
+            while steps != ["waiting"]:
+                await anyio.sleep(0.01)
+        started = time.monotonic()
+        if ending == "disconnect":
+            client.gone.set()
+        else:
+            close_streams(app)
+        with anyio.fail_after(3):  # the step gets SYNC_STEP_GRACE (1 s) to return by itself
+            await finished.wait()
+        assert time.monotonic() - started < 2
+        assert open_streams(app) == 0
+        assert not cleaned.is_set()  # the generator is still inside its step
+        release.set()  # the step returns: the worker thread closes the generator
+        assert await anyio.to_thread.run_sync(cleaned.wait, 2)
+    assert steps == ["waiting", "released"]
+    assert b"never sent" not in client.body
+    if ending == "shutdown":
+        assert client.complete
