@@ -169,6 +169,8 @@ class EventSourceResponse(StreamingResponse):
             lower = name.lower()
             if lower in HOP_BY_HOP:
                 raise ValueError(f"{name!r} is a hop-by-hop header; the server manages it")
+            if lower == "content-length":
+                raise ValueError("an event stream has no length: the server would cut it off")
             merged[lower] = value
         super().__init__(content, status_code, merged, background=background)
         self.heartbeat = heartbeat

@@ -58,6 +58,11 @@ def test_hop_by_hop_headers_are_refused(name: str) -> None:
         EventSourceResponse(iter(()), headers={name: "x"})
 
 
+def test_content_length_is_refused() -> None:
+    with pytest.raises(ValueError, match="no length"):
+        EventSourceResponse(iter(()), headers={"Content-Length": "10"})
+
+
 async def test_extra_headers_are_kept_and_may_override_cache_control() -> None:
     client = Client()
     await EventSourceResponse(iter(()), headers={"X-Trace": "t", "Cache-Control": "no-cache"})(
