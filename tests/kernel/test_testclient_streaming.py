@@ -315,3 +315,36 @@ def test_sends_after_the_client_closed_raise_oserror_in_the_app():
         assert next(response.iter_raw()) == b"."
     assert len(seen) == 1 and isinstance(seen[0], OSError)
     assert isinstance(response, httpx.Response)
+
+
+def test_async_stream_left_open_is_closed_when_the_client_exits():
+    app = EndlessEvents()
+
+    async def main() -> None:
+        async with AsyncTestClient(app) as client:
+            response = await client.send(client.build_request("GET", "/events"), stream=True)
+            assert (await response.aiter_raw().__anext__()).startswith(b"id: ")
+        assert app.cleaned_up.is_set()
+
+    anyio.run(main)
+    assert app.received == ["http.disconnect"]
+
+
+def test_streamed_request_follows_redirects_to_the_stream():
+    app_events = EndlessEvents()
+
+    async def app(scope, receive, send):
+        assert scope["type"] == "http"
+        if scope["path"] == "/old":
+            await send({"type": "http.response.start", "status": 307,
+                        "headers": [(b"location", b"/events")]})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await app_events(scope, receive, send)
+
+    client = TestClient(app)
+    with client.stream("GET", "/old") as response:
+        assert response.url.path == "/events"
+        assert [r.status_code for r in response.history] == [307]
+        assert read_events(response.iter_lines(), 1) == [("1", "tick 1")]
+    assert app_events.cleaned_up.is_set()
