@@ -3,7 +3,9 @@
 - the repository root goes on ``sys.path`` so tests can import ``tests.helpers``;
 - the ``LAMINA_*`` selection variables of the developer's shell are removed, so every test
   sees the plugins it asks for;
-- ``anyio_backend`` defaults to asyncio; a test that wants trio too parametrizes it.
+- ``anyio_backend`` defaults to asyncio; a test that wants trio too parametrizes it;
+- when browser tests are selected and Chromium is missing, it is installed once, up front
+  (see ``tests/helpers/browser.py``), so a fresh machine needs nothing but ``uv run pytest``.
 """
 
 from __future__ import annotations
@@ -30,3 +32,10 @@ def _isolate_lamina_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if any(item.get_closest_marker("browser") for item in session.items):
+        from tests.helpers.browser import ensure_chromium
+
+        ensure_chromium()

@@ -18,6 +18,7 @@ from lamina_routing import Route
 from lamina_sessions import SessionMiddleware, SessionSigner
 from lamina_websocket import WebSocket, WebSocketRoute
 
+from tests.helpers.browser import launch as launch_chromium
 from tests.helpers.servers import serve
 
 
@@ -230,7 +231,7 @@ def test_browser_logs_in_and_out(demo_url: str) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True)
+        browser = launch_chromium(p)
         try:
             context = browser.new_context()
             page = context.new_page()
@@ -296,7 +297,7 @@ def test_browser_keeps_the_largest_cookie_we_allow() -> None:
         header = c.get(f"/fill?size={lo}").headers["set-cookie"]
         assert 4096 - 16 < len(header) <= 4096
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True)
+            browser = launch_chromium(p)
             try:
                 page = browser.new_page()
                 page.goto(f"{url}/fill?size={lo}", timeout=15_000)

@@ -25,13 +25,11 @@ from lamina.types import Receive, Scope, Send
 from lamina_cors import CORSMiddleware
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from tests.helpers.browser import launch as launch_chromium
 from tests.helpers.servers import serve_uvicorn
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 # ---------------------------------------------------------------------------- apps
@@ -103,7 +101,7 @@ def servers() -> Iterator[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        b = launch_chromium(p)
         try:
             yield b
         finally:

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.helpers.browser import launch as launch_chromium
 from tests.helpers.servers import free_port, serve
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -137,7 +138,7 @@ def test_browser_applies_the_stylesheet(base_url: str) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True)
+        browser = launch_chromium(p)
         try:
             page = browser.new_page(color_scheme="light")
             failed: list[str] = []
