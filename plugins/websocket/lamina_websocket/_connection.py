@@ -55,6 +55,11 @@ def check_close_code(code: int) -> int:
     return code
 
 
+def _check_mode(mode: str) -> None:
+    if mode != "text" and mode != "binary":
+        raise ValueError(f"mode must be 'text' or 'binary', got {mode!r}")
+
+
 def close_reason(reason: str | None) -> str:
     """A close reason cut to the 123 UTF-8 bytes a close frame can carry."""
     if not reason:
@@ -320,6 +325,7 @@ class WebSocket(HTTPConnection):
 
     async def receive_json(self, mode: Literal["text", "binary"] = "text") -> Any:
         """The next message parsed as JSON; a wrong frame kind or invalid JSON closes 1003."""
+        _check_mode(mode)
         raw: str | bytes = (
             await self.receive_text() if mode == "text" else await self.receive_bytes()
         )
@@ -362,6 +368,7 @@ class WebSocket(HTTPConnection):
 
     async def iter_json(self, mode: Literal["text", "binary"] = "text") -> AsyncIterator[Any]:
         """JSON messages until the client disconnects."""
+        _check_mode(mode)
         try:
             while True:
                 yield await self.receive_json(mode)
@@ -380,6 +387,7 @@ class WebSocket(HTTPConnection):
 
     async def send_json(self, data: Any, mode: Literal["text", "binary"] = "text") -> None:
         """Compact JSON, UTF-8 kept as is; NaN and Infinity are refused (not JSON)."""
+        _check_mode(mode)
         text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
         if mode == "text":
             await self.send_text(text)

@@ -473,3 +473,22 @@ def test_accept_refuses_a_subprotocol_the_client_did_not_offer(start: Any) -> No
     with client.websocket_connect("/") as ws:  # nothing offered: None is the only choice
         assert ws.accepted_subprotocol is None
     assert len(errors) == 2
+
+
+def test_json_mode_must_be_text_or_binary(start: Any) -> None:
+    errors: list[str] = []
+
+    async def modes(ws: WebSocket) -> None:
+        await ws.accept()
+        for call in (lambda: ws.send_json({}, mode="txt"), lambda: ws.receive_json(mode="bin"),
+                     lambda: ws.iter_json(mode="json").__anext__()):
+            try:
+                await call()
+            except ValueError as exc:
+                errors.append(str(exc))
+        await ws.send_json({"ok": True}, mode="binary")
+
+    client = start(single_endpoint_app(modes))
+    with client.websocket_connect("/") as ws:
+        assert ws.receive_json(mode="binary") == {"ok": True}
+    assert errors == [f"mode must be 'text' or 'binary', got {m!r}" for m in ("txt", "bin", "json")]
