@@ -1,6 +1,7 @@
 """Endless event streams tested in-process: ``TestClient.stream`` reads a few events, closing
 the response reaches the endpoint as a disconnect and its generator's ``finally`` runs; the
-stream passes the gzip plugin untouched, whatever gzip's exclusion list says."""
+stream passes the gzip plugin untouched, whatever gzip's exclusion list says; the [sse]
+heartbeat and send timeout settings reach the streams."""
 
 from __future__ import annotations
 
@@ -99,3 +100,43 @@ def test_gzip_never_compresses_events_even_if_told_to() -> None:
         text = client.get("/text", headers={"accept-encoding": "gzip"})
         assert text.headers["content-encoding"] == "gzip"
         assert text.text == "compress me " * 100
+
+
+def test_heartbeat_and_send_timeout_from_the_settings_in_process() -> None:
+    """The ``[sse]`` settings reach every stream: an idle one gets pings at the configured
+    interval, and a client that stops reading is dropped after ``send_timeout``."""
+    idle_cleaned, busy_cleaned = threading.Event(), threading.Event()
+
+    async def idle(request: Request) -> EventSourceResponse:
+        async def events() -> AsyncIterator[str]:
+            try:
+                await anyio.sleep(30)
+                yield "never"
+            finally:
+                idle_cleaned.set()
+
+        return EventSourceResponse(events())
+
+    async def busy(request: Request) -> EventSourceResponse:
+        async def events() -> AsyncIterator[str]:
+            try:
+                for n in range(100_000):  # bounded; the client stops reading long before
+                    yield f"event {n} " + "x" * 1000
+            finally:
+                busy_cleaned.set()
+
+        return EventSourceResponse(events())
+
+    app = make_app("routing", "sse", routes=[Route("/idle", idle), Route("/busy", busy)],
+                   settings={"sse": {"heartbeat_interval": 0.05, "send_timeout": 0.2}})
+    with TestClient(app) as client:
+        with client.stream("GET", "/idle") as response:
+            lines = response.iter_lines()
+            assert [next(lines) for _ in range(4)] == [": ping", "", ": ping", ""]
+        assert idle_cleaned.is_set()
+
+        with client.stream("GET", "/busy") as response:
+            assert next(response.iter_lines()).startswith("data: event 0 ")
+            # Stop reading: the test client's buffer fills and the server's send blocks.
+            assert busy_cleaned.wait(5), "a client that stopped reading was never dropped"
+            assert open_streams(app) == 0
