@@ -19,6 +19,8 @@ Everything the plugin offers is named here:
 * Settings, section ``[routing]``: ``redirect_slashes = true``, ``redirect_status = 307``.
 * Errors: 404 and 405 are raised as :class:`lamina.HTTPException` (the app's handlers see
   them); reversing an unknown name or with wrong params raises :class:`NoMatchFound`.
+  Routes under a ``Host`` reverse to a :class:`HostURLPath` (the host's parameters are
+  required too) whose absolute URL uses that host.
 * CLI: ``lamina routes MODULE:APP [--json]``.
 """
 
@@ -41,7 +43,7 @@ from ._converters import (
     UUIDConverter,
 )
 from ._endpoints import HTTPEndpoint
-from ._router import AppRouter, NoMatchFound, Router
+from ._router import AppRouter, HostURLPath, NoMatchFound, Router
 from ._routes import BaseRoute, Host, Mount, Route
 from ._settings import RoutingSettings
 
@@ -54,6 +56,7 @@ __all__ = [
     "FloatConverter",
     "HTTPEndpoint",
     "Host",
+    "HostURLPath",
     "IntConverter",
     "Mount",
     "NoMatchFound",

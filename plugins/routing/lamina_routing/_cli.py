@@ -14,11 +14,11 @@ def route_rows(app: Any) -> list[dict[str, Any]]:
     if hasattr(app, "assemble"):
         app.assemble()
     router = getattr(app, "router", app)
-    if not hasattr(router, "iter_routes"):
+    if not hasattr(router, "iter_route_details"):
         raise SystemExit("lamina routes: the app's router is not lamina-routing's; "
                          "enable the 'routing' plugin")
     rows: list[dict[str, Any]] = []
-    for path, route, plugin in router.iter_routes():
+    for path, route, plugin, name, host in router.iter_route_details():
         if isinstance(route, Route):
             methods = route.allowed() or ["*"]
             kind = "http"
@@ -29,10 +29,12 @@ def route_rows(app: Any) -> list[dict[str, Any]]:
         else:
             methods, kind = ["*"], getattr(route, "protocol", "?")
         describe = getattr(route, "describe_endpoint", None)
+        if host is not None and kind != "host":  # under a Host: say which host it answers
+            path = host + (path or "/")
         rows.append({
             "methods": methods,
             "path": path or "/",
-            "name": getattr(route, "name", None) or getattr(route, "default_name", None),
+            "name": name,  # what url_for takes: "mount:route" under named mounts and hosts
             "endpoint": describe() if describe else repr(route),
             "plugin": plugin,
             "kind": kind,

@@ -34,13 +34,33 @@ from ._paths import PathPattern, compile_host, compile_path
 from ._routes import BaseRoute, Host, Mount, Route, method_order, wrap_middleware
 from ._trie import Candidate, Leaf, Matcher, Node, generate_matcher, insert
 
-__all__ = ["AppRouter", "NoMatchFound", "Router"]
+__all__ = ["AppRouter", "HostURLPath", "NoMatchFound", "Router"]
 
 ROUTE_PATH_KEY = "lamina.route_path"
 
 
 class NoMatchFound(LookupError):
     """``url_path_for`` found no route with that name, or the params do not fit it."""
+
+
+class HostURLPath(URLPath):
+    """The path of a route under a :class:`Host`: absolute URLs use the host it names.
+
+    ``url_path_for("tenant:home", tenant="acme")`` is ``"/"`` with ``host ==
+    "acme.example.com"``; ``request.url_for`` then gives ``http://acme.example.com/``
+    (scheme and ``root_path`` from the request, host from the route).
+    """
+
+    host: str
+
+    def __new__(cls, path: str, protocol: str = "", host: str = "") -> HostURLPath:
+        obj = URLPath.__new__(cls, path, protocol)
+        obj.host = host
+        return obj  # type: ignore[return-value]
+
+    def make_absolute_url(self, base_url: Any) -> Any:
+        url = super().make_absolute_url(base_url)
+        return url.replace(netloc=self.host) if self.host else url
 
 
 # --------------------------------------------------------------------------- lookup
@@ -99,14 +119,18 @@ class _Reverse:
     route: Any
     explicit: bool
     contributor: str
+    #: The pattern of the innermost ``Host`` enclosing the route, if any.
+    host: PathPattern | None = None
 
     @property
     def names(self) -> tuple[str, ...]:
-        return tuple(n for p in self.patterns for n in p.names)
+        own = tuple(n for p in self.patterns for n in p.names)
+        return own if self.host is None else (*self.host.names, *own)
 
     @property
     def template(self) -> str:
-        return "".join(p.template for p in self.patterns)
+        path = "".join(p.template for p in self.patterns)
+        return path if self.host is None else f"host {self.host.template}, path {path}"
 
 
 @dataclass
@@ -194,6 +218,8 @@ class Router:
         self._ctx: _Context | None = None
         #: Converters of the mounts (or hosts) enclosing this router, innermost first.
         self._mount_converters: tuple[Mapping[str, Converter], ...] = ()
+        #: The pattern of the innermost Host enclosing this router (for reversing).
+        self._host_pattern: PathPattern | None = None
 
     # ------------------------------------------------------------------ declaring
     def register_converter(self, name: str, converter: Converter) -> None:
@@ -424,15 +450,18 @@ class Router:
                     f"({existing.route!r}) and by {ctx.describe(contributor)} ({route!r}); "
                     "rename one of them"
                 )
-        ctx.reverse[full] = _Reverse(protocol, patterns, route, explicit, contributor)
+        ctx.reverse[full] = _Reverse(protocol, patterns, route, explicit, contributor,
+                                     self._host_pattern)
 
     def _child(self, routes: list[Any], contributor: str, ctx: _Context,
                prefix: tuple[PathPattern, ...], name_prefix: str, shape_prefix: str,
-               converters: Mapping[str, Converter] | None = None) -> Router:
+               converters: Mapping[str, Converter] | None = None,
+               host: PathPattern | None = None) -> Router:
         child = Router()
         child.routes = routes
         child._nested = True
         child._mount_converters = ((converters,) if converters else ()) + self._mount_converters
+        child._host_pattern = host or self._host_pattern
         child._build(_flatten((r, contributor) for r in routes), ctx, prefix, name_prefix,
                      shape_prefix)
         child._ctx = ctx
@@ -473,7 +502,7 @@ class Router:
         inner_names = name_prefix + (f"{host.name}:" if host.name else "")
         if host.routes is not None:
             child = self._child(list(host.routes), contributor, ctx, prefix, inner_names,
-                                shape_prefix + "@" + host.host, host.converters)
+                                shape_prefix + "@" + host.host, host.converters, hp)
             target: ASGIApp = child._mounted
         else:
             target = host.app
@@ -688,12 +717,24 @@ class Router:
                 parts.append(pattern.build(path_params))
             except (ValueError, TypeError) as exc:
                 raise NoMatchFound(f"route {name!r} ({entry.template}): {exc}") from None
+        if entry.host is not None:
+            try:
+                host = entry.host.build(path_params)
+            except (ValueError, TypeError) as exc:
+                raise NoMatchFound(f"route {name!r} (host {entry.host.template}): {exc}"
+                                   ) from None
+            return HostURLPath("".join(parts) or "/", entry.protocol, host)
         return URLPath("".join(parts) or "/", entry.protocol)
 
     # ------------------------------------------------------------------ introspection
     def iter_routes(self) -> Iterator[tuple[str, Any, str]]:
         """``(full path, route, contributor)`` for every route, mounts expanded."""
-        yield from _walk(self, "")
+        for path, route, contributor, _name, _host in _walk(self, "", "", None):
+            yield path, route, contributor
+
+    def iter_route_details(self) -> Iterator[tuple[str, Any, str, str | None, str | None]]:
+        """``(full path, route, contributor, name to reverse, enclosing host pattern)``."""
+        yield from _walk(self, "", "", None)
 
 
 def _flatten(contributions: Iterable[tuple[Any, str]]) -> list[tuple[Any, str]]:
@@ -707,17 +748,22 @@ def _flatten(contributions: Iterable[tuple[Any, str]]) -> list[tuple[Any, str]]:
     return out
 
 
-def _walk(router: Router, prefix: str) -> Iterator[tuple[str, Any, str]]:
+def _walk(router: Router, prefix: str, names: str, host: str | None
+          ) -> Iterator[tuple[str, Any, str, str | None, str | None]]:
     for route, contributor in router.contributions:
+        own = getattr(route, "name", None) or getattr(route, "default_name", None)
+        full = names + own if own else None
         if isinstance(route, (Mount, Host)):
             inner = prefix + route.path
-            yield inner, route, contributor
+            yield inner, route, contributor, full, host
             if route.routes is not None:
                 child = Router()
                 child.contributions = _flatten((r, contributor) for r in route.routes)
-                yield from _walk(child, inner)
+                inner_host = route.host if isinstance(route, Host) else host
+                yield from _walk(child, inner, names + (f"{route.name}:" if route.name else ""),
+                                 inner_host)
         else:
-            yield prefix + getattr(route, "path", ""), route, contributor
+            yield prefix + getattr(route, "path", ""), route, contributor, full, host
 
 
 _MOUNT_TAIL = PathPattern("{path:path}", (), (), None, ("path",), ".*", "{path}")

@@ -31,7 +31,7 @@ APP_SOURCE = textwrap.dedent('''
         [Route("/", home, name="home"),
          Route("/items/{id:int}", item, methods=["GET", "POST"]),
          Mount("/api", [Route("/v/{n}", item, name="v")], name="api"),
-         Host("{sub}.example.com", [Route("/hosted", item)])],
+         Host("{sub}.example.com", [Route("/hosted", item)], name="tenant")],
         autoload=False,
         plugins=["routing", plugin("admin", lamina_register_routes=extra)],
     )
@@ -57,9 +57,14 @@ def test_lamina_routes_lists_every_route(app_module: str, capsys) -> None:
     assert by_path["/items/{id:int}"]["name"] == "item"  # implicit: the endpoint's name
     assert by_path["/api"]["kind"] == "mount"
     assert by_path["/api/v/{n}"]["plugin"] == "app"
+    assert by_path["/api/v/{n}"]["name"] == "api:v"  # the name url_for takes
     assert by_path["/metrics"]["plugin"] == "admin"
     assert by_path["{sub}.example.com"]["kind"] == "host"
-    assert by_path["/hosted"]["methods"] == ["GET", "HEAD"]
+    assert by_path["{sub}.example.com"]["name"] == "tenant"
+    # a route under a Host says which host it answers, and its name is qualified
+    assert by_path["{sub}.example.com/hosted"]["methods"] == ["GET", "HEAD"]
+    assert by_path["{sub}.example.com/hosted"]["name"] == "tenant:item"
+    assert "/hosted" not in by_path
 
     assert main(["routes", app_module]) == 0
     text = capsys.readouterr().out

@@ -133,3 +133,27 @@ def test_url_for_inside_a_mounted_lamina_app() -> None:
     with TestClient(app) as c:
         assert c.get("/sub/inner").text == "http://testserver/sub/inner"
     assert app.url_path_for("sub:inner") == "/sub/inner"
+
+
+def test_routes_under_a_host_reverse_with_that_host() -> None:
+    from lamina_routing import Host, HostURLPath
+
+    async def links(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(" ".join([str(request.url_for("t:home", tenant="beta")),
+                                           str(request.url_for("plain"))]))
+
+    routes = [Host("{tenant}.example.com", [Route("/", ok, name="home"),
+                                            Route("/links", links, name="links")], name="t"),
+              Route("/plain", ok, name="plain")]
+    app = make(routes)
+    path = app.url_path_for("t:home", tenant="acme")
+    assert path == "/" and isinstance(path, HostURLPath) and path.host == "acme.example.com"
+    assert not isinstance(app.url_path_for("plain"), HostURLPath)
+    with pytest.raises(NoMatchFound, match=r"'t:home'.*expects params tenant; missing tenant"):
+        app.url_path_for("t:home")
+    with pytest.raises(NoMatchFound, match="t:home"):
+        app.url_path_for("t:home", tenant="a/b")
+    with client(routes, root_path="/r") as c:
+        r = c.get("http://acme.example.com:8080/links")
+        assert r.status_code == 200
+        assert r.text == "http://beta.example.com/r/ http://acme.example.com:8080/r/plain"
