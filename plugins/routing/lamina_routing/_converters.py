@@ -72,6 +72,7 @@ class IntConverter(Converter):
         return int(value)
 
     def parse(self, segment: str) -> int:
+        # int() raises ValueError past sys.get_int_max_str_digits(): no match, not an error
         if segment.isascii() and segment.isdigit():
             return int(segment)
         raise ValueError(segment)
@@ -86,7 +87,10 @@ class FloatConverter(Converter):
     regex = r"[0-9]+(?:\.[0-9]+)?"
 
     def convert(self, value: str) -> float:
-        return float(value)
+        result = float(value)
+        if result == float("inf"):  # hundreds of digits: not a number a route can use
+            raise ValueError(value)
+        return result
 
     def to_string(self, value: Any) -> str:
         if isinstance(value, bool) or not isinstance(value, (int, float)):

@@ -32,6 +32,9 @@ __all__ = ["Candidate", "Leaf", "Matcher", "Node", "generate_matcher", "insert"]
 
 #: Returned by converter helpers in generated code instead of raising.
 MISS: Any = object()
+#: Digit strings shorter than this always convert with int(), whatever the interpreter's
+#: int_max_str_digits setting (its lowest allowed value is 640).
+_INT_SAFE_DIGITS = 640
 
 
 class Node:
@@ -266,7 +269,12 @@ class _Generator:
                 out.append(f"{pad}if {seg}:")
                 out.append(f"{pad}    {var} = {seg}")
             elif type(conv) is IntConverter:
-                out.append(f"{pad}if {seg}.isdigit() and {seg}.isascii():")
+                # int() refuses strings longer than sys.get_int_max_str_digits() (4300 by
+                # default, never under 640): a longer one goes through the converter, which
+                # turns that refusal into "no match" instead of an error (a 500)
+                safe = self.helper(("parse", id(conv)), lambda c=conv: _safe_parse(c))
+                out.append(f"{pad}if {seg}.isdigit() and {seg}.isascii() and "
+                           f"(len({seg}) < {_INT_SAFE_DIGITS} or {safe}({seg}) is not MISS):")
                 out.append(f"{pad}    {var} = int({seg})")
             else:
                 safe = self.helper(("parse", id(conv)), lambda c=conv: _safe_parse(c))

@@ -342,3 +342,33 @@ def test_url_path_for_round_trips_through_the_matcher(tpl: str, data: Any) -> No
     ambiguous = bool(re.search(r"\}[^/{}]*\{|[^/{}]\{|\}[^/{}]", tpl))
     if not ambiguous:
         assert got == ("hit", 0, values)
+
+
+def test_overlong_numbers_are_no_match_not_a_500() -> None:
+    """int() refuses more than sys.get_int_max_str_digits() digits; float() overflows."""
+    import sys
+
+    async def ok(request):
+        from lamina import PlainTextResponse
+
+        return PlainTextResponse(repr(request.path_params)[:40])
+
+    app = make([Route("/u/{id:int}", ok), Route("/v{n:int}/x", ok), Route("/f/{x:float}", ok),
+                Route("/p/{a:int}/{rest:path}", ok), Mount("/m/{k:int}", [Route("/", ok)])])
+    app.assemble()
+    digits = "1" * 5000
+
+    async def run() -> list[int | None]:
+        paths = [f"/u/{digits}", f"/v{digits}/x", f"/f/{digits}", f"/p/{digits}/z",
+                 f"/m/{digits}/"]
+        return [(await call(app, "GET", p))[0] for p in paths]
+
+    previous = sys.get_int_max_str_digits()
+    try:
+        sys.set_int_max_str_digits(4300)
+        assert asyncio.run(run()) == [404] * 5
+        assert asyncio.run(call(app, "GET", "/u/" + "7" * 639))[0] == 200
+        sys.set_int_max_str_digits(0)  # no limit: such numbers are ordinary ints
+        assert asyncio.run(run()) == [200, 200, 404, 200, 200]
+    finally:
+        sys.set_int_max_str_digits(previous)
