@@ -156,6 +156,19 @@ def test_converters_are_scoped_per_app() -> None:
         make([Route("/p/{s:slug}", ok)]).assemble()
 
 
+def test_two_apps_give_one_converter_name_two_meanings() -> None:
+    """No global registry: each app resolves ``{x:num}`` through its own plugins."""
+    upper = plugin("up", lamina_register_converters=lambda register: register("num", Slug()))
+    even = plugin("ev", lamina_register_converters=lambda register: register("num", Even()))
+    with client([Route("/n/{x:num}", ok)], plugins=[upper]) as a, \
+            client([Route("/n/{x:num}", ok)], plugins=[even]) as b:
+        assert a.get("/n/abc").text == "ok {'x': 'ABC'}"
+        assert b.get("/n/abc").status_code == 404
+        assert b.get("/n/4").text == "ok {'x': 4}"
+        assert a.get("/n/4").text == "ok {'x': '4'}"
+        assert b.get("/n/3").status_code == 404
+
+
 def test_converter_conflicts() -> None:
     a = plugin("a", lamina_register_converters=lambda register: register("slug", Slug()))
     b = plugin("b", lamina_register_converters=lambda register: register("slug", Slug()))
