@@ -340,3 +340,47 @@ def test_404_and_405_carry_middleware_headers() -> None:
         r = c.delete("/only-get", headers=headers)
         assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD, OPTIONS"
         assert r.headers["access-control-allow-origin"] == "https://app.example"
+
+
+def test_subtrees_of_one_shape_share_code_but_keep_their_own_routes() -> None:
+    """Subtrees like /tNNN/users/{id:int} share one generated function, each bound to its own
+    leaves: every route must still answer for itself (and mounts of one shape likewise)."""
+    import asyncio
+
+    from lamina import HTTPException
+
+    def marker(tag: str):
+        async def endpoint(scope, receive, send) -> None:
+            scope["hit"] = tag
+
+        return endpoint
+
+    routes: list = []
+    for i in range(60):
+        routes.append(Route(f"/t{i:03}/users/{{id:int}}", marker(f"u{i}"), asgi=True))
+        routes.append(Route(f"/t{i:03}/users/{{id:int}}/items/{{name}}", marker(f"i{i}"),
+                            asgi=True))
+        routes.append(Mount(f"/m{i:03}", [Route("/x/{k}", marker(f"m{i}"), asgi=True)]))
+    router = Router(routes).compile()
+    # the source holds a handful of functions, not one per route
+    assert router._http.source.count("def ") < 20
+
+    async def hit(path: str):
+        scope = {"type": "http", "method": "GET", "path": path, "root_path": "",
+                 "headers": [], "query_string": b""}
+        try:
+            await router(scope, None, None)
+        except HTTPException as exc:
+            return exc.status_code
+        return scope["hit"], scope.get("path_params")
+
+    async def run() -> None:
+        for i in (0, 1, 17, 59):
+            assert await hit(f"/t{i:03}/users/5") == (f"u{i}", {"id": 5})
+            assert await hit(f"/t{i:03}/users/5/items/n{i}") == (f"i{i}", {"id": 5,
+                                                                          "name": f"n{i}"})
+            assert await hit(f"/m{i:03}/x/k{i}") == (f"m{i}", {"k": f"k{i}"})
+        assert await hit("/t060/users/5") == 404
+        assert await hit("/t001/users/x") == 404
+
+    asyncio.run(run())
