@@ -241,13 +241,16 @@ def reference_tree(entries: list[Any], method: str, path: str) -> Any:
             allowed |= accepted
         else:
             _kind, prefix, inner = entry
-            rx, params = ref_regex(prefix.rstrip("/"))  # Mount("/a/") is Mount("/a")
-            m = rx.match(path)
-            if m is None or path[m.end():][:1] not in ("", "/"):
+            bare = prefix.rstrip("/")  # Mount("/a/") is Mount("/a")
+            # a prefix of N segments takes the path's first N segments, whole
+            head = "/".join(path.split("/")[: bare.count("/") + 1])
+            rx, params = ref_regex(bare)
+            m = rx.fullmatch(head)
+            if m is None:
                 continue
             outer = {name: REF_CONVERT[conv](text)
                      for (name, conv), text in zip(params, m.groups(), strict=True)}
-            result = reference_tree(inner, method, path[m.end():] or "/")
+            result = reference_tree(inner, method, path[len(head):] or "/")
             if result[0] == "hit":
                 return ("hit", result[1], {**outer, **result[2]})
             return result
