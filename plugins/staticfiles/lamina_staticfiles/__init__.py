@@ -16,7 +16,7 @@ Settings (``[staticfiles]``, see :class:`StaticFilesSettings`): ``directory`` (p
 ``follow_symlinks=false``, ``precompressed=true``, ``cache_control=None``.
 
 Hook for other plugins (``lamina_staticfiles.hookspecs``):
-``lamina_register_static_dirs(app, register)`` with ``register(StaticDir(prefix, ...))``.
+``lamina_staticfiles_register_dirs(app, register)`` with ``register(StaticDir(prefix, ...))``.
 
 Files are answered by :class:`lamina.FileResponse`: ETag / Last-Modified, 304, byte ranges.
 Every path that would leave a served directory (``..``, encoded slashes or dots, backslashes,

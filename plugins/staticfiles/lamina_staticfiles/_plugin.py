@@ -1,7 +1,7 @@
 """The plugin side: ``[staticfiles]`` settings, contributed directories, route registration.
 
 Everything here runs at assembly. The app's own directory (from settings) and every
-directory contributed through ``lamina_register_static_dirs`` become one
+directory contributed through ``lamina_staticfiles_register_dirs`` become one
 ``lamina_routing.Mount(prefix, StaticFiles(...), name=...)`` each; after that, requests only
 meet :class:`~lamina_staticfiles.StaticFiles`.
 """
@@ -133,7 +133,7 @@ def _collect(app: Lamina, settings: StaticFilesSettings) -> list[_Mounted]:
 
         return {"app": app, "register": register}
 
-    call_attributed(app.pm, "lamina_register_static_dirs", kwargs_for)
+    call_attributed(app.pm, "lamina_staticfiles_register_dirs", kwargs_for)
     for plugin, item in contributed:
         who = _describe(app, plugin)
         if not isinstance(item, StaticDir):

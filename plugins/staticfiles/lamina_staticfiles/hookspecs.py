@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 
 @hookspec
-def lamina_register_static_dirs(app: Lamina, register: Callable[[StaticDir], None]) -> None:
+def lamina_staticfiles_register_dirs(app: Lamina, register: Callable[[StaticDir], None]) -> None:
     """Contribute a directory of static files, served under the plugin's own URL prefix.
 
     When: at assembly, while lamina-staticfiles registers its routes (it needs the routing
@@ -32,6 +32,6 @@ def lamina_register_static_dirs(app: Lamina, register: Callable[[StaticDir], Non
         from lamina_staticfiles import StaticDir
 
         @hookimpl
-        def lamina_register_static_dirs(register):
+        def lamina_staticfiles_register_dirs(register):
             register(StaticDir("/_admin/static", package="lamina_admin", name="admin:static"))
     """

@@ -17,8 +17,8 @@ Settings (``[templates]``, all optional; see :class:`TemplatesSettings`):
 ``trim_blocks``, ``lstrip_blocks``.
 
 Hooks this plugin defines (:mod:`lamina_templates.hookspecs`), each called once at
-assembly: ``lamina_register_template_directories``, ``lamina_register_context_processors``,
-``lamina_configure_template_environment``.
+assembly: ``lamina_templates_register_directories``,
+``lamina_templates_register_context_processors``, ``lamina_templates_configure_environment``.
 
 Per-app state: ``app.extensions["templates"]``, a :class:`Templates`; get it with
 ``templates(app)`` or ``Templates.for_app(app)``.

@@ -137,15 +137,15 @@ class Templates:
         sources = list(self._sources)
         processors = list(self._processors)
         hook = app.pm.hook
-        if hasattr(hook, "lamina_register_template_directories"):
+        if hasattr(hook, "lamina_templates_register_directories"):
             call_attributed(
-                app.pm, "lamina_register_template_directories",
+                app.pm, "lamina_templates_register_directories",
                 lambda name: {"app": app,
                               "register": lambda src: sources.append((name, src))},
             )
-        if hasattr(hook, "lamina_register_context_processors"):
+        if hasattr(hook, "lamina_templates_register_context_processors"):
             call_attributed(
-                app.pm, "lamina_register_context_processors",
+                app.pm, "lamina_templates_register_context_processors",
                 lambda name: {"app": app,
                               "register": lambda fn: processors.append((name, fn))},
             )
@@ -186,8 +186,8 @@ class Templates:
         }
         env = jinja2.Environment(**options)
         env.globals["url_for"] = _url_for
-        if app is not None and hasattr(app.pm.hook, "lamina_configure_template_environment"):
-            call_attributed(app.pm, "lamina_configure_template_environment",
+        if app is not None and hasattr(app.pm.hook, "lamina_templates_configure_environment"):
+            call_attributed(app.pm, "lamina_templates_configure_environment",
                             lambda _name: {"app": app, "env": env})
         for origin, processor in processors:
             if not callable(processor):

@@ -8,7 +8,7 @@ lamina-templates::
     from lamina import hookimpl
 
     @hookimpl(optionalhook=True)
-    def lamina_register_template_directories(register):
+    def lamina_templates_register_directories(register):
         register(Path(__file__).parent / "templates")
 """
 
@@ -26,14 +26,14 @@ if TYPE_CHECKING:
     from ._templates import ContextProcessor, TemplateSource
 
 __all__ = [
-    "lamina_configure_template_environment",
-    "lamina_register_context_processors",
-    "lamina_register_template_directories",
+    "lamina_templates_configure_environment",
+    "lamina_templates_register_context_processors",
+    "lamina_templates_register_directories",
 ]
 
 
 @hookspec
-def lamina_register_template_directories(
+def lamina_templates_register_directories(
     app: Lamina, register: Callable[[TemplateSource], None]
 ) -> None:
     """Contribute directories (or Jinja2 loaders) that templates are looked up in.
@@ -50,13 +50,13 @@ def lamina_register_template_directories(
     Example::
 
         @hookimpl(optionalhook=True)
-        def lamina_register_template_directories(register):
+        def lamina_templates_register_directories(register):
             register(Path(__file__).parent / "templates")
     """
 
 
 @hookspec
-def lamina_register_context_processors(
+def lamina_templates_register_context_processors(
     app: Lamina, register: Callable[[ContextProcessor], None]
 ) -> None:
     """Contribute context processors: functions adding variables to every template.
@@ -73,13 +73,13 @@ def lamina_register_context_processors(
     Example::
 
         @hookimpl(optionalhook=True)
-        def lamina_register_context_processors(register):
+        def lamina_templates_register_context_processors(register):
             register(lambda request: {"user": request.scope.get("user")})
     """
 
 
 @hookspec
-def lamina_configure_template_environment(app: Lamina, env: jinja2.Environment) -> None:
+def lamina_templates_configure_environment(app: Lamina, env: jinja2.Environment) -> None:
     """Adjust the app's Jinja2 environment: add filters, tests, globals or extensions.
 
     When: once, right after the environment is built (at assembly, or on first use of the
@@ -91,7 +91,7 @@ def lamina_configure_template_environment(app: Lamina, env: jinja2.Environment) 
     Example::
 
         @hookimpl(optionalhook=True)
-        def lamina_configure_template_environment(env):
+        def lamina_templates_configure_environment(env):
             env.filters["money"] = lambda cents: f"{cents / 100:.2f}"
     """
 

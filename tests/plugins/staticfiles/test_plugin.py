@@ -93,7 +93,8 @@ def test_plugins_contribute_directories(static_dir: Path, plugin_assets: Path) -
     def contribute(register: Any) -> None:
         register(StaticDir("/_widgets", directory=plugin_assets, name="widgets"))
 
-    app = make_app("routing", "staticfiles", plugin("widgets", register_static_dirs=contribute),
+    app = make_app("routing", "staticfiles",
+                   plugin("widgets", staticfiles_register_dirs=contribute),
                    settings={"staticfiles": {"directory": str(static_dir)}})
     with TestClient(app) as client:
         r = client.get("/_widgets/widget.js")
@@ -108,7 +109,8 @@ def test_contributed_missing_directory_names_the_plugin(tmp_path: Path) -> None:
     def contribute(register: Any) -> None:
         register(StaticDir("/_w", directory=tmp_path / "gone"))
 
-    app = make_app("routing", "staticfiles", plugin("widgets", register_static_dirs=contribute))
+    app = make_app("routing", "staticfiles",
+                   plugin("widgets", staticfiles_register_dirs=contribute))
     with pytest.raises(AssemblyError, match=r"'widgets'.*gone.*does not exist"):
         app.assemble()
 
@@ -117,7 +119,8 @@ def test_prefix_conflicts_name_both(static_dir: Path, plugin_assets: Path) -> No
     def contribute(register: Any) -> None:
         register(StaticDir("/static", directory=plugin_assets))
 
-    app = make_app("routing", "staticfiles", plugin("widgets", register_static_dirs=contribute),
+    app = make_app("routing", "staticfiles",
+                   plugin("widgets", staticfiles_register_dirs=contribute),
                    settings={"staticfiles": {"directory": str(static_dir)}})
     with pytest.raises(ConflictError, match=r"'/static'.*'widgets'.*\[staticfiles\]"):
         app.assemble()
@@ -127,7 +130,8 @@ def test_registering_something_else_is_an_error(plugin_assets: Path) -> None:
     def contribute(register: Any) -> None:
         register(str(plugin_assets))
 
-    app = make_app("routing", "staticfiles", plugin("widgets", register_static_dirs=contribute))
+    app = make_app("routing", "staticfiles",
+                   plugin("widgets", staticfiles_register_dirs=contribute))
     with pytest.raises(AssemblyError, match="StaticDir"):
         app.assemble()
 
@@ -169,7 +173,7 @@ def test_plugin_ships_assets_in_its_package(
         register(StaticDir("/_w", package="demo_widget_plugin", name="w"))
 
     try:
-        app = make_app("routing", "staticfiles", plugin("w", register_static_dirs=contribute),
+        app = make_app("routing", "staticfiles", plugin("w", staticfiles_register_dirs=contribute),
                        settings={"staticfiles": {"cache_control": "no-cache"}})
         with TestClient(app) as client:
             r = client.get("/_w/w.css")

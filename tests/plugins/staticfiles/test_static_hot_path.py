@@ -1,5 +1,5 @@
 """After assembly, serving static files makes no pluggy call: the app's directory and every
-directory contributed through ``lamina_register_static_dirs`` are mounted at assembly."""
+directory contributed through ``lamina_staticfiles_register_dirs`` are mounted at assembly."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def test_no_hook_call_while_serving(tmp_path: Path) -> None:
     assets = tmp_path / "assets"
     assets.mkdir()
     (assets / "w.js").write_text("1")
-    contributor = plugin("widgets", lamina_register_static_dirs=lambda register: register(
+    contributor = plugin("widgets", lamina_staticfiles_register_dirs=lambda register: register(
         StaticDir("/_widgets", directory=assets)))
     app = make_app("routing", "staticfiles", contributor,
                    settings={"staticfiles": {"directory": str(own)}})

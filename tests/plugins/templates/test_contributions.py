@@ -16,7 +16,7 @@ def page(name, context=None):
 def test_plugin_directory_serves_its_templates_and_app_overrides(build, tdir) -> None:
     shipped = tdir("plugin", {"shop/cart.html": "plugin cart", "shop/help.html": "plugin help"})
     own = tdir("app", {"shop/cart.html": "app cart"})
-    shop = plugin("shop", lamina_register_template_directories=lambda register: register(shipped))
+    shop = plugin("shop", lamina_templates_register_directories=lambda register: register(shipped))
     app = build({"/cart": ("cart", page("shop/cart.html")),
                  "/help": ("help", page("shop/help.html"))},
                 shop, settings={"templates": {"directories": [str(own)]}})
@@ -29,8 +29,8 @@ def test_plugin_directory_serves_its_templates_and_app_overrides(build, tdir) ->
 def test_plugins_are_searched_in_plugin_order(build, tdir) -> None:
     first = tdir("a", {"x.html": "from a"})
     second = tdir("b", {"x.html": "from b"})
-    a = plugin("a-plugin", lamina_register_template_directories=lambda register: register(first))
-    b = plugin("b-plugin", lamina_register_template_directories=lambda register: register(second))
+    a = plugin("a-plugin", lamina_templates_register_directories=lambda register: register(first))
+    b = plugin("b-plugin", lamina_templates_register_directories=lambda register: register(second))
     app = build({"/": ("x", page("x.html"))}, a, b)
     with TestClient(app) as client:
         assert client.get("/").text == "from a"
@@ -40,14 +40,14 @@ def test_plugin_may_register_a_jinja_loader(build) -> None:
     import jinja2
 
     loader = jinja2.DictLoader({"mem.html": "in memory {{ 1 + 1 }}"})
-    mem = plugin("mem", lamina_register_template_directories=lambda register: register(loader))
+    mem = plugin("mem", lamina_templates_register_directories=lambda register: register(loader))
     app = build({"/": ("m", page("mem.html"))}, mem)
     with TestClient(app) as client:
         assert client.get("/").text == "in memory 2"
 
 
 def test_missing_plugin_directory_fails_assembly_naming_the_plugin(build, tmp_path) -> None:
-    broken = plugin("broken", lamina_register_template_directories=lambda register:
+    broken = plugin("broken", lamina_templates_register_directories=lambda register:
                     register(tmp_path / "nope"))
     app = build({}, broken)
     with pytest.raises(AssemblyError, match=r"nope.*plugin 'broken'.*does not exist"):
@@ -77,7 +77,7 @@ def test_context_processors_sync_and_async_in_order_endpoint_wins(build, tdir) -
     async def async_processor(request):
         return {"b": "async-b", "c": "async-c"}
 
-    procs = plugin("procs", lamina_register_context_processors=lambda register: (
+    procs = plugin("procs", lamina_templates_register_context_processors=lambda register: (
         register(sync_processor), register(async_processor)))
     app = build({"/p": ("p", page("p.html", {"c": "endpoint-c"}))}, procs,
                 settings={"templates": {"directories": [str(d)]}})
@@ -104,8 +104,9 @@ def test_processor_hooks_run_once_processors_per_render(build, tdir) -> None:
     def register_dirs(register):
         hook_calls.append("dirs")
 
-    contributor = plugin("contrib", lamina_register_context_processors=register_processors,
-                         lamina_register_template_directories=register_dirs)
+    contributor = plugin(
+        "contrib", lamina_templates_register_context_processors=register_processors,
+        lamina_templates_register_directories=register_dirs)
     app = build({"/": ("p", page("p.html"))}, contributor,
                 settings={"templates": {"directories": [str(d)]}})
     with TestClient(app) as client:
@@ -115,7 +116,7 @@ def test_processor_hooks_run_once_processors_per_render(build, tdir) -> None:
 
 def test_no_hook_calls_while_serving(build, tdir) -> None:
     d = tdir("t", {"p.html": "{{ x }}"})
-    contributor = plugin("contrib", lamina_register_context_processors=lambda register:
+    contributor = plugin("contrib", lamina_templates_register_context_processors=lambda register:
                          register(lambda request: {"x": 1}))
     app = build({"/": ("p", page("p.html"))}, contributor,
                 settings={"templates": {"directories": [str(d)]}})
@@ -139,7 +140,7 @@ def test_configure_environment_hook_adds_filters(build, tdir) -> None:
         env.filters["money"] = lambda cents: f"{cents / 100:.2f}"
 
     app = build({"/": ("p", page("p.html"))},
-                plugin("money", lamina_configure_template_environment=configure),
+                plugin("money", lamina_templates_configure_environment=configure),
                 settings={"templates": {"directories": [str(d)]}})
     with TestClient(app) as client:
         assert client.get("/").text == "12.34"
@@ -150,7 +151,7 @@ def test_optional_contributor_loads_without_templates_plugin(lamina_clean_env, t
         name = "contrib"
 
         @hookimpl(optionalhook=True)
-        def lamina_register_template_directories(self, register):
+        def lamina_templates_register_directories(self, register):
             register(tmp_path)
 
     app = make_app(Contributor())
@@ -191,7 +192,7 @@ def test_every_hookspec_is_documented_with_when_returns_example() -> None:
 
 
 def test_non_callable_processor_is_refused_naming_the_plugin(build) -> None:
-    bad = plugin("badproc", lamina_register_context_processors=lambda register:
+    bad = plugin("badproc", lamina_templates_register_context_processors=lambda register:
                  register({"not": "callable"}))
     app = build({}, bad)
     with pytest.raises(AssemblyError, match=r"plugin 'badproc'.*not callable"):
