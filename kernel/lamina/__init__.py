@@ -17,6 +17,7 @@ from .exceptions import (
     RequestError,
     SettingsError,
     UnsupportedMediaType,
+    WebSocketDisconnect,
     WebSocketException,
 )
 from .files import FileResponse
@@ -70,6 +71,7 @@ __all__ = [
     "URLPath",
     "UnsupportedMediaType",
     "UploadFile",
+    "WebSocketDisconnect",
     "WebSocketException",
     "__version__",
     "hookimpl",

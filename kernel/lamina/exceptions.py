@@ -11,6 +11,8 @@
     │   └── RequestError (400), PayloadTooLarge (413), UnsupportedMediaType (415)
     └── WebSocketException       answered by closing the WebSocket with a code
 
+    WebSocketDisconnect          not an error: the WebSocket is closed (``code``, ``reason``)
+
 ``HTTPException`` is what endpoints raise; the kernel turns it into a response that still
 passes back through the middleware.
 """
@@ -102,3 +104,22 @@ class WebSocketException(LaminaError):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.reason}"
+
+
+class WebSocketDisconnect(Exception):
+    """The WebSocket is closed, with ``code`` and ``reason``; nothing more can be sent on it.
+
+    One class for both sides, so a test and an endpoint catch the same thing: the
+    websocket plugin raises it from the receive methods when the client left, and
+    :mod:`lamina.testclient` raises it when the app closed the connection or refused the
+    handshake. It is not a :class:`LaminaError`: a closed connection is not a mistake.
+    """
+
+    def __init__(self, code: int = 1000, reason: str = "") -> None:
+        self.code = code
+        self.reason = reason or ""  # an ASGI close message may carry reason None
+        super().__init__(code, self.reason)
+
+    def __str__(self) -> str:
+        suffix = f": {self.reason}" if self.reason else ""
+        return f"WebSocket closed with code {self.code}{suffix}"

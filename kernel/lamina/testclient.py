@@ -30,6 +30,7 @@ import anyio.from_thread
 import httpx
 
 from .errors import RAISE_KEY
+from .exceptions import WebSocketDisconnect
 from .types import ASGIApp, Message
 
 __all__ = [
@@ -777,22 +778,7 @@ class AsyncTestClient(httpx.AsyncClient):
         await super().__aexit__(exc_type, exc, tb)
 
 
-
-
 # --------------------------------------------------------------------------- WebSocket
-class WebSocketDisconnect(Exception):
-    """The app closed the WebSocket (or refused the handshake) with ``code`` and ``reason``."""
-
-    def __init__(self, code: int = 1000, reason: str = "") -> None:
-        self.code = code
-        self.reason = reason
-        super().__init__(code, reason)
-
-    def __str__(self) -> str:
-        suffix = f": {self.reason}" if self.reason else ""
-        return f"WebSocket closed with code {self.code}{suffix}"
-
-
 class WebSocketDenialResponse(Exception):
     """The app refused the handshake with an HTTP response (``websocket.http.response``)."""
 

@@ -12,7 +12,7 @@ import json
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any, Literal
 
-from lamina import HTTPConnection, WebSocketException
+from lamina import HTTPConnection, WebSocketDisconnect, WebSocketException
 from lamina.types import Message, Receive, Scope, Send
 
 __all__ = [
@@ -102,15 +102,6 @@ class WebSocketState(enum.Enum):
     DISCONNECTED = 2
     #: The handshake was answered with an HTTP response instead of being accepted.
     RESPONSE = 3
-
-
-class WebSocketDisconnect(Exception):
-    """The connection is over: the client left, or it was closed (``code``, ``reason``)."""
-
-    def __init__(self, code: int = CLOSE_NORMAL, reason: str | None = None) -> None:
-        self.code = code
-        self.reason = reason or ""
-        super().__init__(code, self.reason)
 
 
 class WebSocket(HTTPConnection):
@@ -304,7 +295,8 @@ class WebSocket(HTTPConnection):
         self._check_accepted()
         message = await self.receive()
         if message["type"] == "websocket.disconnect":
-            raise WebSocketDisconnect(message.get("code", CLOSE_NORMAL), message.get("reason"))
+            raise WebSocketDisconnect(message.get("code", CLOSE_NORMAL),
+                                      message.get("reason") or "")
         return message
 
     async def receive_text(self) -> str:
