@@ -18,7 +18,7 @@ The plugin contributes no routes or middleware. It supplies the defaults below a
 lifespan context that ends every open stream when the server shuts down (see
 :mod:`lamina_sse._shutdown` for why that cannot wait for the lifespan shutdown itself).
 
-Settings (section ``[sse]``):
+Settings (section ``[sse]``, :class:`SSESettings`):
 
 ``heartbeat_interval`` (float, 15.0)
     Seconds of silence after which a ``: ping`` comment is sent, keeping proxies from timing
@@ -46,8 +46,8 @@ from ._shutdown import StreamRegistry
 __all__ = [
     "EventSourceResponse",
     "SSEConfig",
+    "SSESettings",
     "ServerSentEvent",
-    "Settings",
     "StreamRegistry",
     "close_streams",
     "encode_event",
@@ -57,7 +57,7 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class Settings:
+class SSESettings:
     """The ``[sse]`` settings section."""
 
     heartbeat_interval: float = 15.0
@@ -90,11 +90,11 @@ def open_streams(app: Lamina) -> int:
 
 @hookimpl
 def lamina_settings_schema() -> type:
-    return Settings
+    return SSESettings
 
 
 @hookimpl
-def lamina_configure(app: Lamina, settings: Settings) -> None:
+def lamina_configure(app: Lamina, settings: SSESettings) -> None:
     app.extensions[EXTENSION_KEY] = SSEConfig(
         heartbeat_interval=settings.heartbeat_interval,
         send_timeout=settings.send_timeout,

@@ -19,7 +19,7 @@ right ending: ``HTTPException`` before accept -> an HTTP denial response (or a 4
 where the server lacks the ``websocket.http.response`` extension), ``WebSocketException`` ->
 a close with its code and reason, anything else -> 1011 (a 500 before accept).
 
-Settings (section ``[websocket]``):
+Settings (section ``[websocket]``, :class:`WebSocketSettings`):
 
 ``max_message_size`` (int | None, 4 MiB)
     Largest message accepted, in bytes; a larger one closes the connection with 1009.
@@ -47,13 +47,13 @@ from ._route import WebSocketRoute, websocket_session
 
 __all__ = [
     "MAX_MESSAGE_SIZE_KEY",
-    "Settings",
     "WebSocket",
     "WebSocketDisconnect",
     "WebSocketEndpoint",
     "WebSocketException",
     "WebSocketHandler",
     "WebSocketRoute",
+    "WebSocketSettings",
     "WebSocketState",
     "websocket_session",
 ]
@@ -62,7 +62,7 @@ PLUGIN = "websocket"
 
 
 @dataclass(frozen=True)
-class Settings:
+class WebSocketSettings:
     """The ``[websocket]`` settings section."""
 
     max_message_size: int | None = 4 * 1024 * 1024
@@ -74,11 +74,11 @@ class Settings:
 
 @hookimpl
 def lamina_settings_schema() -> type:
-    return Settings
+    return WebSocketSettings
 
 
 @hookimpl
-def lamina_configure(app: Lamina, settings: Settings) -> None:
+def lamina_configure(app: Lamina, settings: WebSocketSettings) -> None:
     app.extensions[PLUGIN] = settings
 
 
@@ -86,5 +86,5 @@ def lamina_configure(app: Lamina, settings: Settings) -> None:
 def lamina_register_protocols(
     app: Lamina, register: Callable[[str, Callable[[ASGIApp], ASGIApp]], None]
 ) -> None:
-    settings: Settings = app.extensions[PLUGIN]
+    settings: WebSocketSettings = app.extensions[PLUGIN]
     register("websocket", lambda endpoint: WebSocketHandler(endpoint, settings.max_message_size))
