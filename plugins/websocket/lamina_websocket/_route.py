@@ -8,6 +8,7 @@ converters, mounts and reverse routing (``url_path_for`` returns a ``ws://`` cap
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -18,7 +19,7 @@ from lamina_routing import BaseRoute
 
 from ._connection import MAX_MESSAGE_SIZE_KEY, WebSocket
 
-__all__ = ["WebSocketRoute", "websocket_session"]
+__all__ = ["WebSocketRoute", "is_asgi_endpoint", "websocket_session"]
 
 _UNSET: Any = object()
 
@@ -37,8 +38,10 @@ class WebSocketRoute(BaseRoute):
 
     ``endpoint`` is ``async def endpoint(websocket)``, a :class:`WebSocketEndpoint` subclass
     (any class: called per connection with ``(scope, receive, send)`` and awaited), or a raw
-    ASGI app with ``asgi=True``. ``max_message_size`` overrides the plugin's limit for this
-    route (``None`` lifts it); ``middleware`` wraps only this route (first is outermost).
+    ASGI app. ``asgi=None`` (the default) tells them apart the way
+    :class:`lamina_routing.Route` does (see :func:`is_asgi_endpoint`); ``asgi=True``/``False``
+    forces the choice. ``max_message_size`` overrides the plugin's limit for this route
+    (``None`` lifts it); ``middleware`` wraps only this route (first is outermost).
     """
 
     protocol = "websocket"
@@ -51,7 +54,7 @@ class WebSocketRoute(BaseRoute):
         name: str | None = None,
         max_message_size: int | None = _UNSET,
         middleware: Sequence[Middleware | Callable[[ASGIApp], ASGIApp]] | None = None,
-        asgi: bool = False,
+        asgi: bool | None = None,
         converters: Mapping[str, Any] | None = None,
     ) -> None:
         if not isinstance(path, str) or not path.startswith("/"):
@@ -62,7 +65,7 @@ class WebSocketRoute(BaseRoute):
         self.name = name if name is not None else _default_name(endpoint)
         self.converters = converters
         self.max_message_size = max_message_size
-        if asgi or inspect.isclass(endpoint):
+        if inspect.isclass(endpoint) or is_asgi_endpoint(endpoint, asgi):
             app: ASGIApp = endpoint
         elif inspect.iscoroutinefunction(endpoint) or inspect.iscoroutinefunction(
             getattr(endpoint, "__call__", None)  # noqa: B004 - async callable objects
@@ -70,7 +73,7 @@ class WebSocketRoute(BaseRoute):
             app = websocket_session(endpoint)
         else:
             raise TypeError(f"WebSocket endpoint {endpoint!r} must be an async function taking "
-                            "a WebSocket, a WebSocketEndpoint class, or an ASGI app (asgi=True)")
+                            "a WebSocket, a WebSocketEndpoint class, or an ASGI app")
         for mw in reversed(middleware or ()):
             app = mw.wrap(app) if isinstance(mw, Middleware) else mw(app)
         self.app = app
@@ -82,6 +85,27 @@ class WebSocketRoute(BaseRoute):
 
     def __repr__(self) -> str:
         return f"WebSocketRoute({self.path!r}, {self.describe_endpoint()}, name={self.name!r})"
+
+
+def is_asgi_endpoint(endpoint: Any, asgi: bool | None = None) -> bool:
+    """Whether ``endpoint`` is a raw ASGI app rather than ``endpoint(websocket)``.
+
+    The same rule as ``lamina_routing.Route``, so one endpoint means the same thing under
+    either route: ``asgi=True``/``False`` decides; with ``None``, a function, bound method,
+    ``functools.partial`` or builtin is an ASGI app only if its parameters are exactly
+    ``(scope, receive, send)``, and any other object (an app instance) is an ASGI app.
+    Classes are handled before this (called per connection, like ``WebSocketEndpoint``).
+    """
+    if asgi is not None:
+        return asgi
+    if (inspect.isfunction(endpoint) or inspect.ismethod(endpoint)
+            or isinstance(endpoint, functools.partial) or inspect.isbuiltin(endpoint)):
+        try:
+            params = list(inspect.signature(endpoint).parameters)
+        except (TypeError, ValueError):
+            return False
+        return params == ["scope", "receive", "send"]
+    return True
 
 
 def _default_name(endpoint: Any) -> str | None:
