@@ -41,7 +41,7 @@ from .ranges import (
     parse_http_date,
     parse_range,
 )
-from .responses import Background, Response, _check, run_background
+from .responses import Background, HeadersArg, Response, _check, run_background
 from .types import Receive, Scope, Send
 
 __all__ = [
@@ -230,8 +230,9 @@ def _request_conditions(scope: Scope) -> dict[bytes, str] | None:
 class FileResponse(Response):
     """Send a file: ``Content-Length``, ``Last-Modified``, ``ETag``, ``Accept-Ranges``.
 
+    ``headers`` is a mapping or ``(name, value)`` pairs, as for every response.
     ``filename`` adds a ``Content-Disposition`` (``content_disposition_type`` is
-    ``"attachment"`` or ``"inline"``). ``snapshot`` is an already opened
+    ``"attachment"`` or ``"inline"``) unless ``headers`` has one. ``snapshot`` is an already opened
     :class:`FileSnapshot` (the response takes ownership and closes it). ``max_ranges`` caps the
     number of ranges honoured in one request; more are ignored (the whole file is sent).
     """
@@ -242,7 +243,7 @@ class FileResponse(Response):
         self,
         path: str | os.PathLike[str],
         status_code: int = 200,
-        headers: Mapping[str, str] | None = None,
+        headers: HeadersArg = None,
         media_type: str | None = None,
         background: Background | None = None,
         filename: str | None = None,
@@ -265,9 +266,15 @@ class FileResponse(Response):
         if media_type is None:
             media_type = guess_type(filename or self.path)[0] or "application/octet-stream"
         self.media_type = media_type
-        extra = dict(headers) if headers else {}
-        if filename is not None and not any(k.lower() == "content-disposition" for k in extra):
-            extra["content-disposition"] = content_disposition(content_disposition_type, filename)
+        # A mapping or (name, value) pairs, like every other response; pairs keep a repeated
+        # name (two ``Link`` headers), which a dict would collapse.
+        extra: list[tuple[str, str]] = []
+        if headers:
+            extra.extend(headers.items() if isinstance(headers, Mapping) else headers)
+        if filename is not None and not any(
+                k.lower() == "content-disposition" for k, _ in extra):
+            extra.append(
+                ("content-disposition", content_disposition(content_disposition_type, filename)))
         self.raw_headers = self._init_headers(extra)
 
     # ------------------------------------------------------------------ headers

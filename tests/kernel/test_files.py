@@ -321,6 +321,30 @@ def test_filename_header(datafile: Path) -> None:
     assert r.headers["content-type"].startswith("text/csv")
 
 
+
+@pytest.mark.parametrize("kind", ["mapping", "pairs", "generator"])
+def test_headers_take_a_mapping_or_pairs_like_other_responses(datafile: Path, kind: str) -> None:
+    pairs = [("Link", "</a.css>; rel=preload"), ("Link", "</b.js>; rel=preload"),
+             ("Cache-Control", "no-store"), ("Content-Disposition", "inline")]
+    headers: Any = {
+        "mapping": dict(pairs[2:]), "pairs": pairs, "generator": (p for p in pairs),
+    }[kind]
+    r = call(lambda: FileResponse(datafile, headers=headers, filename="data.bin"))
+    assert r.status == 200 and r.body == CONTENT
+    links = [v for k, v in r.raw_headers if k == b"link"]
+    assert links == ([] if kind == "mapping" else
+                     [b"</a.css>; rel=preload", b"</b.js>; rel=preload"])  # both kept
+    assert r.headers["cache-control"] == "no-store"
+    dispositions = [v for k, v in r.raw_headers if k == b"content-disposition"]
+    assert dispositions == [b"inline"]  # the caller's wins over filename=, in every form
+    assert r.headers["etag"] and r.headers["content-length"] == str(len(CONTENT))
+
+
+def test_header_pairs_are_validated_like_other_responses(datafile: Path) -> None:
+    with pytest.raises(ValueError):
+        FileResponse(datafile, headers=[("x-evil", "a\r\nset-cookie: x=1")])
+
+
 def test_snapshot_is_used_without_reopening(tmp_path: Path) -> None:
     path = tmp_path / "a.txt"
     path.write_bytes(b"hello")
