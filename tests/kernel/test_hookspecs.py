@@ -179,22 +179,12 @@ def test_plugin_hookspecs_live_in_their_hookspecs_module():
     assert stray == []
 
 
-# Hooks a plugin defined before the ``lamina_<plugin>_<verb>`` convention and that are still
-# to be renamed. Each entry is a debt, not an exception: remove it with the rename.
-LEGACY_PLUGIN_HOOK_NAMES = {
-    # renamed to lamina_routing_register_converters by the routing lead; drop this entry then
-    "lamina_routing.hookspecs": {"lamina_register_converters"},
-}
-
-
 @pytest.mark.parametrize("module_name", PLUGIN_SPEC_MODULES)
 def test_plugin_hooks_are_named_after_their_plugin(module_name):
     """``lamina_<plugin>_...`` can never collide with a kernel hook (``lamina_register_*``,
     ``lamina_configure``, ...) nor with another plugin's."""
     package = module_name.split(".")[0]
     prefix = f"{package}_"  # lamina_templates.hookspecs -> lamina_templates_
-    legacy = LEGACY_PLUGIN_HOOK_NAMES.get(module_name, set())
     specs = {name for name, _fn in hookspecs_of(importlib.import_module(module_name))}
-    misnamed = sorted(name for name in specs - legacy if not name.startswith(prefix))
+    misnamed = sorted(name for name in specs if not name.startswith(prefix))
     assert misnamed == [], f"plugin hooks must be named {prefix}<verb...>"
-    assert legacy <= specs, "an allow-listed legacy name is gone: drop it from the list"

@@ -14,7 +14,7 @@ Everything the plugin offers is named here:
 * Endpoints: async or sync functions ``(request) -> Response`` (sync ones run in a worker
   thread), :class:`HTTPEndpoint` subclasses (one method per verb), raw ASGI apps.
 * Converters: ``str`` (default), ``int``, ``float``, ``uuid``, ``path``; custom ones subclass
-  :class:`Converter` and are registered per app through the ``lamina_register_converters``
+  :class:`Converter` and are registered per app through the ``lamina_routing_register_converters``
   hook (:mod:`lamina_routing.hookspecs`) or per router with ``Router(converters=...)``.
 * Settings, section ``[routing]``: ``redirect_slashes = true``, ``redirect_status = 307``.
 * Errors: 404 and 405 are raised as :class:`lamina.HTTPException` (the app's handlers see
@@ -106,7 +106,7 @@ def _describer(app: Any) -> Any:
 
 
 def collect_converters(app: Lamina) -> dict[str, Converter]:
-    """Converters contributed by plugins through ``lamina_register_converters``."""
+    """Converters contributed by plugins through ``lamina_routing_register_converters``."""
     from lamina.plugins import call_attributed
 
     found: dict[str, tuple[str, Converter]] = {}
@@ -126,8 +126,8 @@ def collect_converters(app: Lamina) -> dict[str, Converter]:
 
         return {"app": app, "register": register}
 
-    if hasattr(app.pm.hook, "lamina_register_converters"):
-        call_attributed(app.pm, "lamina_register_converters", kwargs_for)
+    if hasattr(app.pm.hook, "lamina_routing_register_converters"):
+        call_attributed(app.pm, "lamina_routing_register_converters", kwargs_for)
     return {name: conv for name, (_p, conv) in found.items()}
 
 

@@ -14,7 +14,9 @@ if TYPE_CHECKING:
 
 
 @hookspec
-def lamina_register_converters(app: Lamina, register: Callable[[str, Converter], None]) -> None:
+def lamina_routing_register_converters(
+    app: Lamina, register: Callable[[str, Converter], None]
+) -> None:
     """Contribute path converters usable as ``{param:name}`` in every route of the app.
 
     When: at assembly, just before the router compiles the route table (once per app; there
@@ -32,6 +34,6 @@ def lamina_register_converters(app: Lamina, register: Callable[[str, Converter],
             regex = "[a-z0-9]+(?:-[a-z0-9]+)*"
 
         @hookimpl
-        def lamina_register_converters(register):
+        def lamina_routing_register_converters(register):
             register("slug", SlugConverter())
     """

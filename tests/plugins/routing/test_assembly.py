@@ -105,7 +105,7 @@ class Even(Converter):
 
 
 def test_converters_from_a_plugin_hook() -> None:
-    conv = plugin("conv", lamina_register_converters=lambda register: register("slug", Slug()))
+    conv = plugin("conv", lamina_routing_register_converters=lambda register: register("slug", Slug()))
     routes = [Route("/post/{s:slug}", ok, name="post"), Route("/post/{other}", other)]
     with client(routes, plugins=[conv]) as c:
         assert c.get("/post/hello-world").text == "ok {'s': 'HELLO-WORLD'}"
@@ -150,7 +150,7 @@ def test_mount_converters_reach_inner_routes_even_from_a_router() -> None:
 
 
 def test_converters_are_scoped_per_app() -> None:
-    conv = plugin("conv", lamina_register_converters=lambda register: register("slug", Slug()))
+    conv = plugin("conv", lamina_routing_register_converters=lambda register: register("slug", Slug()))
     make([Route("/p/{s:slug}", ok)], plugins=[conv]).assemble()
     with pytest.raises(ValueError, match=r"unknown converter 'slug'"):
         make([Route("/p/{s:slug}", ok)]).assemble()
@@ -158,8 +158,8 @@ def test_converters_are_scoped_per_app() -> None:
 
 def test_two_apps_give_one_converter_name_two_meanings() -> None:
     """No global registry: each app resolves ``{x:num}`` through its own plugins."""
-    upper = plugin("up", lamina_register_converters=lambda register: register("num", Slug()))
-    even = plugin("ev", lamina_register_converters=lambda register: register("num", Even()))
+    upper = plugin("up", lamina_routing_register_converters=lambda register: register("num", Slug()))
+    even = plugin("ev", lamina_routing_register_converters=lambda register: register("num", Even()))
     with client([Route("/n/{x:num}", ok)], plugins=[upper]) as a, \
             client([Route("/n/{x:num}", ok)], plugins=[even]) as b:
         assert a.get("/n/abc").text == "ok {'x': 'ABC'}"
@@ -170,11 +170,11 @@ def test_two_apps_give_one_converter_name_two_meanings() -> None:
 
 
 def test_converter_conflicts() -> None:
-    a = plugin("a", lamina_register_converters=lambda register: register("slug", Slug()))
-    b = plugin("b", lamina_register_converters=lambda register: register("slug", Slug()))
+    a = plugin("a", lamina_routing_register_converters=lambda register: register("slug", Slug()))
+    b = plugin("b", lamina_routing_register_converters=lambda register: register("slug", Slug()))
     with pytest.raises(ConflictError, match=r"'slug'.*'a'.*'b'"):
         make([], plugins=[a, b]).assemble()
-    c = plugin("c", lamina_register_converters=lambda register: register("int", Slug()))
+    c = plugin("c", lamina_routing_register_converters=lambda register: register("int", Slug()))
     with pytest.raises(ConflictError, match="built in"):
         make([], plugins=[c]).assemble()
     with pytest.raises(ValueError, match="built in"):
