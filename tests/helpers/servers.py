@@ -13,6 +13,14 @@ The listening socket is bound to port 0 before the server starts (no port races)
 context waits until the app finished its lifespan startup. A startup failure raises
 :class:`ServerStartupError` with the app's message. On exit the server shuts down gracefully
 (lifespan shutdown runs) and the thread is joined, bounded by ``timeout``.
+
+If the server itself dies while a test runs, its listening socket is shut at once (clients
+get "connection refused" instead of waiting on a backlog nobody accepts from) and leaving
+the context raises :class:`ServerCrashedError` with the server's exception: a crash is
+never silent, and it fails the test that caused it rather than the ones after it.
+
+hypercorn's trio worker (0.18) has a race that kills the whole server: see
+:func:`_patch_hypercorn_trio`, which the trio server applies.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from contextlib import contextmanager, suppress
 from typing import Any, Literal
 
 __all__ = [
+    "ServerCrashedError",
     "ServerStartupError",
     "free_port",
     "serve",
@@ -39,6 +48,10 @@ Loop = Literal["asyncio", "trio"]
 
 class ServerStartupError(RuntimeError):
     """The app reported ``lifespan.startup.failed`` or the server did not come up in time."""
+
+
+class ServerCrashedError(RuntimeError):
+    """The server thread died with an exception after it had started (see ``__cause__``)."""
 
 
 def free_port() -> int:
@@ -85,7 +98,9 @@ class _StartupWatch:
 
 
 @contextmanager
-def _run_thread(target: Any, watch: _StartupWatch, stop: Any, timeout: float) -> Iterator[None]:
+def _run_thread(
+    target: Any, watch: _StartupWatch, stop: Any, timeout: float, sock: socket.socket
+) -> Iterator[None]:
     errors: list[BaseException] = []
 
     def run() -> None:
@@ -93,8 +108,13 @@ def _run_thread(target: Any, watch: _StartupWatch, stop: Any, timeout: float) ->
             target()
         except BaseException as exc:  # reported to the test thread below
             errors.append(exc)
+            # Nobody accepts any more: refuse new connections now rather than let clients
+            # sit in the backlog until their own timeouts.
+            with suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
             watch.ready.set()
 
+    started = False
     thread = threading.Thread(target=run, name="lamina-test-server", daemon=True)
     thread.start()
     try:
@@ -104,12 +124,17 @@ def _run_thread(target: Any, watch: _StartupWatch, stop: Any, timeout: float) ->
             raise ServerStartupError(f"lifespan startup failed: {watch.failure}")
         if errors:
             raise ServerStartupError(f"server crashed: {errors[0]!r}") from errors[0]
+        started = True
         yield
     finally:
         stop()
         thread.join(timeout)
         if thread.is_alive():  # pragma: no cover - a hang is a bug worth a loud failure
             raise RuntimeError("the test server did not stop in time")
+        if started and errors:
+            # Also while the test's own failure propagates (it becomes __context__): the
+            # crash is the cause, a refused or timed-out client only its symptom.
+            raise ServerCrashedError(f"the test server crashed: {errors[0]!r}") from errors[0]
 
 
 @contextmanager
@@ -128,10 +153,44 @@ def serve_uvicorn(app: Any, *, timeout: float = 10.0, **config: Any) -> Iterator
         server.should_exit = True
 
     try:
-        with _run_thread(lambda: server.run(sockets=[sock]), watch, stop, timeout):
+        with _run_thread(lambda: server.run(sockets=[sock]), watch, stop, timeout, sock):
             yield f"http://127.0.0.1:{port}"
     finally:
         sock.close()
+
+
+def _patch_hypercorn_trio() -> None:
+    """Work around a hypercorn 0.18 trio-worker race that takes the whole server down.
+
+    Per connection, hypercorn's trio ``TCPServer`` serialises ``send_all`` calls with a lock
+    but closes with ``stream.send_eof()`` outside it, and trio's ``send_eof`` holds the
+    stream's send-conflict detector across a checkpoint. When a WebSocket app closes and
+    returns (its task closes the connection) while the reader task answers the client's own
+    close frame, that ``send_all`` raises ``trio.BusyResourceError``; nothing catches it, so
+    it escapes ``trio.serve_listeners`` and ends ``hypercorn.trio.serve`` for every client.
+    Under load the window is wide: the e2e suite lost its server mid-module and every later
+    test timed out. A bare ASGI app (accept, send, close) does it within a few connections.
+
+    The subclass shuts the write side synchronously (no checkpoint, so no window) and then
+    closes as upstream does. Installed process-wide, once; it only affects the trio worker.
+    """
+    import hypercorn.trio.run as trio_run
+    from hypercorn.trio.tcp_server import TCPServer
+
+    if getattr(trio_run.TCPServer, "_lamina_send_eof_fix", False):
+        return
+
+    class _TCPServer(TCPServer):
+        _lamina_send_eof_fix = True
+
+        async def _close(self) -> None:
+            raw = getattr(self.stream, "socket", None)  # None for TLS streams
+            if raw is not None and not raw.did_shutdown_SHUT_WR:
+                with suppress(OSError):
+                    raw.shutdown(socket.SHUT_WR)
+            await self.stream.aclose()
+
+    trio_run.TCPServer = _TCPServer  # type: ignore[misc]
 
 
 @contextmanager
@@ -156,6 +215,7 @@ def serve_hypercorn(
         import trio
         from hypercorn.trio import serve as trio_serve
 
+        _patch_hypercorn_trio()
         token: list[Any] = []
 
         async def trio_main() -> None:
@@ -198,7 +258,7 @@ def serve_hypercorn(
                     event_loop.call_soon_threadsafe(stopped.set)
 
     try:
-        with _run_thread(run, watch, stop, timeout):
+        with _run_thread(run, watch, stop, timeout, sock):
             yield f"http://127.0.0.1:{port}"
     finally:
         sock.close()
