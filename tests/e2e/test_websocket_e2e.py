@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterator
+from contextlib import ExitStack, suppress
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ from lamina_websocket import WebSocket, WebSocketEndpoint, WebSocketRoute
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests.helpers.servers import serve
+from tests.helpers.servers import ServerCrashedError, ServerURL, serve
 
 MIB = 1024 * 1024
 
@@ -51,6 +52,12 @@ async def chat(ws: WebSocket) -> None:
     chosen = next((p for p in ("chat.v2", "chat.v1") if p in offered), None)
     await ws.accept(subprotocol=chosen)
     await ws.send_text(f"{chosen}|{','.join(offered)}")
+    await ws.close()
+
+
+async def hello_bye(ws: WebSocket) -> None:
+    await ws.accept()
+    await ws.send_text("hello")
     await ws.close()
 
 
@@ -105,6 +112,7 @@ def build_app() -> Any:
             WebSocketRoute("/json/{room}", json_echo),
             WebSocketRoute("/close/{code:int}", close_with),
             WebSocketRoute("/chat", chat),
+            WebSocketRoute("/hello-bye", hello_bye),
             WebSocketRoute("/deny", deny),
             WebSocketRoute("/refuse", refuse),
             WebSocketRoute("/crash", crash),
@@ -122,9 +130,41 @@ SERVERS = [("uvicorn", "asyncio", "websockets-sansio"), ("uvicorn", "asyncio", "
            ("hypercorn", "trio", "")]
 
 
+class SharedServer:
+    """One server per module and kind (a server per test would cost uvicorn's 0.2 s stop
+    each time), replaced as soon as it is found dead: a crash then fails the test it happened
+    in (or is reported at the module's end if it surfaced between tests), never the tests
+    after it, which would otherwise each wait out their timeout on a dead port."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        self.stack = ExitStack()
+        self.url: ServerURL | None = None
+        self.missed: list[str] = []  # crashes seen only when the next test started
+
+    def url_for(self, test: str) -> ServerURL:
+        if self.url is None or self.url.crash is not None:
+            if self.url is not None:
+                self.missed.append(f"after the test before {test}: {self.url.crash!r}")
+            self.stop()
+            self.stack = ExitStack()
+            self.url = self.stack.enter_context(serve(build_app(), **self.options))
+        return self.url
+
+    def discard(self) -> None:
+        """Stop the server now; the next test gets a new one (its crash is reported)."""
+        self.stop()
+        self.url = None
+
+    def stop(self) -> None:
+        # A crash is reported by the test that saw it (or at the end), not again here.
+        with suppress(ServerCrashedError):
+            self.stack.close()
+
+
 @pytest.fixture(scope="module", params=SERVERS,
                 ids=["-".join(filter(None, params)) for params in SERVERS])
-def ws_url(request: pytest.FixtureRequest) -> Iterator[str]:
+def shared_server(request: pytest.FixtureRequest) -> Iterator[SharedServer]:
     server, loop, ws = request.param
     options: dict[str, Any] = {"server": server, "loop": loop}
     if server == "uvicorn":
@@ -132,8 +172,22 @@ def ws_url(request: pytest.FixtureRequest) -> Iterator[str]:
         options["ws"] = ws
     else:
         options["websocket_max_message_size"] = 16 * MIB
-    with serve(build_app(), **options) as base:
-        yield base.replace("http://", "ws://")
+    shared = SharedServer(options)
+    try:
+        yield shared
+    finally:
+        shared.stop()
+    if shared.missed:
+        raise ServerCrashedError("the server died between tests: " + "; ".join(shared.missed))
+
+
+@pytest.fixture
+def ws_url(shared_server: SharedServer, request: pytest.FixtureRequest) -> Iterator[str]:
+    base = shared_server.url_for(request.node.name)
+    yield base.replace("http://", "ws://")
+    if base.crash is not None:  # died during this test: it fails with the server's exception
+        shared_server.discard()
+        base.check()
 
 
 def run(coro: Callable[[], Awaitable[None]]) -> None:
@@ -242,6 +296,22 @@ def test_subprotocol_negotiation(ws_url: str, offered: list[str], expected: str)
         async with connect(ws_url + "/chat", subprotocols=offered) as ws:  # type: ignore[arg-type]
             assert ws.subprotocol == expected
             assert await ws.recv() == f"{expected}|{','.join(offered)}"
+
+    run(go)
+
+
+def test_both_sides_closing_at_once_leaves_the_server_up(ws_url: str) -> None:
+    """The server closes and returns while the client closes too (it leaves right after the
+    message). hypercorn 0.18's trio worker crashed on this race, taking every other
+    connection with it (see tests/helpers/servers.py); each round widens the window."""
+
+    async def go() -> None:
+        for _ in range(60):
+            async with connect(ws_url + "/hello-bye") as ws:
+                assert await ws.recv() == "hello"
+        async with connect(ws_url + "/echo") as ws:  # still serving
+            await ws.send("still here")
+            assert await ws.recv() == "still here"
 
     run(go)
 

@@ -35,6 +35,7 @@ from typing import Any, Literal
 __all__ = [
     "ServerCrashedError",
     "ServerStartupError",
+    "ServerURL",
     "free_port",
     "serve",
     "serve_hypercorn",
@@ -52,6 +53,30 @@ class ServerStartupError(RuntimeError):
 
 class ServerCrashedError(RuntimeError):
     """The server thread died with an exception after it had started (see ``__cause__``)."""
+
+
+class ServerURL(str):
+    """The base URL :func:`serve` yields (a plain ``str`` to use), which also knows whether
+    the server has died since: for a fixture that shares one server between tests and must
+    not let one crash fail all the tests after it."""
+
+    _errors: list[BaseException]
+
+    def __new__(cls, url: str, errors: list[BaseException]) -> ServerURL:
+        self = super().__new__(cls, url)
+        self._errors = errors
+        return self
+
+    @property
+    def crash(self) -> BaseException | None:
+        """The exception the server thread died of, or ``None`` while it runs."""
+        return self._errors[0] if self._errors else None
+
+    def check(self) -> None:
+        """Raise :class:`ServerCrashedError` if the server has died."""
+        if self._errors:
+            raise ServerCrashedError(f"the test server crashed: {self._errors[0]!r}") \
+                from self._errors[0]
 
 
 def free_port() -> int:
@@ -100,7 +125,7 @@ class _StartupWatch:
 @contextmanager
 def _run_thread(
     target: Any, watch: _StartupWatch, stop: Any, timeout: float, sock: socket.socket
-) -> Iterator[None]:
+) -> Iterator[list[BaseException]]:
     errors: list[BaseException] = []
 
     def run() -> None:
@@ -125,7 +150,7 @@ def _run_thread(
         if errors:
             raise ServerStartupError(f"server crashed: {errors[0]!r}") from errors[0]
         started = True
-        yield
+        yield errors
     finally:
         stop()
         thread.join(timeout)
@@ -138,7 +163,7 @@ def _run_thread(
 
 
 @contextmanager
-def serve_uvicorn(app: Any, *, timeout: float = 10.0, **config: Any) -> Iterator[str]:
+def serve_uvicorn(app: Any, *, timeout: float = 10.0, **config: Any) -> Iterator[ServerURL]:
     """uvicorn (asyncio only) on 127.0.0.1; ``config`` goes to ``uvicorn.Config``."""
     import uvicorn
 
@@ -153,8 +178,8 @@ def serve_uvicorn(app: Any, *, timeout: float = 10.0, **config: Any) -> Iterator
         server.should_exit = True
 
     try:
-        with _run_thread(lambda: server.run(sockets=[sock]), watch, stop, timeout, sock):
-            yield f"http://127.0.0.1:{port}"
+        with _run_thread(lambda: server.run(sockets=[sock]), watch, stop, timeout, sock) as errors:
+            yield ServerURL(f"http://127.0.0.1:{port}", errors)
     finally:
         sock.close()
 
@@ -196,7 +221,7 @@ def _patch_hypercorn_trio() -> None:
 @contextmanager
 def serve_hypercorn(
     app: Any, *, loop: Loop = "asyncio", timeout: float = 10.0, **config: Any
-) -> Iterator[str]:
+) -> Iterator[ServerURL]:
     """hypercorn on 127.0.0.1 with the asyncio or the trio worker."""
     from hypercorn.config import Config
 
@@ -258,8 +283,8 @@ def serve_hypercorn(
                     event_loop.call_soon_threadsafe(stopped.set)
 
     try:
-        with _run_thread(run, watch, stop, timeout, sock):
-            yield f"http://127.0.0.1:{port}"
+        with _run_thread(run, watch, stop, timeout, sock) as errors:
+            yield ServerURL(f"http://127.0.0.1:{port}", errors)
     finally:
         sock.close()
 
@@ -267,8 +292,8 @@ def serve_hypercorn(
 @contextmanager
 def serve(
     app: Any, *, server: Server = "uvicorn", loop: Loop = "asyncio", **options: Any
-) -> Iterator[str]:
-    """Serve ``app`` and yield its base URL (``http://127.0.0.1:PORT``)."""
+) -> Iterator[ServerURL]:
+    """Serve ``app`` and yield its base URL (``http://127.0.0.1:PORT``), a :class:`ServerURL`."""
     if server == "uvicorn":
         if loop != "asyncio":
             raise ValueError("uvicorn runs on asyncio only; use server='hypercorn' for trio")
