@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 
 from lamina.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -151,34 +151,40 @@ class CORSMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        origin = None
-        for key, value in scope["headers"]:
-            if key == b"origin":
-                origin = value
-                break
-        if origin is None:
-            extra = self.star_headers if self.star_origin else _VARY_ONLY
+        if self.star_origin and scope["method"] != "OPTIONS":
+            # The grant does not depend on Origin and only OPTIONS can be a preflight:
+            # no need to look at the request headers at all.
+            extra = self.star_headers
         else:
-            if scope["method"] == "OPTIONS":
-                for key, value in scope["headers"]:
-                    if key == b"access-control-request-method":
-                        await self.preflight(scope, origin, value, send)
-                        return
-            if self.star_origin:
-                extra = self.star_headers
-            elif origin in self.origins or self.is_allowed_origin(origin):
-                extra = (*self.simple_headers, (b"access-control-allow-origin", origin),
-                         _VARY_ORIGIN)
-                if self.expose_echo:
-                    await self.app(scope, receive, _exposing_send(send, extra))
-                    return
+            origin = None
+            for key, value in scope["headers"]:
+                if key == b"origin":
+                    origin = value
+                    break
+            if origin is None:
+                extra = self.star_headers if self.star_origin else _VARY_ONLY
             else:
-                extra = _VARY_ONLY
+                if scope["method"] == "OPTIONS":
+                    for key, value in scope["headers"]:
+                        if key == b"access-control-request-method":
+                            await self.preflight(scope, origin, value, send)
+                            return
+                if self.star_origin:
+                    extra = self.star_headers
+                elif origin in self.origins or self.is_allowed_origin(origin):
+                    extra = (*self.simple_headers, (b"access-control-allow-origin", origin),
+                             _VARY_ORIGIN)
+                    if self.expose_echo:
+                        await self.app(scope, receive, _exposing_send(send, extra))
+                        return
+                else:
+                    extra = _VARY_ONLY
 
-        async def send_with_cors(message: Message) -> None:
+        # A plain function returning ``send``'s awaitable: no coroutine per message.
+        def send_with_cors(message: Message) -> Awaitable[None]:
             if message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", ()), *extra]
-            await send(message)
+            return send(message)
 
         await self.app(scope, receive, send_with_cors)
 

@@ -17,7 +17,8 @@ no-transform`` pass through untouched, without being held back.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
+from typing import Any
 
 import anyio.to_thread
 from lamina.types import ASGIApp, Message, Receive, Scope, Send
@@ -42,15 +43,16 @@ _ALWAYS_EXCLUDED = frozenset({b"text/event-stream"})
 COMPRESSIBLE_IMAGES = frozenset({b"image/svg+xml", b"image/bmp", b"image/x-icon",
                                  b"image/vnd.microsoft.icon"})
 
-_PASS, _DEFER = 0, 1
-_WAIT, _THROUGH, _STREAM = 0, 1, 2
+_MEDIA_CACHE_LIMIT = 256
+
+_WAIT, _HELD, _THROUGH, _STREAM = 0, 1, 2, 3
 
 
 class GZipMiddleware:
     """Compress responses with gzip when the client accepts it and it pays off."""
 
-    __slots__ = ("app", "excluded", "excluded_prefixes", "level", "minimum_size",
-                 "thread_threshold")
+    __slots__ = ("_media_cache", "app", "excluded", "excluded_prefixes", "level",
+                 "minimum_size", "thread_threshold")
 
     def __init__(
         self,
@@ -71,49 +73,85 @@ class GZipMiddleware:
         # the configured list says.
         self.excluded = frozenset(t for t in types if not t.endswith(b"/*")) | _ALWAYS_EXCLUDED
         self.excluded_prefixes = tuple(t[:-1] for t in types if t.endswith(b"/*"))
+        #: Content-Type value -> excluded?; apps send a handful of distinct values.
+        self._media_cache: dict[bytes, bool] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        accepted = False
         if scope["type"] == "http":
             for key, value in scope["headers"]:
                 if key == b"accept-encoding":
                     accepted = _ACCEPT_CACHE.get(value)  # the memo, without a call
                     if accepted is None:
                         accepted = accepts_gzip(value)
-                    if accepted:
-                        await self.app(scope, receive, self._responder(scope, send))
-                        return
                     break
-        await self.app(scope, receive, send)
+        if not accepted:
+            await self.app(scope, receive, send)
+            return
+        # [state, held-back start, compressor]: what ``_deferred`` reads and updates
+        box: list[Any] = [_WAIT, None, None]
+
+        # The ``send`` the app gets: a plain function returning an awaitable. A message
+        # passed through returns ``send(message)`` itself, so a response left alone (too
+        # small, excluded, already encoded) costs no extra coroutine per message; only a
+        # held-back start or a compressed body goes through ``_deferred``.
+        def gzip_send(message: Message) -> Awaitable[None]:
+            state = box[0]
+            if state == _THROUGH:
+                return send(message)
+            if state == _WAIT and message["type"] == "http.response.start" and (
+                    self._passes(message)):
+                box[0] = _THROUGH
+                return send(message)
+            return self._deferred(scope, send, box, message)
+
+        await self.app(scope, receive, gzip_send)
 
     # ------------------------------------------------------------------ decisions
-    def _inspect(self, message: Message) -> int:
-        """Look at the response start once: pass it through, or defer the decision."""
+    def _passes(self, message: Message) -> bool:
+        """Whether a response start is passed through untouched (else: decide on the body).
+
+        Every early answer is "pass", so the first header that settles it ends the scan
+        (a declared ``Content-Length`` below the minimum usually does, at once).
+        """
         status = message["status"]
         if status < 200 or status in (204, 206, 304):
-            return _PASS
+            return True
         length = -1
         headers = message.get("headers", ())
         if type(headers) is not list:  # any iterable is valid ASGI; it is read twice
             headers = message["headers"] = list(headers)
         for key, value in headers:
-            if key == b"content-encoding":
-                return _PASS
             if key == b"content-length":
                 try:
                     length = int(value)
                 except ValueError:
-                    return _PASS
+                    return True
+                if 0 <= length < self.minimum_size:
+                    return True
             elif key == b"content-type":
-                media = value.partition(b";")[0].strip().lower()
-                if media in self.excluded or (
-                    media.startswith(self.excluded_prefixes) and media not in COMPRESSIBLE_IMAGES
-                ):
-                    return _PASS
-            elif key == b"cache-control" and b"no-transform" in value.lower():
-                return _PASS
-        if 0 <= length < self.minimum_size:
-            return _PASS
-        return _DEFER
+                excluded = self._media_cache.get(value)
+                if excluded is None:
+                    excluded = self._excluded_media(value)
+                if excluded:
+                    return True
+            elif key == b"content-encoding" or (
+                key == b"cache-control" and b"no-transform" in value.lower()
+            ):
+                return True
+        return False
+
+    def _excluded_media(self, content_type: bytes) -> bool:
+        """Whether a ``Content-Type`` value is never compressed; memoised (bounded)."""
+        media = content_type.partition(b";")[0].strip().lower()
+        excluded = media in self.excluded or (
+            media.startswith(self.excluded_prefixes) and media not in COMPRESSIBLE_IMAGES
+        )
+        cache = self._media_cache
+        if len(cache) >= _MEDIA_CACHE_LIMIT:
+            cache.clear()
+        cache[content_type] = excluded
+        return excluded
 
     async def _compress(self, body: bytes) -> bytes:
         if len(body) >= self.thread_threshold:
@@ -121,84 +159,71 @@ class GZipMiddleware:
         return zlib.compress(body, self.level, 31)
 
     # ------------------------------------------------------------------ per response
-    def _responder(self, scope: Scope, send: Send) -> Send:
-        head = scope["method"] == "HEAD"
-        start: Message | None = None
-        state = _WAIT
-        compressor: zlib._Compress | None = None  # type: ignore[name-defined]
+    async def _deferred(self, scope: Scope, send: Send, box: list[Any], message: Message) -> None:
+        """Every message that is not a plain pass-through (see ``__call__``)."""
+        mtype = message["type"]
         minimum = self.minimum_size
         threshold = self.thread_threshold
-
-        async def gzip_send(message: Message) -> None:
-            nonlocal start, state, compressor
-            if state == _THROUGH:
-                await send(message)
-                return
-            mtype = message["type"]
-            if state == _STREAM:
-                if mtype != "http.response.body":
-                    await send(message)
-                    return
-                body = message.get("body", b"")
-                more = message.get("more_body", False)
-                if body or not more:
-                    mode = zlib.Z_SYNC_FLUSH if more else zlib.Z_FINISH
-                    if len(body) >= threshold:
-                        data = await anyio.to_thread.run_sync(_step, compressor, body, mode)
-                    else:
-                        data = compressor.compress(body) + compressor.flush(mode)
-                    message["body"] = data
-                await send(message)
-                return
-            # _WAIT: nothing sent yet
-            if start is None:
-                if mtype != "http.response.start":
-                    await send(message)
-                    return
-                if self._inspect(message) == _PASS:
-                    state = _THROUGH
-                    await send(message)
-                    return
-                if head:
-                    # The body is empty; the headers still say what a GET would get when the
-                    # declared length makes that certain.
-                    state = _THROUGH
-                    if _declared_length(message) >= minimum:
-                        message["headers"] = _rewrite(message.get("headers", ()), None)
-                    await send(message)
-                    return
-                start = message
-                return
+        if box[0] == _STREAM:
             if mtype != "http.response.body":
-                state = _THROUGH
-                await send(start)
                 await send(message)
                 return
+            compressor = box[2]
             body = message.get("body", b"")
-            if not message.get("more_body", False):
-                state = _THROUGH
-                if len(body) < minimum:
-                    await send(start)
-                    await send(message)
-                    return
-                data = await self._compress(body)
-                start["headers"] = _rewrite(start.get("headers", ()), len(data))
+            more = message.get("more_body", False)
+            if body or not more:
+                mode = zlib.Z_SYNC_FLUSH if more else zlib.Z_FINISH
+                if len(body) >= threshold:
+                    data = await anyio.to_thread.run_sync(_step, compressor, body, mode)
+                else:
+                    data = compressor.compress(body) + compressor.flush(mode)
                 message["body"] = data
+            await send(message)
+            return
+        if box[0] == _WAIT:  # nothing sent yet; gzip_send found the start worth holding
+            if mtype != "http.response.start":
+                await send(message)
+                return
+            if scope["method"] == "HEAD":
+                # The body is empty; the headers still say what a GET would get when the
+                # declared length makes that certain.
+                box[0] = _THROUGH
+                if _declared_length(message) >= minimum:
+                    message["headers"] = _rewrite(message.get("headers", ()), None)
+                await send(message)
+                return
+            box[0] = _HELD
+            box[1] = message
+            return
+        start: Message = box[1]  # _HELD
+        if mtype != "http.response.body":
+            box[0] = _THROUGH
+            await send(start)
+            await send(message)
+            return
+        body = message.get("body", b"")
+        if not message.get("more_body", False):
+            box[0] = _THROUGH
+            if len(body) < minimum:
                 await send(start)
                 await send(message)
                 return
-            state = _STREAM
-            compressor = zlib.compressobj(self.level, zlib.DEFLATED, 31)
-            start["headers"] = _rewrite(start.get("headers", ()), None)
-            await send(start)
-            if len(body) >= threshold:
-                data = await anyio.to_thread.run_sync(_step, compressor, body, zlib.Z_SYNC_FLUSH)
-            else:
-                data = compressor.compress(body) + compressor.flush(zlib.Z_SYNC_FLUSH)
+            data = await self._compress(body)
+            start["headers"] = _rewrite(start.get("headers", ()), len(data))
             message["body"] = data
+            await send(start)
             await send(message)
-
-        return gzip_send
+            return
+        box[0] = _STREAM
+        compressor = box[2] = zlib.compressobj(self.level, zlib.DEFLATED, 31)
+        start["headers"] = _rewrite(start.get("headers", ()), None)
+        await send(start)
+        if len(body) >= threshold:
+            data = await anyio.to_thread.run_sync(_step, compressor, body, zlib.Z_SYNC_FLUSH)
+        else:
+            data = compressor.compress(body) + compressor.flush(zlib.Z_SYNC_FLUSH)
+        message["body"] = data
+        await send(message)
 
 
 def _step(compressor: zlib._Compress, body: bytes, mode: int) -> bytes:  # type: ignore[name-defined]
