@@ -135,6 +135,51 @@ _BODY_BUFFER = 64  # body messages held before the app's send waits for the read
 _DISCONNECT_GRACE = 1.0  # seconds an app may take to finish after the client closed early
 
 
+def _http_receive(body: bytes, disconnected: anyio.Event) -> Any:
+    """The app's ``receive``: the whole request body once, then ``http.disconnect`` once
+    ``disconnected`` is set (the response completed, the app ended or the client left)."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await disconnected.wait()
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
+class _ResponseProgress:
+    """Checks the order of the app's response messages, for both ways of reading them."""
+
+    __slots__ = ("complete", "started")
+
+    def __init__(self) -> None:
+        self.started = False
+        self.complete = False
+
+    def advance(self, message: Message) -> bool:
+        """Whether ``message`` is part of the httpx response (start or body); raises
+        ``RuntimeError`` for one out of order. Trailers and other extensions are not."""
+        mtype = message["type"]
+        if mtype == "http.response.start":
+            if self.started:
+                raise RuntimeError("the app sent http.response.start twice")
+            self.started = True
+            return True
+        if mtype == "http.response.body":
+            if not self.started:
+                raise RuntimeError("the app sent a body before http.response.start")
+            if self.complete:
+                raise RuntimeError("the app sent a body after the response completed")
+            if not message.get("more_body", False):
+                self.complete = True
+            return True
+        return False
+
+
 class _Start:
     """What the app produced by the time the client can return a response."""
 
@@ -167,11 +212,13 @@ class _Exchange:
         self.body = body
         self.raise_server_exceptions = raise_server_exceptions
         self.exception: BaseException | None = None
-        self.started = False
-        self.body_complete = False
+        self._progress = _ResponseProgress()
         self.client_closed = False
         self.closed = False
-        self._request_sent = False
+
+    @property
+    def body_complete(self) -> bool:
+        return self._progress.complete
 
     def open(self) -> None:
         """Create the stream and events; must run on the loop that will run the app."""
@@ -203,7 +250,8 @@ class _Exchange:
     async def run_app(self) -> None:
         with self._cancel:
             try:
-                await self.app(self.scope, self._receive, self._send)
+                await self.app(self.scope, _http_receive(self.body, self._disconnect),
+                               self._send)
             except Exception as exc:
                 if not (self.client_closed and _only_client_gone(exc)):
                     self.exception = exc
@@ -212,31 +260,13 @@ class _Exchange:
                 self._disconnect.set()
                 self._outbox.close()
 
-    async def _receive(self) -> Message:
-        if not self._request_sent:
-            self._request_sent = True
-            return {"type": "http.request", "body": self.body, "more_body": False}
-        await self._disconnect.wait()
-        return {"type": "http.disconnect"}
-
     async def _send(self, message: Message) -> None:
         if self.client_closed:
             raise _ClientGone("the client closed the response")
-        mtype = message["type"]
-        if mtype == "http.response.start":
-            if self.started:
-                raise RuntimeError("the app sent http.response.start twice")
-            self.started = True
-        elif mtype == "http.response.body":
-            if not self.started:
-                raise RuntimeError("the app sent a body before http.response.start")
-            if self.body_complete:
-                raise RuntimeError("the app sent a body after the response completed")
-            if not message.get("more_body", False):
-                self.body_complete = True
-                self._disconnect.set()
-        else:
-            return  # trailers and other extensions are not part of an httpx response
+        if not self._progress.advance(message):
+            return
+        if self._progress.complete:
+            self._disconnect.set()
         try:
             self._outbox.send_nowait(message)  # no checkpoint: a plain response stays whole
         except anyio.WouldBlock:
@@ -381,40 +411,26 @@ class _ASGIHandler:
 
     async def handle(self, request: httpx.Request) -> httpx.Response:
         scope = self.scope_for(request)
-        body = request.read()
-        request_sent = False
         response_done = anyio.Event()
+        progress = _ResponseProgress()
         status: int | None = None
         headers: list[tuple[bytes, bytes]] = []
         chunks: list[bytes] = []
 
-        async def receive() -> Message:
-            nonlocal request_sent
-            if not request_sent:
-                request_sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            await response_done.wait()
-            return {"type": "http.disconnect"}
-
         async def send(message: Message) -> None:
             nonlocal status, headers
-            mtype = message["type"]
-            if mtype == "http.response.start":
-                if status is not None:
-                    raise RuntimeError("the app sent http.response.start twice")
+            if not progress.advance(message):
+                return
+            if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = list(message.get("headers", []))
-            elif mtype == "http.response.body":
-                if status is None:
-                    raise RuntimeError("the app sent a body before http.response.start")
-                if response_done.is_set():
-                    raise RuntimeError("the app sent a body after the response completed")
-                chunks.append(bytes(message.get("body", b"")))
-                if not message.get("more_body", False):
-                    response_done.set()
+                return
+            chunks.append(bytes(message.get("body", b"")))
+            if progress.complete:
+                response_done.set()
 
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, _http_receive(request.read(), response_done), send)
         except Exception:
             if self.raise_server_exceptions:
                 raise
@@ -422,6 +438,7 @@ class _ASGIHandler:
                 status, headers, chunks = 500, [], [b"Internal Server Error"]
         finally:
             response_done.set()
+            progress.complete = True  # a late send from a leftover task raises, as before
         if status is None:
             raise RuntimeError("the app returned without sending a response")
         response = httpx.Response(
@@ -438,19 +455,40 @@ class _ASGIHandler:
         return _Exchange(self.app, scope, request.read(), self.raise_server_exceptions), scope
 
 
-class _SyncBody(httpx.SyncByteStream):
+class _OpenBody:
+    """What a still-streaming body shares in both clients: the exchange, the chunks read
+    ahead, and its place in the client's set of open bodies (closed on client exit)."""
+
+    def __init__(self, open_bodies: set[Any], exchange: _Exchange, start: _Start) -> None:
+        self._open_bodies = open_bodies
+        self._exchange = exchange
+        self._chunks = start.chunks
+        self._ended = False
+        self._closed = False
+        open_bodies.add(self)
+
+    def _mark_closed(self) -> bool:
+        """Whether this call closes the body (``False`` when it was closed already)."""
+        if self._closed:
+            return False
+        self._closed = True
+        self._open_bodies.discard(self)
+        return True
+
+
+def _streaming_response(request: httpx.Request, start: _Start,
+                        body: httpx.SyncByteStream | httpx.AsyncByteStream) -> httpx.Response:
+    return httpx.Response(start.status, headers=start.headers, stream=body, request=request)
+
+
+class _SyncBody(_OpenBody, httpx.SyncByteStream):
     """A body the app is still sending; every read hops to the portal's event loop."""
 
     def __init__(self, client: TestClient, portal: anyio.from_thread.BlockingPortal,
                  exchange: _Exchange, start: _Start, stack: contextlib.ExitStack) -> None:
-        self._client = client
+        super().__init__(client._open_bodies, exchange, start)
         self._portal = portal
-        self._exchange = exchange
-        self._chunks = start.chunks
         self._stack = stack
-        self._ended = False
-        self._closed = False
-        client._open_bodies.add(self)
 
     def __iter__(self) -> Iterator[bytes]:
         chunks, self._chunks = self._chunks, []
@@ -460,10 +498,8 @@ class _SyncBody(httpx.SyncByteStream):
             yield from chunks
 
     def close(self) -> None:
-        if self._closed:
+        if not self._mark_closed():
             return
-        self._closed = True
-        self._client._open_bodies.discard(self)
         try:
             self._portal.call(self._exchange.close)
         finally:
@@ -490,16 +526,15 @@ class _SyncTransport(httpx.BaseTransport):
             raise
         if response is None:
             assert start is not None
-            body = _SyncBody(self.client, portal, exchange, start, stack)
-            response = httpx.Response(start.status, headers=start.headers, stream=body,
-                                      request=request)
+            response = _streaming_response(
+                request, start, _SyncBody(self.client, portal, exchange, start, stack))
         else:
             stack.close()
         response.extensions["lamina.scope"] = scope
         return response
 
 
-class _AsyncBody(httpx.AsyncByteStream):
+class _AsyncBody(_OpenBody, httpx.AsyncByteStream):
     """A body the app is still sending; closing it ends the task group that runs the app.
 
     Close it in the task that sent the request (``async with client.stream(...)`` does).
@@ -507,13 +542,8 @@ class _AsyncBody(httpx.AsyncByteStream):
 
     def __init__(self, client: AsyncTestClient, exchange: _Exchange, start: _Start,
                  task_group: anyio.abc.TaskGroup) -> None:
-        self._client = client
-        self._exchange = exchange
-        self._chunks = start.chunks
+        super().__init__(client._open_bodies, exchange, start)
         self._task_group = task_group
-        self._ended = False
-        self._closed = False
-        client._open_bodies.add(self)
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self  # a plain iterator, not an async generator left for the GC to finalise
@@ -526,10 +556,8 @@ class _AsyncBody(httpx.AsyncByteStream):
         return self._chunks.pop(0)
 
     async def aclose(self) -> None:
-        if self._closed:
+        if not self._mark_closed():
             return
-        self._closed = True
-        self._client._open_bodies.discard(self)
         try:
             await self._exchange.close()
         finally:
@@ -558,9 +586,8 @@ class _AsyncTransport(httpx.AsyncBaseTransport):
             response = _complete_response(request, exchange, start)
             assert response is not None
         else:
-            body = _AsyncBody(self.client, exchange, start, tg)
-            response = httpx.Response(start.status, headers=start.headers, stream=body,
-                                      request=request)
+            response = _streaming_response(
+                request, start, _AsyncBody(self.client, exchange, start, tg))
         response.extensions["lamina.scope"] = scope
         return response
 
@@ -573,7 +600,40 @@ def _expose_template(response: httpx.Response) -> None:
         response.context = rendered.get("context")  # type: ignore[attr-defined]
 
 
-class TestClient(httpx.Client):
+class _AppClient:
+    """What both clients keep about the app: its lifespan, the handler that turns requests
+    into ASGI calls, the bodies still streaming, and the once-only lifespan warning."""
+
+    def _init_app(self, app: ASGIApp, *, raise_server_exceptions: bool, root_path: str,
+                  client: tuple[str, int]) -> None:
+        self.app = app
+        self._lifespan = _Lifespan(app)
+        self._handler = _ASGIHandler(
+            app, raise_server_exceptions=raise_server_exceptions, root_path=root_path,
+            client=client, state=self._lifespan.state,
+        )
+        self._warned = False
+        self._open_bodies: set[Any] = set()
+
+    def _lifespan_warning_due(self) -> bool:
+        """True once, the first time it is asked, if the app has lifespan work to do."""
+        if self._warned or not _has_lifespan_work(self.app):
+            return False
+        self._warned = True
+        return True
+
+    def _websocket_core(self, request: httpx.Request, subprotocols: Sequence[str],
+                        close_timeout: float) -> _WebSocketCore:
+        scope = _websocket_scope(self._handler, request, subprotocols)
+        return _WebSocketCore(self.app, scope, self._handler.raise_server_exceptions,
+                              close_timeout)
+
+
+def _default_headers(headers: dict[str, str] | None) -> dict[str, str]:
+    return {"user-agent": "testclient", **(headers or {})}
+
+
+class TestClient(_AppClient, httpx.Client):
     """Synchronous client: ``with TestClient(app) as client: client.get("/")``."""
 
     __test__ = False  # not a pytest test class
@@ -593,21 +653,15 @@ class TestClient(httpx.Client):
         headers: dict[str, str] | None = None,
         timeout: float | None = None,
     ) -> None:
-        self.app = app
+        self._init_app(app, raise_server_exceptions=raise_server_exceptions,
+                       root_path=root_path, client=client)
         self.backend = backend
         self.backend_options = backend_options or {}
-        self._lifespan = _Lifespan(app)
-        self._handler = _ASGIHandler(
-            app, raise_server_exceptions=raise_server_exceptions, root_path=root_path,
-            client=client, state=self._lifespan.state,
-        )
         self._portal: anyio.from_thread.BlockingPortal | None = None
         self._exit_stack: contextlib.ExitStack | None = None
-        self._warned = False
-        self._open_bodies: set[_SyncBody] = set()
         super().__init__(
             base_url=base_url, transport=_SyncTransport(self), follow_redirects=follow_redirects,
-            cookies=cookies, headers={"user-agent": "testclient", **(headers or {})},
+            cookies=cookies, headers=_default_headers(headers),
             timeout=timeout if timeout is not None else math.inf,
             event_hooks={"response": [_expose_template]},
         )
@@ -617,8 +671,7 @@ class TestClient(httpx.Client):
         if self._portal is not None:
             yield self._portal
             return
-        if not self._warned and _has_lifespan_work(self.app):
-            self._warned = True
+        if self._lifespan_warning_due():
             warnings.warn(
                 "TestClient used without running the app's lifespan (startup hooks and "
                 "lifespan contexts did not run); use `with TestClient(app) as client:`",
@@ -647,10 +700,8 @@ class TestClient(httpx.Client):
         Cookies and default headers of the client are sent.
         """
         request = self.build_request("GET", url, headers=headers)
-        scope = _websocket_scope(self._handler, request, subprotocols)
-        core = _WebSocketCore(self.app, scope, self._handler.raise_server_exceptions,
-                              close_timeout)
-        return WebSocketTestSession(self, core)
+        return WebSocketTestSession(self, self._websocket_core(request, subprotocols,
+                                                               close_timeout))
 
     def __enter__(self) -> TestClient:
         stack = contextlib.ExitStack()
@@ -687,7 +738,7 @@ class TestClient(httpx.Client):
         super().__exit__(exc_type, exc, tb)
 
 
-class AsyncTestClient(httpx.AsyncClient):
+class AsyncTestClient(_AppClient, httpx.AsyncClient):
     """Async client: ``async with AsyncTestClient(app) as client: await client.get("/")``."""
 
     __test__ = False
@@ -704,19 +755,13 @@ class AsyncTestClient(httpx.AsyncClient):
         cookies: httpx._types.CookieTypes | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
-        self.app = app
-        self._lifespan = _Lifespan(app)
-        self._handler = _ASGIHandler(
-            app, raise_server_exceptions=raise_server_exceptions, root_path=root_path,
-            client=client, state=self._lifespan.state,
-        )
+        self._init_app(app, raise_server_exceptions=raise_server_exceptions,
+                       root_path=root_path, client=client)
         self._task_group: anyio.abc.TaskGroup | None = None
-        self._warned = False
-        self._open_bodies: set[_AsyncBody] = set()
         super().__init__(
             base_url=base_url, transport=_AsyncTransport(self),
             follow_redirects=follow_redirects, cookies=cookies,
-            headers={"user-agent": "testclient", **(headers or {})},
+            headers=_default_headers(headers),
             event_hooks={"response": [self._expose]},
         )
 
@@ -735,14 +780,11 @@ class AsyncTestClient(httpx.AsyncClient):
         """Open a WebSocket to the app: ``async with client.websocket_connect("/ws") as ws``."""
         self._warn_without_lifespan()
         request = self.build_request("GET", url, headers=headers)
-        scope = _websocket_scope(self._handler, request, subprotocols)
-        core = _WebSocketCore(self.app, scope, self._handler.raise_server_exceptions,
-                              close_timeout)
-        return AsyncWebSocketTestSession(core)
+        return AsyncWebSocketTestSession(self._websocket_core(request, subprotocols,
+                                                              close_timeout))
 
     def _warn_without_lifespan(self) -> None:
-        if self._task_group is None and not self._warned and _has_lifespan_work(self.app):
-            self._warned = True
+        if self._task_group is None and self._lifespan_warning_due():
             warnings.warn(
                 "AsyncTestClient used without running the app's lifespan (startup hooks and "
                 "lifespan contexts did not run); use `async with AsyncTestClient(app) as c:`",
@@ -895,22 +937,22 @@ class _WebSocketCore:
             raise exc
 
 
-def _text_of(message: Message) -> str:
+def _payload(message: Message, key: str, kind: str) -> Any:
+    """``message[key]`` of a ``websocket.send``; the app's close raises WebSocketDisconnect."""
     if message["type"] == "websocket.close":
         raise WebSocketDisconnect(message.get("code", 1000), message.get("reason") or "")
-    text = message.get("text")
-    if text is None:
-        raise TypeError(f"expected a text message, got {message!r}")
-    return text  # type: ignore[no-any-return]
+    data = message.get(key)
+    if data is None:
+        raise TypeError(f"expected a {kind} message, got {message!r}")
+    return data
+
+
+def _text_of(message: Message) -> str:
+    return _payload(message, "text", "text")  # type: ignore[no-any-return]
 
 
 def _bytes_of(message: Message) -> bytes:
-    if message["type"] == "websocket.close":
-        raise WebSocketDisconnect(message.get("code", 1000), message.get("reason") or "")
-    data = message.get("bytes")
-    if data is None:
-        raise TypeError(f"expected a binary message, got {message!r}")
-    return bytes(data)
+    return bytes(_payload(message, "bytes", "binary"))
 
 
 def _json_message(data: Any, mode: str) -> Message:
@@ -949,20 +991,25 @@ _WS_HANDSHAKE_HEADERS = frozenset(
 )
 
 
-class WebSocketTestSession:
-    """A synchronous WebSocket conversation: ``with client.websocket_connect("/ws") as ws``.
+def _text_message(data: str) -> Message:
+    return {"type": "websocket.receive", "text": data}
 
-    Leaving the ``with`` block closes the connection (code 1000), waits for the app to
-    finish (cancelling it after ``close_timeout`` seconds) and re-raises its exception.
-    """
+
+def _bytes_message(data: bytes) -> Message:
+    return {"type": "websocket.receive", "bytes": bytes(data)}
+
+
+def _json_of(message: Message, mode: str) -> Any:
+    raw = _text_of(message) if mode == "text" else _bytes_of(message).decode()
+    return json.loads(raw)
+
+
+class _WebSocketSession:
+    """What both session classes read straight from the core; their I/O differs (a portal
+    call for the sync one, an await for the async one), the messages do not."""
 
     __test__ = False
-
-    def __init__(self, client: TestClient, core: _WebSocketCore) -> None:
-        self._client = client
-        self._core = core
-        self._stack = contextlib.ExitStack()
-        self._portal: anyio.from_thread.BlockingPortal | None = None
+    _core: _WebSocketCore
 
     @property
     def accepted_subprotocol(self) -> str | None:
@@ -972,6 +1019,20 @@ class WebSocketTestSession:
     def extra_headers(self) -> list[tuple[bytes, bytes]]:
         """Headers the app sent with ``websocket.accept``."""
         return self._core.extra_headers
+
+
+class WebSocketTestSession(_WebSocketSession):
+    """A synchronous WebSocket conversation: ``with client.websocket_connect("/ws") as ws``.
+
+    Leaving the ``with`` block closes the connection (code 1000), waits for the app to
+    finish (cancelling it after ``close_timeout`` seconds) and re-raises its exception.
+    """
+
+    def __init__(self, client: TestClient, core: _WebSocketCore) -> None:
+        self._client = client
+        self._core = core
+        self._stack = contextlib.ExitStack()
+        self._portal: anyio.from_thread.BlockingPortal | None = None
 
     def __enter__(self) -> WebSocketTestSession:
         stack = self._stack
@@ -1007,10 +1068,10 @@ class WebSocketTestSession:
         self._call(self._core.send, message)
 
     def send_text(self, data: str) -> None:
-        self.send({"type": "websocket.receive", "text": data})
+        self.send(_text_message(data))
 
     def send_bytes(self, data: bytes) -> None:
-        self.send({"type": "websocket.receive", "bytes": bytes(data)})
+        self.send(_bytes_message(data))
 
     def send_json(self, data: Any, mode: str = "text") -> None:
         self.send(_json_message(data, mode))
@@ -1027,34 +1088,22 @@ class WebSocketTestSession:
         return _bytes_of(self.receive())
 
     def receive_json(self, mode: str = "text") -> Any:
-        message = self.receive()
-        raw = _text_of(message) if mode == "text" else _bytes_of(message).decode()
-        return json.loads(raw)
+        return _json_of(self.receive(), mode)
 
     def close(self, code: int = 1000, reason: str | None = None) -> None:
         """Close from the client side and wait for the app to finish."""
         self._call(self._core.close, code, reason)
 
 
-class AsyncWebSocketTestSession:
+class AsyncWebSocketTestSession(_WebSocketSession):
     """The async twin of :class:`WebSocketTestSession`.
 
     ``async with client.websocket_connect("/ws") as ws: await ws.send_text("hi")``
     """
 
-    __test__ = False
-
     def __init__(self, core: _WebSocketCore) -> None:
         self._core = core
         self._task_group: anyio.abc.TaskGroup | None = None
-
-    @property
-    def accepted_subprotocol(self) -> str | None:
-        return self._core.accepted_subprotocol
-
-    @property
-    def extra_headers(self) -> list[tuple[bytes, bytes]]:
-        return self._core.extra_headers
 
     async def __aenter__(self) -> AsyncWebSocketTestSession:
         self._core.open_streams()
@@ -1085,10 +1134,10 @@ class AsyncWebSocketTestSession:
         await self._core.send(message)
 
     async def send_text(self, data: str) -> None:
-        await self.send({"type": "websocket.receive", "text": data})
+        await self.send(_text_message(data))
 
     async def send_bytes(self, data: bytes) -> None:
-        await self.send({"type": "websocket.receive", "bytes": bytes(data)})
+        await self.send(_bytes_message(data))
 
     async def send_json(self, data: Any, mode: str = "text") -> None:
         await self.send(_json_message(data, mode))
@@ -1103,9 +1152,7 @@ class AsyncWebSocketTestSession:
         return _bytes_of(await self.receive())
 
     async def receive_json(self, mode: str = "text") -> Any:
-        message = await self.receive()
-        raw = _text_of(message) if mode == "text" else _bytes_of(message).decode()
-        return json.loads(raw)
+        return _json_of(await self.receive(), mode)
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
         await self._core.close(code, reason)
