@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .types import Scope
@@ -187,10 +187,43 @@ class MutableHeaders(Headers):
             self["vary"] = f"{existing}, {vary}"
 
 
-class QueryParams(Mapping[str, str]):
-    """Multi-valued query parameters; ``params["a"]`` is the last value, ``getlist`` all."""
+_V = TypeVar("_V")
+
+
+class _MultiDict(Mapping[str, _V]):
+    """An immutable multi-valued mapping: ``md[key]`` is the last value for ``key``,
+    ``getlist(key)`` all of them and ``multi_items()`` every pair in the order given.
+
+    The shared body of ``QueryParams`` and ``lamina.forms.FormData``; each keeps its own
+    constructor and equality (query parameters compare regardless of order, forms do not).
+    """
 
     __slots__ = ("_dict", "_list")
+
+    def __init__(self, items: list[tuple[str, _V]]) -> None:
+        self._list = items
+        self._dict: dict[str, _V] = dict(items)
+
+    def getlist(self, key: str) -> list[_V]:
+        return [v for k, v in self._list if k == key]
+
+    def multi_items(self) -> list[tuple[str, _V]]:
+        return list(self._list)
+
+    def __getitem__(self, key: str) -> _V:
+        return self._dict[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._dict)
+
+    def __len__(self) -> int:
+        return len(self._dict)
+
+
+class QueryParams(_MultiDict[str]):
+    """Multi-valued query parameters; ``params["a"]`` is the last value, ``getlist`` all."""
+
+    __slots__ = ()
 
     def __init__(
         self,
@@ -210,23 +243,7 @@ class QueryParams(Mapping[str, str]):
             items = [(str(k), str(v)) for k, v in query.items()]
         else:
             items = [(str(k), str(v)) for k, v in query]
-        self._list = items
-        self._dict = dict(items)
-
-    def getlist(self, key: str) -> list[str]:
-        return [v for k, v in self._list if k == key]
-
-    def multi_items(self) -> list[tuple[str, str]]:
-        return list(self._list)
-
-    def __getitem__(self, key: str) -> str:
-        return self._dict[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._dict)
-
-    def __len__(self) -> int:
-        return len(self._dict)
+        super().__init__(items)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, QueryParams):

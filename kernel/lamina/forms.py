@@ -42,7 +42,7 @@ from __future__ import annotations
 import functools
 import io
 import re
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from tempfile import SpooledTemporaryFile
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
@@ -52,7 +52,7 @@ import anyio.to_thread
 from python_multipart.exceptions import MultipartParseError, QuerystringParseError
 from python_multipart.multipart import MultipartParser, QuerystringParser
 
-from .datastructures import Headers
+from .datastructures import Headers, _MultiDict
 from .exceptions import PayloadTooLarge, RequestError, UnsupportedMediaType
 from .requests import FORM_KEY, add_cleanup
 
@@ -249,14 +249,14 @@ class UploadFile:
 FormValue = str | UploadFile
 
 
-class FormData(Mapping[str, FormValue]):
+class FormData(_MultiDict[FormValue]):
     """A parsed form: multi-valued, in the order the client sent the parts.
 
     ``form[name]`` is the last value (like ``QueryParams``), ``form.getlist(name)`` all of
     them, ``form.multi_items()`` every ``(name, value)`` pair.
     """
 
-    __slots__ = ("_dict", "_list")
+    __slots__ = ()
 
     def __init__(
         self, items: Mapping[str, FormValue] | Sequence[tuple[str, FormValue]] | None = None
@@ -267,30 +267,14 @@ class FormData(Mapping[str, FormValue]):
             pairs = list(items.items())
         else:
             pairs = list(items)
-        self._list = pairs
-        self._dict: dict[str, FormValue] = dict(pairs)
+        super().__init__(pairs)
 
     def _append(self, name: str, value: FormValue) -> None:
         self._list.append((name, value))
         self._dict[name] = value
 
-    def getlist(self, key: str) -> list[FormValue]:
-        return [v for k, v in self._list if k == key]
-
-    def multi_items(self) -> list[tuple[str, FormValue]]:
-        return list(self._list)
-
     def files(self) -> list[UploadFile]:
         return [v for _, v in self._list if isinstance(v, UploadFile)]
-
-    def __getitem__(self, key: str) -> FormValue:
-        return self._dict[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._dict)
-
-    def __len__(self) -> int:
-        return len(self._dict)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, FormData):
