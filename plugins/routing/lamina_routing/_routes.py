@@ -211,7 +211,41 @@ def method_order(method: str) -> tuple[int, str]:
         return (len(HTTP_VERBS), method)
 
 
-class Mount(BaseRoute):
+class _Container(BaseRoute):
+    """What :class:`Mount` and :class:`Host` share: they hold an ASGI app or inner routes
+    (a list, or a Router whose routes are used), with their own middleware and converters,
+    and are matched for every protocol."""
+
+    protocol = "*"
+
+    def _hold(
+        self,
+        app: Any,
+        routes: Iterable[Any] | None,
+        name: str | None,
+        middleware: Sequence[RouteMiddleware] | None,
+        converters: Mapping[str, Converter] | None,
+    ) -> None:
+        if (routes is None and isinstance(app, (list, tuple))) or getattr(
+            app, "__lamina_router__", False
+        ):
+            routes, app = app, None
+        #: The inner routes (a list, or a Router whose routes are used), or ``None``.
+        self.routes: list[Any] | None = list(routes) if routes is not None else None
+        self.app = app
+        self.endpoint = app if app is not None else self.routes
+        self.name = name
+        self.explicit_name = name is not None
+        self.middleware = list(middleware or ())
+        self.converters = converters
+
+    def describe_endpoint(self) -> str:
+        if self.app is None:
+            return f"<{len(self.routes or ())} routes>"
+        return super().describe_endpoint()
+
+
+class Mount(_Container):
     """Serve an ASGI app, or a list of routes, under ``path`` (the bare prefix matches too).
 
     ``Mount("/api", routes=[...], name="api")`` makes the inner names reversible as
@@ -220,8 +254,6 @@ class Mount(BaseRoute):
     extended by the matched prefix and ``path`` unchanged (ASGI 3). ``middleware`` wraps
     everything under the mount, for HTTP and WebSocket scopes alike.
     """
-
-    protocol = "*"
 
     def __init__(
         self,
@@ -238,38 +270,20 @@ class Mount(BaseRoute):
         self.path = path.rstrip("/")
         if routes is not None and app is not None:
             raise ValueError("Mount takes an app or routes, not both")
-        if (routes is None and isinstance(app, (list, tuple))) or getattr(
-            app, "__lamina_router__", False
-        ):
-            routes, app = app, None
-        #: The inner routes (a list, or a Router whose routes are used), or ``None``.
-        self.routes: list[Any] | None = list(routes) if routes is not None else None
-        self.app = app
-        if self.routes is None and app is None:
+        self._hold(app, routes, name, middleware, converters)
+        if self.routes is None and self.app is None:
             raise ValueError(f"Mount({path!r}) needs an ASGI app or a list of routes")
-        self.endpoint = app if app is not None else self.routes
-        self.name = name
-        self.explicit_name = name is not None
-        self.middleware = list(middleware or ())
-        self.converters = converters
-
-    def describe_endpoint(self) -> str:
-        if self.app is None:
-            return f"<{len(self.routes or ())} routes>"
-        return super().describe_endpoint()
 
     def __repr__(self) -> str:
         return f"Mount({self.path!r}, {self.describe_endpoint()}, name={self.name!r})"
 
 
-class Host(BaseRoute):
+class Host(_Container):
     """Dispatch on the ``Host`` header: ``Host("{tenant}.example.com", app, name="tenant")``.
 
     The port is ignored; the pattern takes parameters like a path (they land in
     ``path_params``). ``app`` is an ASGI app or a list of routes.
     """
-
-    protocol = "*"
 
     def __init__(
         self,
@@ -282,21 +296,7 @@ class Host(BaseRoute):
     ) -> None:
         self.host = host
         self.path = ""
-        routes = None
-        if isinstance(app, (list, tuple)) or getattr(app, "__lamina_router__", False):
-            routes, app = app, None
-        self.routes: list[Any] | None = list(routes) if routes is not None else None
-        self.app = app
-        self.endpoint = app if app is not None else self.routes
-        self.name = name
-        self.explicit_name = name is not None
-        self.middleware = list(middleware or ())
-        self.converters = converters
-
-    def describe_endpoint(self) -> str:
-        if self.app is None:
-            return f"<{len(self.routes or ())} routes>"
-        return super().describe_endpoint()
+        self._hold(app, None, name, middleware, converters)
 
     def __repr__(self) -> str:
         return f"Host({self.host!r}, {self.describe_endpoint()}, name={self.name!r})"
