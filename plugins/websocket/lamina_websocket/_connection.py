@@ -326,34 +326,28 @@ class WebSocket(HTTPConnection):
         except (ValueError, UnicodeDecodeError):
             raise WebSocketException(CLOSE_UNSUPPORTED_DATA, "invalid JSON") from None
 
-    async def iter_text(self) -> AsyncIterator[str]:
+    def iter_text(self) -> AsyncIterator[str]:
         """Text messages until the client disconnects."""
-        self._check_accepted()
-        receive = self.receive
-        try:
-            while True:
-                message = await receive()
-                text = message.get("text")
-                if text is None:
-                    if message["type"] == "websocket.disconnect":
-                        return
-                    raise WebSocketException(CLOSE_UNSUPPORTED_DATA, "expected a text message")
-                yield text
-        except WebSocketDisconnect:  # closed for a message over the size limit
-            return
+        return self._iter_data("text", "expected a text message")
 
-    async def iter_bytes(self) -> AsyncIterator[bytes]:
+    def iter_bytes(self) -> AsyncIterator[bytes]:
         """Binary messages until the client disconnects."""
+        return self._iter_data("bytes", "expected a binary message")
+
+    async def _iter_data(self, key: str, refusal: str) -> AsyncIterator[Any]:
+        """``message[key]`` of each message until the client disconnects; a message of the
+        other kind is refused with close code 1003. Runs lazily, like an async generator
+        method: the accepted check happens on the first iteration."""
         self._check_accepted()
         receive = self.receive
         try:
             while True:
                 message = await receive()
-                data = message.get("bytes")
+                data = message.get(key)
                 if data is None:
                     if message["type"] == "websocket.disconnect":
                         return
-                    raise WebSocketException(CLOSE_UNSUPPORTED_DATA, "expected a binary message")
+                    raise WebSocketException(CLOSE_UNSUPPORTED_DATA, refusal)
                 yield data
         except WebSocketDisconnect:  # closed for a message over the size limit
             return
