@@ -291,29 +291,25 @@ class WebSocket(HTTPConnection):
                 raise RuntimeError("the WebSocket is not accepted yet: call accept() first")
             raise RuntimeError("the WebSocket is already closed")
 
-    async def _receive_data(self) -> Message:
+    async def _receive_data(self, key: str, refusal: str) -> Any:
+        """``message[key]`` of the next message; the other kind is refused with 1003."""
         self._check_accepted()
         message = await self.receive()
         if message["type"] == "websocket.disconnect":
             raise WebSocketDisconnect(message.get("code", CLOSE_NORMAL),
                                       message.get("reason") or "")
-        return message
+        data = message.get(key)
+        if data is None:
+            raise WebSocketException(CLOSE_UNSUPPORTED_DATA, refusal)
+        return data
 
     async def receive_text(self) -> str:
         """The next text message; a binary message is refused with close code 1003."""
-        message = await self._receive_data()
-        text = message.get("text")
-        if text is None:
-            raise WebSocketException(CLOSE_UNSUPPORTED_DATA, "expected a text message")
-        return text  # type: ignore[no-any-return]
+        return await self._receive_data("text", "expected a text message")  # type: ignore[no-any-return]
 
     async def receive_bytes(self) -> bytes:
         """The next binary message; a text message is refused with close code 1003."""
-        message = await self._receive_data()
-        data = message.get("bytes")
-        if data is None:
-            raise WebSocketException(CLOSE_UNSUPPORTED_DATA, "expected a binary message")
-        return data  # type: ignore[no-any-return]
+        return await self._receive_data("bytes", "expected a binary message")  # type: ignore[no-any-return]
 
     async def receive_json(self, mode: Literal["text", "binary"] = "text") -> Any:
         """The next message parsed as JSON; a wrong frame kind or invalid JSON closes 1003."""
