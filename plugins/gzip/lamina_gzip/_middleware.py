@@ -44,6 +44,8 @@ COMPRESSIBLE_IMAGES = frozenset({b"image/svg+xml", b"image/bmp", b"image/x-icon"
                                  b"image/vnd.microsoft.icon"})
 
 _MEDIA_CACHE_LIMIT = 256
+#: No body, or a partial one: never compressed.
+_NO_COMPRESS_STATUS = frozenset({204, 206, 304})
 
 _WAIT, _HELD, _THROUGH, _STREAM = 0, 1, 2, 3
 
@@ -51,8 +53,8 @@ _WAIT, _HELD, _THROUGH, _STREAM = 0, 1, 2, 3
 class GZipMiddleware:
     """Compress responses with gzip when the client accepts it and it pays off."""
 
-    __slots__ = ("_media_cache", "app", "excluded", "excluded_prefixes", "level",
-                 "minimum_size", "thread_threshold")
+    __slots__ = ("_media_cache", "_min_digits", "_min_text", "app", "excluded",
+                 "excluded_prefixes", "level", "minimum_size", "thread_threshold")
 
     def __init__(
         self,
@@ -66,6 +68,10 @@ class GZipMiddleware:
             raise ValueError(f"gzip level must be between 0 and 9, got {level}")
         self.app = app
         self.minimum_size = max(0, int(minimum_size))
+        #: ``minimum_size`` as ASCII digits: a Content-Length with fewer digits, or as
+        #: many and sorting lower, is below it.
+        self._min_text = str(self.minimum_size).encode()
+        self._min_digits = len(self._min_text)
         self.level = level
         self.thread_threshold = int(thread_threshold)
         types = [t.strip().lower().encode("latin-1") for t in excluded_media_types]
@@ -115,14 +121,19 @@ class GZipMiddleware:
         (a declared ``Content-Length`` below the minimum usually does, at once).
         """
         status = message["status"]
-        if status < 200 or status in (204, 206, 304):
+        if status < 200 or status in _NO_COMPRESS_STATUS:
             return True
-        length = -1
         headers = message.get("headers", ())
         if type(headers) is not list:  # any iterable is valid ASGI; it is read twice
             headers = message["headers"] = list(headers)
         for key, value in headers:
             if key == b"content-length":
+                # Plain digits compare as text when their count settles it (no int()).
+                size = len(value)
+                if (size < self._min_digits or (
+                    size == self._min_digits and value < self._min_text
+                )) and value.isdigit():
+                    return True
                 try:
                     length = int(value)
                 except ValueError:

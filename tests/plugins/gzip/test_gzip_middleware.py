@@ -239,3 +239,52 @@ def test_identity_only_clients_get_the_body_as_is(accept: str) -> None:
     r = request(GZipMiddleware(body_app(BIG)), headers={"accept-encoding": accept})
     assert r.header("content-encoding") is None
     assert r.body == BIG and r.header("content-length") == str(len(BIG))
+
+
+@pytest.mark.parametrize(
+    ("declared", "held"),
+    [(b"0", False), (b"99", False), (b"499", False), (b"0499", False), (b"500", True),
+     (b"1000", True), (b"00500", True), (b"-1", True), (b"+49", False), (b"abc", False)],
+)
+def test_declared_length_decides_at_the_start(declared: bytes, held: bool) -> None:
+    """A declared Content-Length below the minimum lets the start through at once."""
+    sent: list[dict[str, Any]] = []
+    seen_before_body: list[bool] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-length", declared),
+                                (b"content-type", b"text/plain")]})
+        seen_before_body.append(bool(sent))
+        await send({"type": "http.response.body", "body": b"x" * 600})
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    async def receive() -> Any:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": [
+        (b"accept-encoding", b"gzip")]}
+    anyio.run(GZipMiddleware(app), scope, receive, send)
+    assert seen_before_body == [not held]
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
+    encoded = (b"content-encoding", b"gzip") in sent[0]["headers"]
+    assert encoded == held  # a held start is decided by the real (600-byte) body
+
+
+def test_content_type_decisions_stay_right_past_the_memo_limit() -> None:
+    """Many distinct Content-Type values (more than the memo holds), each asked twice."""
+    types = [f"image/x-{i}" if i % 2 else f"text/x-{i}" for i in range(300)]
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", scope["path"][1:].encode())]})
+        await send({"type": "http.response.body", "body": BIG})
+
+    mw = GZipMiddleware(app)
+    for _ in range(2):
+        for media in types:
+            r = request(mw, path="/" + media, headers=GZ)
+            compressed = r.header("content-encoding") == "gzip"
+            assert compressed == media.startswith("text/"), media
