@@ -1,7 +1,9 @@
 """The CORS middleware: plain ASGI, usable in any ASGI app.
 
 Everything that does not depend on the request is computed once in ``__init__``; a request
-then costs a scan of its headers for ``Origin``, a set lookup and one header-list copy.
+then costs a scan of its headers for ``Origin``, a set lookup and one header-list copy (with
+``"*"`` and no credentials, not even the scan, except for ``OPTIONS``). The ``send`` handed
+to the app is a plain function returning the server's awaitable: no coroutine per message.
 Behaviour follows the Fetch standard's CORS protocol:
 
 * a request without ``Origin`` is not a CORS request: the app answers it, and the response

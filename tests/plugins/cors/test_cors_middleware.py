@@ -258,3 +258,18 @@ def test_expose_all_with_credentials_lists_the_response_header_names() -> None:
     c2, _ = client(allow_origins=[ORIGIN], expose_headers=["*"])
     assert c2.get("/", headers={"origin": ORIGIN}).headers[
         "access-control-expose-headers"] == "*"
+
+
+def test_wildcard_grant_on_every_method_and_preflights_still_answered() -> None:
+    """With "*" and no credentials only OPTIONS needs the request headers read."""
+    c, endpoint = client(allow_origins=["*"], allow_methods=["GET", "PUT"])
+    for method in ("POST", "PUT", "DELETE", "OPTIONS"):
+        for headers in ({"origin": OTHER}, {}):
+            r = c.request(method, "/", headers=headers)
+            assert r.status_code == 200 and r.text == "ok", (method, headers)
+            assert acao(r) == "*" and "vary" not in r.headers
+    assert endpoint.calls == 8
+    r = preflight(c, origin=OTHER)
+    assert r.status_code == 204 and acao(r) == "*"
+    assert r.headers["access-control-allow-methods"] == "GET, PUT"
+    assert endpoint.calls == 8
