@@ -44,13 +44,17 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 #: The shared peer harness: ``$LAMINA_BENCH_HARNESS``, else ``../shared/bench`` next to the
 #: repository (where the team keeps it), whatever the current directory.
-HARNESS_CANDIDATES = [Path(os.environ["LAMINA_BENCH_HARNESS"])] if os.environ.get(
-    "LAMINA_BENCH_HARNESS") else [HERE.parent.parent / "shared" / "bench"]
+HARNESS_CANDIDATES = (
+    [Path(os.environ["LAMINA_BENCH_HARNESS"])]
+    if os.environ.get("LAMINA_BENCH_HARNESS")
+    else [HERE.parent.parent / "shared" / "bench"]
+)
 HARNESS = next((p.resolve() for p in HARNESS_CANDIDATES if (p / "inproc.py").is_file()), None)
 if HARNESS is None:
     raise SystemExit(
         "the shared benchmark harness (inproc.py, scenarios.py, apps/) is not at "
-        f"{', '.join(map(str, HARNESS_CANDIDATES))}; set LAMINA_BENCH_HARNESS to its folder")
+        f"{', '.join(map(str, HARNESS_CANDIDATES))}; set LAMINA_BENCH_HARNESS to its folder"
+    )
 # the harness folder goes LAST: its http.py must never shadow the stdlib package
 sys.path = [p for p in sys.path if Path(p or ".").resolve() != HARNESS] + [str(HARNESS)]
 
@@ -88,8 +92,9 @@ def _kernel_app(with_middleware: bool) -> Any:
             await endpoint(scope, receive, send)
 
     middleware = [Middleware(_passthrough)] if with_middleware else []
-    return make_app(plugin("dict-router", lamina_make_router=lambda: DictRouter()),
-                    middleware=middleware)
+    return make_app(
+        plugin("dict-router", lamina_make_router=lambda: DictRouter()), middleware=middleware
+    )
 
 
 def _starlette_mw_app() -> Any:
@@ -98,17 +103,20 @@ def _starlette_mw_app() -> Any:
     from starlette.middleware import Middleware as StarletteMiddleware
     from starlette.routing import Route
 
-    return Starlette(routes=[Route("/plaintext", plaintext)],
-                     middleware=[StarletteMiddleware(_passthrough)])
+    return Starlette(
+        routes=[Route("/plaintext", plaintext)], middleware=[StarletteMiddleware(_passthrough)]
+    )
 
 
 def load_column(name: str) -> Any:
     """The ASGI app of a column (also used by the HTTP server subprocess)."""
     if name == "raw_asgi":
         from apps.raw_asgi import app  # type: ignore[import-not-found]
+
         return app
     if name == "starlette":
         from apps.starlette_app import app  # type: ignore[import-not-found]
+
         return app
     if name == "starlette_mw":
         return _starlette_mw_app()
@@ -127,8 +135,7 @@ def load_column(name: str) -> Any:
     raise SystemExit(f"unknown column {name!r}")
 
 
-COLUMNS = ["raw_asgi", "starlette", "lamina_kernel", "lamina", "starlette_mw",
-           "lamina_kernel_mw"]
+COLUMNS = ["raw_asgi", "starlette", "lamina_kernel", "lamina", "starlette_mw", "lamina_kernel_mw"]
 
 
 # ----------------------------------------------------------------------------- in-process
@@ -169,8 +176,10 @@ async def run_inproc(columns: list[str], iterations: int, rounds: int) -> dict[s
             samples[name].append(await _time_inproc(app, make_scope, iterations))
     for shutdown in shutdowns:
         await shutdown()
-    return {name: {"us": min(values), "median_us": statistics.median(values)}
-            for name, values in samples.items()}
+    return {
+        name: {"us": min(values), "median_us": statistics.median(values)}
+        for name, values in samples.items()
+    }
 
 
 # ----------------------------------------------------------------------------- over HTTP
@@ -191,8 +200,11 @@ def _free_port() -> int:
 
 
 def _taskset(cpu: int) -> list[str]:
-    return ["taskset", "-c", str(cpu)] if shutil.which("taskset") and os.cpu_count() and \
-        os.cpu_count() > 1 else []  # type: ignore[operator]
+    return (
+        ["taskset", "-c", str(cpu)]
+        if shutil.which("taskset") and os.cpu_count() and os.cpu_count() > 1
+        else []
+    )  # type: ignore[operator]
 
 
 def _wait_ready(port: int, process: subprocess.Popen[bytes], timeout: float = 20) -> None:
@@ -251,31 +263,44 @@ def _load(port: int, connections: int, duration: float) -> float:
     """Requests per second against ``port``: wrk when installed, else the asyncio client."""
     if shutil.which("wrk"):
         out = subprocess.run(
-            [*_taskset(1), "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s",
-             f"http://127.0.0.1:{port}/plaintext"],
-            capture_output=True, text=True, check=True, timeout=duration + 30,
+            [
+                *_taskset(1),
+                "wrk",
+                "-t1",
+                f"-c{connections}",
+                f"-d{max(1, round(duration))}s",
+                f"http://127.0.0.1:{port}/plaintext",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=duration + 30,
         ).stdout
         for line in out.splitlines():
             if line.startswith("Requests/sec:"):
                 return float(line.split()[1])
         raise RuntimeError(f"cannot parse wrk output: {out}")
     out = subprocess.run(
-        [*_taskset(1), sys.executable, "-c", LOAD_CODE, str(port), str(connections),
-         str(duration)],
-        capture_output=True, text=True, check=True, timeout=duration + 30,
+        [*_taskset(1), sys.executable, "-c", LOAD_CODE, str(port), str(connections), str(duration)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=duration + 30,
     ).stdout
     return float(out.strip())
 
 
-def run_http(columns: list[str], duration: float, rounds: int, connections: int
-             ) -> dict[str, Any]:
+def run_http(columns: list[str], duration: float, rounds: int, connections: int) -> dict[str, Any]:
     servers: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
     try:
         for name in columns:
             port = _free_port()
             code = SERVER_CODE.format(here=str(HERE), name=name, port=port)
-            process = subprocess.Popen([*_taskset(0), sys.executable, "-c", code],
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            process = subprocess.Popen(
+                [*_taskset(0), sys.executable, "-c", code],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
             try:
                 _wait_ready(port, process)
             except RuntimeError as exc:
@@ -296,8 +321,10 @@ def run_http(columns: list[str], duration: float, rounds: int, connections: int
         for name, values in samples.items():
             if not max(values, default=0):
                 print(f"  {name}: no request completed in any round (machine overloaded?)")
-        return {name: {"rps": max(v), "median_rps": statistics.median(v), "rounds": v}
-                for name, v in samples.items()}
+        return {
+            name: {"rps": max(v), "median_rps": statistics.median(v), "rounds": v}
+            for name, v in samples.items()
+        }
     finally:
         for process, _port in servers.values():
             process.terminate()
@@ -318,10 +345,15 @@ def report(inproc: dict[str, Any], http: dict[str, Any]) -> dict[str, Any]:
         print("\nin-process, plaintext (best of rounds, µs per request; overhead = - raw_asgi)")
         for name, row in inproc.items():
             row["overhead_us"] = row["us"] - raw
-            print(f"  {name:18s} {row['us']:7.2f} µs   overhead {row['overhead_us']:6.2f} µs"
-                  f"   x{row['us'] / raw:5.2f} of raw")
-        pairs = [("lamina_kernel", "starlette"), ("lamina", "starlette"),
-                 ("lamina_kernel_mw", "starlette_mw")]
+            print(
+                f"  {name:18s} {row['us']:7.2f} µs   overhead {row['overhead_us']:6.2f} µs"
+                f"   x{row['us'] / raw:5.2f} of raw"
+            )
+        pairs = [
+            ("lamina_kernel", "starlette"),
+            ("lamina", "starlette"),
+            ("lamina_kernel_mw", "starlette_mw"),
+        ]
         for ours, theirs in pairs:
             if ours in inproc and theirs in inproc:
                 ratio = inproc[ours]["overhead_us"] / inproc[theirs]["overhead_us"]
@@ -333,19 +365,26 @@ def report(inproc: dict[str, Any], http: dict[str, Any]) -> dict[str, Any]:
         for name, row in http.items():
             relative = f"x{row['rps'] / raw:5.2f} of raw" if raw else "(no raw_asgi figure)"
             print(f"  {name:18s} {row['rps']:9.0f} req/s   {relative}")
-        for ours, theirs in [("lamina_kernel", "starlette"), ("lamina", "starlette"),
-                             ("lamina_kernel_mw", "starlette_mw")]:
+        for ours, theirs in [
+            ("lamina_kernel", "starlette"),
+            ("lamina", "starlette"),
+            ("lamina_kernel_mw", "starlette_mw"),
+        ]:
             # a column that served nothing (a failed load run) gives no ratio, not a crash
             if http.get(ours, {}).get("rps") and http.get(theirs, {}).get("rps"):
                 ratio = http[ours]["rps"] / http[theirs]["rps"]
                 # each round's pair ran back to back: their ratio is steadier than the bests'
                 paired = statistics.median(
-                    a / b for a, b in zip(http[ours]["rounds"], http[theirs]["rounds"],
-                                          strict=True) if b)
+                    a / b
+                    for a, b in zip(http[ours]["rounds"], http[theirs]["rounds"], strict=True)
+                    if b
+                )
                 summary[f"http_rps_{ours}_vs_{theirs}"] = ratio
                 summary[f"http_rps_{ours}_vs_{theirs}_paired_median"] = paired
-                print(f"  throughput ratio {ours} / {theirs}: {ratio:.2f} (best of rounds), "
-                      f"{paired:.2f} (median of per-round ratios)")
+                print(
+                    f"  throughput ratio {ours} / {theirs}: {ratio:.2f} (best of rounds), "
+                    f"{paired:.2f} (median of per-round ratios)"
+                )
     return summary
 
 
@@ -367,20 +406,24 @@ def main() -> None:
     if not args.no_inproc:
         try:
             import uvloop
+
             uvloop.install()
         except ImportError:
             pass
         print(f"in-process: {args.rounds} rounds x {args.iterations} requests per column")
         inproc = asyncio.run(run_inproc(columns, args.iterations, args.rounds))
     if not args.no_http:
-        print(f"over HTTP: {args.http_rounds} rounds x {args.duration}s per column, "
-              f"{args.connections} connections, load by "
-              f"{'wrk' if shutil.which('wrk') else 'asyncio client'}")
+        print(
+            f"over HTTP: {args.http_rounds} rounds x {args.duration}s per column, "
+            f"{args.connections} connections, load by "
+            f"{'wrk' if shutil.which('wrk') else 'asyncio client'}"
+        )
         http = run_http(columns, args.duration, args.http_rounds, args.connections)
     summary = report(inproc, http)
     if args.json:
-        Path(args.json).write_text(json.dumps(
-            {"inproc": inproc, "http": http, "summary": summary}, indent=2))
+        Path(args.json).write_text(
+            json.dumps({"inproc": inproc, "http": http, "summary": summary}, indent=2)
+        )
 
 
 if __name__ == "__main__":

@@ -54,8 +54,18 @@ ORIGIN = b"https://app.example.com"
 PLAINTEXT = b"Hello, World!"
 #: ~100 KiB of realistic, compressible JSON.
 JSON_BODY = json.dumps(
-    {"items": [{"id": i, "name": f"item-{i}", "price": i * 1.25, "tags": ["a", "b", str(i % 7)],
-                "active": i % 3 == 0} for i in range(1300)]},
+    {
+        "items": [
+            {
+                "id": i,
+                "name": f"item-{i}",
+                "price": i * 1.25,
+                "tags": ["a", "b", str(i % 7)],
+                "active": i % 3 == 0,
+            }
+            for i in range(1300)
+        ]
+    },
     separators=(",", ":"),
 ).encode()
 GZIP_MIN = 500
@@ -63,8 +73,10 @@ GZIP_MIN = 500
 #: (passed to the ``--http`` servers through the environment).
 ORIGINS_ENV = "MIDDLEWARE_BENCH_ORIGINS"
 ALLOW_ORIGINS = [ORIGIN.decode()] if os.environ.get(ORIGINS_ENV) == "listed" else ["*"]
-SCENARIOS = {"plaintext": ("/plaintext", b"text/plain; charset=utf-8", PLAINTEXT),
-             "json100k": ("/json100k", b"application/json", JSON_BODY)}
+SCENARIOS = {
+    "plaintext": ("/plaintext", b"text/plain; charset=utf-8", PLAINTEXT),
+    "json100k": ("/json100k", b"application/json", JSON_BODY),
+}
 
 
 # ------------------------------------------------------------------------------ apps
@@ -72,8 +84,13 @@ def bare_endpoint(scope: Any, receive: Any, send: Any) -> Any:
     _path, ctype, body = SCENARIOS["plaintext" if scope["path"] == "/plaintext" else "json100k"]
 
     async def respond() -> None:
-        await send({"type": "http.response.start", "status": 200, "headers": [
-            (b"content-type", ctype), (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", ctype), (b"content-length", str(len(body)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     return respond()
@@ -88,16 +105,20 @@ def lamina_mw(level: int = 6) -> Any:
     from lamina_cors import CORSMiddleware
     from lamina_gzip import GZipMiddleware
 
-    return CORSMiddleware(GZipMiddleware(bare_endpoint, minimum_size=GZIP_MIN, level=level),
-                          allow_origins=ALLOW_ORIGINS)
+    return CORSMiddleware(
+        GZipMiddleware(bare_endpoint, minimum_size=GZIP_MIN, level=level),
+        allow_origins=ALLOW_ORIGINS,
+    )
 
 
 def starlette_mw(level: int = 9) -> Any:
     from starlette.middleware.cors import CORSMiddleware
     from starlette.middleware.gzip import GZipMiddleware
 
-    return CORSMiddleware(GZipMiddleware(bare_endpoint, minimum_size=GZIP_MIN,
-                                         compresslevel=level), allow_origins=ALLOW_ORIGINS)
+    return CORSMiddleware(
+        GZipMiddleware(bare_endpoint, minimum_size=GZIP_MIN, compresslevel=level),
+        allow_origins=ALLOW_ORIGINS,
+    )
 
 
 def lamina_app(level: int = 6) -> Any:
@@ -110,10 +131,15 @@ def lamina_app(level: int = 6) -> Any:
     async def big(request: Any) -> Any:
         return Response(JSON_BODY, media_type="application/json")
 
-    app = Lamina([Route("/plaintext", plaintext), Route("/json100k", big)], autoload=False,
-                 plugins=["routing", "cors", "gzip"],
-                 settings={"cors": {"allow_origins": ALLOW_ORIGINS},
-                           "gzip": {"minimum_size": GZIP_MIN, "level": level}})
+    app = Lamina(
+        [Route("/plaintext", plaintext), Route("/json100k", big)],
+        autoload=False,
+        plugins=["routing", "cors", "gzip"],
+        settings={
+            "cors": {"allow_origins": ALLOW_ORIGINS},
+            "gzip": {"minimum_size": GZIP_MIN, "level": level},
+        },
+    )
     return app.assemble()
 
 
@@ -131,22 +157,36 @@ def starlette_app(level: int = 9) -> Any:
     async def big(request: Any) -> Any:
         return Response(JSON_BODY, media_type="application/json")
 
-    return Starlette(routes=[Route("/plaintext", plaintext), Route("/json100k", big)],
-                     middleware=[Middleware(CORSMiddleware, allow_origins=ALLOW_ORIGINS),
-                                 Middleware(GZipMiddleware, minimum_size=GZIP_MIN,
-                                            compresslevel=level)])
+    return Starlette(
+        routes=[Route("/plaintext", plaintext), Route("/json100k", big)],
+        middleware=[
+            Middleware(CORSMiddleware, allow_origins=ALLOW_ORIGINS),
+            Middleware(GZipMiddleware, minimum_size=GZIP_MIN, compresslevel=level),
+        ],
+    )
 
 
 # ------------------------------------------------------------------------------ driver
 def make_scope(path: str) -> dict[str, Any]:
     return {
-        "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1", "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 50000),
-        "scheme": "http", "method": "GET", "root_path": "", "path": path,
-        "raw_path": path.encode(), "query_string": b"",
-        "headers": [(b"host", b"127.0.0.1:8000"), (b"user-agent", b"bench"),
-                    (b"accept", b"*/*"), (b"accept-encoding", b"gzip, deflate, br"),
-                    (b"origin", ORIGIN)],
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "server": ("127.0.0.1", 8000),
+        "client": ("127.0.0.1", 50000),
+        "scheme": "http",
+        "method": "GET",
+        "root_path": "",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [
+            (b"host", b"127.0.0.1:8000"),
+            (b"user-agent", b"bench"),
+            (b"accept", b"*/*"),
+            (b"accept-encoding", b"gzip, deflate, br"),
+            (b"origin", ORIGIN),
+        ],
         "state": {},
     }
 
@@ -237,20 +277,25 @@ def report(results: dict[str, dict[str, float]]) -> None:
         for name, secs in row.items():
             print(f"  {name:<18} {secs * 1e6:9.2f} us")
         mw_bare = row["bare"]
-        pairs = [("mw-lamina", "mw-starlette"), ("mw-lamina", "mw-starlette=L6"),
-                 ("app-lamina", "app-starlette"), ("app-lamina", "app-starlette=L6")]
+        pairs = [
+            ("mw-lamina", "mw-starlette"),
+            ("mw-lamina", "mw-starlette=L6"),
+            ("app-lamina", "app-starlette"),
+            ("app-lamina", "app-starlette=L6"),
+        ]
         for ours, theirs in pairs:
             print(f"  ratio {ours} / {theirs}: {row[ours] / row[theirs]:.3f}")
         over_l = row["mw-lamina"] - mw_bare
         over_s = row["mw-starlette"] - mw_bare
-        print(f"  middleware overhead over bare: lamina {over_l * 1e6:.2f} us, "
-              f"starlette {over_s * 1e6:.2f} us"
-              + (f" (ratio {over_l / over_s:.3f})" if over_s > 0 else ""))
+        print(
+            f"  middleware overhead over bare: lamina {over_l * 1e6:.2f} us, "
+            f"starlette {over_s * 1e6:.2f} us"
+            + (f" (ratio {over_l / over_s:.3f})" if over_s > 0 else "")
+        )
 
 
 # ------------------------------------------------------------------------------ HTTP
-HTTP_APPS = {"bare": "bare_app", "app-lamina": "lamina_app",
-             "app-starlette": "starlette_app"}
+HTTP_APPS = {"bare": "bare_app", "app-lamina": "lamina_app", "app-starlette": "starlette_app"}
 
 
 def _free_port() -> int:
@@ -286,11 +331,32 @@ def run_http(duration: int, repeats: int, connections: int) -> dict[str, dict[st
     try:
         for name, factory in HTTP_APPS.items():
             port = _free_port()
-            cmd = ["taskset", "-c", "0", sys.executable, "-m", "uvicorn",
-                   f"middleware_bench:{factory}", "--app-dir", here, "--host", "127.0.0.1",
-                   "--port", str(port), "--loop", "uvloop", "--http", "httptools",
-                   "--log-level", "warning", "--no-access-log", "--lifespan", "off",
-                   "--interface", "asgi3"]
+            cmd = [
+                "taskset",
+                "-c",
+                "0",
+                sys.executable,
+                "-m",
+                "uvicorn",
+                f"middleware_bench:{factory}",
+                "--app-dir",
+                here,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--loop",
+                "uvloop",
+                "--http",
+                "httptools",
+                "--log-level",
+                "warning",
+                "--no-access-log",
+                "--lifespan",
+                "off",
+                "--interface",
+                "asgi3",
+            ]
             if factory != "bare_app":
                 cmd.append("--factory")
             procs[name] = (subprocess.Popen(cmd, cwd="/"), port)
@@ -303,10 +369,24 @@ def run_http(duration: int, repeats: int, connections: int) -> dict[str, dict[st
                 order = list(procs.items()) if r % 2 == 0 else list(reversed(procs.items()))
                 for name, (_, port) in order:
                     out = subprocess.run(
-                        ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}",
-                         f"-d{duration}s", "-H", f"Origin: {ORIGIN.decode()}",
-                         "-H", "Accept-Encoding: gzip", f"http://127.0.0.1:{port}{path}"],
-                        capture_output=True, text=True, timeout=duration + 30, check=True,
+                        [
+                            "taskset",
+                            "-c",
+                            "1",
+                            "wrk",
+                            "-t1",
+                            f"-c{connections}",
+                            f"-d{duration}s",
+                            "-H",
+                            f"Origin: {ORIGIN.decode()}",
+                            "-H",
+                            "Accept-Encoding: gzip",
+                            f"http://127.0.0.1:{port}{path}",
+                        ],
+                        capture_output=True,
+                        text=True,
+                        timeout=duration + 30,
+                        check=True,
                     ).stdout
                     match = re.search(r"Requests/sec:\s+([\d.]+)", out)
                     samples[name].append(float(match.group(1)) if match else 0.0)
@@ -328,22 +408,29 @@ def report_http(results: dict[str, dict[str, float]]) -> None:
         for name, rps in row.items():
             print(f"  {name:<18} {rps:11,.0f} req/s")
         if row.get("app-lamina"):
-            print(f"  throughput ratio app-lamina / app-starlette: "
-                  f"{row['app-lamina'] / row['app-starlette']:.3f} (> 1: Lamina faster)")
+            print(
+                f"  throughput ratio app-lamina / app-starlette: "
+                f"{row['app-lamina'] / row['app-starlette']:.3f} (> 1: Lamina faster)"
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--n", type=int, default=4000,
-                        help="plaintext requests per round (json100k: n/10)")
+    parser.add_argument(
+        "--n", type=int, default=4000, help="plaintext requests per round (json100k: n/10)"
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     parser.add_argument("--http", action="store_true", help="also measure over HTTP with wrk")
     parser.add_argument("--duration", type=int, default=3, help="wrk seconds per measurement")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--origins", choices=["star", "listed"], default="star",
-                        help="allow '*' (default) or only the request's origin, echoed")
+    parser.add_argument(
+        "--origins",
+        choices=["star", "listed"],
+        default="star",
+        help="allow '*' (default) or only the request's origin, echoed",
+    )
     args = parser.parse_args(argv)
     if args.origins == "listed":
         os.environ[ORIGINS_ENV] = "listed"
@@ -358,14 +445,19 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:  # pragma: no cover
         loop_name = "asyncio"
         runner = asyncio.run
-    print(f"Python {sys.version.split()[0]}, {loop_name}, rounds={args.rounds}, n={args.n}, "
-          f"json body {len(JSON_BODY)} B, allow_origins={ALLOW_ORIGINS}")
+    print(
+        f"Python {sys.version.split()[0]}, {loop_name}, rounds={args.rounds}, n={args.n}, "
+        f"json body {len(JSON_BODY)} B, allow_origins={ALLOW_ORIGINS}"
+    )
     results = runner(run(args.rounds, args.n))
     report(results)
     out: dict[str, Any] = {"inproc": results}
     if args.http:
-        http = run_http(max(1, min(args.duration, 30)), max(1, min(args.repeats, 9)),
-                        max(1, min(args.connections, 256)))
+        http = run_http(
+            max(1, min(args.duration, 30)),
+            max(1, min(args.repeats, 9)),
+            max(1, min(args.connections, 256)),
+        )
         report_http(http)
         out["http"] = http
     if args.json:

@@ -92,8 +92,9 @@ def lamina_scaled(n: int) -> Any:
     from lamina import Lamina
     from lamina_routing import Route
 
-    return Lamina([Route(p, _item_lamina) for p in scaled_paths(n)], autoload=False,
-                  plugins=["routing"])
+    return Lamina(
+        [Route(p, _item_lamina) for p in scaled_paths(n)], autoload=False, plugins=["routing"]
+    )
 
 
 def starlette_scaled(n: int) -> Any:
@@ -155,7 +156,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             slow = fw == "starlette" and case.startswith("scale-")
             iters = max(50, args.iterations // 10) if slow else args.iterations
             samples.setdefault((case, fw), []).append(
-                await measure(app, sc, states[id(app)], iters))
+                await measure(app, sc, states[id(app)], iters)
+            )
     for shutdown in shutdowns:
         await shutdown()
     results: dict[str, Any] = {}
@@ -176,8 +178,9 @@ def report(results: dict[str, Any]) -> None:
         for fw, v in row.items():
             vs_st = f"{v['cpu_us'] / st:.3f}" if st else "-"
             vs_raw = f"{v['cpu_us'] / raw:.2f}" if raw else "-"
-            print(f"| {case} | {fw} | {v['wall_us']:.2f} | {v['cpu_us']:.2f} | {vs_st} | "
-                  f"{vs_raw} |")
+            print(
+                f"| {case} | {fw} | {v['wall_us']:.2f} | {v['cpu_us']:.2f} | {vs_st} | {vs_raw} |"
+            )
     table = results.get("table200", {})
     if "starlette" in table and "lamina" in table:
         speedup = table["starlette"]["cpu_us"] / table["lamina"]["cpu_us"]
@@ -192,8 +195,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--iterations", type=int, default=3000)
-    parser.add_argument("--scale", type=lambda s: [int(x) for x in s.split(",")],
-                        default=[10, 200, 2000])
+    parser.add_argument(
+        "--scale", type=lambda s: [int(x) for x in s.split(",")], default=[10, 200, 2000]
+    )
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
     try:

@@ -43,9 +43,12 @@ def lamina_app(with_auth: bool) -> Any:
         return PlainTextResponse("ok")
 
     plugins = ["routing", "sessions"] + (["auth"] if with_auth else [])
-    return Lamina([Route("/read", read), Route("/write", write), Route("/absent", absent)],
-                  autoload=False, plugins=plugins,
-                  settings={"sessions": {"secret_key": SECRET}})
+    return Lamina(
+        [Route("/read", read), Route("/write", write), Route("/absent", absent)],
+        autoload=False,
+        plugins=plugins,
+        settings={"sessions": {"secret_key": SECRET}},
+    )
 
 
 def starlette_app() -> Any:
@@ -72,9 +75,13 @@ def starlette_app() -> Any:
 
 
 async def raw_app(scope: Any, receive: Any, send: Any) -> None:
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                            (b"content-length", b"2")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"2")],
+        }
+    )
     await send({"type": "http.response.body", "body": b"ok"})
 
 
@@ -117,10 +124,20 @@ async def drive(
 
     start = time.perf_counter()
     for _ in range(count):
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-                 "method": "GET", "scheme": "http", "path": path, "raw_path": path.encode(),
-                 "query_string": b"", "root_path": "", "headers": list(headers),
-                 "client": ("127.0.0.1", 5000), "server": ("bench", 80)}
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": list(headers),
+            "client": ("127.0.0.1", 5000),
+            "server": ("bench", 80),
+        }
         await app(scope, receive, send)
     elapsed = time.perf_counter() - start
     if set(statuses) != {200}:
@@ -131,8 +148,12 @@ async def drive(
 
 
 async def main(requests: int, repeats: int) -> None:
-    columns = {"raw": raw_app, "starlette": starlette_app(),
-               "lamina": lamina_app(False), "lamina+auth": lamina_app(True)}
+    columns = {
+        "raw": raw_app,
+        "starlette": starlette_app(),
+        "lamina": lamina_app(False),
+        "lamina+auth": lamina_app(True),
+    }
     cookies = {name: await cookie_for(app) for name, app in columns.items()}
     results: dict[tuple[str, str], list[float]] = {}
     for repeat in range(repeats):

@@ -79,8 +79,12 @@ def make_app(name: str) -> Any:
 
             return EventSourceResponse(events())
 
-        return Lamina([Route("/sse", sse)], autoload=False, plugins=["routing", "sse"],
-                      settings={"sse": {"heartbeat_interval": 0}})
+        return Lamina(
+            [Route("/sse", sse)],
+            autoload=False,
+            plugins=["routing", "sse"],
+            settings={"sse": {"heartbeat_interval": 0}},
+        )
 
     if name == "sse_starlette":
         import anyio
@@ -105,8 +109,10 @@ def make_app(name: str) -> Any:
     if name == "raw":
         import asyncio as aio
 
-        headers = [(b"content-type", b"text/event-stream; charset=utf-8"),
-                   (b"cache-control", b"no-store")]
+        headers = [
+            (b"content-type", b"text/event-stream; charset=utf-8"),
+            (b"cache-control", b"no-store"),
+        ]
 
         async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
             if scope["type"] == "lifespan":
@@ -171,9 +177,18 @@ def serve(name: str, port: int, clients: int) -> None:
         loop = "uvloop"
     except ImportError:
         loop = "asyncio"
-    uvicorn.run(make_app(name), host="127.0.0.1", port=port, loop=loop, http="httptools",
-                log_level="warning", interface="asgi3", backlog=2048, lifespan="on",
-                timeout_graceful_shutdown=2)
+    uvicorn.run(
+        make_app(name),
+        host="127.0.0.1",
+        port=port,
+        loop=loop,
+        http="httptools",
+        log_level="warning",
+        interface="asgi3",
+        backlog=2048,
+        lifespan="on",
+        timeout_graceful_shutdown=2,
+    )
 
 
 def rss_kib(pid: int) -> int:
@@ -200,8 +215,9 @@ class Client:
     writer: asyncio.StreamWriter | None = field(default=None, repr=False)
 
 
-async def run_client(port: int, query: str, client: Client, connected: asyncio.Event,
-                     stop: asyncio.Event) -> None:
+async def run_client(
+    port: int, query: str, client: Client, connected: asyncio.Event, stop: asyncio.Event
+) -> None:
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
     except OSError as exc:
@@ -209,8 +225,10 @@ async def run_client(port: int, query: str, client: Client, connected: asyncio.E
         connected.set()
         return
     client.writer = writer
-    writer.write(f"GET /sse?{query} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                 "Accept: text/event-stream\r\n\r\n".encode())
+    writer.write(
+        f"GET /sse?{query} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        "Accept: text/event-stream\r\n\r\n".encode()
+    )
     try:
         head = await reader.readuntil(b"\r\n\r\n")
         client.ok = head.startswith(b"HTTP/1.1 200")
@@ -239,8 +257,9 @@ async def run_client(port: int, query: str, client: Client, connected: asyncio.E
         writer.close()
 
 
-async def phase(port: int, clients: int, query: str, seconds: float,
-                on_connected: Any = None) -> tuple[list[Client], float, int, float]:
+async def phase(
+    port: int, clients: int, query: str, seconds: float, on_connected: Any = None
+) -> tuple[list[Client], float, int, float]:
     """Open ``clients`` streams, keep them ``seconds``, close them. Returns the clients,
     the measured window, the events received in it and the time it took to connect."""
     stop = asyncio.Event()
@@ -249,7 +268,7 @@ async def phase(port: int, clients: int, query: str, seconds: float,
     t0 = time.perf_counter()
     for start in range(0, clients, CONNECT_BATCH):
         batch = []
-        for state in states[start:start + CONNECT_BATCH]:
+        for state in states[start : start + CONNECT_BATCH]:
             connected = asyncio.Event()
             tasks.append(asyncio.ensure_future(run_client(port, query, state, connected, stop)))
             batch.append(connected.wait())
@@ -309,9 +328,18 @@ def wait_ready(port: int, proc: subprocess.Popen[bytes], deadline: float) -> Non
 def measure(name: str, args: argparse.Namespace) -> Result:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--serve", name, "--port", str(port),
-         "--clients", str(args.clients)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            __file__,
+            "--serve",
+            name,
+            "--port",
+            str(port),
+            "--clients",
+            str(args.clients),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     result = Result(server=name, clients=args.clients)
     try:
@@ -330,12 +358,14 @@ def measure(name: str, args: argparse.Namespace) -> Result:
 
         hold_query = f"interval={args.hold_interval}"
         states, _, _, connect_time = asyncio.run(
-            phase(port, args.clients, hold_query, args.hold, on_connected=held))
+            phase(port, args.clients, hold_query, args.hold, on_connected=held)
+        )
         result.connect_seconds = round(connect_time, 2)
         result.hold_connected = sum(c.ok for c in states)
         result.hold_with_events = sum(c.events > 0 for c in states)
         result.kib_per_connection = round(
-            (result.rss_held_kib - result.rss_idle_kib) / max(result.hold_connected, 1), 2)
+            (result.rss_held_kib - result.rss_idle_kib) / max(result.hold_connected, 1), 2
+        )
         result.errors += sorted({c.error for c in states if c.error})[:3]
 
         cpu_before: list[float] = []
@@ -344,7 +374,8 @@ def measure(name: str, args: argparse.Namespace) -> Result:
             cpu_before.append(cpu_seconds(proc.pid))
 
         states, window, counted, _ = asyncio.run(
-            phase(port, args.clients, "interval=0", args.duration, on_connected=flood_started))
+            phase(port, args.clients, "interval=0", args.duration, on_connected=flood_started)
+        )
         cpu_used = cpu_seconds(proc.pid) - cpu_before[0]
         result.flood_connected = sum(c.ok for c in states)
         result.flood_events = counted
@@ -379,8 +410,11 @@ def table(results: list[Result]) -> str:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        ratio = f"{r.cpu_ms_per_1000_events / base.cpu_ms_per_1000_events:.2f}x" if (
-            base and base.cpu_ms_per_1000_events) else "-"
+        ratio = (
+            f"{r.cpu_ms_per_1000_events / base.cpu_ms_per_1000_events:.2f}x"
+            if (base and base.cpu_ms_per_1000_events)
+            else "-"
+        )
         lines.append(
             f"| {r.server} | {r.hold_connected}/{r.clients} | {r.hold_with_events} "
             f"| {r.rss_idle_kib / 1024:.1f} | {r.rss_held_kib / 1024:.1f} "
@@ -418,8 +452,10 @@ def main() -> None:
     for name in args.servers.split(","):
         print(f"measuring {name} ...", file=sys.stderr, flush=True)
         results.append(measure(name, args))
-    print(f"\n{args.clients} concurrent SSE clients on 127.0.0.1 "
-          f"(hold: 1 event/{args.hold_interval}s for {args.hold}s; flood: {args.duration}s)\n")
+    print(
+        f"\n{args.clients} concurrent SSE clients on 127.0.0.1 "
+        f"(hold: 1 event/{args.hold_interval}s for {args.hold}s; flood: {args.duration}s)\n"
+    )
     print(table(results))
     for r in results:
         if r.errors:

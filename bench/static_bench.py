@@ -42,8 +42,11 @@ def make_app(name: str, directory: str) -> Any:
     if name == "lamina":
         from lamina import Lamina
 
-        return Lamina(autoload=False, plugins=["routing", "staticfiles"],
-                      settings={"staticfiles": {"directory": directory}})
+        return Lamina(
+            autoload=False,
+            plugins=["routing", "staticfiles"],
+            settings={"staticfiles": {"directory": directory}},
+        )
     if name == "starlette":
         from starlette.applications import Starlette
         from starlette.routing import Mount
@@ -69,8 +72,16 @@ def make_app(name: str, directory: str) -> Any:
                 return
             with open(path, "rb") as f:
                 data = f.read()
-            await send({"type": "http.response.start", "status": 200, "headers": [
-                (b"content-type", b"text/plain"), (b"content-length", str(len(data)).encode())]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [
+                        (b"content-type", b"text/plain"),
+                        (b"content-length", str(len(data)).encode()),
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": data})
 
         return raw
@@ -81,8 +92,14 @@ def serve(name: str, directory: str, sock_fd: int) -> None:
     import uvicorn
 
     sock = socket.socket(fileno=sock_fd)
-    config = uvicorn.Config(make_app(name, directory), loop="uvloop", http="httptools",
-                            log_level="warning", access_log=False, lifespan="on")
+    config = uvicorn.Config(
+        make_app(name, directory),
+        loop="uvloop",
+        http="httptools",
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+    )
     uvicorn.Server(config).run(sockets=[sock])
 
 
@@ -96,8 +113,16 @@ def start_servers(directory: str, servers: dict[str, tuple[subprocess.Popen[byte
         sock.listen(1024)
         port = sock.getsockname()[1]
         sock.set_inheritable(True)
-        cmd = [sys.executable, __file__, "--serve", name, "--dir", directory,
-               "--fd", str(sock.fileno())]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--serve",
+            name,
+            "--dir",
+            directory,
+            "--fd",
+            str(sock.fileno()),
+        ]
         if shutil.which("taskset"):
             cmd = ["taskset", "-c", "0", *cmd]
         proc = subprocess.Popen(cmd, pass_fds=(sock.fileno(),))
@@ -144,8 +169,9 @@ def run_wrk(url: str, duration: float, connections: int) -> float:
         cmd = ["taskset", "-c", "1", *cmd]
         warm = ["taskset", "-c", "1", *warm]
     subprocess.run(warm, capture_output=True, check=True, timeout=30)
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True,
-                         timeout=duration + 30).stdout
+    out = subprocess.run(
+        cmd, capture_output=True, text=True, check=True, timeout=duration + 30
+    ).stdout
     match = re.search(r"Requests/sec:\s+([\d.]+)", out)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
@@ -166,6 +192,7 @@ def run_httpx(url: str, duration: float, connections: int) -> float:
         nonlocal count
         deadline = time.monotonic() + duration
         async with httpx.AsyncClient(limits=httpx.Limits(max_connections=connections)) as c:
+
             async def worker() -> None:
                 nonlocal count
                 while time.monotonic() < deadline and count < limit:
@@ -208,20 +235,27 @@ def main() -> None:
                     order = SERVERS if repeat % 2 == 0 else tuple(reversed(SERVERS))
                     for name in order:
                         port = servers[name][1]
-                        rps = load(f"http://127.0.0.1:{port}/static/{filename}",
-                                   args.duration, args.connections)
+                        rps = load(
+                            f"http://127.0.0.1:{port}/static/{filename}",
+                            args.duration,
+                            args.connections,
+                        )
                         results.setdefault((label, name), []).append(rps)
         finally:
             stop_servers(servers)
 
-    print(f"\nstatic files over HTTP (uvicorn+httptools+uvloop on CPU 0, "
-          f"{'wrk -t1' if load is run_wrk else 'httpx loop'} -c{args.connections} on CPU 1, "
-          f"{args.duration:g}s x {args.repeats}, median req/s)")
+    print(
+        f"\nstatic files over HTTP (uvicorn+httptools+uvloop on CPU 0, "
+        f"{'wrk -t1' if load is run_wrk else 'httpx loop'} -c{args.connections} on CPU 1, "
+        f"{args.duration:g}s x {args.repeats}, median req/s)"
+    )
     print(f"{'file':<8}{'lamina':>12}{'starlette':>12}{'raw':>12}{'lamina/starlette':>19}")
     for label in ("4 KiB", "1 MiB"):
         med = {n: statistics.median(results[(label, n)]) for n in SERVERS}
-        print(f"{label:<8}{med['lamina']:>12.0f}{med['starlette']:>12.0f}{med['raw']:>12.0f}"
-              f"{med['lamina'] / med['starlette']:>18.2f}x")
+        print(
+            f"{label:<8}{med['lamina']:>12.0f}{med['starlette']:>12.0f}{med['raw']:>12.0f}"
+            f"{med['lamina'] / med['starlette']:>18.2f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -26,11 +26,15 @@ from pathlib import Path
 from typing import Any
 
 SCENARIOS = ("page", "processor")
-BASE = ("<!doctype html><html><head><title>{% block title %}{% endblock %}</title></head>"
-        "<body>{% block body %}{% endblock %}</body></html>")
-PAGE = ("{% extends 'base.html' %}{% block title %}{{ title }}{% endblock %}{% block body %}"
-        "<h1>{{ title }} {{ extra }}</h1><ul>{% for i in items %}<li>{{ i }}</li>{% endfor %}"
-        "</ul><a href=\"{{ url_for('page') }}\">again</a>{% endblock %}")
+BASE = (
+    "<!doctype html><html><head><title>{% block title %}{% endblock %}</title></head>"
+    "<body>{% block body %}{% endblock %}</body></html>"
+)
+PAGE = (
+    "{% extends 'base.html' %}{% block title %}{{ title }}{% endblock %}{% block body %}"
+    "<h1>{{ title }} {{ extra }}</h1><ul>{% for i in items %}<li>{{ i }}</li>{% endfor %}"
+    "</ul><a href=\"{{ url_for('page') }}\">again</a>{% endblock %}"
+)
 CONTEXT = {"title": "Bench <page>", "items": list(range(20))}
 
 
@@ -46,9 +50,12 @@ def lamina_app(directory: str, with_processor: bool) -> Any:
     async def page(request: Any) -> Any:
         return TemplateResponse(request, "page.html", CONTEXT)
 
-    app = Lamina([Route("/page", page, name="page")], autoload=False,
-                 plugins=["routing", "templates"],
-                 settings={"templates": {"directories": [directory]}})
+    app = Lamina(
+        [Route("/page", page, name="page")],
+        autoload=False,
+        plugins=["routing", "templates"],
+        settings={"templates": {"directories": [directory]}},
+    )
     if with_processor:
         templates(app).add_context_processor(processor)
     return app
@@ -60,8 +67,11 @@ def starlette_app(directory: str, with_processor: bool) -> Any:
     from starlette.routing import Route
     from starlette.templating import Jinja2Templates
 
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(directory),
-                             autoescape=jinja2.select_autoescape(), auto_reload=False)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(directory),
+        autoescape=jinja2.select_autoescape(),
+        auto_reload=False,
+    )
     tpl = Jinja2Templates(env=env, context_processors=[processor] if with_processor else None)
 
     async def page(request: Any) -> Any:
@@ -73,16 +83,26 @@ def starlette_app(directory: str, with_processor: bool) -> Any:
 def raw_app(directory: str) -> Any:
     import jinja2
 
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(directory),
-                             autoescape=jinja2.select_autoescape(), auto_reload=False)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(directory),
+        autoescape=jinja2.select_autoescape(),
+        auto_reload=False,
+    )
     env.globals["url_for"] = lambda name: "http://bench/page"
     template = env.get_template("page.html")
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         body = template.render(CONTEXT).encode()
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"text/html; charset=utf-8"),
-                                (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"text/html; charset=utf-8"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     return app
@@ -105,10 +125,20 @@ async def drive(app: Any, count: int) -> tuple[float, bytes]:
 
     start = time.perf_counter()
     for _ in range(count):
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-                 "method": "GET", "scheme": "http", "path": "/page", "raw_path": b"/page",
-                 "query_string": b"", "root_path": "", "headers": [(b"host", b"bench")],
-                 "client": ("127.0.0.1", 5000), "server": ("bench", 80)}
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": "/page",
+            "raw_path": b"/page",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"host", b"bench")],
+            "client": ("127.0.0.1", 5000),
+            "server": ("bench", 80),
+        }
         await app(scope, receive, send)
     elapsed = time.perf_counter() - start
     if set(statuses) != {200}:

@@ -47,8 +47,9 @@ def build_app() -> Any:
         async with request.form() as form:
             file = form["file"]
             assert not isinstance(file, str)
-            return JSONResponse({"size": file.size, "in_memory": file.in_memory,
-                                 "fields": len(form)})
+            return JSONResponse(
+                {"size": file.size, "in_memory": file.in_memory, "fields": len(form)}
+            )
 
     async def ping(request: Request) -> PlainTextResponse:
         return PlainTextResponse("pong")
@@ -56,15 +57,18 @@ def build_app() -> Any:
     try:
         from lamina_routing import Route
 
-        routes = [Route("/upload", upload, methods=["POST"], max_body_size=big),
-                  Route("/ping", ping)]
+        routes = [
+            Route("/upload", upload, methods=["POST"], max_body_size=big),
+            Route("/ping", ping),
+        ]
         app = Lamina(routes, autoload=False, plugins=["routing"])
         app.assemble()
         app.bench_router = "lamina-routing"  # type: ignore[attr-defined]
         return app
     except Exception as exc:  # routing not importable/ready: a two-route local router
-        print(f"[server] lamina-routing unavailable ({exc!r}); using a local router",
-              file=sys.stderr)
+        print(
+            f"[server] lamina-routing unavailable ({exc!r}); using a local router", file=sys.stderr
+        )
 
     from lamina.exceptions import HTTPException
     from lamina.requests import MAX_BODY_KEY
@@ -80,8 +84,9 @@ def build_app() -> Any:
             raise HTTPException(404)
         await response(scope, receive, send)
 
-    app = Lamina(autoload=False, plugins=[plugin("bench-router",
-                                                 make_router=lambda app, routes: router)])
+    app = Lamina(
+        autoload=False, plugins=[plugin("bench-router", make_router=lambda app, routes: router)]
+    )
     app.bench_router = "local"  # type: ignore[attr-defined]
     return app
 
@@ -95,8 +100,9 @@ def build_starlette_app() -> Any:
     async def upload(request: Any) -> JSONResponse:
         async with request.form(max_part_size=1024 * 1024) as form:
             file = form["file"]
-            return JSONResponse({"size": file.size, "in_memory": file._in_memory,
-                                 "fields": len(form)})
+            return JSONResponse(
+                {"size": file.size, "in_memory": file._in_memory, "fields": len(form)}
+            )
 
     async def ping(request: Any) -> PlainTextResponse:
         return PlainTextResponse("pong")
@@ -111,9 +117,15 @@ def serve(fd: int, http: str, framework: str) -> None:
 
     app = build_app() if framework == "lamina" else build_starlette_app()
     print(f"[server] router: {app.bench_router}", file=sys.stderr, flush=True)
-    config = uvicorn.Config(app, http=http, loop=os.environ.get("BENCH_LOOP", "auto"),
-                            interface="asgi3", log_level="warning", lifespan="on",
-                            access_log=False)
+    config = uvicorn.Config(
+        app,
+        http=http,
+        loop=os.environ.get("BENCH_LOOP", "auto"),
+        interface="asgi3",
+        log_level="warning",
+        lifespan="on",
+        access_log=False,
+    )
     # socket.socket(fileno=...) keeps the real family (AF_INET); uvicorn's own ``fd=`` assumes
     # AF_UNIX, so asyncio would skip TCP_NODELAY and small responses would stall ~40 ms.
     uvicorn.Server(config).run(sockets=[socket.socket(fileno=fd)])
@@ -132,9 +144,11 @@ def memory(pid: int) -> dict[str, int]:
 
 
 def body_stream(total: int, chunk: int) -> tuple[Iterator[bytes], int]:
-    head = (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nbench\r\n"
-            f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; "
-            f"filename=\"big.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n").encode()
+    head = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="note"\r\n\r\nbench\r\n'
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; '
+        f'filename="big.bin"\r\nContent-Type: application/octet-stream\r\n\r\n'
+    ).encode()
     tail = f"\r\n--{BOUNDARY}--\r\n".encode()
     piece = (PATTERN * (chunk // len(PATTERN) + 1))[:chunk]
 
@@ -180,9 +194,14 @@ def upload(base: str, total: int, chunk: int, result: dict[str, Any]) -> None:
     t0 = time.perf_counter()
     try:
         with httpx.Client(timeout=120, transport=_transport()) as client:
-            r = client.post(base + "/upload", content=content, headers={
-                "content-type": f"multipart/form-data; boundary={BOUNDARY}",
-                "content-length": str(length)})
+            r = client.post(
+                base + "/upload",
+                content=content,
+                headers={
+                    "content-type": f"multipart/form-data; boundary={BOUNDARY}",
+                    "content-length": str(length),
+                },
+            )
         result["status"] = r.status_code
         result["json"] = r.json() if r.status_code == 200 else r.text
     except Exception as exc:  # reported, not raised: the main thread prints the figures
@@ -196,8 +215,12 @@ def main() -> None:
     parser.add_argument("--chunk-kib", type=int, default=64)
     parser.add_argument("--http", default="h11", choices=["h11", "httptools"])
     parser.add_argument("--ping-interval", type=float, default=0.02)
-    parser.add_argument("--framework", default="lamina", choices=["lamina", "starlette"],
-                        help="serve the same routes with Starlette instead, for comparison")
+    parser.add_argument(
+        "--framework",
+        default="lamina",
+        choices=["lamina", "starlette"],
+        help="serve the same routes with Starlette instead, for comparison",
+    )
     parser.add_argument("--serve-fd", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--upload-to", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -219,8 +242,16 @@ def main() -> None:
     port = sock.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(
-        [sys.executable, os.path.abspath(__file__), "--serve-fd", str(sock.fileno()),
-         "--http", args.http, "--framework", args.framework],
+        [
+            sys.executable,
+            os.path.abspath(__file__),
+            "--serve-fd",
+            str(sock.fileno()),
+            "--http",
+            args.http,
+            "--framework",
+            args.framework,
+        ],
         pass_fds=(sock.fileno(),),
     )
     sock.close()
@@ -244,8 +275,18 @@ def main() -> None:
         result: dict[str, Any] = {}
         # the uploader is its own process, so its work does not slow the pinging client down
         uploader = subprocess.Popen(
-            [sys.executable, os.path.abspath(__file__), "--upload-to", base, "--mib",
-             str(args.mib), "--chunk-kib", str(args.chunk_kib)], stdout=subprocess.PIPE)
+            [
+                sys.executable,
+                os.path.abspath(__file__),
+                "--upload-to",
+                base,
+                "--mib",
+                str(args.mib),
+                "--chunk-kib",
+                str(args.chunk_kib),
+            ],
+            stdout=subprocess.PIPE,
+        )
         pings: list[float] = []
         samples: list[int] = []
         deadline = time.monotonic() + 300
@@ -271,21 +312,29 @@ def main() -> None:
         raise SystemExit(f"upload failed: {result}")
     growth_peak = (after["VmHWM"] - before["VmRSS"]) / 1024
     growth_sampled = (max(samples, default=before["VmRSS"]) - before["VmRSS"]) / 1024
-    print(f"{args.framework}: {args.mib} MiB multipart upload through uvicorn ({args.http}), "
-          f"{result['seconds']:.2f} s ({args.mib / result['seconds']:.0f} MiB/s); "
-          f"server saw size={result['json']['size']}, on disk={not result['json']['in_memory']}")
-    print(f"server RSS before: {before['VmRSS'] / 1024:.1f} MiB; peak (VmHWM) after: "
-          f"{after['VmHWM'] / 1024:.1f} MiB; RSS after: {after['VmRSS'] / 1024:.1f} MiB")
-    print(f"server memory growth: peak {growth_peak:.1f} MiB (target < 50 MiB), "
-          f"max sampled during upload {growth_sampled:.1f} MiB -> "
-          f"{'OK' if growth_peak < 50 else 'OVER TARGET'}")
+    print(
+        f"{args.framework}: {args.mib} MiB multipart upload through uvicorn ({args.http}), "
+        f"{result['seconds']:.2f} s ({args.mib / result['seconds']:.0f} MiB/s); "
+        f"server saw size={result['json']['size']}, on disk={not result['json']['in_memory']}"
+    )
+    print(
+        f"server RSS before: {before['VmRSS'] / 1024:.1f} MiB; peak (VmHWM) after: "
+        f"{after['VmHWM'] / 1024:.1f} MiB; RSS after: {after['VmRSS'] / 1024:.1f} MiB"
+    )
+    print(
+        f"server memory growth: peak {growth_peak:.1f} MiB (target < 50 MiB), "
+        f"max sampled during upload {growth_sampled:.1f} MiB -> "
+        f"{'OK' if growth_peak < 50 else 'OVER TARGET'}"
+    )
     prompt = True
     if pings:
         prompt = statistics.median(pings) < PROMPT_MS
-        print(f"concurrent GET /ping during the upload: n={len(pings)}, "
-              f"median {statistics.median(pings):.1f} ms, max {max(pings):.1f} ms "
-              f"(idle server: median {statistics.median(idle):.1f} ms) -> "
-              f"{'OK' if prompt else 'NOT PROMPT'} (target: median < {PROMPT_MS} ms)")
+        print(
+            f"concurrent GET /ping during the upload: n={len(pings)}, "
+            f"median {statistics.median(pings):.1f} ms, max {max(pings):.1f} ms "
+            f"(idle server: median {statistics.median(idle):.1f} ms) -> "
+            f"{'OK' if prompt else 'NOT PROMPT'} (target: median < {PROMPT_MS} ms)"
+        )
     else:
         print("concurrent GET /ping: the upload finished before the first ping")
     if growth_peak >= 50 or not prompt:

@@ -34,8 +34,9 @@ def make_app(name: str) -> Any:
             async for text in websocket.iter_text():
                 await websocket.send_text(text)
 
-        return Lamina([WebSocketRoute("/echo", echo)], autoload=False,
-                      plugins=["routing", "websocket"])
+        return Lamina(
+            [WebSocketRoute("/echo", echo)], autoload=False, plugins=["routing", "websocket"]
+        )
     if name == "starlette":
         from starlette.applications import Starlette
         from starlette.routing import WebSocketRoute as StarletteWebSocketRoute
@@ -48,6 +49,7 @@ def make_app(name: str) -> Any:
 
         return Starlette(routes=[StarletteWebSocketRoute("/echo", starlette_echo)])
     if name == "raw":
+
         async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
             if scope["type"] == "lifespan":
                 while True:
@@ -68,8 +70,9 @@ def make_app(name: str) -> Any:
     raise ValueError(name)
 
 
-async def lifespan(app: Any, event: str, inbox: asyncio.Queue[Any],
-                   outbox: asyncio.Queue[Any]) -> None:
+async def lifespan(
+    app: Any, event: str, inbox: asyncio.Queue[Any], outbox: asyncio.Queue[Any]
+) -> None:
     await inbox.put({"type": f"lifespan.{event}"})
     message = await asyncio.wait_for(outbox.get(), 10)
     assert message["type"] == f"lifespan.{event}.complete", message
@@ -78,10 +81,18 @@ async def lifespan(app: Any, event: str, inbox: asyncio.Queue[Any],
 async def one_run(app: Any, messages: int) -> float:
     """Seconds for ``messages`` round trips on one connection (after the handshake)."""
     scope = {
-        "type": "websocket", "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1", "scheme": "ws", "path": "/echo", "raw_path": b"/echo",
-        "query_string": b"", "root_path": "", "headers": [(b"host", b"bench")],
-        "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 80), "subprotocols": [],
+        "type": "websocket",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "scheme": "ws",
+        "path": "/echo",
+        "raw_path": b"/echo",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"bench")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 80),
+        "subprotocols": [],
         "state": {},
     }
     loop = asyncio.get_running_loop()
@@ -164,8 +175,9 @@ def main() -> None:
         pass
     rates = asyncio.run(main_async(args))
     base = statistics.median(rates["starlette"]) if "starlette" in rates else None
-    print(f"\nWebSocket echo in process, {args.messages} messages x {args.repeats} repeats "
-          "(median)\n")
+    print(
+        f"\nWebSocket echo in process, {args.messages} messages x {args.repeats} repeats (median)\n"
+    )
     print("| framework | messages/s | µs/message | vs starlette |")
     print("|---|---|---|---|")
     for name, values in rates.items():

@@ -19,8 +19,12 @@ ROOT = str(Path(__file__).resolve().parents[1])
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-_LAMINA_ENV = ("LAMINA_DISABLE_PLUGIN_AUTOLOAD", "LAMINA_PLUGINS", "LAMINA_DISABLE_PLUGINS",
-               "LAMINA_SETTINGS_FILE")
+_LAMINA_ENV = (
+    "LAMINA_DISABLE_PLUGIN_AUTOLOAD",
+    "LAMINA_PLUGINS",
+    "LAMINA_DISABLE_PLUGINS",
+    "LAMINA_SETTINGS_FILE",
+)
 
 
 @pytest.fixture(autouse=True)

@@ -45,8 +45,10 @@ async def login_page(request: Request) -> TemplateResponse | RedirectResponse:
         error = "Unknown user name or wrong password."
     status = 400 if error else 200
     return TemplateResponse(
-        request, "auth/login.html",
-        {"next": next_url, "error": error, "username": username}, status_code=status,
+        request,
+        "auth/login.html",
+        {"next": next_url, "error": error, "username": username},
+        status_code=status,
     )
 
 

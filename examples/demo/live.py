@@ -28,11 +28,15 @@ MAX_CHAT_MESSAGE = 500
 
 
 async def live_page(request: Request) -> TemplateResponse:
-    return TemplateResponse(request, "live.html", {
-        "ws_url": str(request.url_for("live-ws")),
-        "events_url": str(request.url_for("live-events")),
-        "per_stream": PER_STREAM,
-    })
+    return TemplateResponse(
+        request,
+        "live.html",
+        {
+            "ws_url": str(request.url_for("live-ws")),
+            "events_url": str(request.url_for("live-events")),
+            "per_stream": PER_STREAM,
+        },
+    )
 
 
 def _interval(request: Request) -> float:
@@ -55,7 +59,8 @@ async def events(request: Request) -> EventSourceResponse:
         for n in range(start + 1, start + PER_STREAM + 1):
             yield ServerSentEvent(
                 {"n": n, "resumed_from": resumed_from, "time": time.strftime("%H:%M:%S")},
-                event="tick", id=n,
+                event="tick",
+                id=n,
             )
             await anyio.sleep(interval)
 
@@ -83,13 +88,17 @@ class ChatRoom:
         name = user.display_name if user.is_authenticated else f"guest-{self.joined}"
         self.members[websocket] = name
         try:
-            await websocket.send_json({"kind": "welcome", "you": name,
-                                       "online": len(self.members)})
+            await websocket.send_json({"kind": "welcome", "you": name, "online": len(self.members)})
             await self.broadcast({"kind": "joined", "who": name, "online": len(self.members)})
             async for text in websocket.iter_text():
-                await self.broadcast({"kind": "message", "who": name,
-                                      "text": text[:MAX_CHAT_MESSAGE],
-                                      "time": time.strftime("%H:%M:%S")})
+                await self.broadcast(
+                    {
+                        "kind": "message",
+                        "who": name,
+                        "text": text[:MAX_CHAT_MESSAGE],
+                        "time": time.strftime("%H:%M:%S"),
+                    }
+                )
         finally:
             self.members.pop(websocket, None)
             await self.broadcast({"kind": "left", "who": name, "online": len(self.members)})

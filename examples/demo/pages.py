@@ -24,18 +24,43 @@ class Feature:
 
 
 FEATURES = (
-    Feature("Routing", "routing", "Compiled route table, path converters, mounts and "
-            "reverse routing with url_for.", "hello", (("name", "Lamina"),)),
-    Feature("Templates", "templates", "Jinja2 pages with request and url_for in every "
-            "template; this page is one.", "home"),
-    Feature("Static files", "staticfiles", "Files with ETags, ranges and precompressed "
-            "variants; this page's stylesheet comes from /static."),
-    Feature("Plugins", "kernel", "Everything beyond the kernel is a pluggy plugin; see "
-            "which ones this app loaded.", "plugins"),
-    Feature("WebSockets and Server-Sent Events", "websocket, sse", "Live updates pushed "
-            "from the server.", "live"),
-    Feature("Sessions and authentication", "sessions, auth", "Signed-cookie sessions and "
-            "a login flow.", "login"),
+    Feature(
+        "Routing",
+        "routing",
+        "Compiled route table, path converters, mounts and reverse routing with url_for.",
+        "hello",
+        (("name", "Lamina"),),
+    ),
+    Feature(
+        "Templates",
+        "templates",
+        "Jinja2 pages with request and url_for in every template; this page is one.",
+        "home",
+    ),
+    Feature(
+        "Static files",
+        "staticfiles",
+        "Files with ETags, ranges and precompressed "
+        "variants; this page's stylesheet comes from /static.",
+    ),
+    Feature(
+        "Plugins",
+        "kernel",
+        "Everything beyond the kernel is a pluggy plugin; see which ones this app loaded.",
+        "plugins",
+    ),
+    Feature(
+        "WebSockets and Server-Sent Events",
+        "websocket, sse",
+        "Live updates pushed from the server.",
+        "live",
+    ),
+    Feature(
+        "Sessions and authentication",
+        "sessions, auth",
+        "Signed-cookie sessions and a login flow.",
+        "login",
+    ),
     Feature("GZip", "gzip", "Responses compressed for clients that accept it."),
 )
 
@@ -87,8 +112,7 @@ async def greet(request: Request) -> RedirectResponse:
 async def plugins(request: Request) -> TemplateResponse:
     app = request.app
     infos = sorted(app.plugin_infos, key=lambda info: (not info.enabled, info.name))
-    return TemplateResponse(request, "plugins.html",
-                            {"plugins": infos, "version": __version__})
+    return TemplateResponse(request, "plugins.html", {"plugins": infos, "version": __version__})
 
 
 async def not_found(request: Request, exc: Exception) -> TemplateResponse:

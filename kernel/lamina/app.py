@@ -55,8 +55,14 @@ class KernelSettings:
 
     def __post_init__(self) -> None:
         # a negative limit would refuse every request (or none): say so at startup
-        for name in ("max_body_size", "max_form_fields", "max_form_files", "max_form_part_size",
-                     "max_form_part_header_size", "upload_spool_size"):
+        for name in (
+            "max_body_size",
+            "max_form_fields",
+            "max_form_files",
+            "max_form_part_size",
+            "max_form_part_header_size",
+            "upload_spool_size",
+        ):
             value = getattr(self, name)
             if value is not None and value < 0:
                 raise ValueError(f"{name} must be 0 or more, got {value}")
@@ -166,8 +172,10 @@ class Lamina:
             if name in enabled:
                 errors.append(f"[{name}] {self._describe(name)} takes no settings")
             elif name not in known:
-                errors.append(f"[{name}] unknown settings section: no plugin named {name!r} "
-                              f"is installed (installed: {', '.join(sorted(known)) or 'none'})")
+                errors.append(
+                    f"[{name}] unknown settings section: no plugin named {name!r} "
+                    f"is installed (installed: {', '.join(sorted(known)) or 'none'})"
+                )
         validated: dict[str, Any] = {}
         for name, schema in schemas.items():
             info = self._info(name)
@@ -175,15 +183,14 @@ class Lamina:
                 continue
             before = len(errors)
             origin = f"{info.distribution} {info.version}" if info.distribution else "local"
-            validated[name] = validate_section(
-                name, schema, sections.get(name, {}), errors, origin
-            )
+            validated[name] = validate_section(name, schema, sections.get(name, {}), errors, origin)
             info.settings_errors = errors[before:]
             info.settings = plugin_loading.settings_status(name in sections, errors[before:])
         if errors:
             raise SettingsError(errors)
         plugin_loading.call_attributed(
-            self.pm, "lamina_configure",
+            self.pm,
+            "lamina_configure",
             lambda n: {"app": self, "settings": validated.get(n)},
         )
         return kernel  # type: ignore[no-any-return]
@@ -219,8 +226,12 @@ class Lamina:
         """The onion, outermost first, as ``lamina middleware`` prints it."""
         self.assemble()
         return [
-            {"name": layer.middleware.name, "phase": layer.middleware.phase,
-             "priority": layer.middleware.priority, "plugin": layer.plugin}
+            {
+                "name": layer.middleware.name,
+                "phase": layer.middleware.phase,
+                "priority": layer.middleware.priority,
+                "plugin": layer.plugin,
+            }
             for layer in self.middleware_layers
         ]
 
@@ -236,8 +247,9 @@ class Lamina:
         )
 
     # ------------------------------------------------------------------ assembly
-    def _collect(self, hook: str, usage: str, arity: int = 1, **extra: Any
-                 ) -> list[tuple[str, Any]]:
+    def _collect(
+        self, hook: str, usage: str, arity: int = 1, **extra: Any
+    ) -> list[tuple[str, Any]]:
         """Call a ``register`` hook and return ``(plugin, registered)`` in plugin order.
 
         ``register`` takes ``arity`` arguments, as ``usage`` shows; a wrong call fails in the
@@ -249,7 +261,8 @@ class Lamina:
                 if len(item) != arity:
                     raise AssemblyError(
                         f"{self._describe(plugin)} called register() in {hook} with "
-                        f"{len(item)} argument(s); call {usage}")
+                        f"{len(item)} argument(s); call {usage}"
+                    )
                 out.append((plugin, item[0] if arity == 1 else item))
 
             return {"app": self, "register": register, **extra}
@@ -327,18 +340,22 @@ class Lamina:
         endpoint: ASGIApp = self.router if self.router is not None else _not_found
 
         layers = [MiddlewareLayer(m, "app") for m in self.user_middleware]
-        for plugin, mw in self._collect("lamina_register_middleware",
-                                        "register(Middleware(factory, ...))"):
+        for plugin, mw in self._collect(
+            "lamina_register_middleware", "register(Middleware(factory, ...))"
+        ):
             if not isinstance(mw, Middleware):
-                raise AssemblyError(f"{self._describe(plugin)} registered {mw!r} as "
-                                    "middleware; wrap it in lamina.Middleware(factory, ...)")
+                raise AssemblyError(
+                    f"{self._describe(plugin)} registered {mw!r} as "
+                    "middleware; wrap it in lamina.Middleware(factory, ...)"
+                )
             layers.append(MiddlewareLayer(mw, plugin))
         self.middleware_layers = order_layers(layers)
 
         handlers: dict[int | type[BaseException], Handler] = {}
         owners: dict[int | type[BaseException], str] = {}
-        for plugin, (key, handler) in self._collect("lamina_register_exception_handlers",
-                                                    "register(key, handler)", 2):
+        for plugin, (key, handler) in self._collect(
+            "lamina_register_exception_handlers", "register(key, handler)", 2
+        ):
             self._check_handler(plugin, key, handler)
             if key in owners:
                 raise ConflictError(
@@ -353,13 +370,15 @@ class Lamina:
         self.exception_handler_owners = {**owners, **dict.fromkeys(self.exception_handlers, "app")}
 
         protocols: dict[str, Protocol] = {}
-        for plugin, (scope_type, factory) in self._collect("lamina_register_protocols",
-                                                           "register(scope_type, factory)", 2):
+        for plugin, (scope_type, factory) in self._collect(
+            "lamina_register_protocols", "register(scope_type, factory)", 2
+        ):
             if not isinstance(scope_type, str) or not callable(factory):
                 raise AssemblyError(
                     f"{self._describe(plugin)} registered the protocol {scope_type!r} with "
                     f"{factory!r}; call register(scope_type: str, factory) where "
-                    "factory(endpoint) returns an ASGI app")
+                    "factory(endpoint) returns an ASGI app"
+                )
             if scope_type in ("lifespan", "http"):
                 raise ConflictError(
                     f"{self._describe(plugin)} claims the {scope_type!r} scope type, "
@@ -375,8 +394,11 @@ class Lamina:
         self.protocols = protocols
 
         self._lifespans = [
-            (p, f) for p, f in plugin_loading.call_attributed(
-                self.pm, "lamina_lifespan", lambda _n: {"app": self}) if f is not None
+            (p, f)
+            for p, f in plugin_loading.call_attributed(
+                self.pm, "lamina_lifespan", lambda _n: {"app": self}
+            )
+            if f is not None
         ]
         for plugin, factory in self._lifespans:
             # a context manager object is callable too (as a decorator): refuse it by name
@@ -384,7 +406,8 @@ class Lamina:
                 raise AssemblyError(
                     f"{self._describe(plugin)} returned {factory!r} from lamina_lifespan; "
                     "return a callable (app) -> async context manager, not the context "
-                    "manager itself")
+                    "manager itself"
+                )
 
         inner: dict[str, ASGIApp] = {
             "http": HTTPErrorLayer(endpoint, ExceptionHandlers(handlers), self.debug)
@@ -398,10 +421,12 @@ class Lamina:
             if not callable(handler):
                 raise AssemblyError(
                     f"the protocol factory of {self._describe(proto.plugin)} for "
-                    f"{scope_type!r} returned {handler!r}; it must return an ASGI app")
+                    f"{scope_type!r} returned {handler!r}; it must return an ASGI app"
+                )
             inner[scope_type] = handler
         inner["websocket"] = WebSocketErrorLayer(inner.get("websocket", _reject_websocket))
         if self.middleware_layers:
+
             def dispatch(scope: Scope, receive: Receive, send: Send) -> Any:
                 return inner[scope["type"]](scope, receive, send)
 
@@ -473,8 +498,9 @@ class Lamina:
         else:
             await send({"type": "lifespan.shutdown.complete"})
 
-    async def _startup(self, undo: list[tuple[str, Callable[[], Any]]],
-                       state: dict[str, Any]) -> None:
+    async def _startup(
+        self, undo: list[tuple[str, Callable[[], Any]]], state: dict[str, Any]
+    ) -> None:
         """Run every startup step, pushing its undo step as soon as it succeeded."""
         for plugin, factory in self._lifespans:
             what = f"{self._describe(plugin)} lifespan"
@@ -501,15 +527,20 @@ class Lamina:
                 except Exception as exc:
                     raise RuntimeError(f"{what} failed: {type(exc).__name__}: {exc}") from exc
             if name in shutdowns:
-                undo.append((f"{self._describe(name)} shutdown",
-                             _shutdown_call(shutdowns[name], self, state)))
+                undo.append(
+                    (
+                        f"{self._describe(name)} shutdown",
+                        _shutdown_call(shutdowns[name], self, state),
+                    )
+                )
         if self.lifespan_context is not None:
             try:
                 cm = self.lifespan_context(self)
                 value = await cm.__aenter__()
             except Exception as exc:
-                raise RuntimeError(f"app lifespan failed to start: {type(exc).__name__}: {exc}"
-                                   ) from exc
+                raise RuntimeError(
+                    f"app lifespan failed to start: {type(exc).__name__}: {exc}"
+                ) from exc
             undo.append(("app lifespan", _exit_of(cm)))
             if isinstance(value, Mapping):
                 state.update(value)
@@ -562,5 +593,7 @@ async def _reject_websocket(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 async def _unsupported(scope: Scope, receive: Receive, send: Send) -> None:
-    raise RuntimeError(f"no protocol handler for ASGI scope type {scope['type']!r}; "
-                       "install a plugin that claims it")
+    raise RuntimeError(
+        f"no protocol handler for ASGI scope type {scope['type']!r}; "
+        "install a plugin that claims it"
+    )

@@ -53,8 +53,9 @@ def load_app(target: str) -> Lamina:
     """Import ``MODULE:ATTR`` (``ATTR`` may be dotted) and return the app object."""
     module_name, sep, attr = target.partition(":")
     if not sep or not module_name or not attr:
-        raise SystemExit(f"lamina: expected MODULE:APP (for example 'myproject.app:app'), "
-                         f"got {target!r}")
+        raise SystemExit(
+            f"lamina: expected MODULE:APP (for example 'myproject.app:app'), got {target!r}"
+        )
     _ensure_cwd_on_path()
     try:
         obj: Any = importlib.import_module(module_name)
@@ -85,13 +86,25 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     _ensure_cwd_on_path()
     if args.reload:
-        uvicorn.run(args.app, host=args.host, port=args.port, reload=True,
-                    log_level=args.log_level, reload_dirs=[os.getcwd()], interface="asgi3")
+        uvicorn.run(
+            args.app,
+            host=args.host,
+            port=args.port,
+            reload=True,
+            log_level=args.log_level,
+            reload_dirs=[os.getcwd()],
+            interface="asgi3",
+        )
     else:
         # Any ASGI 3 callable may be served (an app wrapped in a plain class too): say so
         # rather than let uvicorn guess the interface from the call signature.
-        uvicorn.run(load_app(args.app), host=args.host, port=args.port,
-                    log_level=args.log_level, interface="asgi3")
+        uvicorn.run(
+            load_app(args.app),
+            host=args.host,
+            port=args.port,
+            log_level=args.log_level,
+            interface="asgi3",
+        )
     return 0
 
 
@@ -114,10 +127,14 @@ def _plugin_report(settings_file: str | None) -> tuple[list[dict[str, Any]], lis
 
 def _plugins_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON")
-    parser.add_argument("--app", metavar="MODULE:APP",
-                        help="list the plugins of this app (including local ones)")
-    parser.add_argument("--settings-file", metavar="PATH",
-                        help="check settings against this file instead of ./lamina.toml")
+    parser.add_argument(
+        "--app", metavar="MODULE:APP", help="list the plugins of this app (including local ones)"
+    )
+    parser.add_argument(
+        "--settings-file",
+        metavar="PATH",
+        help="check settings against this file instead of ./lamina.toml",
+    )
 
 
 def _plugins(args: argparse.Namespace) -> int:
@@ -164,8 +181,10 @@ def _middleware(args: argparse.Namespace) -> int:
         return 0
     print("request ->  (outermost first)")
     for i, row in enumerate(rows, 1):
-        print(f"{i:>3}. {row['name']}  phase={row['phase']} priority={row['priority']} "
-              f"plugin={row['plugin']}")
+        print(
+            f"{i:>3}. {row['name']}  phase={row['phase']} priority={row['priority']} "
+            f"plugin={row['plugin']}"
+        )
     print("      -> error layer -> router")
     return 0
 
@@ -173,8 +192,12 @@ def _middleware(args: argparse.Namespace) -> int:
 BUILTIN = (
     Command("serve", "Serve MODULE:APP with uvicorn.", _serve, _serve_arguments),
     Command("plugins", "List installed plugins.", _plugins, _plugins_arguments),
-    Command("middleware", "Print the middleware onion of MODULE:APP.", _middleware,
-            _middleware_arguments),
+    Command(
+        "middleware",
+        "Print the middleware onion of MODULE:APP.",
+        _middleware,
+        _middleware_arguments,
+    ),
 )
 
 
@@ -193,13 +216,15 @@ def collect_commands() -> list[tuple[str, Command]]:
         impl.function(register=found.append)
         for cmd in found:
             if not isinstance(cmd, Command):
-                raise ConflictError(f"{describe_plugin(plugin)} registered {cmd!r}; "
-                                    "register a lamina.cli.Command")
+                raise ConflictError(
+                    f"{describe_plugin(plugin)} registered {cmd!r}; register a lamina.cli.Command"
+                )
             if cmd.name in owners:
                 raise ConflictError(
                     f"command {cmd.name!r}: {describe_plugin(plugin)} and "
                     f"{describe_plugin(owners[cmd.name])} both register it; disable one with "
-                    f"LAMINA_DISABLE_PLUGINS")
+                    f"LAMINA_DISABLE_PLUGINS"
+                )
             owners[cmd.name] = plugin
             commands.append((plugin, cmd))
     return commands

@@ -64,9 +64,7 @@ def http_exception_response(exc: HTTPException) -> Response:
     return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
 
 
-def server_error_response(
-    exc: BaseException, debug: bool, scope: Scope | None = None
-) -> Response:
+def server_error_response(exc: BaseException, debug: bool, scope: Scope | None = None) -> Response:
     """A 500: a bare "Internal Server Error" normally; with ``debug`` a traceback page
     (request line, the exception chain, each frame with a few lines of source)."""
     if not debug:
@@ -89,14 +87,16 @@ def _debug_page(exc: BaseException, scope: Scope) -> str:
         f"<style>{_PAGE_STYLE}</style></head><body><h1>500 Server Error</h1>",
     ]
     if scope.get("method"):
-        parts.append(f"<p><code>{esc(str(scope['method']))} "
-                     f"{esc(str(scope.get('path', '')))}</code></p>")
+        parts.append(
+            f"<p><code>{esc(str(scope['method']))} {esc(str(scope.get('path', '')))}</code></p>"
+        )
     chain: list[BaseException] = []
     current: BaseException | None = exc
     while current is not None and current not in chain:
         chain.append(current)
         current = current.__cause__ or (
-            None if current.__suppress_context__ else current.__context__)
+            None if current.__suppress_context__ else current.__context__
+        )
     for position, error in enumerate(reversed(chain)):
         if position:
             parts.append("<p><em>The above exception led to:</em></p>")
@@ -131,8 +131,10 @@ async def _call_handler(handler: Handler, request: Request, exc: BaseException) 
         result = await result
     if not callable(result):
         # raised here, it is answered (and logged) like any failing handler: a plain 500
-        raise TypeError(f"exception handler {getattr(handler, '__qualname__', handler)!r} "
-                        f"for {type(exc).__name__} returned {result!r}, not a response")
+        raise TypeError(
+            f"exception handler {getattr(handler, '__qualname__', handler)!r} "
+            f"for {type(exc).__name__} returned {result!r}, not a response"
+        )
     return result  # type: ignore[no-any-return]
 
 
@@ -170,12 +172,15 @@ class HTTPErrorLayer:
     ) -> None:
         if started:
             if isinstance(exc, ClientDisconnect):
-                logger.debug("client went away during %s %s", scope.get("method"),
-                             scope.get("path"))
+                logger.debug(
+                    "client went away during %s %s", scope.get("method"), scope.get("path")
+                )
                 return
             logger.error(
                 "error after the response started for %s %s; closing the response",
-                scope.get("method"), scope.get("path"), exc_info=exc,
+                scope.get("method"),
+                scope.get("path"),
+                exc_info=exc,
             )
             if scope.get(RAISE_KEY):
                 raise exc
@@ -188,8 +193,12 @@ class HTTPErrorLayer:
         if handler is not None:
             server_error = self.handlers.is_server_error_fallback(exc)
             if server_error:
-                logger.error("unhandled exception in %s %s (answered by the 500 handler)",
-                             scope.get("method"), scope.get("path"), exc_info=exc)
+                logger.error(
+                    "unhandled exception in %s %s (answered by the 500 handler)",
+                    scope.get("method"),
+                    scope.get("path"),
+                    exc_info=exc,
+                )
             try:
                 response = await _call_handler(handler, request, exc)
             except Exception as handler_exc:
@@ -203,8 +212,9 @@ class HTTPErrorLayer:
         if isinstance(exc, HTTPException):
             await http_exception_response(exc)(scope, receive, send)
             return
-        logger.error("unhandled exception in %s %s", scope.get("method"),
-                     scope.get("path"), exc_info=exc)
+        logger.error(
+            "unhandled exception in %s %s", scope.get("method"), scope.get("path"), exc_info=exc
+        )
         await server_error_response(exc, self.debug, scope)(scope, receive, send)
         if scope.get(RAISE_KEY):
             raise exc
@@ -235,8 +245,12 @@ class OuterGuard:
         except Exception as exc:
             if scope.get(RAISE_KEY):
                 raise
-            logger.error("unhandled exception in middleware for %s %s", scope.get("method"),
-                         scope.get("path"), exc_info=exc)
+            logger.error(
+                "unhandled exception in middleware for %s %s",
+                scope.get("method"),
+                scope.get("path"),
+                exc_info=exc,
+            )
             if not started:
                 await PlainTextResponse("Internal Server Error", status_code=500)(
                     scope, receive, send
@@ -272,8 +286,13 @@ class WebSocketErrorLayer:
                 return
             if not state.accepted and "websocket.http.response" in scope.get("extensions", {}):
                 response = http_exception_response(exc)
-                await send({"type": "websocket.http.response.start",
-                            "status": response.status_code, "headers": response.raw_headers})
+                await send(
+                    {
+                        "type": "websocket.http.response.start",
+                        "status": response.status_code,
+                        "headers": response.raw_headers,
+                    }
+                )
                 await send({"type": "websocket.http.response.body", "body": response.body})
             else:
                 await send({"type": "websocket.close", "code": 1008, "reason": exc.detail[:120]})

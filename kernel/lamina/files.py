@@ -87,8 +87,12 @@ class NotAFile(OSError):
         self.is_dir = is_dir
 
 
-_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
-               | getattr(os, "O_BINARY", 0))
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_BINARY", 0)
+)
 #: ``0`` where the platform cannot refuse to follow a final symlink (callers then check).
 O_NOFOLLOW: int = getattr(os, "O_NOFOLLOW", 0)
 
@@ -163,6 +167,7 @@ async def run_in_thread(
         return await asyncio.wrap_future(concurrent_future, loop=loop)
     except asyncio.CancelledError:
         if on_abandon is not None:
+
             def cleanup(done: Any) -> None:
                 if not done.cancelled() and done.exception() is None:
                     on_abandon(done.result())
@@ -198,8 +203,10 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 def http_date(timestamp: float) -> str:
     """An IMF-fixdate (``Sun, 06 Nov 1994 08:49:37 GMT``); ~5x cheaper than ``formatdate``."""
     t = time.gmtime(timestamp)
-    return (f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year:04d} "
-            f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT")
+    return (
+        f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year:04d} "
+        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT"
+    )
 
 
 def make_etag(st: os.stat_result) -> str:
@@ -208,8 +215,14 @@ def make_etag(st: os.stat_result) -> str:
 
 
 _PRECONDITION_HEADERS = frozenset(
-    (b"if-match", b"if-none-match", b"if-modified-since", b"if-unmodified-since",
-     b"range", b"if-range")
+    (
+        b"if-match",
+        b"if-none-match",
+        b"if-modified-since",
+        b"if-unmodified-since",
+        b"range",
+        b"if-range",
+    )
 )
 
 
@@ -271,10 +284,10 @@ class FileResponse(Response):
         extra: list[tuple[str, str]] = []
         if headers:
             extra.extend(headers.items() if isinstance(headers, Mapping) else headers)
-        if filename is not None and not any(
-                k.lower() == "content-disposition" for k, _ in extra):
+        if filename is not None and not any(k.lower() == "content-disposition" for k, _ in extra):
             extra.append(
-                ("content-disposition", content_disposition(content_disposition_type, filename)))
+                ("content-disposition", content_disposition(content_disposition_type, filename))
+            )
         self.raw_headers = self._init_headers(extra)
 
     # ------------------------------------------------------------------ headers
@@ -373,8 +386,9 @@ class FileResponse(Response):
 
     async def _open(self, read: bool) -> FileSnapshot:
         try:
-            return await run_in_thread(open_snapshot, self.path, self.chunk_size, read,
-                                       on_abandon=FileSnapshot.close)
+            return await run_in_thread(
+                open_snapshot, self.path, self.chunk_size, read, on_abandon=FileSnapshot.close
+            )
         except FileNotFoundError:
             raise RuntimeError(f"FileResponse: file at {self.path!r} does not exist") from None
         except NotAFile:
@@ -398,8 +412,9 @@ class FileResponse(Response):
         if status in (304, 412):
             headers = self._headers_with(etag, last_modified)
             if status == 304:
-                headers = [(k, v) for k, v in headers
-                           if k not in (b"content-length", b"content-type")]
+                headers = [
+                    (k, v) for k, v in headers if k not in (b"content-length", b"content-type")
+                ]
             else:
                 headers = [(k, v) for k, v in headers if k != b"content-length"]
                 headers.append((b"content-length", b"0"))
@@ -407,16 +422,20 @@ class FileResponse(Response):
             await send({"type": "http.response.body", "body": b""})
             return
         if status == 416:
-            headers = [(k, v) for k, v in self._headers_with(etag, last_modified)
-                       if k not in (b"content-length", b"content-type")]
-            headers += [(b"content-range", f"bytes */{size}".encode()),
-                        (b"content-length", b"0")]
+            headers = [
+                (k, v)
+                for k, v in self._headers_with(etag, last_modified)
+                if k not in (b"content-length", b"content-type")
+            ]
+            headers += [(b"content-range", f"bytes */{size}".encode()), (b"content-length", b"0")]
             await send({"type": "http.response.start", "status": 416, "headers": headers})
             await send({"type": "http.response.body", "body": b""})
             return
         if ranges is None:
             headers = self._headers_with(
-                etag, last_modified, (b"content-length", str(size).encode()),
+                etag,
+                last_modified,
+                (b"content-length", str(size).encode()),
                 (b"accept-ranges", b"bytes"),
             )
             await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -427,11 +446,14 @@ class FileResponse(Response):
             return
         if len(ranges) == 1:
             start, stop = ranges[0]
-            headers = [(k, v) for k, v in self._headers_with(etag, last_modified)
-                       if k != b"content-length"]
-            headers += [(b"content-range", f"bytes {start}-{stop - 1}/{size}".encode()),
-                        (b"content-length", str(stop - start).encode()),
-                        (b"accept-ranges", b"bytes")]
+            headers = [
+                (k, v) for k, v in self._headers_with(etag, last_modified) if k != b"content-length"
+            ]
+            headers += [
+                (b"content-range", f"bytes {start}-{stop - 1}/{size}".encode()),
+                (b"content-length", str(stop - start).encode()),
+                (b"accept-ranges", b"bytes"),
+            ]
             await send({"type": "http.response.start", "status": 206, "headers": headers})
             await self._send_span(snapshot, start, stop, receive, send, last=True)
             return
@@ -453,15 +475,25 @@ class FileResponse(Response):
         for index, (start, stop) in enumerate(ranges):
             lead = b"\r\n" if index else b""
             part_heads.append(
-                lead + b"--" + boundary.encode() + b"\r\ncontent-type: " + content_type
+                lead
+                + b"--"
+                + boundary.encode()
+                + b"\r\ncontent-type: "
+                + content_type
                 + f"\r\ncontent-range: bytes {start}-{stop - 1}/{size}\r\n\r\n".encode()
             )
         tail = b"\r\n--" + boundary.encode() + b"--\r\n"
         length = sum(map(len, part_heads)) + sum(b - a for a, b in ranges) + len(tail)
-        headers = [(k, v) for k, v in self._headers_with(etag, last_modified)
-                   if k not in (b"content-length", b"content-type")]
-        headers += [(b"content-type", b"multipart/byteranges; boundary=" + boundary.encode()),
-                    (b"content-length", str(length).encode()), (b"accept-ranges", b"bytes")]
+        headers = [
+            (k, v)
+            for k, v in self._headers_with(etag, last_modified)
+            if k not in (b"content-length", b"content-type")
+        ]
+        headers += [
+            (b"content-type", b"multipart/byteranges; boundary=" + boundary.encode()),
+            (b"content-length", str(length).encode()),
+            (b"accept-ranges", b"bytes"),
+        ]
         await send({"type": "http.response.start", "status": 206, "headers": headers})
         if snapshot.data is not None:
             data = snapshot.data
@@ -478,7 +510,12 @@ class FileResponse(Response):
             tg.cancel_scope.cancel()
 
     async def _send_span(
-        self, snapshot: FileSnapshot, start: int, stop: int, receive: Receive, send: Send,
+        self,
+        snapshot: FileSnapshot,
+        start: int,
+        stop: int,
+        receive: Receive,
+        send: Send,
         last: bool,
     ) -> None:
         if snapshot.data is not None:
@@ -507,7 +544,7 @@ class FileResponse(Response):
             want = min(chunk, stop - offset)
             head = snapshot.head
             if offset < len(head):
-                data = head[offset:min(stop, len(head))]
+                data = head[offset : min(stop, len(head))]
             else:
                 data = await run_in_thread(_read_at, file, offset, want)
             if not data:

@@ -241,8 +241,10 @@ class UploadFile:
             await anyio.to_thread.run_sync(self.file.close)
 
     def __repr__(self) -> str:
-        return (f"UploadFile(filename={self.filename!r}, size={self.size!r}, "
-                f"content_type={self.content_type!r})")
+        return (
+            f"UploadFile(filename={self.filename!r}, size={self.size!r}, "
+            f"content_type={self.content_type!r})"
+        )
 
 
 # --------------------------------------------------------------------------- FormData
@@ -306,8 +308,14 @@ class FormData(_MultiDict[FormValue]):
 
 # --------------------------------------------------------------------------- limits
 class _Limits:
-    __slots__ = ("max_fields", "max_files", "max_part_header_size", "max_part_size",
-                 "max_text_total", "spool_size")
+    __slots__ = (
+        "max_fields",
+        "max_files",
+        "max_part_header_size",
+        "max_part_size",
+        "max_text_total",
+        "spool_size",
+    )
 
     def __init__(self, settings: Any, overrides: dict[str, int | None]) -> None:
         def pick(key: str, setting: str, default: int) -> int:
@@ -361,8 +369,12 @@ class _UrlencodedBuilder:
         self.size = 0
 
     def callbacks(self) -> dict[str, Any]:
-        return {"on_field_start": self.on_field_start, "on_field_name": self.on_field_name,
-                "on_field_data": self.on_field_data, "on_field_end": self.on_field_end}
+        return {
+            "on_field_start": self.on_field_start,
+            "on_field_name": self.on_field_name,
+            "on_field_data": self.on_field_data,
+            "on_field_end": self.on_field_end,
+        }
 
     def on_field_start(self) -> None:
         self.name = bytearray()
@@ -394,10 +406,12 @@ class _UrlencodedBuilder:
         if len(form._list) >= self.limits.max_fields:
             raise RequestError(f"Too many form fields: the limit is {self.limits.max_fields}")
         charset = self.charset
-        name = _decode_text(unquote_to_bytes(bytes(self.name).replace(b"+", b" ")), charset,
-                            "A form field name")
-        value = _decode_text(unquote_to_bytes(bytes(self.value).replace(b"+", b" ")),
-                             charset, f"Form field {name!r}")
+        name = _decode_text(
+            unquote_to_bytes(bytes(self.name).replace(b"+", b" ")), charset, "A form field name"
+        )
+        value = _decode_text(
+            unquote_to_bytes(bytes(self.value).replace(b"+", b" ")), charset, f"Form field {name!r}"
+        )
         form._append(name, value)
 
 
@@ -467,9 +481,9 @@ class _MultipartBuilder:
 
     def _headers_too_large(self) -> None:
         raise PayloadTooLarge(
-                f"The headers of a form part exceed the limit of "
-                f"{self.limits.max_part_header_size} bytes"
-            )
+            f"The headers of a form part exceed the limit of "
+            f"{self.limits.max_part_header_size} bytes"
+        )
 
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
         self.header_size += end - start
@@ -587,8 +601,11 @@ class FormReader:
     ) -> None:
         self._request = request
         self._overrides = {
-            "max_fields": max_fields, "max_files": max_files, "max_part_size": max_part_size,
-            "max_part_header_size": max_part_header_size, "spool_size": spool_size,
+            "max_fields": max_fields,
+            "max_files": max_files,
+            "max_part_size": max_part_size,
+            "max_part_header_size": max_part_header_size,
+            "spool_size": spool_size,
         }
         self._form: FormData | None = None
 
@@ -695,7 +712,10 @@ class _MultipartParser(MultipartParser):
         self._by_event = {k[3:]: v for k, v in callbacks.items()}
 
     def callback(  # type: ignore[override]
-        self, name: str, data: bytes | None = None, start: int | None = None,
+        self,
+        name: str,
+        data: bytes | None = None,
+        start: int | None = None,
         end: int | None = None,
     ) -> None:
         func = self._by_event.get(name)

@@ -322,4 +322,3 @@ def lamina_register_commands(register: Callable[[Command], None]) -> None:
             register(Command("routes", "List routes.", run=show_routes,
                              add_arguments=lambda p: p.add_argument("app")))
     """
-

@@ -79,10 +79,11 @@ def build_onion(layers: list[MiddlewareLayer], inner: ASGIApp) -> ASGIApp:
         try:
             app = layer.middleware.wrap(app)
         except Exception as exc:
-            exc.add_note(f"while building middleware {layer.middleware.name!r} "
-                         f"registered by {who}")
+            exc.add_note(f"while building middleware {layer.middleware.name!r} registered by {who}")
             raise
         if not callable(app):
-            raise TypeError(f"middleware {layer.middleware.name!r} registered by {who}: its "
-                            f"factory returned {app!r}, not an ASGI app")
+            raise TypeError(
+                f"middleware {layer.middleware.name!r} registered by {who}: its "
+                f"factory returned {app!r}, not an ASGI app"
+            )
     return app

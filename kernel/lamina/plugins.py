@@ -257,12 +257,17 @@ def inspect_installed(sections: dict[str, Any] | None = None) -> list[PluginInfo
     return infos
 
 
-def _settings_status(pm: pluggy.PluginManager, info: PluginInfo, sections: dict[str, Any],
-                     validate: Callable[..., Any]) -> None:
+def _settings_status(
+    pm: pluggy.PluginManager,
+    info: PluginInfo,
+    sections: dict[str, Any],
+    validate: Callable[..., Any],
+) -> None:
     errors: list[str] = []
     # only this plugin's schema: another plugin's broken hook must not be blamed on it
-    impls = [i for i in pm.hook.lamina_settings_schema.get_hookimpls()
-             if i.plugin_name == info.name]
+    impls = [
+        i for i in pm.hook.lamina_settings_schema.get_hookimpls() if i.plugin_name == info.name
+    ]
     try:
         schema = impls[0].function() if impls else None
     except Exception as exc:
@@ -270,8 +275,13 @@ def _settings_status(pm: pluggy.PluginManager, info: PluginInfo, sections: dict[
         return
     if schema is None:
         return
-    validate(info.name, schema, sections.get(info.name, {}), errors,
-             f"{info.distribution} {info.version}")
+    validate(
+        info.name,
+        schema,
+        sections.get(info.name, {}),
+        errors,
+        f"{info.distribution} {info.version}",
+    )
     info.settings = settings_status(info.name in sections, errors)
     info.settings_errors = errors
 
@@ -308,7 +318,8 @@ def settings_file_problems(sections: dict[str, Any], infos: list[PluginInfo]) ->
         if info is None:
             problems.append(
                 f"[{name}] unknown settings section: no plugin named {name!r} is installed "
-                f"(installed: {', '.join(sorted(by_name)) or 'none'})")
+                f"(installed: {', '.join(sorted(by_name)) or 'none'})"
+            )
         elif info.settings == "none":
             problems.append(f"[{name}] {info.describe()} takes no settings")
     return problems
@@ -399,7 +410,9 @@ def attribute_error(exc: BaseException, plugin: str, hook_name: str) -> None:
     its type so callers and tests still see the original error."""
     if plugin in ("app", ""):
         return
-    note = (f"raised by {describe_plugin(plugin)} in {hook_name}; fix the plugin or disable "
-            f"it with {ENV_DISABLE}={plugin}")
+    note = (
+        f"raised by {describe_plugin(plugin)} in {hook_name}; fix the plugin or disable "
+        f"it with {ENV_DISABLE}={plugin}"
+    )
     if note not in getattr(exc, "__notes__", ()):
         exc.add_note(note)

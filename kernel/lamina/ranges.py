@@ -178,8 +178,14 @@ def parse_http_date(value: str) -> int | None:
     if parsed is None:
         return None
     year, month, day, hour, minute, second = parsed[:6]
-    if not (1 <= month <= 12 and 1 <= day <= 31 and 0 <= hour < 24 and 0 <= minute < 60
-            and 0 <= second <= 60 and 0 < year < 10000):
+    if not (
+        1 <= month <= 12
+        and 1 <= day <= 31
+        and 0 <= hour < 24
+        and 0 <= minute < 60
+        and 0 <= second <= 60
+        and 0 < year < 10000
+    ):
         return None
     try:
         stamp = timegm((*parsed[:6], 0, 0, 0))  # type: ignore[arg-type]

@@ -209,8 +209,16 @@ class Response:
         means UTC), a number of seconds from now, or a preformatted string.
         """
         header = build_set_cookie(
-            key, value, max_age=max_age, expires=expires, path=path, domain=domain,
-            secure=secure, httponly=httponly, samesite=samesite, partitioned=partitioned,
+            key,
+            value,
+            max_age=max_age,
+            expires=expires,
+            path=path,
+            domain=domain,
+            secure=secure,
+            httponly=httponly,
+            samesite=samesite,
+            partitioned=partitioned,
         )
         self.raw_headers.append((b"set-cookie", header.encode("latin-1")))
 
@@ -226,20 +234,41 @@ class Response:
     ) -> None:
         """Expire the cookie now; pass the same path/domain/partitioned it was set with."""
         self.set_cookie(
-            key, "", max_age=0, expires="Thu, 01 Jan 1970 00:00:00 GMT", path=path,
-            domain=domain, secure=secure, httponly=httponly, samesite=samesite,
+            key,
+            "",
+            max_age=0,
+            expires="Thu, 01 Jan 1970 00:00:00 GMT",
+            path=path,
+            domain=domain,
+            secure=secure,
+            httponly=httponly,
+            samesite=samesite,
             partitioned=partitioned,
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            await send({"type": "http.response.start", "status": self.status_code,
-                        "headers": self.raw_headers})
-            await send({"type": "http.response.body",
-                        "body": b"" if scope["method"] == "HEAD" else self.body})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": self.status_code,
+                    "headers": self.raw_headers,
+                }
+            )
+            await send(
+                {
+                    "type": "http.response.body",
+                    "body": b"" if scope["method"] == "HEAD" else self.body,
+                }
+            )
         else:  # a WebSocket handshake denied with an HTTP response (ASGI extension)
-            await send({"type": "websocket.http.response.start", "status": self.status_code,
-                        "headers": self.raw_headers})
+            await send(
+                {
+                    "type": "websocket.http.response.start",
+                    "status": self.status_code,
+                    "headers": self.raw_headers,
+                }
+            )
             await send({"type": "websocket.http.response.body", "body": self.body})
         if self.background is not None:
             await run_background(scope, self.background)
@@ -247,9 +276,7 @@ class Response:
 
 # --------------------------------------------------------------------------- cookies
 _COOKIE_NAME_FORBIDDEN = frozenset(' \t",;=()<>@:/[]?{}\\')
-_COOKIE_PLAIN = frozenset(
-    chr(c) for c in range(0x21, 0x7F) if chr(c) not in '",;\\'
-)
+_COOKIE_PLAIN = frozenset(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '",;\\')
 
 
 def _quote_cookie_value(value: str) -> str:
@@ -287,8 +314,10 @@ def build_set_cookie(
     partitioned: bool = False,
 ) -> str:
     """The value of a ``Set-Cookie`` header; see :meth:`Response.set_cookie`."""
-    if not key or not _COOKIE_NAME_FORBIDDEN.isdisjoint(key) or any(
-        ord(c) < 0x21 or ord(c) > 0x7E for c in key
+    if (
+        not key
+        or not _COOKIE_NAME_FORBIDDEN.isdisjoint(key)
+        or any(ord(c) < 0x21 or ord(c) > 0x7E for c in key)
     ):
         raise ValueError(f"invalid cookie name {key!r}")
     if not _FORBIDDEN.isdisjoint(value):
@@ -361,7 +390,14 @@ def _json_default(value: Any) -> Any:
 # RecursionError, and render() then lets json.dumps produce its usual error.
 _encode_json: Callable[[Any, int], Any] | None = (
     json.encoder.c_make_encoder(  # type: ignore[attr-defined]
-        None, _json_default, json.encoder.encode_basestring, None, ":", ",", False, False,
+        None,
+        _json_default,
+        json.encoder.encode_basestring,
+        None,
+        ":",
+        ",",
+        False,
+        False,
         False,
     )
     if getattr(json.encoder, "c_make_encoder", None) is not None
@@ -463,8 +499,13 @@ class StreamingResponse(Response):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            await send({"type": "http.response.start", "status": self.status_code,
-                        "headers": self.raw_headers})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": self.status_code,
+                    "headers": self.raw_headers,
+                }
+            )
             if scope.get("method") == "HEAD":
                 await send({"type": "http.response.body", "body": b""})
             elif scope.get(STREAMED_KEY) and not scope.get(BODY_DONE_KEY):

@@ -170,8 +170,10 @@ def validate_section(
         errors.append(f"{tag} settings schema {schema!r} is not a dataclass")
         return None
     if not isinstance(data, Mapping):
-        errors.append(f"{tag} expected a table of settings, got {type(data).__name__} "
-                      f"{data!r}; write it as a [{plugin}] section")
+        errors.append(
+            f"{tag} expected a table of settings, got {type(data).__name__} "
+            f"{data!r}; write it as a [{plugin}] section"
+        )
         return None
     before = len(errors)
     value = _build(schema, data, tag, "", plugin, errors)
@@ -185,8 +187,10 @@ def _build(
     try:
         hints = typing.get_type_hints(schema)
     except Exception as exc:  # a plugin bug: say so instead of crashing assembly
-        errors.append(f"{tag} cannot read the type hints of {schema.__qualname__}: {exc}; "
-                      "define the settings dataclass at module level")
+        errors.append(
+            f"{tag} cannot read the type hints of {schema.__qualname__}: {exc}; "
+            "define the settings dataclass at module level"
+        )
         return _MISSING
     fields = {f.name: f for f in dataclasses.fields(schema) if f.init}
     before = len(errors)
@@ -204,8 +208,10 @@ def _build(
             tp = hints.get(name, Any)
             if dataclasses.is_dataclass(tp) and isinstance(tp, type):
                 if not isinstance(raw, Mapping):
-                    errors.append(f"{where}: expected a table of {tp.__name__} settings, "
-                                  f"got {type(raw).__name__} {raw!r}")
+                    errors.append(
+                        f"{where}: expected a table of {tp.__name__} settings, "
+                        f"got {type(raw).__name__} {raw!r}"
+                    )
                     continue
                 value = _build(tp, raw, tag, f"{prefix}{name}.", plugin, errors)
             else:
@@ -214,9 +220,11 @@ def _build(
                 kwargs[name] = value
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             expected = _type_name(hints.get(name, Any))
-            errors.append(f"{where}: required setting is missing (expected {expected}); "
-                          f"set it in the [{plugin}] section of lamina.toml or in "
-                          "Lamina(settings=...)")
+            errors.append(
+                f"{where}: required setting is missing (expected {expected}); "
+                f"set it in the [{plugin}] section of lamina.toml or in "
+                "Lamina(settings=...)"
+            )
     if len(errors) > before:
         return _MISSING
     try:

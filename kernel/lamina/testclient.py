@@ -80,8 +80,11 @@ class _Lifespan:
     async def run(self, task_status: anyio.abc.TaskStatus[None]) -> None:
         to_app, app_inbox = anyio.create_memory_object_stream[Message](math.inf)
         app_outbox, from_app = anyio.create_memory_object_stream[Message](math.inf)
-        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"},
-                 "state": self.state}
+        scope = {
+            "type": "lifespan",
+            "asgi": {"version": "3.0", "spec_version": "2.0"},
+            "state": self.state,
+        }
         sent_any = False
 
         async def send(message: Message) -> None:
@@ -96,8 +99,12 @@ class _Lifespan:
                 if sent_any:
                     raise
                 self.supported = False
-                app_outbox.send_nowait({"type": "lamina.lifespan.unsupported",
-                                        "message": f"{type(exc).__name__}: {exc}"})
+                app_outbox.send_nowait(
+                    {
+                        "type": "lamina.lifespan.unsupported",
+                        "message": f"{type(exc).__name__}: {exc}",
+                    }
+                )
 
         failure = ""
         with to_app, app_inbox, app_outbox, from_app:
@@ -185,8 +192,9 @@ class _Start:
 
     __slots__ = ("chunks", "complete", "headers", "status")
 
-    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], chunks: list[bytes],
-                 complete: bool) -> None:
+    def __init__(
+        self, status: int, headers: list[tuple[bytes, bytes]], chunks: list[bytes], complete: bool
+    ) -> None:
         self.status = status
         self.headers = headers
         self.chunks = chunks
@@ -205,8 +213,9 @@ class _Exchange:
     later sends raise, waits up to ``_DISCONNECT_GRACE`` seconds and then cancels it.
     """
 
-    def __init__(self, app: ASGIApp, scope: dict[str, Any], body: bytes,
-                 raise_server_exceptions: bool) -> None:
+    def __init__(
+        self, app: ASGIApp, scope: dict[str, Any], body: bytes, raise_server_exceptions: bool
+    ) -> None:
         self.app = app
         self.scope = scope
         self.body = body
@@ -250,8 +259,7 @@ class _Exchange:
     async def run_app(self) -> None:
         with self._cancel:
             try:
-                await self.app(self.scope, _http_receive(self.body, self._disconnect),
-                               self._send)
+                await self.app(self.scope, _http_receive(self.body, self._disconnect), self._send)
             except Exception as exc:
                 if not (self.client_closed and _only_client_gone(exc)):
                     self.exception = exc
@@ -340,8 +348,9 @@ def _only_client_gone(exc: BaseException) -> bool:
     return isinstance(exc, _ClientGone)
 
 
-def _complete_response(request: httpx.Request, exchange: _Exchange,
-                       start: _Start | None) -> httpx.Response | None:
+def _complete_response(
+    request: httpx.Request, exchange: _Exchange, start: _Start | None
+) -> httpx.Response | None:
     """The whole response when the app is done with it; ``None`` while it still streams.
 
     Raises the app's exception (``raise_server_exceptions``) or answers 500 for one raised
@@ -356,8 +365,9 @@ def _complete_response(request: httpx.Request, exchange: _Exchange,
     if not start.complete:
         return None
     exchange.raise_exception()
-    return httpx.Response(start.status, headers=start.headers, content=b"".join(start.chunks),
-                          request=request)
+    return httpx.Response(
+        start.status, headers=start.headers, content=b"".join(start.chunks), request=request
+    )
 
 
 class _ASGIHandler:
@@ -476,16 +486,23 @@ class _OpenBody:
         return True
 
 
-def _streaming_response(request: httpx.Request, start: _Start,
-                        body: httpx.SyncByteStream | httpx.AsyncByteStream) -> httpx.Response:
+def _streaming_response(
+    request: httpx.Request, start: _Start, body: httpx.SyncByteStream | httpx.AsyncByteStream
+) -> httpx.Response:
     return httpx.Response(start.status, headers=start.headers, stream=body, request=request)
 
 
 class _SyncBody(_OpenBody, httpx.SyncByteStream):
     """A body the app is still sending; every read hops to the portal's event loop."""
 
-    def __init__(self, client: TestClient, portal: anyio.from_thread.BlockingPortal,
-                 exchange: _Exchange, start: _Start, stack: contextlib.ExitStack) -> None:
+    def __init__(
+        self,
+        client: TestClient,
+        portal: anyio.from_thread.BlockingPortal,
+        exchange: _Exchange,
+        start: _Start,
+        stack: contextlib.ExitStack,
+    ) -> None:
         super().__init__(client._open_bodies, exchange, start)
         self._portal = portal
         self._stack = stack
@@ -527,7 +544,8 @@ class _SyncTransport(httpx.BaseTransport):
         if response is None:
             assert start is not None
             response = _streaming_response(
-                request, start, _SyncBody(self.client, portal, exchange, start, stack))
+                request, start, _SyncBody(self.client, portal, exchange, start, stack)
+            )
         else:
             stack.close()
         response.extensions["lamina.scope"] = scope
@@ -540,8 +558,13 @@ class _AsyncBody(_OpenBody, httpx.AsyncByteStream):
     Close it in the task that sent the request (``async with client.stream(...)`` does).
     """
 
-    def __init__(self, client: AsyncTestClient, exchange: _Exchange, start: _Start,
-                 task_group: anyio.abc.TaskGroup) -> None:
+    def __init__(
+        self,
+        client: AsyncTestClient,
+        exchange: _Exchange,
+        start: _Start,
+        task_group: anyio.abc.TaskGroup,
+    ) -> None:
         super().__init__(client._open_bodies, exchange, start)
         self._task_group = task_group
 
@@ -587,7 +610,8 @@ class _AsyncTransport(httpx.AsyncBaseTransport):
             assert response is not None
         else:
             response = _streaming_response(
-                request, start, _AsyncBody(self.client, exchange, start, tg))
+                request, start, _AsyncBody(self.client, exchange, start, tg)
+            )
         response.extensions["lamina.scope"] = scope
         return response
 
@@ -604,13 +628,22 @@ class _AppClient:
     """What both clients keep about the app: its lifespan, the handler that turns requests
     into ASGI calls, the bodies still streaming, and the once-only lifespan warning."""
 
-    def _init_app(self, app: ASGIApp, *, raise_server_exceptions: bool, root_path: str,
-                  client: tuple[str, int]) -> None:
+    def _init_app(
+        self,
+        app: ASGIApp,
+        *,
+        raise_server_exceptions: bool,
+        root_path: str,
+        client: tuple[str, int],
+    ) -> None:
         self.app = app
         self._lifespan = _Lifespan(app)
         self._handler = _ASGIHandler(
-            app, raise_server_exceptions=raise_server_exceptions, root_path=root_path,
-            client=client, state=self._lifespan.state,
+            app,
+            raise_server_exceptions=raise_server_exceptions,
+            root_path=root_path,
+            client=client,
+            state=self._lifespan.state,
         )
         self._warned = False
         self._open_bodies: set[Any] = set()
@@ -622,11 +655,11 @@ class _AppClient:
         self._warned = True
         return True
 
-    def _websocket_core(self, request: httpx.Request, subprotocols: Sequence[str],
-                        close_timeout: float) -> _WebSocketCore:
+    def _websocket_core(
+        self, request: httpx.Request, subprotocols: Sequence[str], close_timeout: float
+    ) -> _WebSocketCore:
         scope = _websocket_scope(self._handler, request, subprotocols)
-        return _WebSocketCore(self.app, scope, self._handler.raise_server_exceptions,
-                              close_timeout)
+        return _WebSocketCore(self.app, scope, self._handler.raise_server_exceptions, close_timeout)
 
 
 def _default_headers(headers: dict[str, str] | None) -> dict[str, str]:
@@ -653,15 +686,19 @@ class TestClient(_AppClient, httpx.Client):
         headers: dict[str, str] | None = None,
         timeout: float | None = None,
     ) -> None:
-        self._init_app(app, raise_server_exceptions=raise_server_exceptions,
-                       root_path=root_path, client=client)
+        self._init_app(
+            app, raise_server_exceptions=raise_server_exceptions, root_path=root_path, client=client
+        )
         self.backend = backend
         self.backend_options = backend_options or {}
         self._portal: anyio.from_thread.BlockingPortal | None = None
         self._exit_stack: contextlib.ExitStack | None = None
         super().__init__(
-            base_url=base_url, transport=_SyncTransport(self), follow_redirects=follow_redirects,
-            cookies=cookies, headers=_default_headers(headers),
+            base_url=base_url,
+            transport=_SyncTransport(self),
+            follow_redirects=follow_redirects,
+            cookies=cookies,
+            headers=_default_headers(headers),
             timeout=timeout if timeout is not None else math.inf,
             event_hooks={"response": [_expose_template]},
         )
@@ -675,13 +712,19 @@ class TestClient(_AppClient, httpx.Client):
             warnings.warn(
                 "TestClient used without running the app's lifespan (startup hooks and "
                 "lifespan contexts did not run); use `with TestClient(app) as client:`",
-                LifespanNotRunWarning, stacklevel=6,
+                LifespanNotRunWarning,
+                stacklevel=6,
             )
         with anyio.from_thread.start_blocking_portal(self.backend, self.backend_options) as portal:
             yield portal
 
-    def send(self, request: httpx.Request, *, stream: bool = False,  # type: ignore[override]
-             **kwargs: Any) -> httpx.Response:
+    def send(
+        self,
+        request: httpx.Request,
+        *,
+        stream: bool = False,  # type: ignore[override]
+        **kwargs: Any,
+    ) -> httpx.Response:
         request.extensions[_STREAM_KEY] = stream  # `client.stream(...)` reads incrementally
         return super().send(request, stream=stream, **kwargs)
 
@@ -700,8 +743,9 @@ class TestClient(_AppClient, httpx.Client):
         Cookies and default headers of the client are sent.
         """
         request = self.build_request("GET", url, headers=headers)
-        return WebSocketTestSession(self, self._websocket_core(request, subprotocols,
-                                                               close_timeout))
+        return WebSocketTestSession(
+            self, self._websocket_core(request, subprotocols, close_timeout)
+        )
 
     def __enter__(self) -> TestClient:
         stack = contextlib.ExitStack()
@@ -755,12 +799,15 @@ class AsyncTestClient(_AppClient, httpx.AsyncClient):
         cookies: httpx._types.CookieTypes | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
-        self._init_app(app, raise_server_exceptions=raise_server_exceptions,
-                       root_path=root_path, client=client)
+        self._init_app(
+            app, raise_server_exceptions=raise_server_exceptions, root_path=root_path, client=client
+        )
         self._task_group: anyio.abc.TaskGroup | None = None
         super().__init__(
-            base_url=base_url, transport=_AsyncTransport(self),
-            follow_redirects=follow_redirects, cookies=cookies,
+            base_url=base_url,
+            transport=_AsyncTransport(self),
+            follow_redirects=follow_redirects,
+            cookies=cookies,
             headers=_default_headers(headers),
             event_hooks={"response": [self._expose]},
         )
@@ -780,19 +827,24 @@ class AsyncTestClient(_AppClient, httpx.AsyncClient):
         """Open a WebSocket to the app: ``async with client.websocket_connect("/ws") as ws``."""
         self._warn_without_lifespan()
         request = self.build_request("GET", url, headers=headers)
-        return AsyncWebSocketTestSession(self._websocket_core(request, subprotocols,
-                                                              close_timeout))
+        return AsyncWebSocketTestSession(self._websocket_core(request, subprotocols, close_timeout))
 
     def _warn_without_lifespan(self) -> None:
         if self._task_group is None and self._lifespan_warning_due():
             warnings.warn(
                 "AsyncTestClient used without running the app's lifespan (startup hooks and "
                 "lifespan contexts did not run); use `async with AsyncTestClient(app) as c:`",
-                LifespanNotRunWarning, stacklevel=3,
+                LifespanNotRunWarning,
+                stacklevel=3,
             )
 
-    async def send(self, request: httpx.Request, *, stream: bool = False,  # type: ignore[override]
-                   **kwargs: Any) -> httpx.Response:
+    async def send(
+        self,
+        request: httpx.Request,
+        *,
+        stream: bool = False,  # type: ignore[override]
+        **kwargs: Any,
+    ) -> httpx.Response:
         self._warn_without_lifespan()
         request.extensions[_STREAM_KEY] = stream
         return await super().send(request, stream=stream, **kwargs)
@@ -840,8 +892,13 @@ class _WebSocketCore:
     the app returns or raises, a sentinel wakes any waiting receiver.
     """
 
-    def __init__(self, app: ASGIApp, scope: dict[str, Any], raise_server_exceptions: bool,
-                 close_timeout: float) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        scope: dict[str, Any],
+        raise_server_exceptions: bool,
+        close_timeout: float,
+    ) -> None:
         self.app = app
         self.scope = scope
         self.raise_server_exceptions = raise_server_exceptions
@@ -905,7 +962,8 @@ class _WebSocketCore:
                 body = await self._next()
                 if body["type"] != "websocket.http.response.body":
                     raise RuntimeError(
-                        f"expected websocket.http.response.body, got {body['type']!r}")
+                        f"expected websocket.http.response.body, got {body['type']!r}"
+                    )
                 chunks.append(bytes(body.get("body", b"")))
                 if not body.get("more_body", False):
                     break
@@ -923,8 +981,9 @@ class _WebSocketCore:
         """Tell the app the client went away, then let it finish (bounded) and re-raise."""
         if not self.client_closed:
             self.client_closed = True
-            await self._to_app.send({"type": "websocket.disconnect", "code": code,
-                                     "reason": reason or ""})
+            await self._to_app.send(
+                {"type": "websocket.disconnect", "code": code, "reason": reason or ""}
+            )
         with anyio.move_on_after(self.close_timeout):
             await self.done.wait()
         if not self.done.is_set():
@@ -979,15 +1038,26 @@ def _websocket_scope(
     ]
     if subprotocols:
         headers.append((b"sec-websocket-protocol", ", ".join(subprotocols).encode("latin-1")))
-    scope.update(type="websocket", scheme=scheme, headers=headers,
-                 subprotocols=list(subprotocols),
-                 extensions={"websocket.http.response": {}})
+    scope.update(
+        type="websocket",
+        scheme=scheme,
+        headers=headers,
+        subprotocols=list(subprotocols),
+        extensions={"websocket.http.response": {}},
+    )
     return scope
 
 
 _WS_HANDSHAKE_HEADERS = frozenset(
-    {b"connection", b"upgrade", b"sec-websocket-version", b"sec-websocket-key",
-     b"sec-websocket-protocol", b"content-length", b"accept-encoding"}
+    {
+        b"connection",
+        b"upgrade",
+        b"sec-websocket-version",
+        b"sec-websocket-key",
+        b"sec-websocket-protocol",
+        b"content-length",
+        b"accept-encoding",
+    }
 )
 
 

@@ -40,13 +40,15 @@ def test_demo_login_logout_flow(demo_url: str) -> None:
         r = client.get("/login?next=/account")
         assert r.status_code == 200 and 'name="next" value="/account"' in r.text
 
-        r = client.post("/login", data={"username": "demo", "password": "wrong",
-                                        "next": "/account"})
+        r = client.post(
+            "/login", data={"username": "demo", "password": "wrong", "next": "/account"}
+        )
         assert r.status_code == 400 and "wrong password" in r.text
         assert "set-cookie" not in r.headers
 
-        r = client.post("/login", data={"username": "demo", "password": "lamina",
-                                        "next": "/account"})
+        r = client.post(
+            "/login", data={"username": "demo", "password": "lamina", "next": "/account"}
+        )
         assert r.status_code == 303 and r.headers["location"] == "/account"
         cookie = r.headers["set-cookie"]
         assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
@@ -68,10 +70,13 @@ def test_demo_login_logout_flow(demo_url: str) -> None:
 
 def test_demo_login_refuses_open_redirects(demo_url: str) -> None:
     with httpx.Client(base_url=demo_url, follow_redirects=False, timeout=10) as client:
-        for evil in ("//evil.example/", "https://evil.example/", "/\\evil.example",
-                     "javascript:alert(1)"):
-            r = client.post("/login", data={"username": "demo", "password": "lamina",
-                                            "next": evil})
+        for evil in (
+            "//evil.example/",
+            "https://evil.example/",
+            "/\\evil.example",
+            "javascript:alert(1)",
+        ):
+            r = client.post("/login", data={"username": "demo", "password": "lamina", "next": evil})
             assert r.status_code == 303
             assert r.headers["location"] == "/account", evil
 
@@ -133,8 +138,11 @@ def test_tampered_cookies_are_empty_sessions() -> None:
         assert c.get("/peek", headers={"cookie": f"session={good}"}).json() == {"n": 2}
         payload, stamp, sig = good.split(".")
         tampered = [
-            f"{payload}x.{stamp}.{sig}", f"{payload}.{stamp}.{sig[:-2]}",
-            f"{payload}.{stamp[::-1]}.{sig}", good[: len(good) // 2], "not-a-cookie",
+            f"{payload}x.{stamp}.{sig}",
+            f"{payload}.{stamp}.{sig[:-2]}",
+            f"{payload}.{stamp[::-1]}.{sig}",
+            good[: len(good) // 2],
+            "not-a-cookie",
         ]
         for cookie in tampered:
             r = c.get("/peek", headers={"cookie": f"session={cookie}"})
@@ -197,11 +205,20 @@ def test_websocket_uses_the_login_session() -> None:
     from examples.demo import auth_pages
 
     app = make_app(
-        "routing", "sessions", "auth", "websocket", "templates",
-        routes=[*auth_pages.routes, Route("/", peek, name="home"),
-                WebSocketRoute("/ws", ws_guarded)],
-        settings={"sessions": {"secret_key": "ws-secret"},
-                  "templates": {"directories": ["examples/demo/templates"]}},
+        "routing",
+        "sessions",
+        "auth",
+        "websocket",
+        "templates",
+        routes=[
+            *auth_pages.routes,
+            Route("/", peek, name="home"),
+            WebSocketRoute("/ws", ws_guarded),
+        ],
+        settings={
+            "sessions": {"secret_key": "ws-secret"},
+            "templates": {"directories": ["examples/demo/templates"]},
+        },
     )
     with serve(app) as url, httpx.Client(base_url=url, follow_redirects=False, timeout=10) as c:
         r = c.post("/login", data={"username": "demo", "password": "lamina"})
@@ -281,7 +298,8 @@ def test_browser_keeps_the_largest_cookie_we_allow() -> None:
         return PlainTextResponse(str(len(request.session.get("blob", ""))))
 
     app = make_app(
-        "routing", routes=[Route("/fill", fill), Route("/length", length)],
+        "routing",
+        routes=[Route("/fill", fill), Route("/length", length)],
         middleware=[Middleware(SessionMiddleware, phase="session", secret_key="k")],
     )
     with serve(app) as url, httpx.Client(base_url=url, timeout=10) as c:

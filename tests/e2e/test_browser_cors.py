@@ -31,12 +31,12 @@ from tests.helpers.servers import serve_uvicorn
 pytestmark = pytest.mark.browser
 
 
-
 # ---------------------------------------------------------------------------- apps
 async def page_app(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] == "http":
         await HTMLResponse("<!doctype html><title>page</title><p>origin page</p>")(
-            scope, receive, send)
+            scope, receive, send
+        )
 
 
 class Api:
@@ -48,18 +48,24 @@ class Api:
         strict = make_app(
             "cors",
             plugin("table-router", lamina_make_router=lambda app, routes: self.router),
-            settings={"cors": {
-                "allow_origins": [allowed_origin],
-                "allow_credentials": True,
-                "allow_methods": ["GET", "POST", "PUT"],
-                "allow_headers": ["X-Custom"],
-                "expose_headers": ["X-Total"],
-            }},
+            settings={
+                "cors": {
+                    "allow_origins": [allowed_origin],
+                    "allow_credentials": True,
+                    "allow_methods": ["GET", "POST", "PUT"],
+                    "allow_headers": ["X-Custom"],
+                    "expose_headers": ["X-Total"],
+                }
+            },
         )
         self.strict = strict
         self.open = CORSMiddleware(self.router, allow_origins=["*"])
-        self.exposeall = CORSMiddleware(self.router, allow_origins=[allowed_origin],
-                                        allow_credentials=True, expose_headers=["*"])
+        self.exposeall = CORSMiddleware(
+            self.router,
+            allow_origins=[allowed_origin],
+            allow_credentials=True,
+            expose_headers=["*"],
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -76,9 +82,10 @@ class Api:
         path = scope["path"].split("/", 2)[-1]
         self.log.append((scope["method"], scope["path"], dict(request.headers)))
         if path == "data":
-            response = JSONResponse({"custom": request.headers.get("x-custom"),
-                                     "method": scope["method"]},
-                                    headers={"x-total": "7", "x-secret": "s"})
+            response = JSONResponse(
+                {"custom": request.headers.get("x-custom"), "method": scope["method"]},
+                headers={"x-total": "7", "x-secret": "s"},
+            )
         elif path == "login":
             response = JSONResponse({"ok": True})
             response.set_cookie("sid", "abc123", samesite="lax", httponly=True)
@@ -155,9 +162,7 @@ def test_allowed_origin_reads_the_response(on_page: Any, servers: dict[str, Any]
     assert result["secret"] is None  # not exposed: hidden by the browser
 
 
-def test_disallowed_origin_is_blocked_by_the_browser(
-    on_page: Any, servers: dict[str, Any]
-) -> None:
+def test_disallowed_origin_is_blocked_by_the_browser(on_page: Any, servers: dict[str, Any]) -> None:
     page = on_page("denied")
     result = fetch(page, servers["api"] + "/strict/data")
     assert not result["ok"]
@@ -190,8 +195,9 @@ def test_credentialed_requests(on_page: Any, servers: dict[str, Any]) -> None:
 
 def test_preflighted_custom_header_allowed(on_page: Any, servers: dict[str, Any]) -> None:
     page = on_page("allowed")
-    result = fetch(page, servers["api"] + "/strict/data", method="PUT",
-                   headers={"X-Custom": "hello"})
+    result = fetch(
+        page, servers["api"] + "/strict/data", method="PUT", headers={"X-Custom": "hello"}
+    )
     assert result["ok"], result
     assert json.loads(result["body"]) == {"custom": "hello", "method": "PUT"}
     # The middleware answered the OPTIONS preflight; the app saw only the actual request.
@@ -203,16 +209,14 @@ def test_preflight_refusal_stops_the_actual_request(
     on_page: Any, servers: dict[str, Any], method: str, header: str
 ) -> None:
     page = on_page("allowed")
-    result = fetch(page, servers["api"] + "/strict/data", method=method,
-                   headers={header: "x"})
+    result = fetch(page, servers["api"] + "/strict/data", method=method, headers={header: "x"})
     assert not result["ok"]
     assert requests_to(servers, "/strict/data") == []  # the browser never sent it
 
 
 def test_preflight_from_a_disallowed_origin_fails(on_page: Any, servers: dict[str, Any]) -> None:
     page = on_page("denied")
-    result = fetch(page, servers["api"] + "/strict/data", method="PUT",
-                   headers={"X-Custom": "x"})
+    result = fetch(page, servers["api"] + "/strict/data", method="PUT", headers={"X-Custom": "x"})
     assert not result["ok"]
     assert requests_to(servers, "/strict/data") == []
 

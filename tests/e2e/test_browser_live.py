@@ -20,8 +20,14 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 TIMEOUT_MS = 15_000
 
@@ -37,8 +43,9 @@ def base_url() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-                                             headless=True)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
         try:
             yield browser
         finally:
@@ -64,8 +71,9 @@ def ticks(page: Page) -> list[dict[str, Any]]:
     )
 
 
-def test_websocket_chat_reaches_every_open_page(browser: Browser, page: Page,
-                                               base_url: str) -> None:
+def test_websocket_chat_reaches_every_open_page(
+    browser: Browser, page: Page, base_url: str
+) -> None:
     page.goto(base_url + "/live")
     page.wait_for_selector("#ws-status[data-state=open]")
     assert page.text_content("#ws-you", timeout=TIMEOUT_MS) != "…"

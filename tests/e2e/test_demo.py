@@ -52,8 +52,9 @@ def test_stylesheet_is_served_and_matches_the_file(base_url: str) -> None:
     assert response.headers["content-type"].startswith("text/css")
     assert response.content == CSS.read_bytes()
     assert "etag" in response.headers
-    again = httpx.get(base_url + "/static/demo.css",
-                      headers={"if-none-match": response.headers["etag"]})
+    again = httpx.get(
+        base_url + "/static/demo.css", headers={"if-none-match": response.headers["etag"]}
+    )
     assert again.status_code == 304
 
 
@@ -103,9 +104,19 @@ def test_lamina_serve_runs_the_demo_from_the_project_root() -> None:
     for name in ("LAMINA_DISABLE_PLUGIN_AUTOLOAD", "LAMINA_PLUGINS", "LAMINA_DISABLE_PLUGINS"):
         env.pop(name, None)
     proc = subprocess.Popen(
-        [str(lamina), "serve", "examples.demo.app:app", "--port", str(port),
-         "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            str(lamina),
+            "serve",
+            "examples.demo.app:app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 20
@@ -145,8 +156,7 @@ def test_browser_applies_the_stylesheet(base_url: str) -> None:
             page.on("requestfailed", lambda request: failed.append(request.url))
             page.goto(base_url + "/", wait_until="load", timeout=15_000)
             background = page.evaluate("getComputedStyle(document.body).backgroundColor")
-            columns = page.evaluate(
-                "getComputedStyle(document.querySelector('.features')).display")
+            columns = page.evaluate("getComputedStyle(document.querySelector('.features')).display")
             page.get_by_role("link", name="Routing", exact=True).click()
             page.wait_for_url(base_url + "/hello/Lamina", timeout=5_000)
             heading = page.inner_text("h1")

@@ -49,8 +49,13 @@ def build_app(events: list[str]):
 
     class HalfResponse:
         async def __call__(self, scope, receive, send):
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-length", b"100")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-length", b"100")],
+                }
+            )
             await send({"type": "http.response.body", "body": b"partial", "more_body": True})
             raise RuntimeError("failed mid-stream")
 
@@ -66,15 +71,24 @@ def build_app(events: list[str]):
             await send({"type": "websocket.send", "text": message["text"].upper()})
 
     routes = {
-        "/": index, "/echo": (echo, {"POST"}), "/boom": boom, "/teapot": teapot,
-        "/half": lambda request: HalfResponse(), "/ws": ws,
+        "/": index,
+        "/echo": (echo, {"POST"}),
+        "/boom": boom,
+        "/teapot": teapot,
+        "/half": lambda request: HalfResponse(),
+        "/ws": ws,
     }
     return make_app(
         plugin("router", lamina_make_router=lambda: TinyRouter(routes)),
-        plugin("ws", lamina_register_protocols=lambda register: register(
-            "websocket", lambda endpoint: endpoint)),
-        plugin("events", lamina_startup=startup,
-               lamina_shutdown=lambda: events.append("plugin-stop")),
+        plugin(
+            "ws",
+            lamina_register_protocols=lambda register: register(
+                "websocket", lambda endpoint: endpoint
+            ),
+        ),
+        plugin(
+            "events", lamina_startup=startup, lamina_shutdown=lambda: events.append("plugin-stop")
+        ),
         middleware=[header_middleware("x-kernel", "e2e")],
         lifespan=lifespan,
     )
@@ -104,8 +118,10 @@ def test_kernel_under_a_real_server(server_kind):
             assert error.headers["x-kernel"] == "e2e"
 
         # the body stops short of its Content-Length: the client sees a broken response...
-        with httpx.Client(base_url=url, timeout=5) as client, \
-                pytest.raises(httpx.RemoteProtocolError):
+        with (
+            httpx.Client(base_url=url, timeout=5) as client,
+            pytest.raises(httpx.RemoteProtocolError),
+        ):
             client.get("/half")
         # ...and the server carries on
         assert httpx.get(url + "/", timeout=5).status_code == 200
@@ -126,8 +142,10 @@ def test_startup_failure_is_reported_by_the_server(server_kind):
     app = make_app(plugin("db", lamina_startup=lambda: 1 / 0))
     from tests.helpers.servers import ServerStartupError
 
-    with pytest.raises(ServerStartupError, match="ZeroDivisionError"), \
-            serve(app, server=server, loop=loop):
+    with (
+        pytest.raises(ServerStartupError, match="ZeroDivisionError"),
+        serve(app, server=server, loop=loop),
+    ):
         pass  # pragma: no cover
 
 
@@ -141,8 +159,10 @@ def test_app_served_from_a_child_process(tmp_path):
         "    await PlainTextResponse('from the child')(scope, receive, send)\n"
         "app = make_app(plugin('r', lamina_make_router=lambda: router))\n"
     )
-    with serve_subprocess("childapp:app", server="hypercorn", loop="trio",
-                          cwd=str(tmp_path)) as (url, process):
+    with serve_subprocess("childapp:app", server="hypercorn", loop="trio", cwd=str(tmp_path)) as (
+        url,
+        process,
+    ):
         assert httpx.get(url, timeout=5).text == "from the child"
         assert process.poll() is None
     assert process.poll() is not None

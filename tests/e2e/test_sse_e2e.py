@@ -131,10 +131,17 @@ async def firehose(request: Request) -> EventSourceResponse:
 
 def build_app() -> Any:
     return make_app(
-        "routing", "sse", "gzip",
-        routes=[Route("/gated", gated), Route("/resume", resume), Route("/endless", endless),
-                Route("/sync-endless", sync_endless), Route("/quiet", quiet),
-                Route("/firehose", firehose)],
+        "routing",
+        "sse",
+        "gzip",
+        routes=[
+            Route("/gated", gated),
+            Route("/resume", resume),
+            Route("/endless", endless),
+            Route("/sync-endless", sync_endless),
+            Route("/quiet", quiet),
+            Route("/firehose", firehose),
+        ],
     )
 
 
@@ -267,8 +274,14 @@ def test_sigint_ends_open_streams_and_the_server_exits() -> None:
     """uvicorn waits for open responses before lifespan shutdown; streams must end first."""
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-c", SERVER_SCRIPT, str(port)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SERVER_SCRIPT, str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         url = f"http://127.0.0.1:{port}/events"
         deadline = time.monotonic() + 15

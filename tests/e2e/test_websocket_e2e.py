@@ -106,7 +106,8 @@ class Counter(WebSocketEndpoint):
 
 def build_app() -> Any:
     return make_app(
-        "routing", "websocket",
+        "routing",
+        "websocket",
         routes=[
             WebSocketRoute("/echo", echo),
             WebSocketRoute("/json/{room}", json_echo),
@@ -126,8 +127,11 @@ def build_app() -> Any:
 
 
 #: (server, event loop, uvicorn's WebSocket implementation)
-SERVERS = [("uvicorn", "asyncio", "websockets-sansio"), ("uvicorn", "asyncio", "wsproto"),
-           ("hypercorn", "trio", "")]
+SERVERS = [
+    ("uvicorn", "asyncio", "websockets-sansio"),
+    ("uvicorn", "asyncio", "wsproto"),
+    ("hypercorn", "trio", ""),
+]
 
 
 class SharedServer:
@@ -162,8 +166,9 @@ class SharedServer:
             self.stack.close()
 
 
-@pytest.fixture(scope="module", params=SERVERS,
-                ids=["-".join(filter(None, params)) for params in SERVERS])
+@pytest.fixture(
+    scope="module", params=SERVERS, ids=["-".join(filter(None, params)) for params in SERVERS]
+)
 def shared_server(request: pytest.FixtureRequest) -> Iterator[SharedServer]:
     server, loop, ws = request.param
     options: dict[str, Any] = {"server": server, "loop": loop}

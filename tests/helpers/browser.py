@@ -16,8 +16,14 @@ CHROMIUM = "/usr/bin/chromium"
 #: Flags for a sandboxed, offline, headless run as root; background networking off so
 #: Chromium does not try to reach outside hosts from this closed network.
 ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -33,8 +39,9 @@ def ensure_chromium() -> str:
         )
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run([apt, "update", "-qq"], check=True, env=env, stdout=subprocess.DEVNULL)
-    subprocess.run([apt, "install", "-y", "-qq", "chromium"], check=True, env=env,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [apt, "install", "-y", "-qq", "chromium"], check=True, env=env, stdout=subprocess.DEVNULL
+    )
     return CHROMIUM
 
 

@@ -17,8 +17,9 @@ PROJECT = "lamina"
 
 
 def spec_modules() -> list[str]:
-    plugins = sorted(f"{p.parent.name}.hookspecs"
-                     for p in ROOT.glob("plugins/*/lamina_*/hookspecs.py"))
+    plugins = sorted(
+        f"{p.parent.name}.hookspecs" for p in ROOT.glob("plugins/*/lamina_*/hookspecs.py")
+    )
     return ["lamina.hookspecs", *plugins]
 
 
@@ -34,8 +35,9 @@ def render() -> str:
     ]
     for module_name in spec_modules():
         module = importlib.import_module(module_name)
-        owner = "the kernel" if module_name == "lamina.hookspecs" else \
-            f"`{module_name.split('.')[0]}`"
+        owner = (
+            "the kernel" if module_name == "lamina.hookspecs" else f"`{module_name.split('.')[0]}`"
+        )
         out += [f"## `{module_name}` — hooks defined by {owner}", ""]
         intro = inspect.getdoc(module) or ""
         if intro:

@@ -75,8 +75,9 @@ class ServerURL(str):
     def check(self) -> None:
         """Raise :class:`ServerCrashedError` if the server has died."""
         if self._errors:
-            raise ServerCrashedError(f"the test server crashed: {self._errors[0]!r}") \
-                from self._errors[0]
+            raise ServerCrashedError(
+                f"the test server crashed: {self._errors[0]!r}"
+            ) from self._errors[0]
 
 
 def free_port() -> int:
@@ -330,13 +331,38 @@ def serve_subprocess(
     if server == "uvicorn":
         if loop != "asyncio":
             raise ValueError("uvicorn runs on asyncio only; use server='hypercorn' for trio")
-        cmd = [sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port",
-               str(port), "--log-level", "warning"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            target,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ]
     else:
-        cmd = [sys.executable, "-m", "hypercorn", target, "--bind", f"127.0.0.1:{port}",
-               "--worker-class", loop, "--log-level", "WARNING"]
-    process = subprocess.Popen(cmd, cwd=cwd, env={**os.environ, **(env or {})},
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        cmd = [
+            sys.executable,
+            "-m",
+            "hypercorn",
+            target,
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--worker-class",
+            loop,
+            "--log-level",
+            "WARNING",
+        ]
+    process = subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -348,8 +374,7 @@ def serve_subprocess(
                 break
             except OSError:
                 if time.monotonic() > deadline:
-                    raise ServerStartupError(f"{server} did not listen within {timeout}s") \
-                        from None
+                    raise ServerStartupError(f"{server} did not listen within {timeout}s") from None
                 time.sleep(0.05)
         yield f"http://127.0.0.1:{port}", process
     finally:

@@ -34,14 +34,24 @@ def test_routes_are_attributed_app_first_then_plugins_in_order():
         return TinyRouter({r.route.path: ok for r in routes})
 
     a = plugin("a", lamina_register_routes=lambda register: register(NamedRoute("/a")))
-    b = plugin("b", lamina_register_routes=lambda register: (register(NamedRoute("/b1")),
-                                                             register(NamedRoute("/b2"))))
-    app = make_app(a, b, plugin("router", lamina_make_router=make_router),
-                   routes=[NamedRoute("/app")])
+    b = plugin(
+        "b",
+        lamina_register_routes=lambda register: (
+            register(NamedRoute("/b1")),
+            register(NamedRoute("/b2")),
+        ),
+    )
+    app = make_app(
+        a, b, plugin("router", lamina_make_router=make_router), routes=[NamedRoute("/app")]
+    )
     client = TestClient(app)
     assert client.get("/b2").text == "ok"
     assert [(c.route.path, c.plugin) for c in seen] == [
-        ("/app", "app"), ("/a", "a"), ("/b1", "b"), ("/b2", "b")]
+        ("/app", "app"),
+        ("/a", "a"),
+        ("/b1", "b"),
+        ("/b2", "b"),
+    ]
     assert all(isinstance(c, RouteContribution) for c in seen)
     assert app.route_contributions == seen
 
@@ -64,17 +74,29 @@ def test_middleware_order_comes_from_phase_priority_and_plugin_not_registration(
     def mw(name, **kw):
         return header_middleware(f"x-{name}", name, name=name, **kw)
 
-    late = plugin("zz", lamina_register_middleware=lambda register: (
-        register(mw("auth", phase="auth")), register(mw("outer", phase="outermost"))))
-    early = plugin("aa", lamina_register_middleware=lambda register: (
-        register(mw("cors", phase="transport", priority=10)),
-        register(mw("gzip", phase="transport", priority=20))))
-    same = plugin("mm", lamina_register_middleware=lambda register: register(
-        mw("session", phase="session")))
+    late = plugin(
+        "zz",
+        lamina_register_middleware=lambda register: (
+            register(mw("auth", phase="auth")),
+            register(mw("outer", phase="outermost")),
+        ),
+    )
+    early = plugin(
+        "aa",
+        lamina_register_middleware=lambda register: (
+            register(mw("cors", phase="transport", priority=10)),
+            register(mw("gzip", phase="transport", priority=20)),
+        ),
+    )
+    same = plugin(
+        "mm", lamina_register_middleware=lambda register: register(mw("session", phase="session"))
+    )
     app1 = make_app(late, early, same, middleware=[mw("user")])
     app2 = make_app(same, early, late, middleware=[mw("user")])
-    order = [(row["name"], row["phase"], row["priority"], row["plugin"])
-             for row in app1.describe_middleware()]
+    order = [
+        (row["name"], row["phase"], row["priority"], row["plugin"])
+        for row in app1.describe_middleware()
+    ]
     assert order == [
         ("outer", "outermost", 0, "zz"),
         ("cors", "transport", 10, "aa"),
@@ -94,9 +116,10 @@ def test_onion_order_is_what_a_request_sees():
             async def layer(scope, receive, send):
                 calls.append(name)
                 await app(scope, receive, send)
+
             return layer
-        return Middleware(factory, name=name, phase="outermost" if name == "first" else
-                          "innermost")
+
+        return Middleware(factory, name=name, phase="outermost" if name == "first" else "innermost")
 
     app = make_app(router_plugin({"/": ok}), middleware=[tracer("second"), tracer("first")])
     TestClient(app).get("/")
@@ -150,8 +173,12 @@ def test_add_middleware_and_handler_before_start():
 
 def test_two_plugins_claiming_one_protocol_conflict_and_kernel_scopes_are_reserved():
     def claim(name, scope_type):
-        return plugin(name, lamina_register_protocols=lambda register: register(
-            scope_type, lambda endpoint: endpoint))
+        return plugin(
+            name,
+            lamina_register_protocols=lambda register: register(
+                scope_type, lambda endpoint: endpoint
+            ),
+        )
 
     with pytest.raises(ConflictError) as info:
         make_app(claim("ws1", "websocket"), claim("ws2", "websocket")).assemble()
@@ -168,16 +195,20 @@ def test_extension_scope_type_claimed_by_a_plugin_goes_through_middleware():
         async def handler(scope, receive, send):
             seen.append(("handler", scope["type"]))
             await send({"type": "webtransport.accept"})
+
         return handler
 
     def factory(app):
         async def layer(scope, receive, send):
             seen.append(("mw", scope["type"]))
             await app(scope, receive, send)
+
         return layer
 
-    wt = plugin("webtransport", lamina_register_protocols=lambda register: register(
-        "webtransport", handler_factory))
+    wt = plugin(
+        "webtransport",
+        lamina_register_protocols=lambda register: register("webtransport", handler_factory),
+    )
     app = make_app(wt, middleware=[Middleware(factory)])
     sent = []
 
@@ -240,9 +271,11 @@ def test_two_routers_conflict_unless_one_is_tryfirst():
     assert "tryfirst" in str(info.value)
 
     winner = LocalPlugin("winner")
-    winner.add("lamina_make_router",
-               lambda: TinyRouter({"/": lambda request: PlainTextResponse("winner")}),
-               tryfirst=True)
+    winner.add(
+        "lamina_make_router",
+        lambda: TinyRouter({"/": lambda request: PlainTextResponse("winner")}),
+        tryfirst=True,
+    )
     app = make_app(router_plugin({"/": ok}, name="router-one"), winner)
     assert TestClient(app).get("/").text == "winner"
 
@@ -274,8 +307,10 @@ def test_an_error_inside_a_plugin_hook_is_attributed_and_keeps_its_type():
 
 
 def test_exception_handler_keys_and_handlers_are_checked():
-    bad_key = plugin("badkey", lamina_register_exception_handlers=lambda register: register(
-        "404", lambda r, e: None))
+    bad_key = plugin(
+        "badkey",
+        lamina_register_exception_handlers=lambda register: register("404", lambda r, e: None),
+    )
     with pytest.raises(AssemblyError, match=r"plugin 'badkey'.*'404'"):
         make_app(bad_key).assemble()
     with pytest.raises(AssemblyError, match="the app"):
@@ -286,12 +321,15 @@ def test_a_failing_middleware_factory_names_its_layer_and_plugin():
     def factory(app):
         raise ValueError("needs options")
 
-    mw = plugin("needy", lamina_register_middleware=lambda register: register(
-        Middleware(factory, name="needy-mw")))
+    mw = plugin(
+        "needy",
+        lamina_register_middleware=lambda register: register(Middleware(factory, name="needy-mw")),
+    )
     with pytest.raises(ValueError, match="needs options") as info:
         make_app(mw).assemble()
     assert info.value.__notes__ == [
-        "while building middleware 'needy-mw' registered by plugin 'needy'"]
+        "while building middleware 'needy-mw' registered by plugin 'needy'"
+    ]
 
 
 def test_repr_shows_plugins_and_assembly_state():
@@ -325,10 +363,15 @@ def test_lamina_assemble_runs_once_after_configuration_before_any_contribution()
         events.append("configure:late")
         app.extensions["late"] = ["/late"]
 
-    gatherer = plugin("gatherer", lamina_assemble=gather, lamina_register_routes=routes,
-                      lamina_make_router=make_router)
+    gatherer = plugin(
+        "gatherer",
+        lamina_assemble=gather,
+        lamina_register_routes=routes,
+        lamina_make_router=make_router,
+    )
     late = plugin(
-        "late", lamina_configure=configure,
+        "late",
+        lamina_configure=configure,
         lamina_assemble=lambda: events.append("assemble:late"),
         lamina_register_middleware=lambda register: events.append("middleware"),
         lamina_register_exception_handlers=lambda register: events.append("handlers"),
@@ -342,8 +385,17 @@ def test_lamina_assemble_runs_once_after_configuration_before_any_contribution()
         assert client.get("/gathered").text == "ok"
         assert client.get("/nope").status_code == 404
     app.assemble()
-    assert events == ["configure:late", "assemble:gatherer", "assemble:late", "routes",
-                      "router", "middleware", "handlers", "protocols", "lifespan"]
+    assert events == [
+        "configure:late",
+        "assemble:gatherer",
+        "assemble:late",
+        "routes",
+        "router",
+        "middleware",
+        "handlers",
+        "protocols",
+        "lifespan",
+    ]
 
 
 def test_a_failing_lamina_assemble_stops_assembly_names_the_plugin_and_may_be_retried():
@@ -366,14 +418,23 @@ def test_a_failing_lamina_assemble_stops_assembly_names_the_plugin_and_may_be_re
     assert len(attempts) == 2
 
 
-@pytest.mark.parametrize(("hook", "call", "usage"), [
-    ("lamina_register_routes", lambda register: register("/a", ok), "register(route)"),
-    ("lamina_register_middleware", lambda register: register(), "register(Middleware("),
-    ("lamina_register_exception_handlers", lambda register: register(404),
-     "register(key, handler)"),
-    ("lamina_register_protocols", lambda register: register("websocket"),
-     "register(scope_type, factory)"),
-])
+@pytest.mark.parametrize(
+    ("hook", "call", "usage"),
+    [
+        ("lamina_register_routes", lambda register: register("/a", ok), "register(route)"),
+        ("lamina_register_middleware", lambda register: register(), "register(Middleware("),
+        (
+            "lamina_register_exception_handlers",
+            lambda register: register(404),
+            "register(key, handler)",
+        ),
+        (
+            "lamina_register_protocols",
+            lambda register: register("websocket"),
+            "register(scope_type, factory)",
+        ),
+    ],
+)
 def test_a_wrong_register_call_names_the_plugin_and_the_right_call(hook, call, usage):
     app = make_app(plugin("clumsy", **{hook: call}), router_plugin({}))
     with pytest.raises(AssemblyError) as info:
@@ -384,16 +445,23 @@ def test_a_wrong_register_call_names_the_plugin_and_the_right_call(hook, call, u
 
 
 def test_protocol_and_middleware_factories_must_give_asgi_apps():
-    bad_type = plugin("p1", lamina_register_protocols=lambda register: register(
-        "websocket", "not a factory"))
+    bad_type = plugin(
+        "p1", lamina_register_protocols=lambda register: register("websocket", "not a factory")
+    )
     with pytest.raises(AssemblyError, match=r"plugin 'p1'.*'websocket'.*factory\(endpoint\)"):
         make_app(bad_type).assemble()
-    gives_none = plugin("p2", lamina_register_protocols=lambda register: register(
-        "websocket", lambda endpoint: None))
+    gives_none = plugin(
+        "p2",
+        lamina_register_protocols=lambda register: register("websocket", lambda endpoint: None),
+    )
     with pytest.raises(AssemblyError, match=r"factory of plugin 'p2'.*returned None"):
         make_app(gives_none).assemble()
-    layer = plugin("p3", lamina_register_middleware=lambda register: register(
-        Middleware(lambda app: None, name="nothing")))
+    layer = plugin(
+        "p3",
+        lamina_register_middleware=lambda register: register(
+            Middleware(lambda app: None, name="nothing")
+        ),
+    )
     with pytest.raises(TypeError, match=r"'nothing' registered by plugin 'p3'.*returned None"):
         make_app(layer).assemble()
 

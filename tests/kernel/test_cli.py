@@ -74,10 +74,16 @@ def test_bad_targets_are_explained(project, capsys):
 
 
 def test_plugins_reflect_environment_selection_and_report_broken_ones(
-        tmp_path, monkeypatch, capsys):
-    install_distribution(monkeypatch, tmp_path, name="lamina-zbroken", version="0.0.1",
-                         entry_points={"zbroken": "lamina_zbroken"},
-                         modules={"lamina_zbroken": "raise ImportError('missing dep')\n"})
+    tmp_path, monkeypatch, capsys
+):
+    install_distribution(
+        monkeypatch,
+        tmp_path,
+        name="lamina-zbroken",
+        version="0.0.1",
+        entry_points={"zbroken": "lamina_zbroken"},
+        modules={"lamina_zbroken": "raise ImportError('missing dep')\n"},
+    )
     monkeypatch.setenv("LAMINA_DISABLE_PLUGINS", "cors")
     assert main(["plugins", "--json"]) == 0
     rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
@@ -96,11 +102,17 @@ def test_plugins_of_an_app_include_local_plugins(project, capsys):
 
 def test_plugin_command_clashing_with_a_builtin_is_an_error(tmp_path, monkeypatch, capsys):
     install_distribution(
-        monkeypatch, tmp_path, name="lamina-zclash", entry_points={"zclash": "lamina_zclash"},
-        modules={"lamina_zclash": (
-            "from lamina import hookimpl\nfrom lamina.cli import Command\n"
-            "@hookimpl\ndef lamina_register_commands(register):\n"
-            "    register(Command('serve', 'mine', lambda args: 0))\n")},
+        monkeypatch,
+        tmp_path,
+        name="lamina-zclash",
+        entry_points={"zclash": "lamina_zclash"},
+        modules={
+            "lamina_zclash": (
+                "from lamina import hookimpl\nfrom lamina.cli import Command\n"
+                "@hookimpl\ndef lamina_register_commands(register):\n"
+                "    register(Command('serve', 'mine', lambda args: 0))\n"
+            )
+        },
     )
     monkeypatch.setenv("LAMINA_PLUGINS", "zclash")
     # the error is printed and the built-in commands still work
@@ -143,10 +155,23 @@ def _wait_for_text(url, expected, process, deadline):
 def test_serve_reload_restarts_when_the_code_changes(project):
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "lamina.cli", "serve", "myproject.app:app", "--port", str(port),
-         "--reload", "--log-level", "warning"],
-        cwd=project, env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, start_new_session=True,  # the reloader has a child
+        [
+            sys.executable,
+            "-m",
+            "lamina.cli",
+            "serve",
+            "myproject.app:app",
+            "--port",
+            str(port),
+            "--reload",
+            "--log-level",
+            "warning",
+        ],
+        cwd=project,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # the reloader has a child
     )
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -169,9 +194,21 @@ def test_serve_runs_uvicorn_on_localhost(project):
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "lamina.cli", "serve", "myproject.app:app", "--port", str(port),
-         "--log-level", "warning"],
-        cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "lamina.cli",
+            "serve",
+            "myproject.app:app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 15
@@ -194,23 +231,30 @@ def test_serve_runs_uvicorn_on_localhost(project):
 
 SCHEMA_PLUGINS = {
     # sorts first: its schema hook is broken, which must not be blamed on the others
-    "zabroken": ("from lamina import hookimpl\n"
-                 "@hookimpl\ndef lamina_settings_schema():\n"
-                 "    raise RuntimeError('schema bug')\n"),
-    "zneeds": ("from dataclasses import dataclass\nfrom lamina import hookimpl\n"
-               "@dataclass(frozen=True)\nclass S:\n    token: str\n    retries: int = 1\n"
-               "@hookimpl\ndef lamina_settings_schema():\n    return S\n"),
-    "znone": ("from lamina import hookimpl\n"
-              "@hookimpl\ndef lamina_startup():\n    pass\n"),
+    "zabroken": (
+        "from lamina import hookimpl\n"
+        "@hookimpl\ndef lamina_settings_schema():\n"
+        "    raise RuntimeError('schema bug')\n"
+    ),
+    "zneeds": (
+        "from dataclasses import dataclass\nfrom lamina import hookimpl\n"
+        "@dataclass(frozen=True)\nclass S:\n    token: str\n    retries: int = 1\n"
+        "@hookimpl\ndef lamina_settings_schema():\n    return S\n"
+    ),
+    "znone": ("from lamina import hookimpl\n@hookimpl\ndef lamina_startup():\n    pass\n"),
 }
 
 
 @pytest.fixture
 def schema_plugins(tmp_path, monkeypatch):
     for name, source in SCHEMA_PLUGINS.items():
-        install_distribution(monkeypatch, tmp_path, name=f"lamina-{name}",
-                             entry_points={name: f"lamina_{name}"},
-                             modules={f"lamina_{name}": source})
+        install_distribution(
+            monkeypatch,
+            tmp_path,
+            name=f"lamina-{name}",
+            entry_points={name: f"lamina_{name}"},
+            modules={f"lamina_{name}": source},
+        )
     monkeypatch.setenv("LAMINA_PLUGINS", "zabroken,zneeds,znone")
     monkeypatch.chdir(tmp_path)  # no lamina.toml here
     return tmp_path
@@ -226,11 +270,14 @@ def test_plugins_settings_status_for_each_kind_of_plugin(schema_plugins, capsys)
     rows, err = _rows(capsys)
     assert err == ""
     assert (rows["zabroken"]["settings"], rows["zabroken"]["settings_errors"]) == (
-        "invalid", ["RuntimeError: schema bug"])
+        "invalid",
+        ["RuntimeError: schema bug"],
+    )
     assert rows["zneeds"]["settings"] == "missing"  # required, and no section given
     assert rows["zneeds"]["settings_errors"] == [
         "[zneeds] (lamina-zneeds 1.0.0) token: required setting is missing (expected str); "
-        "set it in the [zneeds] section of lamina.toml or in Lamina(settings=...)"]
+        "set it in the [zneeds] section of lamina.toml or in Lamina(settings=...)"
+    ]
     assert (rows["znone"]["settings"], rows["znone"]["settings_errors"]) == ("none", [])
     # a plugin outside the allow-list is still checked: enabling it must not surprise
     assert (rows["cors"]["enabled"], rows["cors"]["settings"]) == (False, "missing")
@@ -253,24 +300,31 @@ def test_plugins_settings_status_for_each_kind_of_plugin(schema_plugins, capsys)
     text = capsys.readouterr().out
     assert "zneeds  [lamina-zneeds 1.0.0]  enabled  settings: ok" in text
     assert "znone  [lamina-znone 1.0.0]  enabled  settings: none" in text
-    assert "zabroken  [lamina-zabroken 1.0.0]  enabled  settings: invalid\n" \
-           "    settings: RuntimeError: schema bug" in text
+    assert (
+        "zabroken  [lamina-zabroken 1.0.0]  enabled  settings: invalid\n"
+        "    settings: RuntimeError: schema bug" in text
+    )
 
 
 def test_plugins_reports_what_the_settings_file_gets_wrong_outside_plugin_sections(
-        schema_plugins, capsys):
+    schema_plugins, capsys
+):
     bad = schema_plugins / "bad.toml"
-    bad.write_text('[zneeds]\ntoken = "t"\n[znedds]\ntoken = "t"\n[znone]\nx = 1\n'
-                   '[lamina]\ndebug = "maybe"\n')
+    bad.write_text(
+        '[zneeds]\ntoken = "t"\n[znedds]\ntoken = "t"\n[znone]\nx = 1\n[lamina]\ndebug = "maybe"\n'
+    )
     assert main(["plugins", "--json", "--settings-file", str(bad)]) == 0
     rows, err = _rows(capsys)  # stdout stays one JSON document
     assert rows["zneeds"]["settings"] == "ok"
     problems = err.splitlines()
     assert problems[0] == "lamina: settings file: [lamina] debug: expected bool, got str 'maybe'"
-    assert problems[1].startswith("lamina: settings file: [znedds] unknown settings section: "
-                                  "no plugin named 'znedds' is installed (installed: ")
-    assert problems[2] == ("lamina: settings file: [znone] plugin 'znone' "
-                           "(lamina-znone 1.0.0) takes no settings")
+    assert problems[1].startswith(
+        "lamina: settings file: [znedds] unknown settings section: "
+        "no plugin named 'znedds' is installed (installed: "
+    )
+    assert problems[2] == (
+        "lamina: settings file: [znone] plugin 'znone' (lamina-znone 1.0.0) takes no settings"
+    )
     assert len(problems) == 3
     # the app refuses exactly these sections
     from lamina import Lamina, SettingsError
@@ -285,7 +339,8 @@ def test_plugins_of_an_app_show_defaults_ok_and_not_loaded(schema_plugins, capsy
     (schema_plugins / "zapp.py").write_text(
         "from lamina import Lamina\n"
         "app = Lamina(only=['zneeds', 'znone'], plugins=['routing'],\n"
-        "             settings={'zneeds': {'token': 't'}})\n")
+        "             settings={'zneeds': {'token': 't'}})\n"
+    )
     sys.modules.pop("zapp", None)
     try:
         assert main(["plugins", "--app", "zapp:app", "--json"]) == 0

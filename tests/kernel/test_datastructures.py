@@ -107,14 +107,21 @@ def test_query_params_raw_utf8_and_latin1_bytes() -> None:
 def test_url_parts_and_replace() -> None:
     u = URL("https://user@example.org:8443/a/b?x=1#frag")
     assert (u.scheme, u.netloc, u.hostname, u.port, u.path, u.query, u.fragment) == (
-        "https", "user@example.org:8443", "example.org", 8443, "/a/b", "x=1", "frag")
+        "https",
+        "user@example.org:8443",
+        "example.org",
+        8443,
+        "/a/b",
+        "x=1",
+        "frag",
+    )
     assert u.is_secure
     assert str(u.replace(path="/c")) == "https://user@example.org:8443/c?x=1#frag"
-    assert str(u.replace(scheme="http", port=80, hostname="h")) == (
-        "http://user@h:80/a/b?x=1#frag")
+    assert str(u.replace(scheme="http", port=80, hostname="h")) == ("http://user@h:80/a/b?x=1#frag")
     assert str(URL("http://[::1]:80/").replace(port=81)) == "http://[::1]:81/"
     assert str(URL("http://h/p?a=1&b=2").include_query_params(a=3, c="x")) == (
-        "http://h/p?b=2&a=3&c=x")
+        "http://h/p?b=2&a=3&c=x"
+    )
     assert URL("http://h:99999/").port is None
     assert URL("http://h/") == "http://h/"
     assert URL("http://h/") == URL("http://h/")
@@ -124,8 +131,14 @@ def test_url_parts_and_replace() -> None:
 
 
 def test_url_from_scope() -> None:
-    scope = {"scheme": "https", "server": ("s", 443), "path": "/p", "root_path": "",
-             "query_string": b"a=1", "headers": []}
+    scope = {
+        "scheme": "https",
+        "server": ("s", 443),
+        "path": "/p",
+        "root_path": "",
+        "query_string": b"a=1",
+        "headers": [],
+    }
     assert url_from_scope(scope) == "https://s/p?a=1"
     scope["server"] = ("s", 8443)
     assert url_from_scope(scope) == "https://s:8443/p?a=1"

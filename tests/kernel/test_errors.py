@@ -67,11 +67,17 @@ def client_for(app, **kwargs) -> TestClient:
 def test_404_and_405_pass_back_through_middleware():
     client = client_for(app_with())
     missing = client.get("/nope")
-    assert (missing.status_code, missing.text, missing.headers["x-mw"]) == (404, "Not Found",
-                                                                             "seen")
+    assert (missing.status_code, missing.text, missing.headers["x-mw"]) == (
+        404,
+        "Not Found",
+        "seen",
+    )
     wrong = client.get("/post-only")
     assert (wrong.status_code, wrong.headers["allow"], wrong.headers["x-mw"]) == (
-        405, "POST", "seen")
+        405,
+        "POST",
+        "seen",
+    )
     assert client.post("/post-only").text == "posted"
 
 
@@ -141,8 +147,13 @@ def test_handlers_by_status_and_class_from_app_and_plugins():
     def on_declined(request, exc):
         return PlainTextResponse("declined specifically", 402)
 
-    handlers = plugin("handlers", lamina_register_exception_handlers=lambda register: (
-        register(418, on_418), register(PaymentRequired, on_payment)))
+    handlers = plugin(
+        "handlers",
+        lamina_register_exception_handlers=lambda register: (
+            register(418, on_418),
+            register(PaymentRequired, on_payment),
+        ),
+    )
     app = app_with(handlers, exception_handlers={CardDeclined: on_declined})
     client = client_for(app)
     teapot_response = client.get("/teapot")
@@ -151,15 +162,20 @@ def test_handlers_by_status_and_class_from_app_and_plugins():
     assert client.get("/paywall").text == "payment: pay up"
     assert client.get("/declined").text == "declined specifically"  # most specific class wins
     assert client.get("/declined").headers["x-mw"] == "seen"
-    assert app.exception_handler_owners == {418: "handlers", PaymentRequired: "handlers",
-                                            CardDeclined: "app"}
+    assert app.exception_handler_owners == {
+        418: "handlers",
+        PaymentRequired: "handlers",
+        CardDeclined: "app",
+    }
 
 
 def test_handler_for_404_and_500_by_status():
-    app = app_with(exception_handlers={
-        404: lambda request, exc: PlainTextResponse(f"no {request.url.path}", 404),
-        500: lambda request, exc: PlainTextResponse(f"oops {type(exc).__name__}", 500),
-    })
+    app = app_with(
+        exception_handlers={
+            404: lambda request, exc: PlainTextResponse(f"no {request.url.path}", 404),
+            500: lambda request, exc: PlainTextResponse(f"oops {type(exc).__name__}", 500),
+        }
+    )
     client = client_for(app)
     assert client.get("/missing").text == "no /missing"
     response = client.get("/boom")
@@ -173,8 +189,9 @@ def test_app_handler_overrides_plugin_handler_and_plugins_conflict():
 
     one = plugin("one", lamina_register_exception_handlers=lambda register: register(418, by("1")))
     two = plugin("two", lamina_register_exception_handlers=lambda register: register(418, by("2")))
-    assert client_for(app_with(one, exception_handlers={418: by("app")})).get("/teapot").text \
-        == "app"
+    assert (
+        client_for(app_with(one, exception_handlers={418: by("app")})).get("/teapot").text == "app"
+    )
     with pytest.raises(ConflictError) as info:
         app_with(one, two).assemble()
     assert "'one'" in str(info.value) and "'two'" in str(info.value)
@@ -205,6 +222,7 @@ def test_a_middleware_that_raises_gives_a_500_not_a_hang():
     def factory(app):
         async def broken(scope, receive, send):
             raise RuntimeError("middleware bug")
+
         return broken
 
     response = client_for(app_with(middleware=[Middleware(factory)])).get("/ok")
@@ -221,8 +239,9 @@ class HalfResponse:
 
 
 def test_error_after_the_response_started_is_logged_and_ends_the_response(caplog):
-    app = make_app(router_plugin({"/half": lambda request: HalfResponse()}),
-                   middleware=[header_middleware()])
+    app = make_app(
+        router_plugin({"/half": lambda request: HalfResponse()}), middleware=[header_middleware()]
+    )
     with caplog.at_level(logging.ERROR, logger="lamina.error"):
         response = client_for(app).get("/half")
     # no second response start, no 500 body appended to the partial one
@@ -235,8 +254,12 @@ def test_error_after_the_response_started_is_logged_and_ends_the_response(caplog
 
 # ----------------------------------------------------------------------------- WebSocket
 def ws_app(endpoint, **kwargs):
-    protocol = plugin("ws", lamina_register_protocols=lambda register: register(
-        "websocket", lambda endpoint_: endpoint_))
+    protocol = plugin(
+        "ws",
+        lamina_register_protocols=lambda register: register(
+            "websocket", lambda endpoint_: endpoint_
+        ),
+    )
     return make_app(router_plugin({"/ws": endpoint}), protocol, **kwargs)
 
 
@@ -246,8 +269,10 @@ def test_websocket_exception_closes_with_its_code():
         await send({"type": "websocket.accept"})
         raise WebSocketException(4403, "not allowed")
 
-    with TestClient(ws_app(endpoint)).websocket_connect("/ws") as ws, \
-            pytest.raises(WebSocketDisconnect) as info:
+    with (
+        TestClient(ws_app(endpoint)).websocket_connect("/ws") as ws,
+        pytest.raises(WebSocketDisconnect) as info,
+    ):
         ws.receive_text()
     assert (info.value.code, info.value.reason) == (4403, "not allowed")
 
@@ -256,8 +281,10 @@ def test_http_exception_before_accept_is_a_denial_response():
     async def endpoint(scope, receive, send):
         raise HTTPException(401, "log in first")
 
-    with pytest.raises(WebSocketDenialResponse) as info, \
-            TestClient(ws_app(endpoint)).websocket_connect("/ws"):
+    with (
+        pytest.raises(WebSocketDenialResponse) as info,
+        TestClient(ws_app(endpoint)).websocket_connect("/ws"),
+    ):
         pass  # pragma: no cover
     assert (info.value.status_code, info.value.response.text) == (401, "log in first")
 
@@ -281,12 +308,12 @@ def test_websocket_without_a_protocol_plugin_is_refused():
 
 
 def test_the_500_handler_still_counts_as_a_server_error_in_tests():
-    app = app_with(exception_handlers={
-        500: lambda request, exc: PlainTextResponse("sorry", 500)})
+    app = app_with(exception_handlers={500: lambda request, exc: PlainTextResponse("sorry", 500)})
     with pytest.raises(RuntimeError, match="hunter2"):
         TestClient(app).get("/boom")
     # a class handler is a deliberate answer: not re-raised
-    app = app_with(exception_handlers={
-        RuntimeError: lambda request, exc: PlainTextResponse("handled", 503)})
+    app = app_with(
+        exception_handlers={RuntimeError: lambda request, exc: PlainTextResponse("handled", 503)}
+    )
     response = TestClient(app).get("/boom")
     assert (response.status_code, response.text) == (503, "handled")

@@ -44,8 +44,10 @@ def call(
 ) -> Result:
     messages: list[dict[str, Any]] = []
     scope = {
-        "type": "http", "method": method, "path": "/", "headers":
-        [(k.lower().encode(), v.encode("latin-1")) for k, v in headers],
+        "type": "http",
+        "method": method,
+        "path": "/",
+        "headers": [(k.lower().encode(), v.encode("latin-1")) for k, v in headers],
     }
 
     async def main() -> None:
@@ -110,8 +112,10 @@ def test_head_ignores_range(datafile: Path) -> None:
 def test_if_none_match_gives_304(datafile: Path) -> None:
     etag = call(lambda: FileResponse(datafile)).headers["etag"]
     for header in [etag, f"W/{etag}", f'"nope", {etag}', "*"]:
-        r = call(lambda: FileResponse(datafile, headers={"cache-control": "max-age=60"}),
-                 headers=[("if-none-match", header)])
+        r = call(
+            lambda: FileResponse(datafile, headers={"cache-control": "max-age=60"}),
+            headers=[("if-none-match", header)],
+        )
         assert r.status == 304, header
         assert r.body == b""
         assert r.headers["etag"] == etag
@@ -129,17 +133,23 @@ def test_if_none_match_on_post_gives_412(datafile: Path) -> None:
 
 def test_if_modified_since(datafile: Path) -> None:
     mtime = int(datafile.stat().st_mtime)
-    r = call(lambda: FileResponse(datafile),
-             headers=[("if-modified-since", formatdate(mtime, usegmt=True))])
+    r = call(
+        lambda: FileResponse(datafile),
+        headers=[("if-modified-since", formatdate(mtime, usegmt=True))],
+    )
     assert r.status == 304
-    r = call(lambda: FileResponse(datafile),
-             headers=[("if-modified-since", formatdate(mtime - 10, usegmt=True))])
+    r = call(
+        lambda: FileResponse(datafile),
+        headers=[("if-modified-since", formatdate(mtime - 10, usegmt=True))],
+    )
     assert r.status == 200 and r.body == CONTENT
     r = call(lambda: FileResponse(datafile), headers=[("if-modified-since", "garbage")])
     assert r.status == 200
     # If-None-Match takes precedence over If-Modified-Since.
-    r = call(lambda: FileResponse(datafile), headers=[
-        ("if-modified-since", formatdate(mtime, usegmt=True)), ("if-none-match", '"x"')])
+    r = call(
+        lambda: FileResponse(datafile),
+        headers=[("if-modified-since", formatdate(mtime, usegmt=True)), ("if-none-match", '"x"')],
+    )
     assert r.status == 200
 
 
@@ -149,8 +159,9 @@ def test_if_match_and_if_unmodified_since(datafile: Path) -> None:
     assert call(lambda: FileResponse(datafile), headers=[("if-match", '"x"')]).status == 412
     assert call(lambda: FileResponse(datafile), headers=[("if-match", f"W/{etag}")]).status == 412
     old = formatdate(datafile.stat().st_mtime - 100, usegmt=True)
-    assert call(lambda: FileResponse(datafile),
-                headers=[("if-unmodified-since", old)]).status == 412
+    assert (
+        call(lambda: FileResponse(datafile), headers=[("if-unmodified-since", old)]).status == 412
+    )
 
 
 def test_single_range(datafile: Path) -> None:
@@ -188,8 +199,10 @@ def parse_multipart(r: Result) -> list[tuple[str, str, bytes]]:
 
 
 def test_multiple_ranges_multipart(datafile: Path) -> None:
-    r = call(lambda: FileResponse(datafile, media_type="text/plain"),
-             headers=[("range", "bytes=500-509, 0-4")])
+    r = call(
+        lambda: FileResponse(datafile, media_type="text/plain"),
+        headers=[("range", "bytes=500-509, 0-4")],
+    )
     assert r.status == 206
     parts = parse_multipart(r)
     size = len(CONTENT)
@@ -230,18 +243,26 @@ def test_bad_range_syntax_gives_200(datafile: Path) -> None:
 
 def test_range_is_ignored_when_conditional_gives_304(datafile: Path) -> None:
     etag = call(lambda: FileResponse(datafile)).headers["etag"]
-    r = call(lambda: FileResponse(datafile),
-             headers=[("range", "bytes=0-1"), ("if-none-match", etag)])
+    r = call(
+        lambda: FileResponse(datafile), headers=[("range", "bytes=0-1"), ("if-none-match", etag)]
+    )
     assert r.status == 304
 
 
 def test_if_range(datafile: Path) -> None:
     first = call(lambda: FileResponse(datafile))
     etag, last_modified = first.headers["etag"], first.headers["last-modified"]
-    for value, status in [(etag, 206), (last_modified, 206), ('"stale"', 200),
-                          (f"W/{etag}", 200), (formatdate(0, usegmt=True), 200), ("junk", 200)]:
-        r = call(lambda: FileResponse(datafile),
-                 headers=[("range", "bytes=0-1"), ("if-range", value)])
+    for value, status in [
+        (etag, 206),
+        (last_modified, 206),
+        ('"stale"', 200),
+        (f"W/{etag}", 200),
+        (formatdate(0, usegmt=True), 200),
+        ("junk", 200),
+    ]:
+        r = call(
+            lambda: FileResponse(datafile), headers=[("range", "bytes=0-1"), ("if-range", value)]
+        )
         assert r.status == status, value
         assert r.body == (CONTENT[:2] if status == 206 else CONTENT)
 
@@ -260,11 +281,17 @@ def test_large_file_is_streamed_in_chunks(tmp_path: Path, backend: str) -> None:
     assert r.status == 200 and r.body == payload
     assert len(r.messages) >= 5
     assert max(len(m["body"]) for m in r.messages) <= 64 * 1024
-    r = call(lambda: FileResponse(big, chunk_size=64 * 1024), backend=backend,
-             headers=[("range", "bytes=100-200000")])
+    r = call(
+        lambda: FileResponse(big, chunk_size=64 * 1024),
+        backend=backend,
+        headers=[("range", "bytes=100-200000")],
+    )
     assert r.status == 206 and r.body == payload[100:200001]
-    r = call(lambda: FileResponse(big, chunk_size=64 * 1024), backend=backend,
-             headers=[("range", "bytes=0-9,100000-100009,299990-")])
+    r = call(
+        lambda: FileResponse(big, chunk_size=64 * 1024),
+        backend=backend,
+        headers=[("range", "bytes=0-9,100000-100009,299990-")],
+    )
     parts = parse_multipart(r)
     assert [p[2] for p in parts] == [payload[:10], payload[100000:100010], payload[299990:]]
 
@@ -289,8 +316,9 @@ def test_streaming_stops_when_client_disconnects(tmp_path: Path) -> None:
                 await anyio.sleep(0.01)
 
         with anyio.fail_after(5):
-            await FileResponse(big, chunk_size=16 * 1024)({"type": "http", "method": "GET",
-                                                           "headers": []}, receive, send)
+            await FileResponse(big, chunk_size=16 * 1024)(
+                {"type": "http", "method": "GET", "headers": []}, receive, send
+            )
 
     anyio.run(main)
     assert 2 <= len(sent) < 20  # 2 MB in 16 KiB chunks would be 123 messages
@@ -306,8 +334,9 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
 def test_content_disposition() -> None:
     assert content_disposition("attachment", "report.pdf") == 'attachment; filename="report.pdf"'
     value = content_disposition("inline", "résumé €.pdf")
-    assert value == ("inline; filename=\"r_sum_ _.pdf\"; "
-                     "filename*=UTF-8''r%C3%A9sum%C3%A9%20%E2%82%AC.pdf")
+    assert value == (
+        "inline; filename=\"r_sum_ _.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9%20%E2%82%AC.pdf"
+    )
     quoted = content_disposition("attachment", 'a"b.txt')
     assert quoted.startswith('attachment; filename="a\\"b.txt"')
     with pytest.raises(ValueError):
@@ -321,19 +350,25 @@ def test_filename_header(datafile: Path) -> None:
     assert r.headers["content-type"].startswith("text/csv")
 
 
-
 @pytest.mark.parametrize("kind", ["mapping", "pairs", "generator"])
 def test_headers_take_a_mapping_or_pairs_like_other_responses(datafile: Path, kind: str) -> None:
-    pairs = [("Link", "</a.css>; rel=preload"), ("Link", "</b.js>; rel=preload"),
-             ("Cache-Control", "no-store"), ("Content-Disposition", "inline")]
+    pairs = [
+        ("Link", "</a.css>; rel=preload"),
+        ("Link", "</b.js>; rel=preload"),
+        ("Cache-Control", "no-store"),
+        ("Content-Disposition", "inline"),
+    ]
     headers: Any = {
-        "mapping": dict(pairs[2:]), "pairs": pairs, "generator": (p for p in pairs),
+        "mapping": dict(pairs[2:]),
+        "pairs": pairs,
+        "generator": (p for p in pairs),
     }[kind]
     r = call(lambda: FileResponse(datafile, headers=headers, filename="data.bin"))
     assert r.status == 200 and r.body == CONTENT
     links = [v for k, v in r.raw_headers if k == b"link"]
-    assert links == ([] if kind == "mapping" else
-                     [b"</a.css>; rel=preload", b"</b.js>; rel=preload"])  # both kept
+    assert links == (
+        [] if kind == "mapping" else [b"</a.css>; rel=preload", b"</b.js>; rel=preload"]
+    )  # both kept
     assert r.headers["cache-control"] == "no-store"
     dispositions = [v for k, v in r.raw_headers if k == b"content-disposition"]
     assert dispositions == [b"inline"]  # the caller's wins over filename=, in every form
@@ -383,8 +418,9 @@ def test_through_httpx(datafile: Path) -> None:
     anyio.run(main)
 
 
-@settings(max_examples=150, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.text(alphabet="bytes=0123456789-, ", max_size=40))
 def test_range_responses_fuzz(datafile: Path, header: str) -> None:
     r = call(lambda: FileResponse(datafile), headers=[("range", header)])
@@ -439,18 +475,31 @@ def test_http_date_matches_the_stdlib(timestamp: float) -> None:
 def test_caller_supplied_etag_is_the_validator(datafile: Path) -> None:
     r = call(lambda: FileResponse(datafile, headers={"etag": '"v1"'}))
     assert [v for k, v in r.raw_headers if k == b"etag"] == [b'"v1"']
-    r = call(lambda: FileResponse(datafile, headers={"etag": '"v1"'}),
-             headers=[("if-none-match", '"v1"')])
+    r = call(
+        lambda: FileResponse(datafile, headers={"etag": '"v1"'}),
+        headers=[("if-none-match", '"v1"')],
+    )
     assert r.status == 304
 
 
-@settings(max_examples=150, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.dictionaries(
-    st.sampled_from(["if-match", "if-none-match", "if-modified-since", "if-unmodified-since",
-                     "if-range", "range"]),
-    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=255), max_size=40),
-))
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "if-match",
+                "if-none-match",
+                "if-modified-since",
+                "if-unmodified-since",
+                "if-range",
+                "range",
+            ]
+        ),
+        st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=255), max_size=40),
+    )
+)
 def test_precondition_fuzz(datafile: Path, headers: dict[str, str]) -> None:
     for method in ("GET", "HEAD", "POST"):
         r = call(lambda: FileResponse(datafile), method=method, headers=list(headers.items()))
@@ -461,7 +510,9 @@ def test_precondition_fuzz(datafile: Path, headers: dict[str, str]) -> None:
 
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
 def test_file_is_opened_and_read_in_chunks_off_the_event_loop(
-    tmp_path: Path, backend: str, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    backend: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import threading
 

@@ -35,8 +35,17 @@ async def describe(form: FormData) -> list[Any]:
     for name, value in form.multi_items():
         if isinstance(value, UploadFile):
             data = await value.read()
-            out.append([name, {"filename": value.filename, "type": value.content_type,
-                               "size": value.size, "data": data.decode("latin-1")}])
+            out.append(
+                [
+                    name,
+                    {
+                        "filename": value.filename,
+                        "type": value.content_type,
+                        "size": value.size,
+                        "data": data.decode("latin-1"),
+                    },
+                ]
+            )
         else:
             out.append([name, value])
     return out
@@ -58,26 +67,38 @@ def text_part(name: str, value: str, extra: str = "") -> bytes:
 
 
 def file_part(name: str, filename: str, data: bytes, ctype: str = "text/plain") -> bytes:
-    head = (f'Content-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
-            f"Content-Type: {ctype}\r\n\r\n")
+    head = (
+        f'Content-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+        f"Content-Type: {ctype}\r\n\r\n"
+    )
     return head.encode() + data
 
 
 # --------------------------------------------------------------------------- urlencoded
 def test_urlencoded_decoding_and_multiple_values() -> None:
     with TestClient(app_for(echo)) as client:
-        r = client.post("/", content=b"a=1&b=x+y&a=%C3%A9%26&empty=&flag&=anon",
-                        headers={"content-type": "application/x-www-form-urlencoded"})
+        r = client.post(
+            "/",
+            content=b"a=1&b=x+y&a=%C3%A9%26&empty=&flag&=anon",
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
     assert r.status_code == 200
-    assert r.json() == [["a", "1"], ["b", "x y"], ["a", "é&"], ["empty", ""], ["flag", ""],
-                        ["", "anon"]]
+    assert r.json() == [
+        ["a", "1"],
+        ["b", "x y"],
+        ["a", "é&"],
+        ["empty", ""],
+        ["flag", ""],
+        ["", "anon"],
+    ]
 
 
 def test_urlencoded_getitem_is_last_value_getlist_all() -> None:
     async def endpoint(request: Request) -> Response:
         form = await request.form()
-        return JSONResponse({"a": form["a"], "all": form.getlist("a"), "len": len(form),
-                             "keys": list(form)})
+        return JSONResponse(
+            {"a": form["a"], "all": form.getlist("a"), "len": len(form), "keys": list(form)}
+        )
 
     with TestClient(app_for(endpoint)) as client:
         r = client.post("/", data={"a": ["1", "2"], "b": "3"})
@@ -86,15 +107,19 @@ def test_urlencoded_getitem_is_last_value_getlist_all() -> None:
 
 def test_urlencoded_content_type_with_charset_parameter() -> None:
     with TestClient(app_for(echo)) as client:
-        r = client.post("/", content=b"x=1", headers={
-            "content-type": "Application/X-WWW-Form-URLEncoded; charset=UTF-8"})
+        r = client.post(
+            "/",
+            content=b"x=1",
+            headers={"content-type": "Application/X-WWW-Form-URLEncoded; charset=UTF-8"},
+        )
     assert r.json() == [["x", "1"]]
 
 
 def test_urlencoded_invalid_utf8_is_400() -> None:
     with TestClient(app_for(echo)) as client:
-        r = client.post("/", content=b"x=%FF%FE",
-                        headers={"content-type": "application/x-www-form-urlencoded"})
+        r = client.post(
+            "/", content=b"x=%FF%FE", headers={"content-type": "application/x-www-form-urlencoded"}
+        )
     assert r.status_code == 400
     assert "not valid utf-8" in r.text
 
@@ -127,8 +152,15 @@ def test_multipart_fields_and_files_in_wire_order() -> None:
         ["title", "Hello"],
         ["doc", {"filename": "a.txt", "type": "text/plain", "size": 10, "data": "first file"}],
         ["title", "again"],
-        ["doc", {"filename": "b.bin", "type": "application/octet-stream", "size": 3,
-                 "data": "\x00\x01\xff"}],
+        [
+            "doc",
+            {
+                "filename": "b.bin",
+                "type": "application/octet-stream",
+                "size": 3,
+                "data": "\x00\x01\xff",
+            },
+        ],
     ]
 
 
@@ -157,8 +189,7 @@ def test_part_without_filename_is_a_text_field_and_empty_filename_is_a_file() ->
 
 def test_filenames_utf8_quoted_and_rfc5987() -> None:
     body, headers = multipart(
-        'Content-Disposition: form-data; name="a"; filename="résumé \\"v2\\".txt"\r\n\r\nx'
-        .encode(),
+        'Content-Disposition: form-data; name="a"; filename="résumé \\"v2\\".txt"\r\n\r\nx'.encode(),  # noqa: E501
         b"Content-Disposition: form-data; name=\"b\"; filename*=UTF-8''%E2%82%AC.txt\r\n\r\ny",
         b'Content-Disposition: form-data; name="c"; filename="C:\\dir\\f.txt"\r\n\r\nz',
     )
@@ -188,9 +219,16 @@ def test_upload_headers_and_api() -> None:
         await upload.seek(0)
         again = await upload.read()
         await upload.write(b"!")
-        return JSONResponse({"first": first.decode(), "rest": rest.decode(),
-                             "again": again.decode(), "size": upload.size,
-                             "x": upload.headers["x-extra"], "repr": repr(upload)})
+        return JSONResponse(
+            {
+                "first": first.decode(),
+                "rest": rest.decode(),
+                "again": again.decode(),
+                "size": upload.size,
+                "x": upload.headers["x-extra"],
+                "repr": repr(upload),
+            }
+        )
 
     body, headers = multipart(
         b'Content-Disposition: form-data; name="f"; filename="f.txt"\r\n'
@@ -198,8 +236,14 @@ def test_upload_headers_and_api() -> None:
     )
     with TestClient(app_for(endpoint)) as client:
         r = client.post("/", content=body, headers=headers)
-    assert r.json() == {"first": "abc", "rest": "def", "again": "abcdef", "size": 7, "x": "yes",
-                        "repr": "UploadFile(filename='f.txt', size=7, content_type='text/plain')"}
+    assert r.json() == {
+        "first": "abc",
+        "rest": "def",
+        "again": "abcdef",
+        "size": 7,
+        "x": "yes",
+        "repr": "UploadFile(filename='f.txt', size=7, content_type='text/plain')",
+    }
 
 
 def test_large_upload_rolls_to_disk_and_keeps_data() -> None:
@@ -241,13 +285,23 @@ def test_spool_size_setting_from_app() -> None:
 def asgi_call(app: Any, body_chunks: list[bytes], headers: dict[str, str]) -> tuple[int, bytes]:
     """Drive the app directly, delivering the body in the given chunks."""
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "http", "path": "/", "raw_path": b"/", "query_string": b"", "root_path": "",
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/",
+        "raw_path": b"/",
+        "query_string": b"",
+        "root_path": "",
         "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
-        "client": ("127.0.0.1", 1), "server": ("testserver", 80),
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80),
     }
-    messages = [{"type": "http.request", "body": c, "more_body": i < len(body_chunks) - 1}
-                for i, c in enumerate(body_chunks)]
+    messages = [
+        {"type": "http.request", "body": c, "more_body": i < len(body_chunks) - 1}
+        for i, c in enumerate(body_chunks)
+    ]
     status = 0
     out: list[bytes] = []
 
@@ -357,7 +411,8 @@ def test_text_part_too_large_is_413_but_files_are_not_limited_by_it() -> None:
 def test_part_headers_too_large_is_413() -> None:
     big = "x" * 300
     body, headers = multipart(
-        f'Content-Disposition: form-data; name="a"\r\nX-Pad: {big}\r\n\r\nv'.encode())
+        f'Content-Disposition: form-data; name="a"\r\nX-Pad: {big}\r\n\r\nv'.encode()
+    )
     with TestClient(app_for(echo, max_form_part_header_size=256)) as client:
         r = client.post("/", content=body, headers=headers)
         assert r.status_code == 413
@@ -368,8 +423,7 @@ def test_part_headers_too_large_is_413() -> None:
 
 def test_too_many_part_headers_is_400() -> None:
     extra = "".join(f"X-H{i}: v\r\n" for i in range(20))
-    body, headers = multipart(
-        f'Content-Disposition: form-data; name="a"\r\n{extra}\r\nv'.encode())
+    body, headers = multipart(f'Content-Disposition: form-data; name="a"\r\n{extra}\r\nv'.encode())
     with TestClient(app_for(echo)) as client:
         r = client.post("/", content=body, headers=headers)
     assert r.status_code == 400
@@ -393,28 +447,48 @@ def test_body_size_limit_applies_to_forms() -> None:
         ("multipart/form-data; boundary=" + "b" * 300, b"", "invalid boundary"),
         ("multipart/form-data; boundary=a\x7fb", b"", "invalid boundary"),
         ("multipart/form-data; boundary=XyZ", b"", "truncated"),
-        ("multipart/form-data; boundary=XyZ",
-         b'--XyZ\r\nContent-Disposition: form-data; name="a"\r\n\r\nunfinished', "truncated"),
-        ("multipart/form-data; boundary=XyZ", b"--XyZ\r\nno colon here\r\n\r\nv\r\n--XyZ--",
-         "Malformed multipart body"),
-        ("multipart/form-data; boundary=XyZ",
-         b"--XyZ\r\nContent-Type: text/plain\r\n\r\nv\r\n--XyZ--\r\n", "no Content-Disposition"),
-        ("multipart/form-data; boundary=XyZ",
-         b"--XyZ\r\nContent-Disposition: form-data\r\n\r\nv\r\n--XyZ--\r\n", "has no name"),
-        ("multipart/form-data; boundary=XyZ",
-         b'--XyZ\r\nContent-Disposition: attachment; name="a"\r\n\r\nv\r\n--XyZ--\r\n',
-         "is not form-data"),
-        ("multipart/form-data; boundary=XyZ",
-         b'--XyZ\r\nContent-Disposition: form-data; name="a"\r\n\r\n\xff\r\n--XyZ--\r\n',
-         "not valid utf-8"),
-        ("multipart/form-data; boundary=XyZ",
-         b'--XyZ\r\nContent-Disposition: form-data; name="a"\r\nContent-Type: text/plain; '
-         b"charset=klingon\r\n\r\nv\r\n--XyZ--\r\n", "unknown charset"),
+        (
+            "multipart/form-data; boundary=XyZ",
+            b'--XyZ\r\nContent-Disposition: form-data; name="a"\r\n\r\nunfinished',
+            "truncated",
+        ),
+        (
+            "multipart/form-data; boundary=XyZ",
+            b"--XyZ\r\nno colon here\r\n\r\nv\r\n--XyZ--",
+            "Malformed multipart body",
+        ),
+        (
+            "multipart/form-data; boundary=XyZ",
+            b"--XyZ\r\nContent-Type: text/plain\r\n\r\nv\r\n--XyZ--\r\n",
+            "no Content-Disposition",
+        ),
+        (
+            "multipart/form-data; boundary=XyZ",
+            b"--XyZ\r\nContent-Disposition: form-data\r\n\r\nv\r\n--XyZ--\r\n",
+            "has no name",
+        ),
+        (
+            "multipart/form-data; boundary=XyZ",
+            b'--XyZ\r\nContent-Disposition: attachment; name="a"\r\n\r\nv\r\n--XyZ--\r\n',
+            "is not form-data",
+        ),
+        (
+            "multipart/form-data; boundary=XyZ",
+            b'--XyZ\r\nContent-Disposition: form-data; name="a"\r\n\r\n\xff\r\n--XyZ--\r\n',
+            "not valid utf-8",
+        ),
+        (
+            "multipart/form-data; boundary=XyZ",
+            b'--XyZ\r\nContent-Disposition: form-data; name="a"\r\nContent-Type: text/plain; '
+            b"charset=klingon\r\n\r\nv\r\n--XyZ--\r\n",
+            "unknown charset",
+        ),
         ("multipart/form-data; boundary=XyZ", b"--Other\r\n\r\n", "Malformed multipart body"),
     ],
 )
-def test_malformed_multipart_is_400_with_reason(content_type: str, body: bytes,
-                                                reason: str) -> None:
+def test_malformed_multipart_is_400_with_reason(
+    content_type: str, body: bytes, reason: str
+) -> None:
     with TestClient(app_for(echo)) as client:
         r = client.post("/", content=body, headers={"content-type": content_type})
     assert r.status_code == 400
@@ -496,11 +570,11 @@ def test_files_closed_when_parsing_fails_midway_and_error_is_cached() -> None:
         raise RuntimeError("unreachable") from None
 
     # the first file is complete, then the body is truncated inside the second part
-    body = (b"--XyZ\r\n" + file_part("a", "a", b"data") + b"\r\n--XyZ\r\n"
-            + text_part("b", "cut"))
+    body = b"--XyZ\r\n" + file_part("a", "a", b"data") + b"\r\n--XyZ\r\n" + text_part("b", "cut")
     with TestClient(app_for(endpoint), raise_server_exceptions=False) as client:
-        client.post("/", content=body, headers={"content-type":
-                                                "multipart/form-data; boundary=XyZ"})
+        client.post(
+            "/", content=body, headers={"content-type": "multipart/form-data; boundary=XyZ"}
+        )
     assert seen == {"first": "RequestError", "second": "RequestError", "same": True}
 
 
@@ -524,8 +598,9 @@ def test_upload_file_wraps_a_given_file() -> None:
     import io
 
     async def main() -> None:
-        upload = UploadFile(io.BytesIO(b"hello"), filename="h.txt",
-                            headers={"content-type": "text/plain"})
+        upload = UploadFile(
+            io.BytesIO(b"hello"), filename="h.txt", headers={"content-type": "text/plain"}
+        )
         assert upload.content_type == "text/plain"
         assert await upload.read() == b"hello"
 
@@ -547,8 +622,10 @@ def test_formdata_mapping_api() -> None:
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ('form-data; name="a"; filename="b.txt"', ("form-data", {"name": "a",
-                                                                 "filename": "b.txt"})),
+        (
+            'form-data; name="a"; filename="b.txt"',
+            ("form-data", {"name": "a", "filename": "b.txt"}),
+        ),
         ('form-data; name="a;b"', ("form-data", {"name": "a;b"})),
         ("FORM-DATA;NAME=a", ("form-data", {"name": "a"})),
         ('x; a="1"; a="2"', ("x", {"a": "1"})),
@@ -603,13 +680,24 @@ def test_client_disconnect_during_upload_closes_files_and_sends_nothing() -> Non
 
     body, headers = multipart(file_part("f", "f", b"x" * 1000))
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "http", "path": "/", "raw_path": b"/", "query_string": b"", "root_path": "",
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/",
+        "raw_path": b"/",
+        "query_string": b"",
+        "root_path": "",
         "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
-        "client": None, "server": None, "lamina.raise_server_exceptions": True,
+        "client": None,
+        "server": None,
+        "lamina.raise_server_exceptions": True,
     }
-    messages = [{"type": "http.request", "body": body[:500], "more_body": True},
-                {"type": "http.disconnect"}]
+    messages = [
+        {"type": "http.request", "body": body[:500], "more_body": True},
+        {"type": "http.disconnect"},
+    ]
     sent: list[Any] = []
 
     async def receive() -> dict[str, Any]:
@@ -651,14 +739,22 @@ def test_streamed_upload_through_a_real_server(server: str, loop: str) -> None:
             digest = hashlib.sha256()
             while chunk := await upload.read(65536):
                 digest.update(chunk)
-            return JSONResponse({"sha": digest.hexdigest(), "size": upload.size,
-                                 "disk": not upload.in_memory, "note": form["note"]})
+            return JSONResponse(
+                {
+                    "sha": digest.hexdigest(),
+                    "size": upload.size,
+                    "disk": not upload.in_memory,
+                    "note": form["note"],
+                }
+            )
 
     piece = bytes(range(256)) * 64  # 16 KiB
     count = 200  # 3.125 MiB
     expected = hashlib.sha256(piece * count).hexdigest()
-    head = (b"--B\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhi\r\n--B\r\n"
-            b"Content-Disposition: form-data; name=\"f\"; filename=\"x.bin\"\r\n\r\n")
+    head = (
+        b'--B\r\nContent-Disposition: form-data; name="note"\r\n\r\nhi\r\n--B\r\n'
+        b'Content-Disposition: form-data; name="f"; filename="x.bin"\r\n\r\n'
+    )
 
     def body() -> Any:
         yield head
@@ -667,19 +763,28 @@ def test_streamed_upload_through_a_real_server(server: str, loop: str) -> None:
         yield b"\r\n--B--\r\n"
 
     with serve(app_for(endpoint, max_body_size=None), server=server, loop=loop) as url:
-        r = httpx.post(url + "/", content=body(), timeout=30,
-                       headers={"content-type": "multipart/form-data; boundary=B"})
-    assert r.json() == {"sha": expected, "size": len(piece) * count, "disk": True,
-                        "note": "hi"}
+        r = httpx.post(
+            url + "/",
+            content=body(),
+            timeout=30,
+            headers={"content-type": "multipart/form-data; boundary=B"},
+        )
+    assert r.json() == {"sha": expected, "size": len(piece) * count, "disk": True, "note": "hi"}
 
 
 def test_urlencoded_charset_parameter_is_honoured() -> None:
     with TestClient(app_for(echo)) as client:
-        r = client.post("/", content=b"caf%E9=%E9t%E9", headers={
-            "content-type": "application/x-www-form-urlencoded; charset=ISO-8859-1"})
+        r = client.post(
+            "/",
+            content=b"caf%E9=%E9t%E9",
+            headers={"content-type": "application/x-www-form-urlencoded; charset=ISO-8859-1"},
+        )
         assert r.json() == [["café", "été"]]
-        r = client.post("/", content=b"a=1", headers={
-            "content-type": "application/x-www-form-urlencoded; charset=nope"})
+        r = client.post(
+            "/",
+            content=b"a=1",
+            headers={"content-type": "application/x-www-form-urlencoded; charset=nope"},
+        )
         assert (r.status_code, r.text) == (400, "A form field name: unknown charset 'nope'")
 
 
@@ -688,17 +793,22 @@ def test_codecs_that_raise_unicode_error_are_400_not_500(charset: str) -> None:
     """Some codecs raise the base ``UnicodeError`` (not ``UnicodeDecodeError``) on decoding;
     the client picks the charset, so that must be a 400 like any other undecodable text."""
     with TestClient(app_for(echo)) as client:
-        r = client.post("/", content=b"%FF%80=1", headers={
-            "content-type": f"application/x-www-form-urlencoded; charset={charset}"})
+        r = client.post(
+            "/",
+            content=b"%FF%80=1",
+            headers={"content-type": f"application/x-www-form-urlencoded; charset={charset}"},
+        )
         assert (r.status_code, r.text) == (400, f"A form field name is not valid {charset}")
-        body, headers = multipart(text_part(
-            "t", "\xff\x80", extra=f"Content-Type: text/plain; charset={charset}\r\n"))
+        body, headers = multipart(
+            text_part("t", "\xff\x80", extra=f"Content-Type: text/plain; charset={charset}\r\n")
+        )
         r = client.post("/", content=body, headers=headers)
         assert (r.status_code, r.text) == (400, f"Form field 't' is not valid {charset}")
         # an RFC 5987 parameter in a charset that cannot decode it is ignored, not a 500
         body, headers = multipart(
             f"Content-Disposition: form-data; name=\"f\"; filename*={charset}''%FF%80; "
-            "filename=\"plain.txt\"\r\n\r\nx".encode())
+            'filename="plain.txt"\r\n\r\nx'.encode()
+        )
         r = client.post("/", content=body, headers=headers)
         assert r.status_code == 200
         assert r.json()[0][1]["filename"] == "plain.txt"
@@ -748,7 +858,7 @@ def test_upload_disk_writes_and_reads_run_off_the_event_loop(
             return Response(got + b"|" + await small.read())
 
     body, headers = multipart(file_part("s", "s.txt", b"tiny"), file_part("f", "f.bin", data))
-    pieces = [body[i:i + 4096] for i in range(0, len(body), 4096)]
+    pieces = [body[i : i + 4096] for i in range(0, len(body), 4096)]
     status, out = asgi_call(app_for(endpoint), pieces, headers)
     assert (status, out) == (200, data + b"|tiny")
     disk_ops = [c for c in calls if c[1] or c[0] == "rollover"]
@@ -782,14 +892,12 @@ def test_a_background_task_can_still_read_the_upload_then_it_is_closed() -> None
     assert seen["upload"].file.closed
 
 
-
 def _spawn_app(endpoint: Endpoint, *plugins: Any, **kwargs: Any) -> Any:
     async def router(scope: Any, receive: Any, send: Any) -> None:
         response = await endpoint(Request(scope, receive, send))
         await response(scope, receive, send)
 
-    return make_app(plugin("router", make_router=lambda app, routes: router), *plugins,
-                    **kwargs)
+    return make_app(plugin("router", make_router=lambda app, routes: router), *plugins, **kwargs)
 
 
 def test_a_spawned_background_task_can_read_the_upload_and_closes_it_after() -> None:

@@ -26,7 +26,8 @@ SPEC_MODULES = ["lamina.hookspecs", *PLUGIN_SPEC_MODULES]
 
 def hookspecs_of(module: types.ModuleType) -> list[tuple[str, object]]:
     return [
-        (name, obj) for name, obj in vars(module).items()
+        (name, obj)
+        for name, obj in vars(module).items()
         if inspect.isfunction(obj) and hasattr(obj, f"{PROJECT}_spec")
     ]
 
@@ -122,9 +123,11 @@ def test_the_checker_catches_an_undocumented_hook():
         """
 
     assert problems_of("lamina_prose", lamina_prose) == [
-        "lamina_prose: the example must be a code block ('Example::')"]
+        "lamina_prose: the example must be a code block ('Example::')"
+    ]
     assert problems_of("lamina_broken", lamina_broken)[0].startswith(
-        "lamina_broken: the example is not valid Python")
+        "lamina_broken: the example is not valid Python"
+    )
     assert problems_of("lamina_bare", lamina_bare) == ["lamina_bare: no docstring"]
     assert problems_of("lamina_half", lamina_half) == [
         "lamina_half: the docstring lacks 'Returns:'",
@@ -146,18 +149,27 @@ def test_every_kernel_hookspec_is_registered_and_none_is_async_firstresult():
 def test_hookspecs_cover_the_areas_the_kernel_promises():
     kernel = {name for name, _fn in hookspecs_of(lamina.hookspecs)}
     assert {
-        "lamina_register_routes", "lamina_make_router", "lamina_register_middleware",
-        "lamina_register_protocols", "lamina_register_exception_handlers",
-        "lamina_settings_schema", "lamina_configure", "lamina_lifespan", "lamina_startup",
-        "lamina_shutdown", "lamina_register_commands", "lamina_add_hookspecs",
+        "lamina_register_routes",
+        "lamina_make_router",
+        "lamina_register_middleware",
+        "lamina_register_protocols",
+        "lamina_register_exception_handlers",
+        "lamina_settings_schema",
+        "lamina_configure",
+        "lamina_lifespan",
+        "lamina_startup",
+        "lamina_shutdown",
+        "lamina_register_commands",
+        "lamina_add_hookspecs",
         "lamina_assemble",
     } <= kernel
 
 
 def test_the_hook_reference_lists_every_kernel_hook():
     reference = (ROOT / "docs" / "hooks.md").read_text(encoding="utf-8")
-    missing = [name for name, _fn in hookspecs_of(lamina.hookspecs)
-               if f"### `{name}(" not in reference]
+    missing = [
+        name for name, _fn in hookspecs_of(lamina.hookspecs) if f"### `{name}(" not in reference
+    ]
     assert missing == [], "regenerate: uv run python -m tests.helpers.hookdoc > docs/hooks.md"
 
 

@@ -33,8 +33,14 @@ async def drive(app, *, shutdown: bool = True) -> tuple[list[dict], dict]:
     return sent, state
 
 
-def recording_plugin(name: str, log: list[str], *, async_hooks: bool = False,
-                     fail_startup: bool = False, fail_shutdown: bool = False):
+def recording_plugin(
+    name: str,
+    log: list[str],
+    *,
+    async_hooks: bool = False,
+    fail_startup: bool = False,
+    fail_shutdown: bool = False,
+):
     @asynccontextmanager
     async def context(app):
         log.append(f"{name}:ctx-enter")
@@ -63,8 +69,9 @@ def recording_plugin(name: str, log: list[str], *, async_hooks: bool = False,
             await anyio.sleep(0)
             sync_shutdown(state)
 
-    return plugin(name, lamina_lifespan=lambda app: context, lamina_startup=startup,
-                  lamina_shutdown=shutdown)
+    return plugin(
+        name, lamina_lifespan=lambda app: context, lamina_startup=startup, lamina_shutdown=shutdown
+    )
 
 
 def app_lifespan(log: list[str]):
@@ -80,17 +87,32 @@ def app_lifespan(log: list[str]):
 @pytest.mark.anyio
 async def test_startup_in_plugin_order_shutdown_in_exact_reverse():
     log: list[str] = []
-    app = make_app(recording_plugin("a", log), recording_plugin("b", log, async_hooks=True),
-                   lifespan=app_lifespan(log))
+    app = make_app(
+        recording_plugin("a", log),
+        recording_plugin("b", log, async_hooks=True),
+        lifespan=app_lifespan(log),
+    )
     sent, state = await drive(app)
-    assert [m["type"] for m in sent] == ["lifespan.startup.complete",
-                                         "lifespan.shutdown.complete"]
+    assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
     assert log == [
-        "a:ctx-enter", "b:ctx-enter", "a:startup", "b:startup", "app:enter",
-        "app:exit", "b:shutdown", "a:shutdown", "b:ctx-exit", "a:ctx-exit",
+        "a:ctx-enter",
+        "b:ctx-enter",
+        "a:startup",
+        "b:startup",
+        "app:enter",
+        "app:exit",
+        "b:shutdown",
+        "a:shutdown",
+        "b:ctx-exit",
+        "a:ctx-exit",
     ]
-    assert state == {"a_ctx": True, "b_ctx": True, "a_started": True, "b_started": True,
-                     "db": "connected"}
+    assert state == {
+        "a_ctx": True,
+        "b_ctx": True,
+        "a_started": True,
+        "b_started": True,
+        "db": "connected",
+    }
 
 
 def test_lifespan_state_reaches_every_request():
@@ -100,8 +122,9 @@ def test_lifespan_state_reaches_every_request():
         state = request.state
         return PlainTextResponse(f"{state.db} {state.a_ctx} {state.a_started}")
 
-    app = make_app(recording_plugin("a", log), router_plugin({"/": show}),
-                   lifespan=app_lifespan(log))
+    app = make_app(
+        recording_plugin("a", log), router_plugin({"/": show}), lifespan=app_lifespan(log)
+    )
     with TestClient(app) as client:
         assert client.get("/").text == "connected True True"
         assert client.get("/").text == "connected True True"
@@ -111,16 +134,26 @@ def test_lifespan_state_reaches_every_request():
 @pytest.mark.anyio
 async def test_startup_failure_carries_the_message_and_unwinds_what_started():
     log: list[str] = []
-    app = make_app(recording_plugin("a", log), recording_plugin("b", log, fail_startup=True),
-                   lifespan=app_lifespan(log))
+    app = make_app(
+        recording_plugin("a", log),
+        recording_plugin("b", log, fail_startup=True),
+        lifespan=app_lifespan(log),
+    )
     sent, _ = await drive(app, shutdown=False)
     assert [m["type"] for m in sent] == ["lifespan.startup.failed"]
     message = sent[0]["message"]
     assert "plugin 'b'" in message
     assert "ValueError: b cannot start" in message
     # a started and is undone; b's startup failed so its shutdown does not run; app never ran
-    assert log == ["a:ctx-enter", "b:ctx-enter", "a:startup", "b:startup",
-                   "a:shutdown", "b:ctx-exit", "a:ctx-exit"]
+    assert log == [
+        "a:ctx-enter",
+        "b:ctx-enter",
+        "a:startup",
+        "b:startup",
+        "a:shutdown",
+        "b:ctx-exit",
+        "a:ctx-exit",
+    ]
 
 
 @pytest.mark.anyio
@@ -145,21 +178,34 @@ async def test_app_lifespan_failure_fails_startup():
         yield  # pragma: no cover
 
     sent, _ = await drive(make_app(lifespan=broken), shutdown=False)
-    assert sent == [{"type": "lifespan.startup.failed",
-                     "message": "app lifespan failed to start: RuntimeError: no config"}]
+    assert sent == [
+        {
+            "type": "lifespan.startup.failed",
+            "message": "app lifespan failed to start: RuntimeError: no config",
+        }
+    ]
 
 
 @pytest.mark.anyio
 async def test_one_failing_shutdown_does_not_stop_the_others():
     log: list[str] = []
-    app = make_app(recording_plugin("a", log), recording_plugin("b", log, fail_shutdown=True),
-                   recording_plugin("c", log, async_hooks=True, fail_shutdown=True))
+    app = make_app(
+        recording_plugin("a", log),
+        recording_plugin("b", log, fail_shutdown=True),
+        recording_plugin("c", log, async_hooks=True, fail_shutdown=True),
+    )
     sent, _ = await drive(app)
     assert sent[-1]["type"] == "lifespan.shutdown.failed"
     assert "plugin 'b'" in sent[-1]["message"] and "b cannot stop" in sent[-1]["message"]
     assert "plugin 'c'" in sent[-1]["message"] and "c cannot stop" in sent[-1]["message"]
-    assert log[-6:] == ["c:shutdown", "b:shutdown", "a:shutdown",
-                        "c:ctx-exit", "b:ctx-exit", "a:ctx-exit"]
+    assert log[-6:] == [
+        "c:shutdown",
+        "b:shutdown",
+        "a:shutdown",
+        "c:ctx-exit",
+        "b:ctx-exit",
+        "a:ctx-exit",
+    ]
 
 
 @pytest.mark.anyio
@@ -189,8 +235,12 @@ def test_lifespan_runs_on_trio_and_asyncio(backend):
 @pytest.mark.anyio
 async def test_assembly_errors_fail_the_startup_with_their_message():
     def claim(name):
-        return plugin(name, lamina_register_protocols=lambda register: register(
-            "websocket", lambda endpoint: endpoint))
+        return plugin(
+            name,
+            lamina_register_protocols=lambda register: register(
+                "websocket", lambda endpoint: endpoint
+            ),
+        )
 
     app = make_app(claim("ws-one"), claim("ws-two"))
     sent, _ = await drive(app, shutdown=False)

@@ -67,29 +67,46 @@ def local_plugins():
     def timing_factory(app):
         async def layer(scope, receive, send):
             await app(scope, receive, send)
+
         return layer
 
     return [
-        plugin("pages", lamina_register_routes=register_routes,
-               lamina_register_middleware=lambda register: register(
-                   header_middleware("x-pages", "1", phase="innermost"))),
-        plugin("timing", lamina_register_middleware=lambda register: register(
-            Middleware(timing_factory, phase="outermost")),
+        plugin(
+            "pages",
+            lamina_register_routes=register_routes,
+            lamina_register_middleware=lambda register: register(
+                header_middleware("x-pages", "1", phase="innermost")
+            ),
+        ),
+        plugin(
+            "timing",
+            lamina_register_middleware=lambda register: register(
+                Middleware(timing_factory, phase="outermost")
+            ),
             lamina_startup=lambda state: state.update(started=True),
             lamina_register_exception_handlers=lambda register: register(
-                404, lambda request, exc: PlainTextResponse("custom 404", 404))),
+                404, lambda request, exc: PlainTextResponse("custom 404", 404)
+            ),
+        ),
     ]
 
 
 @pytest.fixture
 def assembled():
     app = make_app(
-        "routing", "cors", "gzip", "sessions", *local_plugins(),
-        settings={"cors": {"allow_origins": ["https://app.example"]},
-                  "sessions": {"secret_key": "x" * 32}},
+        "routing",
+        "cors",
+        "gzip",
+        "sessions",
+        *local_plugins(),
+        settings={
+            "cors": {"allow_origins": ["https://app.example"]},
+            "sessions": {"secret_key": "x" * 32},
+        },
     )
-    with TestClient(app, headers={"origin": "https://app.example",
-                                  "accept-encoding": "gzip"}) as client:
+    with TestClient(
+        app, headers={"origin": "https://app.example", "accept-encoding": "gzip"}
+    ) as client:
         client.get("/hello")  # warm up: every lazy path taken once
         yield app, client
 

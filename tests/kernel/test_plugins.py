@@ -27,7 +27,10 @@ def two_fakes(monkeypatch, tmp_path):
     """Two installed fake plugins, ``zfake_b`` and ``zfake_a`` (installed in that order)."""
     for ep in ("zfake_b", "zfake_a"):
         install_distribution(
-            monkeypatch, tmp_path, name=f"lamina-{ep}", version="2.3.4",
+            monkeypatch,
+            tmp_path,
+            name=f"lamina-{ep}",
+            version="2.3.4",
             entry_points={ep: f"lamina_{ep}"},
             modules={f"lamina_{ep}": RECORDER.format(name=ep)},
         )
@@ -48,8 +51,11 @@ def test_autoload_loads_every_entry_point_in_name_order(two_fakes):
     assert names(app) == ["zfake_a", "zfake_b"]
     assert app.pm_order == ["zfake_a", "zfake_b"]
     info = next(i for i in app.plugin_infos if i.name == "zfake_a")
-    assert (info.distribution, info.version, info.source) == ("lamina-zfake_a", "2.3.4",
-                                                              "entry-point")
+    assert (info.distribution, info.version, info.source) == (
+        "lamina-zfake_a",
+        "2.3.4",
+        "entry-point",
+    )
     assert info.hooks == ["lamina_configure"]
 
 
@@ -103,12 +109,17 @@ def test_requesting_a_missing_plugin_names_the_fix():
 def test_local_plugins_module_class_and_instance(tmp_path, monkeypatch):
     calls = []
     install_distribution(
-        monkeypatch, tmp_path, name="local-mod", entry_points={},
-        modules={"lamina_localmod": "from lamina import hookimpl\n"
-                                    "CALLS = []\n"
-                                    "@hookimpl\n"
-                                    "def lamina_configure(app):\n"
-                                    "    CALLS.append('module')\n"},
+        monkeypatch,
+        tmp_path,
+        name="local-mod",
+        entry_points={},
+        modules={
+            "lamina_localmod": "from lamina import hookimpl\n"
+            "CALLS = []\n"
+            "@hookimpl\n"
+            "def lamina_configure(app):\n"
+            "    CALLS.append('module')\n"
+        },
     )
     import lamina_localmod
 
@@ -148,8 +159,9 @@ def test_hookspecs_added_by_a_plugin_are_not_unknown():
 
     Specs = types.ModuleType("demo_specs")
     Specs.lamina_demo_extra = hookspec(lamina_demo_extra)
-    provider = plugin("provider", lamina_add_hookspecs=lambda pluginmanager:
-                      pluginmanager.add_hookspecs(Specs))
+    provider = plugin(
+        "provider", lamina_add_hookspecs=lambda pluginmanager: pluginmanager.add_hookspecs(Specs)
+    )
     user = plugin("user", lamina_demo_extra=lambda app: "from user")
     app = make_app(provider, user)
     assert app.pm.hook.lamina_demo_extra(app=app) == ["from user"]
@@ -157,15 +169,22 @@ def test_hookspecs_added_by_a_plugin_are_not_unknown():
 
 def test_import_error_names_plugin_distribution_version_and_fix(tmp_path, monkeypatch):
     install_distribution(
-        monkeypatch, tmp_path, name="lamina-broken", version="0.9.1",
+        monkeypatch,
+        tmp_path,
+        name="lamina-broken",
+        version="0.9.1",
         entry_points={"zbroken": "lamina_zbroken"},
         modules={"lamina_zbroken": "import does_not_exist_anywhere\n"},
     )
     with pytest.raises(PluginLoadError) as info:
         Lamina(only=["zbroken"])
     message = str(info.value)
-    for part in ("'zbroken'", "lamina-broken 0.9.1", "does_not_exist_anywhere",
-                 "LAMINA_DISABLE_PLUGINS=zbroken"):
+    for part in (
+        "'zbroken'",
+        "lamina-broken 0.9.1",
+        "does_not_exist_anywhere",
+        "LAMINA_DISABLE_PLUGINS=zbroken",
+    ):
         assert part in message
     # disabling it is the fix
     assert "zbroken" not in names(Lamina(only=["zbroken"], disable=["zbroken"]))
@@ -194,18 +213,26 @@ def test_allow_list_naming_an_uninstalled_plugin_is_an_error(monkeypatch):
 
 def test_unknown_hook_in_an_installed_plugin_names_its_distribution(tmp_path, monkeypatch):
     install_distribution(
-        monkeypatch, tmp_path, name="lamina-ztypo", version="5.6.7",
+        monkeypatch,
+        tmp_path,
+        name="lamina-ztypo",
+        version="5.6.7",
         entry_points={"ztypo": "lamina_ztypo"},
-        modules={"lamina_ztypo": "from lamina import hookimpl\n"
-                                 "@hookimpl\n"
-                                 "def lamina_register_rotues(register):\n"
-                                 "    pass\n"},
+        modules={
+            "lamina_ztypo": "from lamina import hookimpl\n"
+            "@hookimpl\n"
+            "def lamina_register_rotues(register):\n"
+            "    pass\n"
+        },
     )
     with pytest.raises(PluginLoadError) as info:
         Lamina(only=["ztypo"])
     message = str(info.value)
-    for part in ("plugin 'ztypo' (lamina-ztypo 5.6.7)", "lamina_register_rotues",
-                 "Check the spelling"):
+    for part in (
+        "plugin 'ztypo' (lamina-ztypo 5.6.7)",
+        "lamina_register_rotues",
+        "Check the spelling",
+    ):
         assert part in message
 
 

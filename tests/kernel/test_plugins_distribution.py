@@ -16,7 +16,7 @@ from lamina.testclient import TestClient
 
 from tests.helpers.distributions import install_distribution
 
-GREETER = '''
+GREETER = """
 from dataclasses import dataclass
 
 from lamina import PlainTextResponse, hookimpl
@@ -70,14 +70,18 @@ def greet(args):
 def lamina_register_commands(register):
     register(Command("greet", "Greet someone.", greet,
                      lambda parser: parser.add_argument("who")))
-'''
+"""
 
 
 @pytest.fixture
 def greeter(monkeypatch, tmp_path):
     install_distribution(
-        monkeypatch, tmp_path, name="lamina-zgreeter", version="0.4.2",
-        entry_points={"zgreeter": "lamina_zgreeter"}, modules={"lamina_zgreeter": GREETER},
+        monkeypatch,
+        tmp_path,
+        name="lamina-zgreeter",
+        version="0.4.2",
+        entry_points={"zgreeter": "lamina_zgreeter"},
+        modules={"lamina_zgreeter": GREETER},
     )
     # only the fake plugin, so the other installed plugins cannot interfere
     monkeypatch.setenv("LAMINA_PLUGINS", "zgreeter")
@@ -105,9 +109,16 @@ def test_lamina_plugins_lists_it(greeter, capsys):
     assert row["version"] == "0.4.2"
     assert row["enabled"] is True
     assert row["settings"] == "defaults"
-    assert row["hooks"] == sorted([
-        "lamina_configure", "lamina_make_router", "lamina_register_commands",
-        "lamina_settings_schema", "lamina_shutdown", "lamina_startup"])
+    assert row["hooks"] == sorted(
+        [
+            "lamina_configure",
+            "lamina_make_router",
+            "lamina_register_commands",
+            "lamina_settings_schema",
+            "lamina_shutdown",
+            "lamina_startup",
+        ]
+    )
     assert rows["routing"]["enabled"] is False  # outside the allow-list
     assert rows["routing"]["reason"] == "not in the allow-list"
 

@@ -30,7 +30,8 @@ def test_the_root_is_the_kernel_distribution_and_a_uv_workspace():
     assert project["requires-python"] == ">=3.11"
     assert ROOT_PROJECT["build-system"]["build-backend"] == "hatchling.build"
     assert ROOT_PROJECT["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"] == [
-        "kernel/lamina"]
+        "kernel/lamina"
+    ]
     assert ROOT_PROJECT["tool"]["uv"]["workspace"]["members"] == ["plugins/*"]
     assert project["scripts"]["lamina"] == "lamina.cli:main"
     assert project["entry-points"]["pytest11"] == {"lamina": "lamina.pytest_plugin"}
@@ -62,7 +63,8 @@ def test_each_plugin_is_its_own_distribution_in_the_dev_group(directory: Path):
     # and it is installed in this environment, with its entry point
     dist = md.distribution(f"lamina-{name}")
     assert [(ep.name, ep.value) for ep in dist.entry_points if ep.group == "lamina"] == [
-        (name, f"lamina_{name}")]
+        (name, f"lamina_{name}")
+    ]
 
 
 def test_gitignore_keeps_locks_environments_and_caches_out():

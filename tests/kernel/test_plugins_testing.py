@@ -25,13 +25,15 @@ def test_pytest_plugin_imports_stay_light():
     assert all("lamina" not in line and "httpx" not in line for line in top_level), top_level
 
 
-def test_fixtures_build_an_app_with_a_throwaway_plugin(lamina_app_factory, lamina_plugin,
-                                                       lamina_client):
+def test_fixtures_build_an_app_with_a_throwaway_plugin(
+    lamina_app_factory, lamina_plugin, lamina_client
+):
     events = []
     greeter = lamina_plugin(
         "greeter",
-        make_router=lambda: TinyRouter({"/": lambda request: PlainTextResponse(
-            f"hello {request.state.who}")}),
+        make_router=lambda: TinyRouter(
+            {"/": lambda request: PlainTextResponse(f"hello {request.state.who}")}
+        ),
         startup=lambda state: (events.append("up"), state.update(who="tester")),
         shutdown=lambda: events.append("down"),
     )
@@ -59,4 +61,6 @@ def test_plugin_builder_does_not_mark_the_callers_function():
     assert not hasattr(lamina_startup, "lamina_impl")
     app = make_app(first, second)
     assert [impl.plugin_name for impl in app.pm.hook.lamina_startup.get_hookimpls()] == [
-        "first", "second"]
+        "first",
+        "second",
+    ]

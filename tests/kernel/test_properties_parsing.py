@@ -17,16 +17,14 @@ from lamina.requests import parse_cookie_header
 from lamina.responses import build_set_cookie
 from lamina.testing import make_app, plugin
 
-SETTINGS = settings(max_examples=100, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 text = st.text(st.characters(exclude_categories=["Cs"]), max_size=40)
 header_bytes = st.binary(max_size=60)
 
 
 # --------------------------------------------------------------------------- headers
 @SETTINGS
-@given(raw=st.lists(st.tuples(header_bytes.map(bytes.lower), header_bytes), max_size=8),
-       key=text)
+@given(raw=st.lists(st.tuples(header_bytes.map(bytes.lower), header_bytes), max_size=8), key=text)
 def test_headers_lookups_never_raise(raw: list[tuple[bytes, bytes]], key: str) -> None:
     headers = Headers(raw=raw)
     assert len(headers.items()) == len(raw)
@@ -36,10 +34,18 @@ def test_headers_lookups_never_raise(raw: list[tuple[bytes, bytes]], key: str) -
 
 
 @SETTINGS
-@given(pairs=st.lists(st.tuples(st.text(string.ascii_letters + "-", min_size=1, max_size=10),
-                                st.text(st.characters(min_codepoint=32, max_codepoint=255,
-                                                      exclude_characters="\x7f"),
-                                        max_size=20)), max_size=6))
+@given(
+    pairs=st.lists(
+        st.tuples(
+            st.text(string.ascii_letters + "-", min_size=1, max_size=10),
+            st.text(
+                st.characters(min_codepoint=32, max_codepoint=255, exclude_characters="\x7f"),
+                max_size=20,
+            ),
+        ),
+        max_size=6,
+    )
+)
 def test_headers_from_str_pairs_round_trip(pairs: list[tuple[str, str]]) -> None:
     headers = Headers(pairs)
     for name, _ in pairs:
@@ -62,16 +68,21 @@ def test_request_cookies_from_any_bytes(raw: bytes) -> None:
     assert isinstance(request.cookies, dict)
 
 
-cookie_name = st.text(st.sampled_from(string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~"),
-                      min_size=1, max_size=12)
-cookie_value = st.text(st.characters(exclude_categories=["Cs"],
-                                     exclude_characters="\r\n\x00"), max_size=30)
+cookie_name = st.text(
+    st.sampled_from(string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~"),
+    min_size=1,
+    max_size=12,
+)
+cookie_value = st.text(
+    st.characters(exclude_categories=["Cs"], exclude_characters="\r\n\x00"), max_size=30
+)
 
 
 @SETTINGS
 @given(name=cookie_name, value=cookie_value, other=cookie_value)
-def test_set_cookie_round_trips_through_the_cookie_header(name: str, value: str,
-                                                          other: str) -> None:
+def test_set_cookie_round_trips_through_the_cookie_header(
+    name: str, value: str, other: str
+) -> None:
     pair = build_set_cookie(name, value).split("; ")[0]
     other_pair = build_set_cookie("zz_other", other).split("; ")[0]
     header = f"{pair}; {other_pair}".encode().decode("latin-1")
@@ -102,12 +113,23 @@ def test_query_params_round_trip(pairs: list[tuple[str, str]]) -> None:
 
 # --------------------------------------------------------------------------- URLs
 @SETTINGS
-@given(host=header_bytes, path=text, query=st.binary(max_size=30), root=st.sampled_from(
-    ["", "/api", "/a b"]), scheme=st.sampled_from(["http", "https", "ws", "wss"]))
-def test_url_from_any_scope(host: bytes, path: str, query: bytes, root: str,
-                            scheme: str) -> None:
-    scope = {"type": "http", "scheme": scheme, "path": "/" + path, "root_path": root,
-             "query_string": query, "headers": [(b"host", host)], "server": ("srv", 80)}
+@given(
+    host=header_bytes,
+    path=text,
+    query=st.binary(max_size=30),
+    root=st.sampled_from(["", "/api", "/a b"]),
+    scheme=st.sampled_from(["http", "https", "ws", "wss"]),
+)
+def test_url_from_any_scope(host: bytes, path: str, query: bytes, root: str, scheme: str) -> None:
+    scope = {
+        "type": "http",
+        "scheme": scheme,
+        "path": "/" + path,
+        "root_path": root,
+        "query_string": query,
+        "headers": [(b"host", host)],
+        "server": ("srv", 80),
+    }
     request = Request(scope)
     url = request.url
     assert url.scheme == scheme
@@ -148,14 +170,25 @@ APP = form_app()
 def post(body_chunks: list[bytes], content_type: str) -> tuple[int, Any]:
     """Send through the whole app: an unhandled exception would surface here (raise on)."""
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "http", "path": "/", "raw_path": b"/", "query_string": b"", "root_path": "",
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/",
+        "raw_path": b"/",
+        "query_string": b"",
+        "root_path": "",
         "headers": [(b"content-type", content_type.encode("latin-1", "replace"))],
-        "client": None, "server": None, "lamina.raise_server_exceptions": True,
+        "client": None,
+        "server": None,
+        "lamina.raise_server_exceptions": True,
     }
     chunks = body_chunks or [b""]
-    messages = [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1}
-                for i, c in enumerate(chunks)]
+    messages = [
+        {"type": "http.request", "body": c, "more_body": i < len(chunks) - 1}
+        for i, c in enumerate(chunks)
+    ]
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
@@ -189,25 +222,38 @@ def split(data: bytes, cuts: list[int]) -> list[bytes]:
 
 
 @SETTINGS
-@given(body=st.binary(max_size=300), boundary=st.sampled_from(["XyZ", "a", "-" * 10, "b b"]),
-       cuts=st.lists(st.integers(0, 400), max_size=4))
+@given(
+    body=st.binary(max_size=300),
+    boundary=st.sampled_from(["XyZ", "a", "-" * 10, "b b"]),
+    cuts=st.lists(st.integers(0, 400), max_size=4),
+)
 def test_multipart_any_body_is_200_or_4xx(body: bytes, boundary: str, cuts: list[int]) -> None:
     status, _ = post(split(body, cuts), f"multipart/form-data; boundary={boundary}")
     assert status in (200, 400, 413)
 
 
 @SETTINGS
-@given(prefix=st.sampled_from([b"--XyZ\r\n", b"--XyZ\r\nContent-Disposition: form-data; ",
-                               b'--XyZ\r\nContent-Disposition: form-data; name="a"\r\n\r\n']),
-       rest=st.binary(max_size=200), cuts=st.lists(st.integers(0, 300), max_size=3))
-def test_multipart_plausible_prefixes_then_garbage(prefix: bytes, rest: bytes,
-                                                   cuts: list[int]) -> None:
+@given(
+    prefix=st.sampled_from(
+        [
+            b"--XyZ\r\n",
+            b"--XyZ\r\nContent-Disposition: form-data; ",
+            b'--XyZ\r\nContent-Disposition: form-data; name="a"\r\n\r\n',
+        ]
+    ),
+    rest=st.binary(max_size=200),
+    cuts=st.lists(st.integers(0, 300), max_size=3),
+)
+def test_multipart_plausible_prefixes_then_garbage(
+    prefix: bytes, rest: bytes, cuts: list[int]
+) -> None:
     status, _ = post(split(prefix + rest, cuts), "multipart/form-data; boundary=XyZ")
     assert status in (200, 400, 413)
 
 
-field_name = st.text(st.characters(exclude_categories=["Cs"], exclude_characters='"\r\n\\%'),
-                     max_size=12)
+field_name = st.text(
+    st.characters(exclude_categories=["Cs"], exclude_characters='"\r\n\\%'), max_size=12
+)
 part = st.one_of(
     st.tuples(st.just("field"), field_name, text),
     st.tuples(st.just("file"), field_name, st.binary(max_size=200)),
@@ -226,8 +272,10 @@ def test_multipart_round_trip(parts: list[tuple[str, str, Any]], cuts: list[int]
             data = value.encode()
             expected.append([name, value])
         else:
-            head = (f'Content-Disposition: form-data; name="{name}"; filename="f{i}"\r\n'
-                    "Content-Type: application/octet-stream\r\n\r\n")
+            head = (
+                f'Content-Disposition: form-data; name="{name}"; filename="f{i}"\r\n'
+                "Content-Type: application/octet-stream\r\n\r\n"
+            )
             data = value
             expected.append([name, f"f{i}", value.hex()])
         chunks.append(f"--{boundary}\r\n".encode() + head.encode() + data + b"\r\n")
@@ -235,7 +283,8 @@ def test_multipart_round_trip(parts: list[tuple[str, str, Any]], cuts: list[int]
     if not parts:
         return  # an empty multipart body is not something a client can send meaningfully
     assert f"\r\n--{boundary}".encode() not in b"".join(
-        p[2].encode() if isinstance(p[2], str) else p[2] for p in parts)
+        p[2].encode() if isinstance(p[2], str) else p[2] for p in parts
+    )
     status, got = post(split(body, cuts), f"multipart/form-data; boundary={boundary}")
     assert status == 200, got
     assert got == expected
@@ -249,8 +298,10 @@ def test_urlencoded_any_body_is_200_or_4xx(body: bytes, cuts: list[int]) -> None
 
 
 @SETTINGS
-@given(pairs=st.lists(st.tuples(text.filter(bool), text), max_size=8),
-       cuts=st.lists(st.integers(0, 500), max_size=4))
+@given(
+    pairs=st.lists(st.tuples(text.filter(bool), text), max_size=8),
+    cuts=st.lists(st.integers(0, 500), max_size=4),
+)
 def test_urlencoded_round_trip(pairs: list[tuple[str, str]], cuts: list[int]) -> None:
     status, got = post(split(urlencode(pairs).encode(), cuts), "application/x-www-form-urlencoded")
     assert status == 200
@@ -264,18 +315,24 @@ def test_any_content_type_is_handled(content_type: str) -> None:
     assert status in (200, 400, 413, 415)
 
 
-
 # --------------------------------------------------------------------------- a whole request
 def inspect_app() -> Any:
     """An endpoint that reads every parsed view of the request (what a real one might)."""
+
     async def router(scope: Any, receive: Any, send: Any) -> None:
         request = Request(scope, receive, send)
         url = request.url
         out = {
-            "url": str(url), "host": url.hostname, "port": url.port, "path": url.path,
-            "base": str(request.base_url), "headers": request.headers.items(),
-            "ua": request.headers.get("user-agent"), "cookies": request.cookies,
-            "query": request.query_params.multi_items(), "client": request.client,
+            "url": str(url),
+            "host": url.hostname,
+            "port": url.port,
+            "path": url.path,
+            "base": str(request.base_url),
+            "headers": request.headers.items(),
+            "ua": request.headers.get("user-agent"),
+            "cookies": request.cookies,
+            "query": request.query_params.multi_items(),
+            "client": request.client,
         }
         await JSONResponse(out)(scope, receive, send)
 
@@ -283,22 +340,37 @@ def inspect_app() -> Any:
 
 
 INSPECT = inspect_app()
-header_name = st.one_of(st.sampled_from([b"host", b"cookie", b"user-agent", b"content-type"]),
-                        st.binary(min_size=1, max_size=12).map(bytes.lower))
+header_name = st.one_of(
+    st.sampled_from([b"host", b"cookie", b"user-agent", b"content-type"]),
+    st.binary(min_size=1, max_size=12).map(bytes.lower),
+)
 
 
 @SETTINGS
-@given(headers=st.lists(st.tuples(header_name, header_bytes), max_size=8),
-       query=st.binary(max_size=60), path=text,
-       root=st.sampled_from(["", "/mount", "/é x"]))
-def test_any_request_head_is_served_never_a_500(headers: list[tuple[bytes, bytes]],
-                                                query: bytes, path: str, root: str) -> None:
+@given(
+    headers=st.lists(st.tuples(header_name, header_bytes), max_size=8),
+    query=st.binary(max_size=60),
+    path=text,
+    root=st.sampled_from(["", "/mount", "/é x"]),
+)
+def test_any_request_head_is_served_never_a_500(
+    headers: list[tuple[bytes, bytes]], query: bytes, path: str, root: str
+) -> None:
     """Arbitrary header bytes, query string and path through the whole app, with the error
     layer raising anything unhandled: every view of the request parses without error."""
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-        "scheme": "http", "path": root + "/" + path, "raw_path": b"/", "query_string": query,
-        "root_path": root, "headers": headers, "client": ("127.0.0.1", 9), "server": None,
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": root + "/" + path,
+        "raw_path": b"/",
+        "query_string": query,
+        "root_path": root,
+        "headers": headers,
+        "client": ("127.0.0.1", 9),
+        "server": None,
         "lamina.raise_server_exceptions": True,
     }
     sent: list[dict[str, Any]] = []

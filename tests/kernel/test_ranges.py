@@ -47,9 +47,23 @@ def test_unsatisfiable_gives_empty_list() -> None:
 
 def test_bad_syntax_is_ignored() -> None:
     for header in [
-        "", "bytes", "bytes=", "bytes=,", "items=0-1", "bytes=a-b", "bytes=1-0", "bytes=--1",
-        "bytes=0-1-2", "bytes=5", "bytes=-", "bytes=0x10-20", "bytes=+1-2", "bytes= 1 - 2",
-        "bytes=\u00b2-3", "bytes=1-\u0663", "bytes=0-1,a",
+        "",
+        "bytes",
+        "bytes=",
+        "bytes=,",
+        "items=0-1",
+        "bytes=a-b",
+        "bytes=1-0",
+        "bytes=--1",
+        "bytes=0-1-2",
+        "bytes=5",
+        "bytes=-",
+        "bytes=0x10-20",
+        "bytes=+1-2",
+        "bytes= 1 - 2",
+        "bytes=\u00b2-3",
+        "bytes=1-\u0663",
+        "bytes=0-1,a",
     ]:
         assert parse_range(header, 1000) is None, header
 
@@ -84,8 +98,9 @@ range_text = st.one_of(
     st.text(alphabet="bytes=0123456789-, \t", max_size=60),
     st.lists(
         st.tuples(
-            st.one_of(st.none(), st.integers(0, 2**70).map(str),
-                      st.text("0123456789", max_size=25)),
+            st.one_of(
+                st.none(), st.integers(0, 2**70).map(str), st.text("0123456789", max_size=25)
+            ),
             st.one_of(st.none(), st.integers(0, 2**70).map(str)),
         ),
         max_size=120,
@@ -147,22 +162,28 @@ def test_validator_fuzz_never_raises(value: str) -> None:
 
 # ---------------------------------------------------------------------------- Range oracle
 spec = st.one_of(
-    st.tuples(st.integers(0, 60), st.none()),                     # first-
+    st.tuples(st.integers(0, 60), st.none()),  # first-
     st.tuples(st.integers(0, 60), st.integers(0, 60)).filter(lambda t: t[0] <= t[1]),
-    st.tuples(st.none(), st.integers(0, 60)),                     # -suffix
+    st.tuples(st.none(), st.integers(0, 60)),  # -suffix
 )
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.lists(spec, min_size=1, max_size=12), st.integers(0, 50), st.integers(1, 12),
-       st.sampled_from([",", ", ", " ,\t"]))
-def test_range_matches_a_byte_set_model(specs: list[tuple[int | None, int | None]], size: int,
-                                        cap: int, sep: str) -> None:
+@given(
+    st.lists(spec, min_size=1, max_size=12),
+    st.integers(0, 50),
+    st.integers(1, 12),
+    st.sampled_from([",", ", ", " ,\t"]),
+)
+def test_range_matches_a_byte_set_model(
+    specs: list[tuple[int | None, int | None]], size: int, cap: int, sep: str
+) -> None:
     """For valid headers the result covers exactly the bytes the specs ask for (RFC 9110
     14.1.2: last-pos clamped to the size, a suffix longer than the file is the whole file),
     as the fewest non-adjacent ranges; over ``cap`` specs the header is ignored."""
-    header = "bytes=" + sep.join(f"{'' if a is None else a}-{'' if b is None else b}"
-                                 for a, b in specs)
+    header = "bytes=" + sep.join(
+        f"{'' if a is None else a}-{'' if b is None else b}" for a, b in specs
+    )
     result = parse_range(header, size, cap)
     if len(specs) > cap:
         assert result is None

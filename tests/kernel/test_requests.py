@@ -50,9 +50,18 @@ def app_for(endpoint: Endpoint, *, router_extra: Any = None, **kwargs: Any) -> A
 
 def scope_for(headers: list[tuple[bytes, bytes]] | None = None, **extra: Any) -> dict[str, Any]:
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "http", "path": "/", "raw_path": b"/", "query_string": b"", "root_path": "",
-        "headers": headers or [], "client": ("127.0.0.1", 1234), "server": ("srv", 8000),
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/",
+        "raw_path": b"/",
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers or [],
+        "client": ("127.0.0.1", 1234),
+        "server": ("srv", 8000),
     }
     scope.update(extra)
     return scope
@@ -90,34 +99,62 @@ def run(coro_fn: Callable[[], Awaitable[Any]]) -> Any:
 def test_url_parts_headers_query_and_client() -> None:
     async def endpoint(request: Request) -> Response:
         url = request.url
-        return JSONResponse({
-            "url": str(url), "scheme": url.scheme, "host": url.hostname, "port": url.port,
-            "path": url.path, "query": url.query, "base": str(request.base_url),
-            "method": request.method, "q": request.query_params.getlist("q"),
-            "q_last": request.query_params["q"], "x": request.headers.getlist("X-Multi"),
-            "x_get": request.headers["x-multi"], "client": list(request.client or ()),
-            "path_params": request.path_params,
-        })
+        return JSONResponse(
+            {
+                "url": str(url),
+                "scheme": url.scheme,
+                "host": url.hostname,
+                "port": url.port,
+                "path": url.path,
+                "query": url.query,
+                "base": str(request.base_url),
+                "method": request.method,
+                "q": request.query_params.getlist("q"),
+                "q_last": request.query_params["q"],
+                "x": request.headers.getlist("X-Multi"),
+                "x_get": request.headers["x-multi"],
+                "client": list(request.client or ()),
+                "path_params": request.path_params,
+            }
+        )
 
     with TestClient(app_for(endpoint), base_url="http://example.org:8080") as client:
         r = client.get("/a/b?q=1&q=%C3%A9&z", headers=[("X-Multi", "1"), ("x-multi", "2")])
     assert r.json() == {
-        "url": "http://example.org:8080/a/b?q=1&q=%C3%A9&z", "scheme": "http",
-        "host": "example.org", "port": 8080, "path": "/a/b", "query": "q=1&q=%C3%A9&z",
-        "base": "http://example.org:8080/", "method": "GET", "q": ["1", "é"], "q_last": "é",
-        "x": ["1", "2"], "x_get": "1", "client": ["testclient", 50000], "path_params": {},
+        "url": "http://example.org:8080/a/b?q=1&q=%C3%A9&z",
+        "scheme": "http",
+        "host": "example.org",
+        "port": 8080,
+        "path": "/a/b",
+        "query": "q=1&q=%C3%A9&z",
+        "base": "http://example.org:8080/",
+        "method": "GET",
+        "q": ["1", "é"],
+        "q_last": "é",
+        "x": ["1", "2"],
+        "x_get": "1",
+        "client": ["testclient", 50000],
+        "path_params": {},
     }
 
 
 def test_root_path_is_honoured() -> None:
     async def endpoint(request: Request) -> Response:
-        return JSONResponse({"url": str(request.url), "base": str(request.base_url),
-                             "for": str(request.url_for("item", id=3))})
+        return JSONResponse(
+            {
+                "url": str(request.url),
+                "base": str(request.base_url),
+                "for": str(request.url_for("item", id=3)),
+            }
+        )
 
     with TestClient(app_for(endpoint), root_path="/api") as client:
         r = client.get("/items")
-    assert r.json() == {"url": "http://testserver/api/items", "base": "http://testserver/api/",
-                        "for": "http://testserver/api/item/id=3"}
+    assert r.json() == {
+        "url": "http://testserver/api/items",
+        "base": "http://testserver/api/",
+        "for": "http://testserver/api/item/id=3",
+    }
 
 
 def test_headers_are_immutable() -> None:
@@ -141,10 +178,17 @@ def test_path_characters_that_would_break_the_url_are_encoded() -> None:
 
 
 def test_cookies_lenient() -> None:
-    headers = [(b"cookie", b'a=1; bad; =x; b="q\\"uoted\\073"; c=2; a=dup; d="x y"'),
-               (b"cookie", b"e=5; c=again"), (b"cookie", "u=é".encode())]
+    headers = [
+        (b"cookie", b'a=1; bad; =x; b="q\\"uoted\\073"; c=2; a=dup; d="x y"'),
+        (b"cookie", b"e=5; c=again"),
+        (b"cookie", "u=é".encode()),
+    ]
     assert Request(scope_for(headers)).cookies == {
-        "a": "1", "b": 'q"uoted;', "c": "2", "d": "x y", "e": "5",
+        "a": "1",
+        "b": 'q"uoted;',
+        "c": "2",
+        "d": "x y",
+        "e": "5",
         "u": "é",
     }
     assert parse_cookie_header("a b=1; ok=2; semi") == {"ok": "2"}
@@ -182,16 +226,25 @@ def test_body_read_by_middleware_is_readable_again_by_endpoint() -> None:
         return middleware
 
     async def endpoint(request: Request) -> Response:
-        return JSONResponse({"mw": request.scope["seen"].decode(),
-                             "body": (await request.body()).decode(),
-                             "again": (await request.body()).decode(),
-                             "json": await request.json(),
-                             "stream": b"".join([c async for c in request.stream()]).decode()})
+        return JSONResponse(
+            {
+                "mw": request.scope["seen"].decode(),
+                "body": (await request.body()).decode(),
+                "again": (await request.body()).decode(),
+                "json": await request.json(),
+                "stream": b"".join([c async for c in request.stream()]).decode(),
+            }
+        )
 
     with TestClient(app_for(endpoint, middleware=[Middleware(reader)])) as client:
         r = client.post("/", json={"k": 1})
-    assert r.json() == {"mw": '{"k":1}', "body": '{"k":1}', "again": '{"k":1}',
-                        "json": {"k": 1}, "stream": '{"k":1}'}
+    assert r.json() == {
+        "mw": '{"k":1}',
+        "body": '{"k":1}',
+        "again": '{"k":1}',
+        "json": {"k": 1},
+        "stream": '{"k":1}',
+    }
 
 
 def test_stream_yields_chunks_then_body_cannot_be_reread() -> None:
@@ -252,6 +305,7 @@ def test_declared_content_length_over_limit_is_413_before_reading() -> None:
 @pytest.mark.parametrize("value", [b"+5", b"5_0", b" 5", b"5 ", b"1e3", "٣".encode(), b""])
 def test_content_length_must_be_plain_ascii_digits(value: bytes) -> None:
     """int() accepts all of these; RFC 9110 allows only 1*DIGIT."""
+
     async def main() -> None:
         request = Request(scope_for([(b"content-length", value)]), receiver(chunk(b"x", False)))
         with pytest.raises(RequestError, match="Invalid Content-Length"):
@@ -262,6 +316,7 @@ def test_content_length_must_be_plain_ascii_digits(value: bytes) -> None:
 
 def test_content_length_with_thousands_of_digits_is_413_not_a_crash() -> None:
     """int() refuses digit strings over 4300 characters (ValueError); it must not be called."""
+
     async def main() -> None:
         scope = scope_for([(b"content-length", b"9" * 5000)], **{MAX_BODY_KEY: 10})
         with pytest.raises(PayloadTooLarge, match="more than 10\\*\\*18 bytes"):
@@ -299,13 +354,14 @@ def test_app_and_route_limits() -> None:
 
         return middleware
 
-    app = app_for(endpoint, kernel={"max_body_size": 10},
-                  middleware=[Middleware(per_route)])
+    app = app_for(endpoint, kernel={"max_body_size": 10}, middleware=[Middleware(per_route)])
     with TestClient(app) as client:
         assert client.post("/", content=b"x" * 10).text == "10"
         r = client.post("/", content=b"x" * 11)
         assert (r.status_code, r.text) == (
-            413, "Request body of 11 bytes exceeds the limit of 10 bytes")
+            413,
+            "Request body of 11 bytes exceeds the limit of 10 bytes",
+        )
         assert client.post("/big", content=b"x" * 50).text == "50"
     with TestClient(app_for(endpoint, kernel={"max_body_size": None})) as client:
         assert client.post("/", content=b"x" * 20_000_000).text == "20000000"
@@ -358,8 +414,9 @@ def test_is_disconnected_never_blocks_and_keeps_body_chunks() -> None:
 
 def test_is_disconnected_after_body_and_while_streaming() -> None:
     async def main() -> None:
-        request = Request(scope_for(), receiver(chunk(b"a", False), {"type": "http.disconnect"},
-                                                then_block=False))
+        request = Request(
+            scope_for(), receiver(chunk(b"a", False), {"type": "http.disconnect"}, then_block=False)
+        )
         assert await request.body() == b"a"
         assert await request.is_disconnected() is True
         request = Request(scope_for(), receiver(chunk(b"a"), chunk(b"b", False)))

@@ -46,8 +46,14 @@ class Recorder:
 
 
 def scope_for(method: str = "GET", **extra: Any) -> dict[str, Any]:
-    scope = {"type": "http", "method": method, "path": "/", "headers": [],
-             "query_string": b"", "asgi": {"version": "3.0"}}
+    scope = {
+        "type": "http",
+        "method": method,
+        "path": "/",
+        "headers": [],
+        "query_string": b"",
+        "asgi": {"version": "3.0"},
+    }
     scope.update(extra)
     return scope
 
@@ -57,8 +63,13 @@ async def never_receive() -> dict[str, Any]:
     raise AssertionError
 
 
-def call(response: Response, method: str = "GET", receive: Any = never_receive,
-         send: Recorder | None = None, **scope: Any) -> Recorder:
+def call(
+    response: Response,
+    method: str = "GET",
+    receive: Any = never_receive,
+    send: Recorder | None = None,
+    **scope: Any,
+) -> Recorder:
     recorder = send or Recorder()
 
     async def main() -> None:
@@ -73,15 +84,23 @@ def call(response: Response, method: str = "GET", receive: Any = never_receive,
 def test_plain_response_headers() -> None:
     sent = call(PlainTextResponse("héllo", headers={"X-Thing": "1"}))
     assert sent.status == 200
-    assert sent.headers == [(b"x-thing", b"1"), (b"content-length", b"6"),
-                            (b"content-type", b"text/plain; charset=utf-8")]
+    assert sent.headers == [
+        (b"x-thing", b"1"),
+        (b"content-length", b"6"),
+        (b"content-type", b"text/plain; charset=utf-8"),
+    ]
     assert sent.body == "héllo".encode()
 
 
 @pytest.mark.parametrize(
     ("content", "expected"),
-    [(None, b""), (b"raw", b"raw"), (bytearray(b"ba"), b"ba"), (memoryview(b"mv"), b"mv"),
-     ("text", b"text")],
+    [
+        (None, b""),
+        (b"raw", b"raw"),
+        (bytearray(b"ba"), b"ba"),
+        (memoryview(b"mv"), b"mv"),
+        ("text", b"text"),
+    ],
 )
 def test_content_types_accepted(content: Any, expected: bytes) -> None:
     assert Response(content).body == expected
@@ -164,9 +183,18 @@ def test_redirect_location_is_encoded() -> None:
 # --------------------------------------------------------------------------- cookies
 def test_set_cookie_with_every_attribute() -> None:
     r = Response()
-    r.set_cookie("sid", "abc", max_age=60, expires=datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC),
-                 path="/app", domain="example.org", secure=True, httponly=True,
-                 samesite="strict", partitioned=True)
+    r.set_cookie(
+        "sid",
+        "abc",
+        max_age=60,
+        expires=datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC),
+        path="/app",
+        domain="example.org",
+        secure=True,
+        httponly=True,
+        samesite="strict",
+        partitioned=True,
+    )
     assert r.headers.getlist("set-cookie") == [
         "sid=abc; Max-Age=60; Expires=Wed, 02 Jan 2030 03:04:05 GMT; Path=/app; "
         "Domain=example.org; Secure; HttpOnly; SameSite=Strict; Partitioned"
@@ -179,23 +207,31 @@ def test_set_cookie_defaults_and_variants() -> None:
     # SameSite=None and Partitioned require Secure in browsers: it is added
     assert build_set_cookie("a", samesite="none") == "a=; Path=/; Secure; SameSite=None"
     assert build_set_cookie("a", samesite=None, partitioned=True) == (
-        "a=; Path=/; Secure; Partitioned")
+        "a=; Path=/; Secure; Partitioned"
+    )
     naive = build_set_cookie("a", expires=datetime(2030, 1, 1))
     assert "Expires=Tue, 01 Jan 2030 00:00:00 GMT" in naive
     other_tz = datetime(2030, 1, 1, 2, tzinfo=timezone(timedelta(hours=2)))
     assert "Expires=Tue, 01 Jan 2030 00:00:00 GMT" in build_set_cookie("a", expires=other_tz)
     assert "Expires=" in build_set_cookie("a", expires=3600)
     assert "Expires=soon" in build_set_cookie("a", expires="soon")
-    assert build_set_cookie("a", "x y\"é") == 'a="x\\040y\\042\\303\\251"; Path=/; SameSite=Lax'
+    assert build_set_cookie("a", 'x y"é') == 'a="x\\040y\\042\\303\\251"; Path=/; SameSite=Lax'
 
 
 @pytest.mark.parametrize(
     "kwargs",
     [
-        {"key": ""}, {"key": "a b"}, {"key": "a;b"}, {"key": "a=b"}, {"key": "é"},
-        {"key": "k", "value": "v\r\nSet-Cookie: x"}, {"key": "k", "value": "\x00"},
-        {"key": "k", "path": "/;x"}, {"key": "k", "domain": "a\nb"},
-        {"key": "k", "expires": "x\r\n"}, {"key": "k", "samesite": "sometimes"},
+        {"key": ""},
+        {"key": "a b"},
+        {"key": "a;b"},
+        {"key": "a=b"},
+        {"key": "é"},
+        {"key": "k", "value": "v\r\nSet-Cookie: x"},
+        {"key": "k", "value": "\x00"},
+        {"key": "k", "path": "/;x"},
+        {"key": "k", "domain": "a\nb"},
+        {"key": "k", "expires": "x\r\n"},
+        {"key": "k", "samesite": "sometimes"},
     ],
 )
 def test_set_cookie_refuses_injection(kwargs: dict[str, Any]) -> None:
@@ -208,7 +244,8 @@ def test_delete_cookie() -> None:
     r.delete_cookie("sid", path="/app", domain="example.org", partitioned=True)
     assert r.headers["set-cookie"] == (
         "sid=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/app; "
-        "Domain=example.org; Secure; SameSite=Lax; Partitioned")
+        "Domain=example.org; Secure; SameSite=Lax; Partitioned"
+    )
 
 
 # --------------------------------------------------------------------------- background
@@ -236,7 +273,9 @@ def test_background_is_handed_to_a_spawner_when_present() -> None:
 def test_websocket_denial_response() -> None:
     sent = call(PlainTextResponse("no", status_code=403), type="websocket")
     assert [m["type"] for m in sent.messages] == [
-        "websocket.http.response.start", "websocket.http.response.body"]
+        "websocket.http.response.start",
+        "websocket.http.response.body",
+    ]
     assert sent.status == 403
     assert sent.body == b"no"
 
@@ -346,8 +385,9 @@ def test_streaming_head_sends_no_body_and_closes_the_iterator() -> None:
 
 def test_streaming_response_can_echo_the_request_body() -> None:
     """The stream owns ``receive``: the disconnect watcher must not steal body chunks."""
-    chunks = [{"type": "http.request", "body": bytes([65 + i]), "more_body": i < 4}
-              for i in range(5)]
+    chunks = [
+        {"type": "http.request", "body": bytes([65 + i]), "more_body": i < 4} for i in range(5)
+    ]
 
     async def receive() -> dict[str, Any]:
         if chunks:
@@ -445,11 +485,14 @@ BACKGROUND_CASES: dict[str, Any] = {
     "StreamingResponse-sync": lambda tmp: StreamingResponse(iter([b"a", b"b"])),
     "FileResponse-small": lambda tmp: _file_response(_file(tmp, 1024)),
     "FileResponse-streamed": lambda tmp: _file_response(_file(tmp, 1024 * 1024), chunk_size=65536),
-    "FileResponse-multirange": lambda tmp: (_file_response(_file(tmp, 1024 * 1024),
-                                                           chunk_size=65536),
-                                            [(b"range", b"bytes=0-9,500000-500009")]),
-    "FileResponse-416": lambda tmp: (_file_response(_file(tmp, 1024)),
-                                     [(b"range", b"bytes=5000-")]),
+    "FileResponse-multirange": lambda tmp: (
+        _file_response(_file(tmp, 1024 * 1024), chunk_size=65536),
+        [(b"range", b"bytes=0-9,500000-500009")],
+    ),
+    "FileResponse-416": lambda tmp: (
+        _file_response(_file(tmp, 1024)),
+        [(b"range", b"bytes=5000-")],
+    ),
     "FileResponse-HEAD": lambda tmp: (_file_response(_file(tmp, 1024)), [], "HEAD"),
 }
 
@@ -470,7 +513,8 @@ def _build(case: str, tmp: Any) -> tuple[Response, list[tuple[bytes, bytes]], st
 
 @pytest.mark.parametrize("case", list(BACKGROUND_CASES))
 def test_every_response_type_runs_background_after_the_last_body_message(
-    case: str, tmp_path: Any,
+    case: str,
+    tmp_path: Any,
 ) -> None:
     response, headers, method = _build(case, tmp_path)
     recorder = Recorder()
@@ -509,11 +553,15 @@ def test_background_given_to_the_constructor_of_every_type(tmp_path: Any) -> Non
         pass
 
     path = _file(tmp_path, 256)
-    made = [Response(b"", background=task), PlainTextResponse("", background=task),
-            HTMLResponse("", background=task), JSONResponse(None, background=task),
-            RedirectResponse("/", background=task),
-            StreamingResponse(iter([b""]), background=task),
-            FileResponse(path, background=task)]
+    made = [
+        Response(b"", background=task),
+        PlainTextResponse("", background=task),
+        HTMLResponse("", background=task),
+        JSONResponse(None, background=task),
+        RedirectResponse("/", background=task),
+        StreamingResponse(iter([b""]), background=task),
+        FileResponse(path, background=task),
+    ]
     assert all(r.background is task for r in made)
 
 

@@ -36,15 +36,31 @@ def shop(received: list):
 
 def test_constructor_settings_are_validated_and_delivered():
     received = []
-    app = make_app(shop(received), settings={"shop": {
-        "secret_key": "s3cret", "currency": "USD", "max_items": "7", "ratio": 2,
-        "debug": "yes", "origins": ["https://a.example"], "limits": {"x": 1},
-        "upload_dir": "/tmp/up",
-    }})
+    app = make_app(
+        shop(received),
+        settings={
+            "shop": {
+                "secret_key": "s3cret",
+                "currency": "USD",
+                "max_items": "7",
+                "ratio": 2,
+                "debug": "yes",
+                "origins": ["https://a.example"],
+                "limits": {"x": 1},
+                "upload_dir": "/tmp/up",
+            }
+        },
+    )
     (settings,) = received
     assert settings == ShopSettings(
-        secret_key=Secret("s3cret"), currency="USD", max_items=7, ratio=2.0, debug=True,
-        origins=["https://a.example"], limits={"x": 1}, upload_dir=Path("/tmp/up"),
+        secret_key=Secret("s3cret"),
+        currency="USD",
+        max_items=7,
+        ratio=2.0,
+        debug=True,
+        origins=["https://a.example"],
+        limits={"x": 1},
+        upload_dir=Path("/tmp/up"),
     )
     assert isinstance(settings.secret_key, Secret)
     assert "s3cret" not in repr(settings)
@@ -54,11 +70,14 @@ def test_constructor_settings_are_validated_and_delivered():
 def test_every_error_is_reported_at_once_with_plugin_key_expected_got():
     received = []
     with pytest.raises(SettingsError) as info:
-        make_app(shop(received), settings={
-            "shop": {"currency": "GBP", "max_items": "many", "origins": "x", "colour": 1},
-            "lamina": {"debug": 3},
-            "nonexistent": {"a": 1},
-        })
+        make_app(
+            shop(received),
+            settings={
+                "shop": {"currency": "GBP", "max_items": "many", "origins": "x", "colour": 1},
+                "lamina": {"debug": 3},
+                "nonexistent": {"a": 1},
+            },
+        )
     errors = info.value.errors
     text = "\n".join(errors)
     assert received == []  # nobody was configured
@@ -107,11 +126,15 @@ def test_a_section_that_is_not_a_table_is_reported_not_crashed_on(tmp_path):
         make_app(shop([]), settings={"shop": ["secret_key"]})
     assert info.value.errors == [
         "[shop] (local) expected a table of settings, got list ['secret_key']; write it as "
-        "a [shop] section"]
+        "a [shop] section"
+    ]
     # a table from the constructor replaces the file's non-table whole
     received = []
-    make_app(shop(received), settings_file=str(flat),
-             settings={"shop": {"secret_key": "k"}, "lamina": {}})
+    make_app(
+        shop(received),
+        settings_file=str(flat),
+        settings={"shop": {"secret_key": "k"}, "lamina": {}},
+    )
     assert received[0].secret_key == "k"
 
 
@@ -137,8 +160,15 @@ def test_missing_explicit_file_and_invalid_toml_are_errors(tmp_path):
 def test_secrets_from_the_environment(monkeypatch):
     received = []
     monkeypatch.setenv("SHOP_SECRET", "env-secret")
-    make_app(shop(received), settings={"shop": {"secret_key": {"env": "SHOP_SECRET"},
-                                               "max_items": {"env": "UNSET_X", "default": 4}}})
+    make_app(
+        shop(received),
+        settings={
+            "shop": {
+                "secret_key": {"env": "SHOP_SECRET"},
+                "max_items": {"env": "UNSET_X", "default": 4},
+            }
+        },
+    )
     assert received[0].secret_key.reveal() == "env-secret"
     assert received[0].max_items == 4
     with pytest.raises(SettingsError) as info:
@@ -163,13 +193,18 @@ def test_entry_point_plugin_errors_name_distribution_and_version(tmp_path, monke
     from tests.helpers.distributions import install_distribution
 
     install_distribution(
-        monkeypatch, tmp_path, name="lamina-zconf", version="3.1.4",
+        monkeypatch,
+        tmp_path,
+        name="lamina-zconf",
+        version="3.1.4",
         entry_points={"zconf": "lamina_zconf"},
-        modules={"lamina_zconf": (
-            "from dataclasses import dataclass\nfrom lamina import hookimpl\n"
-            "@dataclass\nclass S:\n    level: int\n"
-            "@hookimpl\ndef lamina_settings_schema():\n    return S\n"
-        )},
+        modules={
+            "lamina_zconf": (
+                "from dataclasses import dataclass\nfrom lamina import hookimpl\n"
+                "@dataclass\nclass S:\n    level: int\n"
+                "@hookimpl\ndef lamina_settings_schema():\n    return S\n"
+            )
+        },
     )
     with pytest.raises(SettingsError) as info:
         make_app("zconf")
@@ -206,8 +241,11 @@ class Throttle:
 
 def test_nested_sections_and_post_init_validation():
     received = []
-    throttle = plugin("throttle", lamina_settings_schema=lambda: Throttle,
-                      lamina_configure=lambda settings: received.append(settings))
+    throttle = plugin(
+        "throttle",
+        lamina_settings_schema=lambda: Throttle,
+        lamina_configure=lambda settings: received.append(settings),
+    )
     make_app(throttle, settings={"throttle": {"limits": {"burst": "3"}}})
     assert received == [Throttle(limits=Limits(burst=3))]
     with pytest.raises(SettingsError) as info:
@@ -234,18 +272,32 @@ def test_unresolvable_type_hints_are_reported_not_raised():
 
 TOML_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda children: st.lists(children, max_size=3)
-    | st.dictionaries(st.text(max_size=5), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
+    ),
     max_leaves=8,
 )
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.dictionaries(
-    st.sampled_from(["secret_key", "currency", "max_items", "ratio", "debug", "origins",
-                     "limits", "upload_dir", "unknown"]),
-    TOML_VALUES | st.fixed_dictionaries({"env": st.sampled_from(["HOME", "LAMINA_NOPE"])}),
-))
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "secret_key",
+                "currency",
+                "max_items",
+                "ratio",
+                "debug",
+                "origins",
+                "limits",
+                "upload_dir",
+                "unknown",
+            ]
+        ),
+        TOML_VALUES | st.fixed_dictionaries({"env": st.sampled_from(["HOME", "LAMINA_NOPE"])}),
+    )
+)
 def test_no_section_content_makes_validation_raise(section):
     errors: list[str] = []
     result = validate_section("shop", ShopSettings, section, errors)
@@ -261,9 +313,17 @@ def test_numbers_and_flags_from_the_environment_are_converted(monkeypatch):
     monkeypatch.setenv("SHOP_RATIO", "2.5")
     monkeypatch.setenv("SHOP_ITEMS", "7")
     monkeypatch.setenv("SHOP_DEBUG", "true")
-    make_app(shop(received), settings={"shop": {
-        "secret_key": "k", "ratio": {"env": "SHOP_RATIO"}, "max_items": {"env": "SHOP_ITEMS"},
-        "debug": {"env": "SHOP_DEBUG"}}})
+    make_app(
+        shop(received),
+        settings={
+            "shop": {
+                "secret_key": "k",
+                "ratio": {"env": "SHOP_RATIO"},
+                "max_items": {"env": "SHOP_ITEMS"},
+                "debug": {"env": "SHOP_DEBUG"},
+            }
+        },
+    )
     assert (received[0].ratio, received[0].max_items, received[0].debug) == (2.5, 7, True)
     monkeypatch.setenv("SHOP_RATIO", "nan")
     with pytest.raises(SettingsError) as info:

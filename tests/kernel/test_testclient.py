@@ -16,11 +16,16 @@ BACKENDS = ["asyncio", "trio"]
 
 
 def echo(request):
-    return JSONResponse({
-        "url": str(request.url), "path": request.scope["path"],
-        "root_path": request.scope["root_path"], "client": list(request.client),
-        "cookies": request.cookies, "state": dict(request.scope.get("state", {})),
-    })
+    return JSONResponse(
+        {
+            "url": str(request.url),
+            "path": request.scope["path"],
+            "root_path": request.scope["root_path"],
+            "client": list(request.client),
+            "cookies": request.cookies,
+            "state": dict(request.scope.get("state", {})),
+        }
+    )
 
 
 def login(request):
@@ -33,8 +38,14 @@ def fail(request):
     raise ValueError("endpoint failed")
 
 
-ROUTES = {"/echo": echo, "/sub/echo": echo, "/login": login, "/sub/login": login,
-          "/fail": fail, "/sub/fail": fail}
+ROUTES = {
+    "/echo": echo,
+    "/sub/echo": echo,
+    "/login": login,
+    "/sub/login": login,
+    "/fail": fail,
+    "/sub/fail": fail,
+}
 
 
 def app_with(*plugins, **kwargs):
@@ -117,11 +128,15 @@ def test_lifespan_state_is_copied_per_request():
 @pytest.mark.parametrize("anyio_backend", BACKENDS)
 @pytest.mark.anyio
 async def test_async_client_on_both_backends(anyio_backend):
-    async with AsyncTestClient(app_with(startup_plugin()), root_path="/sub",
-                               client=("10.0.0.1", 1)) as client:
+    async with AsyncTestClient(
+        app_with(startup_plugin()), root_path="/sub", client=("10.0.0.1", 1)
+    ) as client:
         data = (await client.get("/echo")).json()
-        assert (data["root_path"], data["client"], data["state"]) == ("/sub", ["10.0.0.1", 1],
-                                                                       {"ready": True})
+        assert (data["root_path"], data["client"], data["state"]) == (
+            "/sub",
+            ["10.0.0.1", 1],
+            {"ready": True},
+        )
         await client.get("/login")
         assert (await client.get("/echo")).json()["cookies"] == {"sid": "abc123"}
         with pytest.raises(ValueError):

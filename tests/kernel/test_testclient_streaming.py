@@ -35,8 +35,13 @@ class EndlessEvents:
     async def __call__(self, scope, receive, send) -> None:
         assert scope["type"] == "http"
         await receive()  # the request body
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"text/event-stream; charset=utf-8")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/event-stream; charset=utf-8")],
+            }
+        )
 
         async def watch(cancel: anyio.CancelScope) -> None:
             message = await receive()
@@ -118,8 +123,7 @@ def test_async_client_endless_stream(backend):
             assert app.cleaned_up.is_set()
             return events
 
-    assert anyio.run(main, backend=backend) == [("1", "tick 1"), ("2", "tick 2"),
-                                                 ("3", "tick 3")]
+    assert anyio.run(main, backend=backend) == [("1", "tick 1"), ("2", "tick 2"), ("3", "tick 3")]
     assert app.received == ["http.disconnect"]
 
 
@@ -244,8 +248,10 @@ def test_errors_after_start_are_quiet_without_raise_server_exceptions():
 
 def test_async_error_after_start_raises_when_the_body_is_read():
     async def main() -> None:
-        async with AsyncTestClient(failing_after(2)) as client, \
-                client.stream("GET", "/") as response:
+        async with (
+            AsyncTestClient(failing_after(2)) as client,
+            client.stream("GET", "/") as response,
+        ):
             with pytest.raises(ValueError, match="failed mid-stream"):
                 await response.aread()
 
@@ -336,8 +342,13 @@ def test_streamed_request_follows_redirects_to_the_stream():
     async def app(scope, receive, send):
         assert scope["type"] == "http"
         if scope["path"] == "/old":
-            await send({"type": "http.response.start", "status": 307,
-                        "headers": [(b"location", b"/events")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 307,
+                    "headers": [(b"location", b"/events")],
+                }
+            )
             await send({"type": "http.response.body", "body": b""})
             return
         await app_events(scope, receive, send)

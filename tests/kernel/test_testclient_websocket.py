@@ -22,8 +22,9 @@ async def echo_app(scope, receive, send):
     message = await receive()
     assert message["type"] == "websocket.connect"
     chosen = scope["subprotocols"][-1] if scope["subprotocols"] else None
-    await send({"type": "websocket.accept", "subprotocol": chosen,
-                "headers": [(b"x-accepted", b"yes")]})
+    await send(
+        {"type": "websocket.accept", "subprotocol": chosen, "headers": [(b"x-accepted", b"yes")]}
+    )
     while True:
         message = await receive()
         if message["type"] == "websocket.disconnect":
@@ -34,8 +35,10 @@ async def echo_app(scope, receive, send):
             return
         if message.get("text") == "scope":
             info = {
-                "path": scope["path"], "root_path": scope["root_path"],
-                "scheme": scope["scheme"], "client": list(scope["client"]),
+                "path": scope["path"],
+                "root_path": scope["root_path"],
+                "scheme": scope["scheme"],
+                "client": list(scope["client"]),
                 "query": scope["query_string"].decode(),
                 "headers": {k.decode(): v.decode() for k, v in scope["headers"]},
             }
@@ -84,8 +87,11 @@ def test_client_close_sends_code_and_reason():
     client = TestClient(echo_app)
     with client.websocket_connect("/ws") as ws:
         ws.close(4000, "bye")
-    assert echo_app.last_disconnect == {"type": "websocket.disconnect", "code": 4000,
-                                        "reason": "bye"}
+    assert echo_app.last_disconnect == {
+        "type": "websocket.disconnect",
+        "code": 4000,
+        "reason": "bye",
+    }
 
 
 def test_app_close_raises_disconnect_on_receive():
@@ -114,13 +120,17 @@ def test_handshake_denied_with_http_response():
     async def deny(scope, receive, send):
         assert "websocket.http.response" in scope["extensions"]
         await receive()
-        await send({"type": "websocket.http.response.start", "status": 403,
-                    "headers": [(b"content-type", b"text/plain")]})
+        await send(
+            {
+                "type": "websocket.http.response.start",
+                "status": 403,
+                "headers": [(b"content-type", b"text/plain")],
+            }
+        )
         await send({"type": "websocket.http.response.body", "body": b"for", "more_body": True})
         await send({"type": "websocket.http.response.body", "body": b"bidden"})
 
-    with pytest.raises(WebSocketDenialResponse) as info, \
-            TestClient(deny).websocket_connect("/ws"):
+    with pytest.raises(WebSocketDenialResponse) as info, TestClient(deny).websocket_connect("/ws"):
         pass  # pragma: no cover
     assert info.value.status_code == 403
     assert info.value.response.text == "forbidden"
@@ -134,8 +144,7 @@ def test_app_exception_is_raised_in_the_test():
         raise ValueError("boom in endpoint")
 
     client = TestClient(broken)
-    with pytest.raises(ValueError, match="boom in endpoint"), \
-            client.websocket_connect("/ws") as ws:
+    with pytest.raises(ValueError, match="boom in endpoint"), client.websocket_connect("/ws") as ws:
         ws.send_text("x")
         ws.receive_text()
 

@@ -93,8 +93,9 @@ def lamina_configure(app: Lamina, settings: AuthSettings) -> None:
         try:
             on_error = getattr(importlib.import_module(module_name), attr)
         except (ImportError, AttributeError, ValueError) as exc:
-            raise AssemblyError(f"[{PLUGIN}] on_error {settings.on_error!r} cannot be "
-                                f"imported: {exc}") from None
+            raise AssemblyError(
+                f"[{PLUGIN}] on_error {settings.on_error!r} cannot be imported: {exc}"
+            ) from None
     app.extensions[PLUGIN] = {"settings": settings, "on_error": on_error}
 
 
@@ -122,8 +123,10 @@ def collect_backends(app: Lamina) -> list[tuple[str, str, AuthenticationBackend]
                     f"{_describe(app, found[name][0])} both register it; rename one"
                 )
             if not callable(getattr(backend, "authenticate", None)):
-                raise AssemblyError(f"auth backend {name!r} from {_describe(app, plugin)}"
-                                    " has no authenticate(connection) method")
+                raise AssemblyError(
+                    f"auth backend {name!r} from {_describe(app, plugin)}"
+                    " has no authenticate(connection) method"
+                )
             found[name] = (plugin, backend)
 
         return {"app": app, "register": register}
@@ -149,8 +152,14 @@ def lamina_register_middleware(app: Lamina, register: Any) -> None:
             )
         backends = [available[n] for n in settings.backends]
     app.extensions[PLUGIN]["backends"] = backends
-    register(Middleware(
-        AuthMiddleware, phase="auth", name="AuthMiddleware", backends=backends,
-        on_error=config["on_error"], error_status=settings.error_status,
-        error_detail=settings.error_detail,
-    ))
+    register(
+        Middleware(
+            AuthMiddleware,
+            phase="auth",
+            name="AuthMiddleware",
+            backends=backends,
+            on_error=config["on_error"],
+            error_status=settings.error_status,
+            error_detail=settings.error_detail,
+        )
+    )

@@ -156,11 +156,17 @@ class BearerAuthBackend:
             return None
         if isinstance(result, BaseUser):
             return AuthCredentials(self.scopes), result
-        if (isinstance(result, tuple) and len(result) == 2
-                and isinstance(result[0], AuthCredentials) and isinstance(result[1], BaseUser)):
+        if (
+            isinstance(result, tuple)
+            and len(result) == 2
+            and isinstance(result[0], AuthCredentials)
+            and isinstance(result[1], BaseUser)
+        ):
             return result
-        raise TypeError(f"bearer verify() returned {result!r}; expected None, a BaseUser, "
-                        "or (AuthCredentials, BaseUser)")
+        raise TypeError(
+            f"bearer verify() returned {result!r}; expected None, a BaseUser, "
+            "or (AuthCredentials, BaseUser)"
+        )
 
 
 UserLoader = Callable[[str], Awaitable[BaseUser | None] | BaseUser | None]
@@ -187,7 +193,8 @@ class SessionAuthBackend:
         scopes = stored.get("scopes")
         credentials = AuthCredentials(
             ["authenticated", *(s for s in scopes if isinstance(s, str) and s != "authenticated")]
-            if isinstance(scopes, list) else ["authenticated"]
+            if isinstance(scopes, list)
+            else ["authenticated"]
         )
         if self._load is not None:
             user = await _maybe_await(self._load(stored["id"]))

@@ -23,13 +23,17 @@ def login(connection: HTTPConnection, user: BaseUser, scopes: Iterable[str] = ()
     identity = user.identity
     if not isinstance(identity, str) or not identity or not user.is_authenticated:
         # The session backend would not recognise it: the user would be silently logged out.
-        raise ValueError(f"login({user!r}): the user must be authenticated and have a "
-                         f"non-empty string identity, not {identity!r}")
+        raise ValueError(
+            f"login({user!r}): the user must be authenticated and have a "
+            f"non-empty string identity, not {identity!r}"
+        )
     session = get_session(connection)
     granted = ["authenticated", *(s for s in scopes if s != "authenticated")]
     session.regenerate()
     session[SESSION_USER_KEY] = {
-        "id": identity, "name": user.display_name, "scopes": granted[1:],
+        "id": identity,
+        "name": user.display_name,
+        "scopes": granted[1:],
     }
     connection.scope["user"] = user
     connection.scope["auth"] = AuthCredentials(granted)

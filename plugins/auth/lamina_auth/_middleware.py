@@ -57,7 +57,8 @@ class AuthMiddleware:
         # A 401 must say how to authenticate (RFC 9110 §15.5.2): the backends' challenges.
         self._error_headers = (
             {"WWW-Authenticate": ", ".join(self.challenges)}
-            if error_status == 401 and self.challenges else None
+            if error_status == 401 and self.challenges
+            else None
         )
         self._anonymous = UnauthenticatedUser()
         self._no_credentials = AuthCredentials()
@@ -80,8 +81,12 @@ class AuthMiddleware:
                 if result is not None:
                     break
         except AuthenticationError as exc:
-            logger.info("authentication failed for %s %s: %s",
-                        scope.get("method", "WEBSOCKET"), scope.get("path"), exc)
+            logger.info(
+                "authentication failed for %s %s: %s",
+                scope.get("method", "WEBSOCKET"),
+                scope.get("path"),
+                exc,
+            )
             if scope_type == "websocket" and not _can_deny(scope):
                 await send({"type": "websocket.close", "code": 1008})
                 return
@@ -97,8 +102,9 @@ class AuthMiddleware:
     def _error_response(self, connection: HTTPConnection, exc: AuthenticationError) -> Any:
         if self.on_error is not None:
             return self.on_error(connection, exc)
-        return PlainTextResponse(self.error_detail, status_code=self.error_status,
-                                 headers=self._error_headers)
+        return PlainTextResponse(
+            self.error_detail, status_code=self.error_status, headers=self._error_headers
+        )
 
 
 def _can_deny(scope: Scope) -> bool:

@@ -73,6 +73,7 @@ def requires(
 
     def decorator(func: F) -> F:
         if inspect.iscoroutinefunction(func):
+
             @functools.wraps(func)
             async def async_guard(*args: Any, **kwargs: Any) -> Any:
                 connection = _find_connection(args, kwargs)
@@ -105,8 +106,9 @@ async def _deny_websocket(websocket: Any, status_code: int) -> None:
     if "websocket.http.response" in extensions and deny is not None:
         challenges = websocket.scope.get(CHALLENGES_KEY) if status_code == 401 else None
         headers = {"WWW-Authenticate": ", ".join(challenges)} if challenges else None
-        await deny(PlainTextResponse(_reason(status_code), status_code=status_code,
-                                     headers=headers))
+        await deny(
+            PlainTextResponse(_reason(status_code), status_code=status_code, headers=headers)
+        )
         return
     close = getattr(websocket, "close", None)
     if close is None:

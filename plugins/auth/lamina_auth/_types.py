@@ -70,8 +70,11 @@ class SimpleUser(BaseUser):
         return self.username
 
     def __eq__(self, other: object) -> bool:
-        return (isinstance(other, SimpleUser) and other.username == self.username
-                and other.display_name == self.display_name)
+        return (
+            isinstance(other, SimpleUser)
+            and other.username == self.username
+            and other.display_name == self.display_name
+        )
 
     def __hash__(self) -> int:
         return hash(self.username)

@@ -12,8 +12,13 @@ from lamina import Lamina, Middleware, hookimpl
 from ._middleware import BackgroundMiddleware
 from ._runner import TaskRunner
 
-__all__ = ["BackgroundSettings", "lamina_configure", "lamina_lifespan",
-           "lamina_register_middleware", "lamina_settings_schema"]
+__all__ = [
+    "BackgroundSettings",
+    "lamina_configure",
+    "lamina_lifespan",
+    "lamina_register_middleware",
+    "lamina_settings_schema",
+]
 
 #: Outermost, after the guards (priority 10 and 20): every layer inside it, and every
 #: response any of them sends, sees the spawner; a request a guard rejects never carries
@@ -52,5 +57,11 @@ def lamina_lifespan(app: Lamina) -> Callable[[Lamina], AbstractAsyncContextManag
 
 @hookimpl
 def lamina_register_middleware(app: Lamina, register: Any) -> None:
-    register(Middleware(BackgroundMiddleware, phase=PHASE, priority=PRIORITY,
-                        runner=app.extensions["background"]))
+    register(
+        Middleware(
+            BackgroundMiddleware,
+            phase=PHASE,
+            priority=PRIORITY,
+            runner=app.extensions["background"],
+        )
+    )

@@ -60,8 +60,12 @@ class TaskRunner:
             with scope:
                 await work()
             if scope.cancelled_caught:
-                logger.warning("background task %r cancelled: still running after the "
-                               "%.3gs shutdown grace period", work, self.grace_period)
+                logger.warning(
+                    "background task %r cancelled: still running after the "
+                    "%.3gs shutdown grace period",
+                    work,
+                    self.grace_period,
+                )
         except Exception:
             logger.exception("background task %r failed", work)
         finally:
@@ -96,9 +100,11 @@ class TaskRunner:
             with anyio.move_on_after(self.grace_period):
                 await self._idle.wait()
             if self._outstanding:
-                logger.warning("cancelling %d background task(s) at shutdown: %s",
-                               len(self._outstanding),
-                               ", ".join(repr(w) for w, _ in self._outstanding.values()))
+                logger.warning(
+                    "cancelling %d background task(s) at shutdown: %s",
+                    len(self._outstanding),
+                    ", ".join(repr(w) for w, _ in self._outstanding.values()),
+                )
                 for _work, scope in list(self._outstanding.values()):
                     scope.cancel()
                 # A task that shields itself from cancellation is still awaited by the task
@@ -107,7 +113,10 @@ class TaskRunner:
                 with anyio.move_on_after(CANCEL_TIMEOUT) as waited:
                     await self._idle.wait()
                 if waited.cancelled_caught:
-                    logger.error("%d background task(s) ignored cancellation for %.3gs; "
-                                 "shutdown keeps waiting for: %s", len(self._outstanding),
-                                 CANCEL_TIMEOUT,
-                                 ", ".join(repr(w) for w, _ in self._outstanding.values()))
+                    logger.error(
+                        "%d background task(s) ignored cancellation for %.3gs; "
+                        "shutdown keeps waiting for: %s",
+                        len(self._outstanding),
+                        CANCEL_TIMEOUT,
+                        ", ".join(repr(w) for w, _ in self._outstanding.values()),
+                    )

@@ -49,8 +49,10 @@ class InsecureCORSWarning(UserWarning):
 def _normalise_origin(origin: str) -> str:
     value = origin.strip().rstrip("/").lower()
     if value != "*" and not _ORIGIN_RE.match(value):
-        raise ValueError(f"invalid CORS origin {origin!r}: expected '*', 'null' or "
-                         "scheme://host[:port] (no path)")
+        raise ValueError(
+            f"invalid CORS origin {origin!r}: expected '*', 'null' or "
+            "scheme://host[:port] (no path)"
+        )
     return value
 
 
@@ -68,9 +70,20 @@ class CORSMiddleware:
     """
 
     __slots__ = (
-        "allow_all_headers", "allow_all_origins", "allow_headers", "allow_methods", "app",
-        "credentials", "expose_echo", "origin_regex", "origins", "preflight_headers",
-        "private_network", "simple_headers", "star_headers", "star_origin",
+        "allow_all_headers",
+        "allow_all_origins",
+        "allow_headers",
+        "allow_methods",
+        "app",
+        "credentials",
+        "expose_echo",
+        "origin_regex",
+        "origins",
+        "preflight_headers",
+        "private_network",
+        "simple_headers",
+        "star_headers",
+        "star_origin",
     )
 
     def __init__(
@@ -119,8 +132,7 @@ class CORSMiddleware:
         if self.credentials:
             simple.append((b"access-control-allow-credentials", b"true"))
         if expose and not self.expose_echo:
-            simple.append((b"access-control-expose-headers",
-                           ", ".join(expose).encode("latin-1")))
+            simple.append((b"access-control-expose-headers", ", ".join(expose).encode("latin-1")))
         self.simple_headers = tuple(simple)
         #: With "*" and no credentials the grant is the same for every request, CORS or not:
         #: it goes on every response and nothing varies by Origin (the Fetch standard's
@@ -174,8 +186,11 @@ class CORSMiddleware:
                 if self.star_origin:
                     extra = self.star_headers
                 elif origin in self.origins or self.is_allowed_origin(origin):
-                    extra = (*self.simple_headers, (b"access-control-allow-origin", origin),
-                             _VARY_ORIGIN)
+                    extra = (
+                        *self.simple_headers,
+                        (b"access-control-allow-origin", origin),
+                        _VARY_ORIGIN,
+                    )
                     if self.expose_echo:
                         await self.app(scope, receive, _exposing_send(send, extra))
                         return
@@ -204,8 +219,10 @@ class CORSMiddleware:
             problems.append("origin")
         allowed_methods = self.allow_methods
         name = method.strip().decode("latin-1")
-        if allowed_methods is not None and name not in allowed_methods and (
-            name not in SAFELISTED_METHODS
+        if (
+            allowed_methods is not None
+            and name not in allowed_methods
+            and (name not in SAFELISTED_METHODS)
         ):
             problems.append("method")
         names = _tokens(requested) if requested else []
@@ -215,11 +232,17 @@ class CORSMiddleware:
             problems.append("private network access")
         if problems:
             body = f"Disallowed CORS {', '.join(problems)}".encode()
-            await send({"type": "http.response.start", "status": 400, "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()),
-                (b"vary", b"Origin"),
-            ]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 400,
+                    "headers": [
+                        (b"content-type", b"text/plain; charset=utf-8"),
+                        (b"content-length", str(len(body)).encode()),
+                        (b"vary", b"Origin"),
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": body})
             return
         grant = b"*" if self.star_origin else origin
@@ -232,8 +255,10 @@ class CORSMiddleware:
             headers.append((b"access-control-allow-headers", ", ".join(names).encode()))
         if private:
             headers.append((b"access-control-allow-private-network", b"true"))
-        headers += [(b"vary", b"Origin, Access-Control-Request-Method, "
-                     b"Access-Control-Request-Headers"), (b"content-length", b"0")]
+        headers += [
+            (b"vary", b"Origin, Access-Control-Request-Method, Access-Control-Request-Headers"),
+            (b"content-length", b"0"),
+        ]
         await send({"type": "http.response.start", "status": 204, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
 
@@ -247,8 +272,9 @@ def _exposing_send(send: Send, extra: tuple[tuple[bytes, bytes], ...]) -> Send:
             names = sorted({key.decode("latin-1").lower() for key, _ in headers})
             headers.extend(extra)
             if names:
-                headers.append((b"access-control-expose-headers",
-                                ", ".join(names).encode("latin-1")))
+                headers.append(
+                    (b"access-control-expose-headers", ", ".join(names).encode("latin-1"))
+                )
             message["headers"] = headers
         await send(message)
 

@@ -9,8 +9,12 @@ from lamina import Lamina, Middleware, hookimpl
 
 from ._middleware import CORSMiddleware, _normalise_origin
 
-__all__ = ["CORSSettings", "lamina_configure", "lamina_register_middleware",
-           "lamina_settings_schema"]
+__all__ = [
+    "CORSSettings",
+    "lamina_configure",
+    "lamina_register_middleware",
+    "lamina_settings_schema",
+]
 
 #: Where the layer sits: the transport phase, outside compression (see docs/middleware.md).
 PHASE = "transport"
@@ -40,8 +44,10 @@ class CORSSettings:
         for origin in self.allow_origins:
             _normalise_origin(origin)  # raises ValueError, reported as a settings error
         if not self.allow_origins and not self.allow_origin_regex:
-            raise ValueError("allow_origins is empty and no allow_origin_regex is set: "
-                             "nothing would be allowed; list the trusted origins")
+            raise ValueError(
+                "allow_origins is empty and no allow_origin_regex is set: "
+                "nothing would be allowed; list the trusted origins"
+            )
         if self.max_age is not None and self.max_age < 0:
             raise ValueError("max_age must be >= 0")
 
@@ -71,5 +77,6 @@ def lamina_configure(app: Lamina, settings: CORSSettings) -> None:
 @hookimpl
 def lamina_register_middleware(app: Lamina, register: Any) -> None:
     settings: CORSSettings = app.extensions["cors"]
-    register(Middleware(CORSMiddleware, phase=PHASE, priority=PRIORITY,
-                        **settings.middleware_options()))
+    register(
+        Middleware(CORSMiddleware, phase=PHASE, priority=PRIORITY, **settings.middleware_options())
+    )

@@ -41,12 +41,18 @@ class HTTPSRedirectMiddleware:
         location = self.location(scope, secure).encode("latin-1")
         headers = [(b"location", location), (b"content-length", b"0")]
         if scope["type"] == "http":
-            await send({"type": "http.response.start", "status": self.status_code,
-                        "headers": headers})
+            await send(
+                {"type": "http.response.start", "status": self.status_code, "headers": headers}
+            )
             await send({"type": "http.response.body", "body": b""})
         elif "websocket.http.response" in scope.get("extensions", {}):
-            await send({"type": "websocket.http.response.start", "status": self.status_code,
-                        "headers": headers})
+            await send(
+                {
+                    "type": "websocket.http.response.start",
+                    "status": self.status_code,
+                    "headers": headers,
+                }
+            )
             await send({"type": "websocket.http.response.body", "body": b""})
         else:
             await send({"type": "websocket.close", "code": 1008})
@@ -64,7 +70,7 @@ class HTTPSRedirectMiddleware:
         name, port = host, None
         if host.startswith("["):
             end = host.find("]")
-            name, rest = host[: end + 1], host[end + 1:]
+            name, rest = host[: end + 1], host[end + 1 :]
             port = rest[1:] if rest.startswith(":") else None
         elif ":" in host:
             name, _, port = host.rpartition(":")

@@ -10,8 +10,12 @@ from lamina import Lamina, Middleware, hookimpl
 from ._httpsredirect import HTTPSRedirectMiddleware
 from ._trustedhost import TrustedHostMiddleware, _normalise_pattern
 
-__all__ = ["GuardsSettings", "lamina_configure", "lamina_register_middleware",
-           "lamina_settings_schema"]
+__all__ = [
+    "GuardsSettings",
+    "lamina_configure",
+    "lamina_register_middleware",
+    "lamina_settings_schema",
+]
 
 PHASE = "outermost"
 #: Trusted host first: a redirect is built from the Host header, so only a validated Host
@@ -35,8 +39,10 @@ class GuardsSettings:
     def __post_init__(self) -> None:
         if self.trusted_hosts is not None:
             if not self.trusted_hosts:
-                raise ValueError("trusted_hosts is empty: every request would be refused; "
-                                 "omit it to turn the trusted-host guard off")
+                raise ValueError(
+                    "trusted_hosts is empty: every request would be refused; "
+                    "omit it to turn the trusted-host guard off"
+                )
             for pattern in self.trusted_hosts:
                 _normalise_pattern(pattern)
 
@@ -55,8 +61,20 @@ def lamina_configure(app: Lamina, settings: GuardsSettings) -> None:
 def lamina_register_middleware(app: Lamina, register: Any) -> None:
     s: GuardsSettings = app.extensions["guards"]
     if s.trusted_hosts is not None:
-        register(Middleware(TrustedHostMiddleware, phase=PHASE, priority=TRUSTED_HOST_PRIORITY,
-                            allowed_hosts=tuple(s.trusted_hosts)))
+        register(
+            Middleware(
+                TrustedHostMiddleware,
+                phase=PHASE,
+                priority=TRUSTED_HOST_PRIORITY,
+                allowed_hosts=tuple(s.trusted_hosts),
+            )
+        )
     if s.https_redirect:
-        register(Middleware(HTTPSRedirectMiddleware, phase=PHASE,
-                            priority=HTTPS_REDIRECT_PRIORITY, status_code=s.https_redirect_status))
+        register(
+            Middleware(
+                HTTPSRedirectMiddleware,
+                phase=PHASE,
+                priority=HTTPS_REDIRECT_PRIORITY,
+                status_code=s.https_redirect_status,
+            )
+        )

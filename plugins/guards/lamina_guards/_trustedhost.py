@@ -14,13 +14,17 @@ from lamina.types import ASGIApp, Receive, Scope, Send
 __all__ = ["TrustedHostMiddleware", "parse_host"]
 
 # A DNS name (labels of letters, digits, hyphens, underscores), IPv4, or bracketed IPv6.
-_NAME = re.compile(r"^(\[[0-9a-f:.]+\]|[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?"
-                   r"(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*)$")
+_NAME = re.compile(
+    r"^(\[[0-9a-f:.]+\]|[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?"
+    r"(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*)$"
+)
 _BODY = b"Invalid host header"
 #: 253 characters of DNS name (RFC 1035), a trailing dot, and ``:`` plus a 5-digit port.
 _MAX_HOST = 253 + 1 + 6
-_HEADERS = ((b"content-type", b"text/plain; charset=utf-8"),
-            (b"content-length", str(len(_BODY)).encode()))
+_HEADERS = (
+    (b"content-type", b"text/plain; charset=utf-8"),
+    (b"content-length", str(len(_BODY)).encode()),
+)
 
 
 def parse_host(raw: bytes) -> str | None:
@@ -35,7 +39,7 @@ def parse_host(raw: bytes) -> str | None:
         end = value.find("]")
         if end < 0:
             return None
-        name, rest = value[: end + 1], value[end + 1:]
+        name, rest = value[: end + 1], value[end + 1 :]
     else:
         name, sep, port = value.partition(":")
         rest = ":" + port if sep else ""
@@ -53,8 +57,9 @@ def _normalise_pattern(pattern: str) -> str:
         return value
     bare = value[2:] if value.startswith("*.") else value
     if not bare or not _NAME.match(bare):
-        raise ValueError(f"invalid trusted host {pattern!r}: expected a host name, "
-                         "'*.domain' or '*'")
+        raise ValueError(
+            f"invalid trusted host {pattern!r}: expected a host name, '*.domain' or '*'"
+        )
     return value
 
 
@@ -112,8 +117,13 @@ class TrustedHostMiddleware:
         if scope_type == "websocket":
             if "websocket.http.response" in (scope.get("extensions") or ()):
                 # The server lets us answer the handshake with a real HTTP response: 400.
-                await send({"type": "websocket.http.response.start", "status": 400,
-                            "headers": list(_HEADERS)})
+                await send(
+                    {
+                        "type": "websocket.http.response.start",
+                        "status": 400,
+                        "headers": list(_HEADERS),
+                    }
+                )
                 await send({"type": "websocket.http.response.body", "body": _BODY})
             else:
                 await send({"type": "websocket.close", "code": 1008})

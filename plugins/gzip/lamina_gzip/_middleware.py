@@ -31,17 +31,30 @@ __all__ = ["DEFAULT_EXCLUDED_MEDIA_TYPES", "GZipMiddleware"]
 #: Media types that are already compressed (or must stream unbuffered) and are never gzipped.
 DEFAULT_EXCLUDED_MEDIA_TYPES = (
     "text/event-stream",
-    "image/*", "video/*", "audio/*", "font/woff", "font/woff2",
-    "application/zip", "application/gzip", "application/x-gzip", "application/x-bzip2",
-    "application/x-xz", "application/zstd", "application/x-7z-compressed",
-    "application/x-rar-compressed", "application/vnd.rar", "application/pdf",
-    "application/wasm", "application/octet-stream",
+    "image/*",
+    "video/*",
+    "audio/*",
+    "font/woff",
+    "font/woff2",
+    "application/zip",
+    "application/gzip",
+    "application/x-gzip",
+    "application/x-bzip2",
+    "application/x-xz",
+    "application/zstd",
+    "application/x-7z-compressed",
+    "application/x-rar-compressed",
+    "application/vnd.rar",
+    "application/pdf",
+    "application/wasm",
+    "application/octet-stream",
 )
 #: Excluded even when ``excluded_media_types`` leaves them out.
 _ALWAYS_EXCLUDED = frozenset({b"text/event-stream"})
 #: Exceptions to the ``image/*`` rule: text formats that compress well.
-COMPRESSIBLE_IMAGES = frozenset({b"image/svg+xml", b"image/bmp", b"image/x-icon",
-                                 b"image/vnd.microsoft.icon"})
+COMPRESSIBLE_IMAGES = frozenset(
+    {b"image/svg+xml", b"image/bmp", b"image/x-icon", b"image/vnd.microsoft.icon"}
+)
 
 _MEDIA_CACHE_LIMIT = 256
 #: No body, or a partial one: never compressed.
@@ -53,8 +66,17 @@ _WAIT, _HELD, _THROUGH, _STREAM = 0, 1, 2, 3
 class GZipMiddleware:
     """Compress responses with gzip when the client accepts it and it pays off."""
 
-    __slots__ = ("_media_cache", "_min_digits", "_min_text", "app", "excluded",
-                 "excluded_prefixes", "level", "minimum_size", "thread_threshold")
+    __slots__ = (
+        "_media_cache",
+        "_min_digits",
+        "_min_text",
+        "app",
+        "excluded",
+        "excluded_prefixes",
+        "level",
+        "minimum_size",
+        "thread_threshold",
+    )
 
     def __init__(
         self,
@@ -105,8 +127,11 @@ class GZipMiddleware:
             state = box[0]
             if state == _THROUGH:
                 return send(message)
-            if state == _WAIT and message["type"] == "http.response.start" and (
-                    self._passes(message)):
+            if (
+                state == _WAIT
+                and message["type"] == "http.response.start"
+                and (self._passes(message))
+            ):
                 box[0] = _THROUGH
                 return send(message)
             return self._deferred(scope, send, box, message)
@@ -130,9 +155,9 @@ class GZipMiddleware:
             if key == b"content-length":
                 # Plain digits compare as text when their count settles it (no int()).
                 size = len(value)
-                if (size < self._min_digits or (
-                    size == self._min_digits and value < self._min_text
-                )) and value.isdigit():
+                if (
+                    size < self._min_digits or (size == self._min_digits and value < self._min_text)
+                ) and value.isdigit():
                     return True
                 try:
                     length = int(value)

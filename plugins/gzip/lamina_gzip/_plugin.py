@@ -9,8 +9,12 @@ from lamina import Lamina, Middleware, hookimpl
 
 from ._middleware import DEFAULT_EXCLUDED_MEDIA_TYPES, GZipMiddleware
 
-__all__ = ["GZipSettings", "lamina_configure", "lamina_register_middleware",
-           "lamina_settings_schema"]
+__all__ = [
+    "GZipSettings",
+    "lamina_configure",
+    "lamina_register_middleware",
+    "lamina_settings_schema",
+]
 
 #: Transport phase, inside CORS (priority 10) so CORS headers never need recompression.
 PHASE = "transport"
@@ -29,7 +33,8 @@ class GZipSettings:
     thread_threshold: int = 256 * 1024
     #: Media types never compressed; ``type/*`` matches a whole family.
     excluded_media_types: list[str] = field(
-        default_factory=lambda: list(DEFAULT_EXCLUDED_MEDIA_TYPES))
+        default_factory=lambda: list(DEFAULT_EXCLUDED_MEDIA_TYPES)
+    )
 
     def __post_init__(self) -> None:
         if not 1 <= self.level <= 9:
@@ -53,8 +58,14 @@ def lamina_configure(app: Lamina, settings: GZipSettings) -> None:
 @hookimpl
 def lamina_register_middleware(app: Lamina, register: Any) -> None:
     s: GZipSettings = app.extensions["gzip"]
-    register(Middleware(
-        GZipMiddleware, phase=PHASE, priority=PRIORITY, minimum_size=s.minimum_size,
-        level=s.level, thread_threshold=s.thread_threshold,
-        excluded_media_types=tuple(s.excluded_media_types),
-    ))
+    register(
+        Middleware(
+            GZipMiddleware,
+            phase=PHASE,
+            priority=PRIORITY,
+            minimum_size=s.minimum_size,
+            level=s.level,
+            thread_threshold=s.thread_threshold,
+            excluded_media_types=tuple(s.excluded_media_types),
+        )
+    )

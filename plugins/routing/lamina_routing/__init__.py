@@ -115,8 +115,10 @@ def collect_converters(app: Lamina) -> dict[str, Converter]:
     def kwargs_for(plugin: str) -> dict[str, Any]:
         def register(name: str, converter: Converter) -> None:
             if name in BUILTIN_CONVERTERS:
-                raise ConflictError(f"{describe(plugin)} registers the converter {name!r}, "
-                                    "which is built in; pick another name")
+                raise ConflictError(
+                    f"{describe(plugin)} registers the converter {name!r}, "
+                    "which is built in; pick another name"
+                )
             if name in found:
                 raise ConflictError(
                     f"converter {name!r} is registered by {describe(found[name][0])} and by "
@@ -151,5 +153,11 @@ def lamina_register_commands(register: Any) -> None:
 
     from . import _cli
 
-    register(Command("routes", "List every route: methods, path, name, endpoint, plugin.",
-                     run=_cli.run, add_arguments=_cli.add_arguments))
+    register(
+        Command(
+            "routes",
+            "List every route: methods, path, name, endpoint, plugin.",
+            run=_cli.run,
+            add_arguments=_cli.add_arguments,
+        )
+    )

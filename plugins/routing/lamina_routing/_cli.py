@@ -15,8 +15,9 @@ def route_rows(app: Any) -> list[dict[str, Any]]:
         app.assemble()
     router = getattr(app, "router", app)
     if not hasattr(router, "iter_route_details"):
-        raise SystemExit("lamina routes: the app's router is not lamina-routing's; "
-                         "enable the 'routing' plugin")
+        raise SystemExit(
+            "lamina routes: the app's router is not lamina-routing's; enable the 'routing' plugin"
+        )
     rows: list[dict[str, Any]] = []
     for path, route, plugin, name, host in router.iter_route_details():
         if isinstance(route, Route):
@@ -31,14 +32,16 @@ def route_rows(app: Any) -> list[dict[str, Any]]:
         describe = getattr(route, "describe_endpoint", None)
         if host is not None and kind != "host":  # under a Host: say which host it answers
             path = host + (path or "/")
-        rows.append({
-            "methods": methods,
-            "path": path or "/",
-            "name": name,  # what url_for takes: "mount:route" under named mounts and hosts
-            "endpoint": describe() if describe else repr(route),
-            "plugin": plugin,
-            "kind": kind,
-        })
+        rows.append(
+            {
+                "methods": methods,
+                "path": path or "/",
+                "name": name,  # what url_for takes: "mount:route" under named mounts and hosts
+                "endpoint": describe() if describe else repr(route),
+                "plugin": plugin,
+                "kind": kind,
+            }
+        )
     return rows
 
 
@@ -58,8 +61,16 @@ def run(args: argparse.Namespace) -> int:
         print("no routes")
         return 0
     headers = ("METHODS", "PATH", "NAME", "ENDPOINT", "PLUGIN")
-    table = [(",".join(r["methods"]) if r["kind"] != "websocket" else "WS", r["path"],
-              r["name"] or "-", r["endpoint"], r["plugin"]) for r in rows]
+    table = [
+        (
+            ",".join(r["methods"]) if r["kind"] != "websocket" else "WS",
+            r["path"],
+            r["name"] or "-",
+            r["endpoint"],
+            r["plugin"],
+        )
+        for r in rows
+    ]
     widths = [max(len(h), *(len(t[i]) for t in table)) for i, h in enumerate(headers)]
     for line in (headers, *table):
         print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip())

@@ -59,9 +59,12 @@ def endpoint_kind(endpoint: Any, asgi: bool | None) -> str:
         return "class"
     if asgi is not None:
         return "asgi" if asgi else "function"
-    if inspect.isfunction(endpoint) or inspect.ismethod(endpoint) or isinstance(
-        endpoint, functools.partial
-    ) or inspect.isbuiltin(endpoint):
+    if (
+        inspect.isfunction(endpoint)
+        or inspect.ismethod(endpoint)
+        or isinstance(endpoint, functools.partial)
+        or inspect.isbuiltin(endpoint)
+    ):
         return "asgi" if _takes_scope_receive_send(endpoint) else "function"
     return "asgi"
 
@@ -77,13 +80,15 @@ def _takes_scope_receive_send(func: Any) -> bool:
 
 def _bad_response(endpoint: Any, response: Any) -> TypeError:
     name = getattr(endpoint, "__qualname__", repr(endpoint))
-    return TypeError(f"endpoint {name} returned {response!r}; return a lamina Response "
-                     "(or any ASGI callable)")
+    return TypeError(
+        f"endpoint {name} returned {response!r}; return a lamina Response (or any ASGI callable)"
+    )
 
 
 def request_response(func: Callable[..., Any]) -> ASGIApp:
     """Wrap ``func(request) -> Response`` (async, or sync run in a worker thread)."""
     if _is_async(func):
+
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
             response = await func(Request(scope, receive, send))
             if response is None:
@@ -105,6 +110,7 @@ def class_method_app(cls: type[HTTPEndpoint], verb: str) -> ASGIApp:
     """The ASGI app serving ``verb`` with a fresh instance of ``cls`` per request."""
     method = getattr(cls, verb.lower())
     if _is_async(method):
+
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
             request = Request(scope, receive, send)
             response = await method(cls(request), request)

@@ -100,9 +100,7 @@ class PathPattern:
         return "".join(out)
 
 
-def _parse_tokens(
-    template: str, lookup: Callable[[str], Converter]
-) -> list[Literal | Param]:
+def _parse_tokens(template: str, lookup: Callable[[str], Converter]) -> list[Literal | Param]:
     tokens: list[Literal | Param] = []
     seen: set[str] = set()
     pos = 0
@@ -112,8 +110,10 @@ def _parse_tokens(
         name, _, conv_name = m.group(1).partition(":")
         name, conv_name = name.strip(), (conv_name.strip() or "str")
         if not NAME_RE.fullmatch(name):
-            raise ValueError(f"path {template!r}: {m.group(0)!r} is not a valid parameter "
-                             "(expected '{name}' or '{name:converter}')")
+            raise ValueError(
+                f"path {template!r}: {m.group(0)!r} is not a valid parameter "
+                "(expected '{name}' or '{name:converter}')"
+            )
         if name in seen:
             raise ValueError(f"path {template!r}: parameter {name!r} appears twice")
         seen.add(name)
@@ -134,8 +134,10 @@ def _segment(text: str, lookup: Callable[[str], Converter], template: str) -> Se
     for first, second in itertools.pairwise(tokens):
         if isinstance(first, Param) and isinstance(second, Param):
             # "{a}{b}" cannot be split unambiguously, and its regex backtracks quadratically
-            raise ValueError(f"path {template!r}: parameters {first.name!r} and {second.name!r} "
-                             "touch; put literal text between them")
+            raise ValueError(
+                f"path {template!r}: parameters {first.name!r} and {second.name!r} "
+                "touch; put literal text between them"
+            )
     pattern = "".join(
         re.escape(t.text) if isinstance(t, Literal) else f"({t.converter.regex})" for t in tokens
     )
@@ -165,8 +167,9 @@ def compile_path(
     tokens = _parse_tokens(template, resolve)
     spanning = [t.name for t in tokens if isinstance(t, Param) and t.converter.spans_segments]
     if len(spanning) > 1:
-        raise ValueError(f"path {template!r}: only one 'path' parameter per template "
-                         f"(got {', '.join(spanning)})")
+        raise ValueError(
+            f"path {template!r}: only one 'path' parameter per template (got {', '.join(spanning)})"
+        )
     segments: list[Segment] = []
     tail_at: int | None = None
     if template:
@@ -207,5 +210,6 @@ def compile_host(template: str, lookup: Callable[[str], Converter]) -> PathPatte
         for t in tokens
     )
     names = tuple(t.name for t in tokens if isinstance(t, Param))
-    return PathPattern(template, tuple(tokens), (), None, names, regex, template.lower(),
-                       re.DOTALL | re.IGNORECASE)
+    return PathPattern(
+        template, tuple(tokens), (), None, names, regex, template.lower(), re.DOTALL | re.IGNORECASE
+    )

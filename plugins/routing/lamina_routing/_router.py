@@ -227,8 +227,10 @@ class Router:
         if name in BUILTIN_CONVERTERS:
             raise ValueError(f"converter {name!r} is built in and cannot be replaced")
         if not hasattr(converter, "regex") or not hasattr(converter, "convert"):
-            raise TypeError(f"converter {name!r} must have 'regex' and 'convert' (subclass "
-                            "lamina_routing.Converter)")
+            raise TypeError(
+                f"converter {name!r} must have 'regex' and 'convert' (subclass "
+                "lamina_routing.Converter)"
+            )
         self.converters[name] = converter
 
     def add(self, route: Any) -> Any:
@@ -245,8 +247,9 @@ class Router:
     def mount(self, path: str, app: Any = None, **options: Any) -> Mount:
         return self.add(Mount(path, app, **options))  # type: ignore[no-any-return]
 
-    def route(self, path: str, methods: Iterable[str] | None = None, **options: Any
-              ) -> Callable[[Any], Any]:
+    def route(
+        self, path: str, methods: Iterable[str] | None = None, **options: Any
+    ) -> Callable[[Any], Any]:
         """Decorator: ``@router.route("/x", methods=["GET", "POST"], name="x")``."""
 
         def decorator(endpoint: Any) -> Any:
@@ -275,8 +278,9 @@ class Router:
         try:
             from lamina_websocket import WebSocketRoute
         except ImportError:  # pragma: no cover - the workspace installs it
-            raise RuntimeError("Router.websocket needs the lamina-websocket plugin "
-                               "(pip install lamina-websocket)") from None
+            raise RuntimeError(
+                "Router.websocket needs the lamina-websocket plugin (pip install lamina-websocket)"
+            ) from None
 
         def decorator(endpoint: Any) -> Any:
             self.add(WebSocketRoute(path, endpoint, **options))
@@ -314,13 +318,15 @@ class Router:
         ctx = _Context(
             app_converters=dict(app_converters or {}),
             describe=describe or _default_describe,
-            redirect_slashes=(self.redirect_slashes if self.redirect_slashes is not None
-                              else redirect_slashes),
+            redirect_slashes=(
+                self.redirect_slashes if self.redirect_slashes is not None else redirect_slashes
+            ),
             redirect_status=self.redirect_status or redirect_status,
         )
         if ctx.redirect_status not in (301, 302, 303, 307, 308):
             raise ValueError(
-                f"redirect_status must be a redirect status, got {ctx.redirect_status}")
+                f"redirect_status must be a redirect status, got {ctx.redirect_status}"
+            )
         self._build(contributions, ctx, (), "", "")  # type: ignore[arg-type]
         self._ctx = ctx
         return self
@@ -330,8 +336,7 @@ class Router:
         first), the app's plugins', then the built-ins."""
         own = getattr(route, "converters", None) or {}
         router_level = getattr(route, "router_converters", None) or {}
-        chain = (own, router_level, *self._mount_converters, ctx.app_converters,
-                 BUILTIN_CONVERTERS)
+        chain = (own, router_level, *self._mount_converters, ctx.app_converters, BUILTIN_CONVERTERS)
 
         def lookup(name: str) -> Converter:
             for mapping in chain:
@@ -342,8 +347,14 @@ class Router:
 
         return lookup
 
-    def _build(self, contributions: list[tuple[Any, str]], ctx: _Context,
-               prefix: tuple[PathPattern, ...], name_prefix: str, shape_prefix: str) -> None:
+    def _build(
+        self,
+        contributions: list[tuple[Any, str]],
+        ctx: _Context,
+        prefix: tuple[PathPattern, ...],
+        name_prefix: str,
+        shape_prefix: str,
+    ) -> None:
         self.contributions = list(contributions)
         self._http, self._ws, self._static = _Table(), _Table(), {}
         self._redirect_slashes = ctx.redirect_slashes
@@ -358,14 +369,16 @@ class Router:
                 self._add_host(route, contributor, index, ctx, prefix, name_prefix, shape_prefix)
                 continue
             if isinstance(route, Mount):
-                self._add_mount(route, contributor, index, ctx, prefix, name_prefix,
-                                shape_prefix)
+                self._add_mount(route, contributor, index, ctx, prefix, name_prefix, shape_prefix)
                 continue
             protocol = getattr(route, "protocol", None)
             if protocol not in ("http", "websocket") or not isinstance(
-                    getattr(route, "path", None), str):
-                raise TypeError(f"{where} is not a route the router understands: expected a "
-                                "lamina_routing Route, Mount, Host or BaseRoute subclass")
+                getattr(route, "path", None), str
+            ):
+                raise TypeError(
+                    f"{where} is not a route the router understands: expected a "
+                    "lamina_routing Route, Mount, Host or BaseRoute subclass"
+                )
             try:
                 pattern = compile_path(route.path, self._lookup(route, ctx))
             except ValueError as exc:
@@ -378,25 +391,38 @@ class Router:
                 else:
                     leaf.handlers = dict(apps)
                 methods = getattr(route, "methods", None)
-                self._claim(ctx, "http", shape_prefix + pattern.shape,
-                            sorted(methods) if methods is not None else ["*"], route, contributor)
+                self._claim(
+                    ctx,
+                    "http",
+                    shape_prefix + pattern.shape,
+                    sorted(methods) if methods is not None else ["*"],
+                    route,
+                    contributor,
+                )
                 insert(self._http.root, pattern, leaf, prefix=False)
                 http_leaves.append((leaf, pattern.shape))
                 if pattern.is_static and pattern.tail_at is None:
                     static_leaves.append(leaf)
             else:
                 leaf.any = route.handle
-                self._claim(ctx, "websocket", shape_prefix + pattern.shape, ["*"], route,
-                            contributor)
+                self._claim(
+                    ctx, "websocket", shape_prefix + pattern.shape, ["*"], route, contributor
+                )
                 insert(self._ws.root, pattern, leaf, prefix=False)
             self._name(ctx, name_prefix, route, contributor, (*prefix, pattern), protocol)
         # A route declaring HEAD takes it over from GET routes on the same path, whatever
         # their order: GET serves HEAD only when nobody asked for HEAD explicitly.
-        explicit_head = {shape for leaf, shape in http_leaves
-                         if "HEAD" in (getattr(leaf.route, "methods", None) or ())}
+        explicit_head = {
+            shape
+            for leaf, shape in http_leaves
+            if "HEAD" in (getattr(leaf.route, "methods", None) or ())
+        }
         for leaf, shape in http_leaves:
-            if (shape in explicit_head and leaf.handlers is not None
-                    and "HEAD" not in (getattr(leaf.route, "methods", None) or ())):
+            if (
+                shape in explicit_head
+                and leaf.handlers is not None
+                and "HEAD" not in (getattr(leaf.route, "methods", None) or ())
+            ):
                 leaf.handlers.pop("HEAD", None)
         self._http.freeze()
         self._ws.freeze()
@@ -404,8 +430,15 @@ class Router:
         self._compiled = True
         self._build_static_cache(static_leaves)
 
-    def _claim(self, ctx: _Context, protocol: str, shape: str, methods: list[str], route: Any,
-               contributor: str) -> None:
+    def _claim(
+        self,
+        ctx: _Context,
+        protocol: str,
+        shape: str,
+        methods: list[str],
+        route: Any,
+        contributor: str,
+    ) -> None:
         owners = ctx.shapes.setdefault((protocol, shape), {})
         clash = None
         if "*" in owners:
@@ -431,8 +464,15 @@ class Router:
         for m in methods:
             owners[m] = (contributor, route)
 
-    def _name(self, ctx: _Context, name_prefix: str, route: Any, contributor: str,
-              patterns: tuple[PathPattern, ...], protocol: str) -> None:
+    def _name(
+        self,
+        ctx: _Context,
+        name_prefix: str,
+        route: Any,
+        contributor: str,
+        patterns: tuple[PathPattern, ...],
+        protocol: str,
+    ) -> None:
         name = getattr(route, "name", None)
         explicit = bool(name) and bool(getattr(route, "explicit_name", True))
         if not name:
@@ -450,25 +490,42 @@ class Router:
                     f"({existing.route!r}) and by {ctx.describe(contributor)} ({route!r}); "
                     "rename one of them"
                 )
-        ctx.reverse[full] = _Reverse(protocol, patterns, route, explicit, contributor,
-                                     self._host_pattern)
+        ctx.reverse[full] = _Reverse(
+            protocol, patterns, route, explicit, contributor, self._host_pattern
+        )
 
-    def _child(self, routes: list[Any], contributor: str, ctx: _Context,
-               prefix: tuple[PathPattern, ...], name_prefix: str, shape_prefix: str,
-               converters: Mapping[str, Converter] | None = None,
-               host: PathPattern | None = None) -> Router:
+    def _child(
+        self,
+        routes: list[Any],
+        contributor: str,
+        ctx: _Context,
+        prefix: tuple[PathPattern, ...],
+        name_prefix: str,
+        shape_prefix: str,
+        converters: Mapping[str, Converter] | None = None,
+        host: PathPattern | None = None,
+    ) -> Router:
         child = Router()
         child.routes = routes
         child._nested = True
         child._mount_converters = ((converters,) if converters else ()) + self._mount_converters
         child._host_pattern = host or self._host_pattern
-        child._build(_flatten((r, contributor) for r in routes), ctx, prefix, name_prefix,
-                     shape_prefix)
+        child._build(
+            _flatten((r, contributor) for r in routes), ctx, prefix, name_prefix, shape_prefix
+        )
         child._ctx = ctx
         return child
 
-    def _add_mount(self, mount: Mount, contributor: str, index: int, ctx: _Context,
-                   prefix: tuple[PathPattern, ...], name_prefix: str, shape_prefix: str) -> None:
+    def _add_mount(
+        self,
+        mount: Mount,
+        contributor: str,
+        index: int,
+        ctx: _Context,
+        prefix: tuple[PathPattern, ...],
+        name_prefix: str,
+        shape_prefix: str,
+    ) -> None:
         try:
             pattern = compile_path(mount.path, self._lookup(mount, ctx), prefix=True)
         except ValueError as exc:
@@ -477,22 +534,36 @@ class Router:
         patterns = (*prefix, pattern)
         inner_names = name_prefix + (f"{mount.name}:" if mount.name else "")
         if mount.routes is not None:
-            child = self._child(list(mount.routes), contributor, ctx, patterns, inner_names,
-                                shape_prefix + pattern.shape, mount.converters)
+            child = self._child(
+                list(mount.routes),
+                contributor,
+                ctx,
+                patterns,
+                inner_names,
+                shape_prefix + pattern.shape,
+                mount.converters,
+            )
             target: ASGIApp = child._mounted
         else:
             target = mount.app
             if mount.name:
-                self._name(ctx, name_prefix, mount, contributor,
-                           (*patterns, _MOUNT_TAIL), "http")
+                self._name(ctx, name_prefix, mount, contributor, (*patterns, _MOUNT_TAIL), "http")
                 ctx.delegates.append((inner_names, patterns, mount.app))
         leaf.nested = mount.routes is not None
         leaf.any = wrap_middleware(target, mount.middleware)
         insert(self._http.root, pattern, leaf, prefix=True)
         insert(self._ws.root, pattern, leaf, prefix=True)
 
-    def _add_host(self, host: Host, contributor: str, index: int, ctx: _Context,
-                  prefix: tuple[PathPattern, ...], name_prefix: str, shape_prefix: str) -> None:
+    def _add_host(
+        self,
+        host: Host,
+        contributor: str,
+        index: int,
+        ctx: _Context,
+        prefix: tuple[PathPattern, ...],
+        name_prefix: str,
+        shape_prefix: str,
+    ) -> None:
         try:
             hp = compile_host(host.host, self._lookup(host, ctx))
         except ValueError as exc:
@@ -501,8 +572,16 @@ class Router:
         leaf.host = _host_matcher(hp)
         inner_names = name_prefix + (f"{host.name}:" if host.name else "")
         if host.routes is not None:
-            child = self._child(list(host.routes), contributor, ctx, prefix, inner_names,
-                                shape_prefix + "@" + host.host, host.converters, hp)
+            child = self._child(
+                list(host.routes),
+                contributor,
+                ctx,
+                prefix,
+                inner_names,
+                shape_prefix + "@" + host.host,
+                host.converters,
+                hp,
+            )
             target: ASGIApp = child._mounted
         else:
             target = host.app
@@ -552,7 +631,7 @@ class Router:
             path = scope["path"]
             root = scope.get("root_path")
             if root and path.startswith(root):
-                path = path[len(root):] or "/"
+                path = path[len(root) :] or "/"
             entry = self._static.get(path)
             if entry is not None:
                 app = entry.get(scope["method"])
@@ -563,7 +642,7 @@ class Router:
             path = scope["path"]
             root = scope.get("root_path")
             if root and path.startswith(root):
-                path = path[len(root):] or "/"
+                path = path[len(root) :] or "/"
             return self._websocket(scope, receive, send, path)
         if scope["type"] == "lifespan":
             return _lifespan(scope, receive, send)
@@ -576,7 +655,7 @@ class Router:
             path = scope["path"]
             root = scope.get("root_path", "")
             if root and path.startswith(root):
-                path = path[len(root):] or "/"
+                path = path[len(root) :] or "/"
         if scope["type"] == "http":
             entry = self._static.get(path)
             if entry is not None:
@@ -616,16 +695,19 @@ class Router:
             if params is not None:
                 out.append((leaf, params, 0))
 
-    def _resolve(self, scope: Scope, receive: Receive, send: Send, path: str,
-                 out: list[Candidate]) -> Any:
+    def _resolve(
+        self, scope: Scope, receive: Receive, send: Send, path: str, out: list[Candidate]
+    ) -> Any:
         method = scope["method"]
         if out:
             picked = _pick(out, method)
             if picked is not None:
                 (leaf, params, i), app = picked
                 return self._enter(scope, receive, send, leaf, params, i, path, app)
-            allowed = sorted({m for c in out if c[0].handlers for m in c[0].handlers}
-                             | {"OPTIONS"}, key=method_order)
+            allowed = sorted(
+                {m for c in out if c[0].handlers for m in c[0].handlers} | {"OPTIONS"},
+                key=method_order,
+            )
             allow = ", ".join(allowed)
             if method == "OPTIONS":
                 return Response(status_code=200, headers={"Allow": allow})(scope, receive, send)
@@ -636,7 +718,8 @@ class Router:
                 location = _redirect_location(scope, path.endswith("/"))
                 if location is not None:
                     return RedirectResponse(location, status_code=self._redirect_status)(
-                        scope, receive, send)
+                        scope, receive, send
+                    )
         raise HTTPException(404)
 
     def _websocket(self, scope: Scope, receive: Receive, send: Send, path: str) -> Any:
@@ -647,8 +730,17 @@ class Router:
         (leaf, params, i), app = picked
         return self._enter(scope, receive, send, leaf, params, i, path, app)
 
-    def _enter(self, scope: Scope, receive: Receive, send: Send, leaf: Leaf,
-               params: dict[str, Any], i: int, path: str, app: ASGIApp) -> Any:
+    def _enter(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        leaf: Leaf,
+        params: dict[str, Any],
+        i: int,
+        path: str,
+        app: ASGIApp,
+    ) -> Any:
         if params:
             if self._nested and scope.get("path_params"):
                 params = {**scope["path_params"], **params}
@@ -686,10 +778,11 @@ class Router:
                         head = "".join(p.build(path_params) for p in patterns)
                     except (KeyError, ValueError, TypeError) as exc:
                         expected = ", ".join(sorted(own))
-                        raise NoMatchFound(f"mount {inner[:-1]!r} expects params {expected}: "
-                                           f"{exc}") from None
+                        raise NoMatchFound(
+                            f"mount {inner[:-1]!r} expects params {expected}: {exc}"
+                        ) from None
                     rest = {k: v for k, v in path_params.items() if k not in own}
-                    sub = app.url_path_for(name[len(inner):], **rest)
+                    sub = app.url_path_for(name[len(inner) :], **rest)
                     return URLPath(head + str(sub), getattr(sub, "protocol", "http"))
             known = sorted(ctx.reverse)
             shown = ", ".join(known[:20]) + (" ..." if len(known) > 20 else "")
@@ -698,10 +791,15 @@ class Router:
         if set(path_params) != set(expected):
             missing = sorted(set(expected) - set(path_params))
             extra = sorted(set(path_params) - set(expected))
-            detail = "; ".join(filter(None, [
-                f"missing {', '.join(missing)}" if missing else "",
-                f"unexpected {', '.join(extra)}" if extra else "",
-            ]))
+            detail = "; ".join(
+                filter(
+                    None,
+                    [
+                        f"missing {', '.join(missing)}" if missing else "",
+                        f"unexpected {', '.join(extra)}" if extra else "",
+                    ],
+                )
+            )
             raise NoMatchFound(
                 f"route {name!r} ({entry.template}) expects params "
                 f"{', '.join(expected) or '(none)'}; {detail}"
@@ -710,8 +808,9 @@ class Router:
         for pattern in entry.patterns:
             if pattern is _MOUNT_TAIL:
                 rest = str(path_params["path"])
-                parts.append(quote(rest if rest.startswith("/") else "/" + rest,
-                                   safe="-._~!$&'()*+,;=:@/"))
+                parts.append(
+                    quote(rest if rest.startswith("/") else "/" + rest, safe="-._~!$&'()*+,;=:@/")
+                )
                 continue
             try:
                 parts.append(pattern.build(path_params))
@@ -721,8 +820,7 @@ class Router:
             try:
                 host = entry.host.build(path_params)
             except (ValueError, TypeError) as exc:
-                raise NoMatchFound(f"route {name!r} (host {entry.host.template}): {exc}"
-                                   ) from None
+                raise NoMatchFound(f"route {name!r} (host {entry.host.template}): {exc}") from None
             return HostURLPath("".join(parts) or "/", entry.protocol, host)
         return URLPath("".join(parts) or "/", entry.protocol)
 
@@ -748,8 +846,9 @@ def _flatten(contributions: Iterable[tuple[Any, str]]) -> list[tuple[Any, str]]:
     return out
 
 
-def _walk(router: Router, prefix: str, names: str, host: str | None
-          ) -> Iterator[tuple[str, Any, str, str | None, str | None]]:
+def _walk(
+    router: Router, prefix: str, names: str, host: str | None
+) -> Iterator[tuple[str, Any, str, str | None, str | None]]:
     for route, contributor in router.contributions:
         own = getattr(route, "name", None) or getattr(route, "default_name", None)
         full = names + own if own else None
@@ -760,8 +859,9 @@ def _walk(router: Router, prefix: str, names: str, host: str | None
                 child = Router()
                 child.contributions = _flatten((r, contributor) for r in route.routes)
                 inner_host = route.host if isinstance(route, Host) else host
-                yield from _walk(child, inner, names + (f"{route.name}:" if route.name else ""),
-                                 inner_host)
+                yield from _walk(
+                    child, inner, names + (f"{route.name}:" if route.name else ""), inner_host
+                )
         else:
             yield prefix + getattr(route, "path", ""), route, contributor, full, host
 
@@ -771,13 +871,16 @@ _MOUNT_TAIL = PathPattern("{path:path}", (), (), None, ("path",), ".*", "{path}"
 
 def _with_params(app: ASGIApp, params: dict[str, Any], nested: bool) -> ASGIApp:
     if nested:
+
         def call(scope: Scope, receive: Receive, send: Send) -> Any:
             scope["path_params"] = {**scope.get("path_params", {}), **params}
             return app(scope, receive, send)
     else:
+
         def call(scope: Scope, receive: Receive, send: Send) -> Any:
             scope["path_params"] = dict(params)
             return app(scope, receive, send)
+
     return call
 
 

@@ -130,12 +130,15 @@ class Route(BaseRoute):
         if self.kind == "class":
             defined = set(endpoint.defined_methods())
             if not defined:
-                raise ValueError(f"class endpoint {endpoint.__qualname__} defines no HTTP verb "
-                                 "method (get, post, ...)")
+                raise ValueError(
+                    f"class endpoint {endpoint.__qualname__} defines no HTTP verb "
+                    "method (get, post, ...)"
+                )
             if declared is not None and not declared <= defined:
                 missing = ", ".join(sorted(declared - defined))
-                raise ValueError(f"class endpoint {endpoint.__qualname__} has no method for "
-                                 f"{missing}")
+                raise ValueError(
+                    f"class endpoint {endpoint.__qualname__} has no method for {missing}"
+                )
             declared = declared or defined
         elif declared is None and self.kind == "function":
             declared = {"GET"}
@@ -154,7 +157,8 @@ class Route(BaseRoute):
 
             async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
                 await per_method[scope["method"] if scope["method"] in per_method else "GET"](
-                    scope, receive, send)
+                    scope, receive, send
+                )
 
             base: ASGIApp = dispatch
         elif self.kind == "asgi":
@@ -191,8 +195,10 @@ class Route(BaseRoute):
 
     def __repr__(self) -> str:
         methods = ",".join(self.allowed()) or "*"
-        return (f"Route({self.path!r}, {self.describe_endpoint()}, methods={methods}, "
-                f"name={self.name!r})")
+        return (
+            f"Route({self.path!r}, {self.describe_endpoint()}, methods={methods}, "
+            f"name={self.name!r})"
+        )
 
 
 def _with_body_limit(app: ASGIApp, limit: int | None) -> ASGIApp:

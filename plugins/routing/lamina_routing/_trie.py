@@ -55,11 +55,22 @@ class Node:
 class Leaf:
     """One compiled route: where it is in registration order and how to serve it."""
 
-    __slots__ = ("any", "contributor", "handlers", "host", "index", "kind", "names", "nested",
-                 "pattern", "route")
+    __slots__ = (
+        "any",
+        "contributor",
+        "handlers",
+        "host",
+        "index",
+        "kind",
+        "names",
+        "nested",
+        "pattern",
+        "route",
+    )
 
-    def __init__(self, index: int, route: Any, contributor: str, pattern: PathPattern | None,
-                 kind: str) -> None:
+    def __init__(
+        self, index: int, route: Any, contributor: str, pattern: PathPattern | None, kind: str
+    ) -> None:
         self.index = index
         self.route = route
         self.contributor = contributor
@@ -225,8 +236,9 @@ class _Generator:
     def body(self, node: Node, depth: int, values: list[str], out: list[str], ind: int) -> None:
         pad = "    " * ind
         for leaf in node.prefixes:
-            out.append(f"{pad}out.append(({self.local(leaf)}, "
-                       f"{self.params_dict(leaf, values)}, {depth}))")
+            out.append(
+                f"{pad}out.append(({self.local(leaf)}, {self.params_dict(leaf, values)}, {depth}))"
+            )
         for leaf in node.tails:
             assert leaf.pattern is not None
             rx = self.local(leaf.pattern.regex.fullmatch)
@@ -240,8 +252,10 @@ class _Generator:
         if node.leaves:
             out.append(f"{pad}if n == {depth}:")
             for leaf in node.leaves:
-                out.append(f"{pad}    out.append(({self.local(leaf)}, "
-                           f"{self.params_dict(leaf, values)}, {depth}))")
+                out.append(
+                    f"{pad}    out.append(({self.local(leaf)}, "
+                    f"{self.params_dict(leaf, values)}, {depth}))"
+                )
         if not node.has_children():
             return
         out.append(f"{pad}if n > {depth}:")
@@ -256,8 +270,10 @@ class _Generator:
                     out.append(f"{pad}if {seg} == {self.local(text)}:")
                     self.body(child, depth + 1, values, out, ind + 1)
             else:
-                table = {text: self.function(child, depth + 1, len(values))
-                         for text, child in node.static.items()}
+                table = {
+                    text: self.function(child, depth + 1, len(values))
+                    for text, child in node.static.items()
+                }
                 var = self.var("f")
                 args = ", ".join(values) + ("," if values else "")
                 out.append(f"{pad}{var} = {self.local(table)}.get({seg})")
@@ -273,8 +289,10 @@ class _Generator:
                 # default, never under 640): a longer one goes through the converter, which
                 # turns that refusal into "no match" instead of an error (a 500)
                 safe = self.helper(("parse", id(conv)), lambda c=conv: _safe_parse(c))
-                out.append(f"{pad}if {seg}.isdigit() and {seg}.isascii() and "
-                           f"(len({seg}) < {_INT_SAFE_DIGITS} or {safe}({seg}) is not MISS):")
+                out.append(
+                    f"{pad}if {seg}.isdigit() and {seg}.isascii() and "
+                    f"(len({seg}) < {_INT_SAFE_DIGITS} or {safe}({seg}) is not MISS):"
+                )
                 out.append(f"{pad}    {var} = int({seg})")
             else:
                 safe = self.helper(("parse", id(conv)), lambda c=conv: _safe_parse(c))
@@ -293,8 +311,9 @@ class _Generator:
             more = [f"{var}[{k}]" for k in range(len(part.converters))]
             self.child(child, depth + 1, [*values, *more], out, ind + 2, deep)
 
-    def child(self, node: Node, depth: int, values: list[str], out: list[str], ind: int,
-              deep: bool) -> None:
+    def child(
+        self, node: Node, depth: int, values: list[str], out: list[str], ind: int, deep: bool
+    ) -> None:
         if not deep:
             self.body(node, depth, values, out, ind)
             return
@@ -310,8 +329,7 @@ class _Generator:
                 # one function object per subtree, sharing the code object of its shape;
                 # its objects arrive as the default of ``L`` (a plain call, no partial)
                 shared = self.ns[value.fname]
-                value.bound = types.FunctionType(shared.__code__, self.ns, value.fname,
-                                                 (objects,))
+                value.bound = types.FunctionType(shared.__code__, self.ns, value.fname, (objects,))
             return value.bound
         if isinstance(value, dict):
             return {k: self.bind(v) for k, v in value.items()}

@@ -27,9 +27,7 @@ logger = logging.getLogger("lamina.sessions")
 #: ``Set-Cookie`` value (name, value and attributes), the strictest reading.
 MAX_COOKIE_SIZE = 4096
 #: The messages that carry response headers: the cookie is written into them.
-_COMMIT_ON = frozenset(
-    ("http.response.start", "websocket.accept", "websocket.http.response.start")
-)
+_COMMIT_ON = frozenset(("http.response.start", "websocket.accept", "websocket.http.response.start"))
 _DELETED_ATTRS = "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
 
 
@@ -144,8 +142,9 @@ class SessionMiddleware:
                     await self._commit(session, had_cookie, message)
                 except SessionError as exc:
                     failed = True
-                    logger.error("%s (%s %s)", exc, scope.get("method", "WEBSOCKET"),
-                                 scope.get("path"))
+                    logger.error(
+                        "%s (%s %s)", exc, scope.get("method", "WEBSOCKET"), scope.get("path")
+                    )
                     await _fail(scope_type, send)
                     raise
             await send(message)
@@ -177,9 +176,15 @@ class SessionMiddleware:
         # Never silently.
         logger.warning(
             "the session of %s %s changed after %s; %s because a cookie can only be set with "
-            "the headers: %s%s", scope.get("method", "WEBSOCKET"), scope.get("path"), when,
-            lost, fix, "" if self.store is not None else
-            ", or use a server-side store (sessions setting store = \"memory\" or your own)",
+            "the headers: %s%s",
+            scope.get("method", "WEBSOCKET"),
+            scope.get("path"),
+            when,
+            lost,
+            fix,
+            ""
+            if self.store is not None
+            else ', or use a server-side store (sessions setting store = "memory" or your own)',
         )
 
     async def _commit(self, session: Session, had_cookie: bool, message: Message) -> None:
@@ -226,16 +231,23 @@ class SessionMiddleware:
                 f"the session cookie {self.cookie_name!r} would be {len(cookie)} bytes, over "
                 f"the {self.max_cookie_size}-byte limit of browsers, which would silently "
                 "drop it; keep less in the session or use a server-side store "
-                "(sessions setting store = \"memory\" or your own)"
+                '(sessions setting store = "memory" or your own)'
             )
         headers.append((b"set-cookie", cookie.encode("latin-1")))
 
 
 async def _fail(scope_type: str, send: Send) -> None:
     if scope_type == "http":
-        await send({"type": "http.response.start", "status": 500,
-                    "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                                (b"content-length", b"21")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 500,
+                "headers": [
+                    (b"content-type", b"text/plain; charset=utf-8"),
+                    (b"content-length", b"21"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": b"Internal Server Error"})
     else:
         await send({"type": "websocket.close", "code": 1011})

@@ -45,13 +45,20 @@ class SessionSettings:
             raise ValueError(f"max_age must be positive or null, not {self.max_age}")
         from ._middleware import check_cookie_settings
 
-        check_cookie_settings(self.cookie_name, self.path, self.domain, self.same_site,
-                              self.secure, self.partitioned)
+        check_cookie_settings(
+            self.cookie_name, self.path, self.domain, self.same_site, self.secure, self.partitioned
+        )
 
     def middleware_options(self) -> dict[str, Any]:
         return {
-            "secret_key": self.secret_key, "cookie_name": self.cookie_name,
-            "max_age": self.max_age, "path": self.path, "domain": self.domain,
-            "same_site": self.same_site, "secure": self.secure, "http_only": self.http_only,
-            "partitioned": self.partitioned, "salt": self.salt,
+            "secret_key": self.secret_key,
+            "cookie_name": self.cookie_name,
+            "max_age": self.max_age,
+            "path": self.path,
+            "domain": self.domain,
+            "same_site": self.same_site,
+            "secure": self.secure,
+            "http_only": self.http_only,
+            "partitioned": self.partitioned,
+            "salt": self.salt,
         }

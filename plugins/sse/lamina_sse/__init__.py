@@ -111,4 +111,3 @@ def lamina_lifespan(app: Lamina) -> Callable[[Lamina], AbstractAsyncContextManag
         return config.registry.running(handle_signals=config.close_on_signal)
 
     return streams
-

@@ -29,8 +29,17 @@ logger = logging.getLogger("lamina.sse")
 
 #: Headers that belong to one transport hop; the server manages them, an endpoint must not.
 HOP_BY_HOP = frozenset(
-    {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te",
-     "trailer", "proxy-authenticate", "proxy-authorization"}
+    {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "transfer-encoding",
+        "upgrade",
+        "te",
+        "trailer",
+        "proxy-authenticate",
+        "proxy-authorization",
+    }
 )
 PING = b": ping\n\n"
 #: How long closing the endpoint's iterator may take once the stream has ended.
@@ -180,8 +189,9 @@ class EventSourceResponse(StreamingResponse):
         config = config_for(scope)
         heartbeat = config.heartbeat_interval if self.heartbeat is None else self.heartbeat
         timeout = config.send_timeout if self.send_timeout is _UNSET else self.send_timeout
-        await send({"type": "http.response.start", "status": self.status_code,
-                    "headers": self.raw_headers})
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
         if scope.get("method") == "HEAD":
             await send({"type": "http.response.body", "body": b""})
             await self._close_iterator()
@@ -241,11 +251,23 @@ class _Stream:
     drop the client.
     """
 
-    __slots__ = ("_idle", "close_source", "disconnected", "dropped", "heartbeat", "receive",
-                 "send", "sending", "sends", "stop", "timeout")
+    __slots__ = (
+        "_idle",
+        "close_source",
+        "disconnected",
+        "dropped",
+        "heartbeat",
+        "receive",
+        "send",
+        "sending",
+        "sends",
+        "stop",
+        "timeout",
+    )
 
-    def __init__(self, send: Send, receive: Receive, heartbeat: float,
-                 timeout: float | None) -> None:
+    def __init__(
+        self, send: Send, receive: Receive, heartbeat: float, timeout: float | None
+    ) -> None:
         self.send = send
         self.receive = receive
         self.heartbeat = heartbeat
@@ -266,8 +288,12 @@ class _Stream:
     def ended_by_server(self) -> bool:
         return not self.lost
 
-    async def run(self, stop: anyio.CancelScope, content: AsyncIterable[Any] | _SyncSource,
-                  close_source: Callable[[], Awaitable[None]]) -> None:
+    async def run(
+        self,
+        stop: anyio.CancelScope,
+        content: AsyncIterable[Any] | _SyncSource,
+        close_source: Callable[[], Awaitable[None]],
+    ) -> None:
         self.stop = stop
         self.close_source = close_source
         error: Exception | None = None
@@ -355,8 +381,9 @@ class _Stream:
             if self.sending:
                 stuck_for += period
                 if timeout is not None and stuck_for >= timeout - 1e-9:
-                    logger.warning("dropping an event-stream client: one send blocked for "
-                                   "over %ss", timeout)
+                    logger.warning(
+                        "dropping an event-stream client: one send blocked for over %ss", timeout
+                    )
                     self.dropped = True
                     self.stop.cancel()  # type: ignore[union-attr]
                     # Some servers shield socket writes from cancellation (hypercorn), so the

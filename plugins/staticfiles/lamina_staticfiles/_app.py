@@ -52,7 +52,7 @@ def route_path(scope: Scope) -> str:
     path: str = scope["path"]
     root: str = scope.get("root_path", "")
     if root and path.startswith(root):
-        rest = path[len(root):]
+        rest = path[len(root) :]
         if not rest or rest[0] == "/":
             return rest
     return path
@@ -79,8 +79,7 @@ def _accepted_encodings(value: str) -> tuple[tuple[str, str], ...]:
         elif token:
             allowed[token] = ok
     return tuple(
-        pair for pair in _ENCODINGS
-        if allowed.get(pair[0], star if star is not None else False)
+        pair for pair in _ENCODINGS if allowed.get(pair[0], star if star is not None else False)
     )
 
 
@@ -127,8 +126,14 @@ class StaticFiles:
         sources = [Source(d, follow_symlinks=follow_symlinks, check=check_dir) for d in dirs]
         for spec in packages or ():
             text = spec if isinstance(spec, str) else ":".join(spec)
-            sources.append(Source(package_directory(text), label=f"package {text!r}",
-                                  follow_symlinks=follow_symlinks, check=check_dir))
+            sources.append(
+                Source(
+                    package_directory(text),
+                    label=f"package {text!r}",
+                    follow_symlinks=follow_symlinks,
+                    check=check_dir,
+                )
+            )
         if not sources:
             raise ValueError("StaticFiles needs a directory or packages to serve")
         self.sources = tuple(sources)
@@ -141,9 +146,14 @@ class StaticFiles:
         self._file_headers = {"cache-control": cache_control} if cache_control else {}
 
     # ------------------------------------------------------------------ lookup (worker thread)
-    def _open_in(self, source: Source, segments: list[str], read: bool,
-                 encodings: tuple[tuple[str, str], ...],
-                 negotiate: bool = True) -> tuple[FileSnapshot, str | None] | None:
+    def _open_in(
+        self,
+        source: Source,
+        segments: list[str],
+        read: bool,
+        encodings: tuple[tuple[str, str], ...],
+        negotiate: bool = True,
+    ) -> tuple[FileSnapshot, str | None] | None:
         """Open ``segments`` in one source, preferring a precompressed sibling.
 
         The second item is the ``Content-Encoding`` served, or ``""`` when the original is
@@ -174,8 +184,14 @@ class StaticFiles:
                     return snapshot, ""
         return snapshot, None
 
-    def _lookup(self, segments: list[str], slash: bool, read: bool,
-                encodings: tuple[tuple[str, str], ...], wants_html: bool) -> tuple[Any, ...]:
+    def _lookup(
+        self,
+        segments: list[str],
+        slash: bool,
+        read: bool,
+        encodings: tuple[tuple[str, str], ...],
+        wants_html: bool,
+    ) -> tuple[Any, ...]:
         refused = False  # a symlink led outside: answer 404, never the SPA page
         for source in self.sources:
             try:
@@ -184,8 +200,9 @@ class StaticFiles:
                 if not (exc.is_dir and self.html):
                     continue
                 try:
-                    found = self._open_in(source, [*segments, "index.html"], read and slash,
-                                          encodings)
+                    found = self._open_in(
+                        source, [*segments, "index.html"], read and slash, encodings
+                    )
                 except OSError:
                     continue
                 if found is None:
@@ -251,7 +268,12 @@ class StaticFiles:
                 elif key in _CONDITIONAL:
                     read = False  # likely a 304: open and stat, read only if needed
         result = await run_in_thread(
-            self._lookup, segments, path.endswith("/"), read, encodings, wants_html,
+            self._lookup,
+            segments,
+            path.endswith("/"),
+            read,
+            encodings,
+            wants_html,
             on_abandon=_close_result,
         )
         kind = result[0]
@@ -263,17 +285,24 @@ class StaticFiles:
             elif encoding is not None:
                 headers = {**headers, "vary": "Accept-Encoding"}
             response = FileResponse(
-                snapshot.path, headers=headers, media_type=content_type_for(name),
-                snapshot=snapshot, chunk_size=self.chunk_size,
+                snapshot.path,
+                headers=headers,
+                media_type=content_type_for(name),
+                snapshot=snapshot,
+                chunk_size=self.chunk_size,
             )
             await response(scope, receive, send)
         elif kind == _REDIRECT:
             await self._redirect(scope, receive, send)
         elif kind == _NOT_FOUND_PAGE:
             snapshot = result[1]
-            response = FileResponse(snapshot.path, status_code=404, snapshot=snapshot,
-                                    media_type="text/html; charset=utf-8",
-                                    chunk_size=self.chunk_size)
+            response = FileResponse(
+                snapshot.path,
+                status_code=404,
+                snapshot=snapshot,
+                media_type="text/html; charset=utf-8",
+                chunk_size=self.chunk_size,
+            )
             await response(scope, receive, send)
         else:
             await self._error(scope, receive, send, 404)
@@ -292,8 +321,13 @@ class StaticFiles:
         await RedirectResponse(url, status_code=307)(scope, receive, send)
 
     @staticmethod
-    async def _error(scope: Scope, receive: Receive, send: Send, status: int,
-                     headers: dict[str, str] | None = None) -> None:
+    async def _error(
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        status: int,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         """Inside a Lamina app raise, so the app's handlers and middleware shape the error;
         mounted anywhere else, answer with a plain-text response."""
         if isinstance(scope.get("app"), Lamina):

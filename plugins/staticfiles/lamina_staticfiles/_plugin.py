@@ -71,8 +71,9 @@ class StaticDir:
         if (self.directory is None) == (self.package is None):
             raise ValueError("StaticDir needs exactly one of directory= or package=")
         if not self.prefix.startswith("/") or self.prefix.rstrip("/") == "":
-            raise ValueError(f"StaticDir prefix {self.prefix!r} must start with '/' and "
-                             "not be the root")
+            raise ValueError(
+                f"StaticDir prefix {self.prefix!r} must start with '/' and not be the root"
+            )
 
 
 @dataclass
@@ -119,8 +120,13 @@ def _collect(app: Lamina, settings: StaticFilesSettings) -> list[_Mounted]:
     if settings.directory is not None or settings.packages:
         directory = settings.directory
         try:
-            served = StaticFiles(directory, packages=settings.packages, html=settings.html,
-                                 spa=settings.spa, **common)
+            served = StaticFiles(
+                directory,
+                packages=settings.packages,
+                html=settings.html,
+                spa=settings.spa,
+                **common,
+            )
         except AssemblyError as exc:
             raise AssemblyError(f"[{PLUGIN}] {exc}") from None
         mounts.append(_Mounted(settings.prefix.rstrip("/"), served, settings.name, "app"))
@@ -137,11 +143,17 @@ def _collect(app: Lamina, settings: StaticFilesSettings) -> list[_Mounted]:
     for plugin, item in contributed:
         who = _describe(app, plugin)
         if not isinstance(item, StaticDir):
-            raise AssemblyError(f"{who} registered {item!r} as a static directory; "
-                                "use lamina_staticfiles.StaticDir(prefix, directory=...)")
+            raise AssemblyError(
+                f"{who} registered {item!r} as a static directory; "
+                "use lamina_staticfiles.StaticDir(prefix, directory=...)"
+            )
         try:
-            served = StaticFiles(item.directory, html=item.html,
-                                 packages=[item.package] if item.package else None, **common)
+            served = StaticFiles(
+                item.directory,
+                html=item.html,
+                packages=[item.package] if item.package else None,
+                **common,
+            )
         except AssemblyError as exc:
             raise AssemblyError(f"{who}: {exc}") from None
         mounts.append(_Mounted(item.prefix.rstrip("/"), served, item.name, plugin))

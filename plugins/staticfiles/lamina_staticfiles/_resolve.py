@@ -76,8 +76,13 @@ class Source:
 
     __slots__ = ("follow_symlinks", "label", "root")
 
-    def __init__(self, directory: str | os.PathLike[str], label: str | None = None,
-                 follow_symlinks: bool = False, check: bool = True) -> None:
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        label: str | None = None,
+        follow_symlinks: bool = False,
+        check: bool = True,
+    ) -> None:
         path = os.fspath(directory)
         self.label = label or path
         if check and not os.path.isdir(path):

@@ -47,8 +47,12 @@ def debug_handler(
     async def handle(request: Request, exc: BaseException) -> HTMLResponse:
         if request.scope.get(RAISE_KEY) or not isinstance(exc, TemplateRenderError):
             raise exc
-        logger.error("template error in %s %s", request.scope.get("method"),
-                     request.scope.get("path"), exc_info=exc)
+        logger.error(
+            "template error in %s %s",
+            request.scope.get("method"),
+            request.scope.get("path"),
+            exc_info=exc,
+        )
         where = exc.template or "<template>"
         if exc.lineno is not None:
             where = f"{where}:{exc.lineno}"

@@ -37,8 +37,7 @@ def lamina_configure(app: Lamina, settings: TemplatesSettings) -> None:
         enable_async=settings.enable_async,
         strict_undefined=settings.strict_undefined,
         autoescape_extensions=settings.autoescape_extensions,
-        env_options={"trim_blocks": settings.trim_blocks,
-                     "lstrip_blocks": settings.lstrip_blocks},
+        env_options={"trim_blocks": settings.trim_blocks, "lstrip_blocks": settings.lstrip_blocks},
         app=app,
     )
 

@@ -25,9 +25,7 @@ __all__ = ["ContextProcessor", "TemplateSource", "Templates", "templates"]
 #: A template directory (``str`` or path-like) or any Jinja2 loader.
 TemplateSource: TypeAlias = str | os.PathLike[str] | jinja2.BaseLoader
 #: ``processor(request)`` returns variables for every template (may be ``async def``).
-ContextProcessor: TypeAlias = Callable[
-    [Request], Mapping[str, Any] | Awaitable[Mapping[str, Any]]
-]
+ContextProcessor: TypeAlias = Callable[[Request], Mapping[str, Any] | Awaitable[Mapping[str, Any]]]
 APP = "app"
 
 
@@ -139,15 +137,15 @@ class Templates:
         hook = app.pm.hook
         if hasattr(hook, "lamina_templates_register_directories"):
             call_attributed(
-                app.pm, "lamina_templates_register_directories",
-                lambda name: {"app": app,
-                              "register": lambda src: sources.append((name, src))},
+                app.pm,
+                "lamina_templates_register_directories",
+                lambda name: {"app": app, "register": lambda src: sources.append((name, src))},
             )
         if hasattr(hook, "lamina_templates_register_context_processors"):
             call_attributed(
-                app.pm, "lamina_templates_register_context_processors",
-                lambda name: {"app": app,
-                              "register": lambda fn: processors.append((name, fn))},
+                app.pm,
+                "lamina_templates_register_context_processors",
+                lambda name: {"app": app, "register": lambda fn: processors.append((name, fn))},
             )
         return sources, processors
 
@@ -169,13 +167,15 @@ class Templates:
         if self._env is not None:
             return self._env
         app = self.app
-        sources, processors = (self._collect(app) if app is not None
-                                else (list(self._sources), list(self._processors)))
+        sources, processors = (
+            self._collect(app) if app is not None else (list(self._sources), list(self._processors))
+        )
         loaders = [self._loader(origin, source) for origin, source in sources]
         auto_reload = self.auto_reload
         if auto_reload is None:
-            auto_reload = bool(self.debug if self.debug is not None
-                               else getattr(app, "debug", False))
+            auto_reload = bool(
+                self.debug if self.debug is not None else getattr(app, "debug", False)
+            )
         options: dict[str, Any] = {
             "loader": jinja2.ChoiceLoader(loaders),
             "autoescape": jinja2.select_autoescape(self.autoescape_extensions),
@@ -187,8 +187,11 @@ class Templates:
         env = jinja2.Environment(**options)
         env.globals["url_for"] = _url_for
         if app is not None and hasattr(app.pm.hook, "lamina_templates_configure_environment"):
-            call_attributed(app.pm, "lamina_templates_configure_environment",
-                            lambda _name: {"app": app, "env": env})
+            call_attributed(
+                app.pm,
+                "lamina_templates_configure_environment",
+                lambda _name: {"app": app, "env": env},
+            )
         for origin, processor in processors:
             if not callable(processor):
                 who = "the app" if origin == APP else describe_plugin(origin)
@@ -212,8 +215,11 @@ class Templates:
     def _debug_for(self, request: Request | None) -> bool:
         if self.debug is not None:
             return self.debug
-        app = self.app if self.app is not None else (
-            request.scope.get("app") if request is not None else None)
+        app = (
+            self.app
+            if self.app is not None
+            else (request.scope.get("app") if request is not None else None)
+        )
         return bool(getattr(app, "debug", False))
 
     def _failed(self, exc: Exception, request: Request | None, name: str | None) -> Exception:
@@ -241,8 +247,9 @@ class Templates:
         if self._env is None:
             self.freeze()
         if self._has_async_processors:
-            raise RuntimeError("an async context processor is registered: use "
-                               "await context_for_async()")
+            raise RuntimeError(
+                "an async context processor is registered: use await context_for_async()"
+            )
         ctx: dict[str, Any] = {"request": request}
         if request is not None:
             for processor in self._sync_processors:
@@ -287,7 +294,10 @@ class Templates:
             raise self._failed(exc, request, template.name) from exc
 
     def render(
-        self, name: str, context: Mapping[str, Any] | None = None, *,
+        self,
+        name: str,
+        context: Mapping[str, Any] | None = None,
+        *,
         request: Request | None = None,
     ) -> str:
         """Render ``name`` to a string (for e-mails, fragments...); sync environments only."""
@@ -297,7 +307,10 @@ class Templates:
         return self.render_template(template, self.context_for(request, context), request)
 
     async def render_async(
-        self, name: str, context: Mapping[str, Any] | None = None, *,
+        self,
+        name: str,
+        context: Mapping[str, Any] | None = None,
+        *,
         request: Request | None = None,
     ) -> str:
         """Render ``name`` to a string, awaiting async processors and async templates."""
@@ -318,8 +331,9 @@ class Templates:
         """A :class:`~lamina_templates.TemplateResponse` rendered with these templates."""
         from ._response import TemplateResponse
 
-        return TemplateResponse(request, name, context, status_code, headers, media_type,
-                                background, templates=self)
+        return TemplateResponse(
+            request, name, context, status_code, headers, media_type, background, templates=self
+        )
 
 
 def templates(app: Lamina) -> Templates:

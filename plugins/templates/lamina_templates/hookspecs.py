@@ -94,5 +94,3 @@ def lamina_templates_configure_environment(app: Lamina, env: jinja2.Environment)
         def lamina_templates_configure_environment(env):
             env.filters["money"] = lambda cents: f"{cents / 100:.2f}"
     """
-
-

@@ -50,8 +50,10 @@ def check_close_code(code: int) -> int:
     if type(code) is not int or not (
         1000 <= code <= 1003 or 1007 <= code <= 1014 or 3000 <= code <= 4999
     ):
-        raise ValueError(f"{code!r} is not a close code an endpoint may send: use 1000-1003, "
-                         "1007-1014 or 3000-4999 (4000-4999 are for applications)")
+        raise ValueError(
+            f"{code!r} is not a close code an endpoint may send: use 1000-1003, "
+            "1007-1014 or 3000-4999 (4000-4999 are for applications)"
+        )
     return code
 
 
@@ -109,8 +111,14 @@ class WebSocket(HTTPConnection):
     ``url``, ``state`` and what session/auth plugins put on the scope work as for requests.
     """
 
-    __slots__ = ("_receive", "_record", "_send", "application_state", "client_state",
-                 "max_message_size")
+    __slots__ = (
+        "_receive",
+        "_record",
+        "_send",
+        "application_state",
+        "client_state",
+        "max_message_size",
+    )
 
     def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "websocket":
@@ -138,8 +146,10 @@ class WebSocket(HTTPConnection):
 
     @property
     def connected(self) -> bool:
-        return (self.application_state is WebSocketState.CONNECTED
-                and self.client_state is WebSocketState.CONNECTED)
+        return (
+            self.application_state is WebSocketState.CONNECTED
+            and self.client_state is WebSocketState.CONNECTED
+        )
 
     # ------------------------------------------------------------------ raw messages
     async def receive(self) -> Message:
@@ -153,8 +163,11 @@ class WebSocket(HTTPConnection):
                 if limit is not None:
                     # Inline fast check; UTF-8 takes at most 4 bytes per character.
                     text = message.get("text")
-                    if (len(text) * 4 > limit if text is not None
-                            else len(message.get("bytes") or b"") > limit):
+                    if (
+                        len(text) * 4 > limit
+                        if text is not None
+                        else len(message.get("bytes") or b"") > limit
+                    ):
                         await self._check_size(message, limit)
                 return message
             if mtype == "websocket.disconnect":
@@ -210,13 +223,15 @@ class WebSocket(HTTPConnection):
                 self._record.done = True
             elif mtype == "websocket.http.response.start":
                 if HTTP_RESPONSE_EXTENSION not in self.scope.get("extensions", {}):
-                    raise RuntimeError("the server does not support the "
-                                       "'websocket.http.response' extension")
+                    raise RuntimeError(
+                        "the server does not support the 'websocket.http.response' extension"
+                    )
                 self.application_state = WebSocketState.RESPONSE
                 self._record.done = True
             else:
-                raise RuntimeError(f"cannot send {mtype!r} before the connection is accepted: "
-                                   "call accept() first")
+                raise RuntimeError(
+                    f"cannot send {mtype!r} before the connection is accepted: call accept() first"
+                )
         elif state is WebSocketState.RESPONSE:
             if mtype != "websocket.http.response.body":
                 raise RuntimeError(f"cannot send {mtype!r} while sending an HTTP response")
@@ -241,8 +256,10 @@ class WebSocket(HTTPConnection):
             raise RuntimeError("accept() called twice, or after close()")
         if subprotocol is not None and subprotocol not in self.scope.get("subprotocols", ()):
             # A client fails the handshake when the server picks what it did not offer.
-            raise ValueError(f"subprotocol {subprotocol!r} was not offered by the client "
-                             f"(offered: {self.subprotocols}); pick one of them or None")
+            raise ValueError(
+                f"subprotocol {subprotocol!r} was not offered by the client "
+                f"(offered: {self.subprotocols}); pick one of them or None"
+            )
         raw: list[tuple[bytes, bytes]] = []
         if headers is not None:
             items = headers.items() if isinstance(headers, Mapping) else headers
@@ -296,8 +313,9 @@ class WebSocket(HTTPConnection):
         self._check_accepted()
         message = await self.receive()
         if message["type"] == "websocket.disconnect":
-            raise WebSocketDisconnect(message.get("code", CLOSE_NORMAL),
-                                      message.get("reason") or "")
+            raise WebSocketDisconnect(
+                message.get("code", CLOSE_NORMAL), message.get("reason") or ""
+            )
         data = message.get(key)
         if data is None:
             raise WebSocketException(CLOSE_UNSUPPORTED_DATA, refusal)

@@ -71,8 +71,9 @@ class WebSocketHandler:
                 try:
                     check_close_code(code)
                 except ValueError as bad:
-                    logger.error("WebSocket %s: %s; closing with 1011 instead",
-                                 scope.get("path"), bad)
+                    logger.error(
+                        "WebSocket %s: %s; closing with 1011 instead", scope.get("path"), bad
+                    )
                     code, reason = CLOSE_INTERNAL_ERROR, ""
                 await _close(send, code, reason)
             return
@@ -108,8 +109,9 @@ async def _close(send: Send, code: int, reason: str) -> None:
         await send({"type": "websocket.close", "code": code, "reason": close_reason(reason)})
 
 
-async def _deny(scope: Scope, send: Send, status: int, detail: str,
-                headers: dict[str, str] | None) -> None:
+async def _deny(
+    scope: Scope, send: Send, status: int, detail: str, headers: dict[str, str] | None
+) -> None:
     if HTTP_RESPONSE_EXTENSION not in scope.get("extensions", {}):
         await _close(send, CLOSE_POLICY_VIOLATION if status < 500 else CLOSE_INTERNAL_ERROR, "")
         return

@@ -72,8 +72,10 @@ class WebSocketRoute(BaseRoute):
         ):
             app = websocket_session(endpoint)
         else:
-            raise TypeError(f"WebSocket endpoint {endpoint!r} must be an async function taking "
-                            "a WebSocket, a WebSocketEndpoint class, or an ASGI app")
+            raise TypeError(
+                f"WebSocket endpoint {endpoint!r} must be an async function taking "
+                "a WebSocket, a WebSocketEndpoint class, or an ASGI app"
+            )
         for mw in reversed(middleware or ()):
             app = mw.wrap(app) if isinstance(mw, Middleware) else mw(app)
         self.app = app
@@ -98,8 +100,12 @@ def is_asgi_endpoint(endpoint: Any, asgi: bool | None = None) -> bool:
     """
     if asgi is not None:
         return asgi
-    if (inspect.isfunction(endpoint) or inspect.ismethod(endpoint)
-            or isinstance(endpoint, functools.partial) or inspect.isbuiltin(endpoint)):
+    if (
+        inspect.isfunction(endpoint)
+        or inspect.ismethod(endpoint)
+        or isinstance(endpoint, functools.partial)
+        or inspect.isbuiltin(endpoint)
+    ):
         try:
             params = list(inspect.signature(endpoint).parameters)
         except (TypeError, ValueError):

@@ -38,9 +38,11 @@ def auth_app(
 
 
 async def whoami(request: Request) -> JSONResponse:
-    return JSONResponse({
-        "authenticated": request.user.is_authenticated,
-        "name": request.user.display_name,
-        "identity": request.user.identity,
-        "scopes": list(request.auth.scopes),
-    })
+    return JSONResponse(
+        {
+            "authenticated": request.user.is_authenticated,
+            "name": request.user.display_name,
+            "identity": request.user.identity,
+            "scopes": list(request.auth.scopes),
+        }
+    )

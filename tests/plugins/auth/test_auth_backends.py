@@ -44,21 +44,33 @@ def basic_client() -> TestClient:
 
 def test_anonymous_by_default(basic_client: TestClient) -> None:
     assert basic_client.get("/me").json() == {
-        "authenticated": False, "name": "", "identity": "", "scopes": [],
+        "authenticated": False,
+        "name": "",
+        "identity": "",
+        "scopes": [],
     }
 
 
 @pytest.mark.parametrize(("user", "password"), list(USERS.items()))
 def test_basic_valid_credentials(basic_client: TestClient, user: str, password: str) -> None:
     r = basic_client.get("/me", headers=basic(user, password))
-    assert r.json() == {"authenticated": True, "name": user, "identity": user,
-                        "scopes": ["authenticated"]}
+    assert r.json() == {
+        "authenticated": True,
+        "name": user,
+        "identity": user,
+        "scopes": ["authenticated"],
+    }
 
 
 @pytest.mark.parametrize(
     ("user", "password"),
-    [("alice", "wrong"), ("alice", ""), ("alice", "wonderland "), ("mallory", "wonderland"),
-     ("", "")],
+    [
+        ("alice", "wrong"),
+        ("alice", ""),
+        ("alice", "wonderland "),
+        ("mallory", "wonderland"),
+        ("", ""),
+    ],
 )
 def test_basic_wrong_credentials_are_anonymous_and_challenged(
     basic_client: TestClient, user: str, password: str
@@ -93,8 +105,11 @@ def test_basic_compares_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> Non
 
 @pytest.mark.parametrize(
     "header",
-    ["Basic !!!notbase64", "Basic " + base64.b64encode(b"no-colon").decode(),
-     "Basic " + base64.b64encode(b"\xff\xfe:x").decode()],
+    [
+        "Basic !!!notbase64",
+        "Basic " + base64.b64encode(b"no-colon").decode(),
+        "Basic " + base64.b64encode(b"\xff\xfe:x").decode(),
+    ],
 )
 def test_basic_malformed_is_a_generic_400(basic_client: TestClient, header: str) -> None:
     r = basic_client.get("/me", headers={"authorization": header})
@@ -121,8 +136,10 @@ def test_basic_backend_arguments_are_checked() -> None:
         BasicAuthBackend(USERS, realm='a"b')
 
 
-TOKENS = {"tok-alice": SimpleUser("alice"),
-          "tok-admin": (AuthCredentials(["authenticated", "admin"]), SimpleUser("root"))}
+TOKENS = {
+    "tok-alice": SimpleUser("alice"),
+    "tok-admin": (AuthCredentials(["authenticated", "admin"]), SimpleUser("root")),
+}
 
 
 def bearer_backend(**kwargs: Any) -> BearerAuthBackend:
@@ -135,8 +152,9 @@ def test_bearer_tokens() -> None:
         assert me["identity"] == "alice" and me["scopes"] == ["authenticated"]
         admin = c.get("/me", headers={"authorization": "Bearer tok-admin"}).json()
         assert admin["identity"] == "root" and admin["scopes"] == ["authenticated", "admin"]
-        assert c.get("/me", headers={"authorization": "Bearer nope"}).json()["authenticated"] \
-            is False
+        assert (
+            c.get("/me", headers={"authorization": "Bearer nope"}).json()["authenticated"] is False
+        )
         r = c.get("/api", headers={"authorization": "Bearer nope"})
         assert r.status_code == 401 and r.headers["www-authenticate"] == 'Bearer realm="api"'
         for bad in ("Bearer", "Bearer ", "Bearer a b"):
@@ -176,8 +194,9 @@ def test_first_backend_that_answers_wins() -> None:
     with TestClient(app) as c:
         # bearer says "not mine" for Basic credentials, basic recognises them
         assert c.get("/me", headers=basic("alice", "wonderland")).json()["identity"] == "alice"
-        assert c.get("/me", headers={"authorization": "Bearer tok-admin"}).json()["identity"] \
-            == "root"
+        assert (
+            c.get("/me", headers={"authorization": "Bearer tok-admin"}).json()["identity"] == "root"
+        )
         r = c.get("/api")
         assert r.headers["www-authenticate"] == (
             'Bearer realm="api", Basic realm="Restricted", charset="UTF-8"'
@@ -225,20 +244,21 @@ def test_backend_errors_never_leak(caplog: pytest.LogCaptureFixture) -> None:
 
 
 def test_backend_error_response_is_configurable() -> None:
-    app = auth_app(ROUTES, {"x": Exploding()},
-                   auth={"error_status": 401, "error_detail": "Nope"})
+    app = auth_app(ROUTES, {"x": Exploding()}, auth={"error_status": 401, "error_detail": "Nope"})
     with TestClient(app) as c:
         r = c.get("/me")
     assert (r.status_code, r.text) == (401, "Nope")
     assert "www-authenticate" not in r.headers  # no backend offers a challenge
-    app = auth_app(ROUTES, {"x": Exploding(), "basic": BasicAuthBackend(USERS, realm="r")},
-                   auth={"error_status": 401})
+    app = auth_app(
+        ROUTES,
+        {"x": Exploding(), "basic": BasicAuthBackend(USERS, realm="r")},
+        auth={"error_status": 401},
+    )
     with TestClient(app) as c:
         r = c.get("/me")
     assert r.status_code == 401
     assert r.headers["www-authenticate"] == 'Basic realm="r", charset="UTF-8"'
-    app = auth_app(ROUTES, {"x": Exploding()},
-                   auth={"on_error": "test_auth_backends:custom_error"})
+    app = auth_app(ROUTES, {"x": Exploding()}, auth={"on_error": "test_auth_backends:custom_error"})
     with TestClient(app) as c:
         r = c.get("/me")
     assert (r.status_code, r.text) == (418, "custom for /me")
@@ -268,9 +288,7 @@ def test_unexpected_backend_exception_is_a_plain_500() -> None:
 def test_middleware_order() -> None:
     app = auth_app(ROUTES)
     layers = [(m["name"], m["phase"]) for m in app.describe_middleware()]
-    assert layers.index(("SessionMiddleware", "session")) < layers.index(
-        ("AuthMiddleware", "auth")
-    )
+    assert layers.index(("SessionMiddleware", "session")) < layers.index(("AuthMiddleware", "auth"))
 
 
 def test_auth_works_without_sessions() -> None:
@@ -297,7 +315,6 @@ def test_the_backend_hook_is_documented() -> None:
 def test_no_backends_means_everyone_is_anonymous() -> None:
     app = auth_app(ROUTES, {"basic": BasicAuthBackend(USERS)}, auth={"backends": []})
     with TestClient(app) as c:
-        assert c.get("/me", headers=basic("alice", "wonderland")).json()["authenticated"] \
-            is False
+        assert c.get("/me", headers=basic("alice", "wonderland")).json()["authenticated"] is False
         r = c.get("/api")
         assert r.status_code == 401 and "www-authenticate" not in r.headers

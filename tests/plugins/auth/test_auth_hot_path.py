@@ -29,7 +29,8 @@ def test_no_hook_call_while_authenticating() -> None:
     with TestClient(app) as client:
         client.get("/me")  # assembled and warm
         undo = app.pm.add_hookcall_monitoring(
-            lambda name, impls, kwargs: calls.append(name), lambda *args: None)
+            lambda name, impls, kwargs: calls.append(name), lambda *args: None
+        )
         try:
             seen = set()
             for i in range(60):
@@ -41,9 +42,11 @@ def test_no_hook_call_while_authenticating() -> None:
             undo()
         # The monitor works: an explicit call is seen.
         undo = app.pm.add_hookcall_monitoring(
-            lambda name, impls, kwargs: calls.append(name), lambda *args: None)
+            lambda name, impls, kwargs: calls.append(name), lambda *args: None
+        )
         app.pm.hook.lamina_auth_register_backends(
-            app=app, register=lambda name, backend: registered.append(name))
+            app=app, register=lambda name, backend: registered.append(name)
+        )
         undo()
     assert seen == {"", "alice", "tok", "sam"}
     assert calls == ["lamina_auth_register_backends"]

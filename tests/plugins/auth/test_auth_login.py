@@ -53,14 +53,20 @@ async def admin(request: Request) -> PlainTextResponse:
 
 async def ws_whoami(websocket: WebSocket) -> None:
     await websocket.accept()
-    await websocket.send_json({"user": websocket.user.identity,
-                               "session": sorted(websocket.session)})
+    await websocket.send_json(
+        {"user": websocket.user.identity, "session": sorted(websocket.session)}
+    )
     await websocket.close()
 
 
-ROUTES = [Route("/login", do_login, methods=["POST"], name="login"),
-          Route("/logout", do_logout, methods=["POST"]), Route("/me", whoami),
-          Route("/sid", session_id), Route("/admin", admin), WebSocketRoute("/ws", ws_whoami)]
+ROUTES = [
+    Route("/login", do_login, methods=["POST"], name="login"),
+    Route("/logout", do_logout, methods=["POST"]),
+    Route("/me", whoami),
+    Route("/sid", session_id),
+    Route("/admin", admin),
+    WebSocketRoute("/ws", ws_whoami),
+]
 
 
 @pytest.fixture(params=["cookie", "memory"])
@@ -73,8 +79,12 @@ def test_login_then_logout(client: TestClient) -> None:
     assert client.get("/me").json()["authenticated"] is False
     r = client.post("/login", data={"username": "alice"})
     assert r.url.path == "/me"
-    assert r.json() == {"authenticated": True, "name": "Alice", "identity": "alice",
-                        "scopes": ["authenticated"]}
+    assert r.json() == {
+        "authenticated": True,
+        "name": "Alice",
+        "identity": "alice",
+        "scopes": ["authenticated"],
+    }
     assert client.get("/me").json()["identity"] == "alice"
     r = client.post("/logout")
     assert r.text == "bye, now False"
@@ -94,10 +104,16 @@ def test_login_grants_scopes(client: TestClient) -> None:
 def test_login_redirects_to_a_safe_next_only(client: TestClient) -> None:
     r = client.post("/login?next=/sid", data={"username": "a"}, follow_redirects=False)
     assert r.headers["location"] == "/sid"
-    for evil in ("//evil.example", "https://evil.example/", "/\\evil.example",
-                 "javascript:alert(1)", "/\t/evil.example"):
-        r = client.post("/login", params={"next": evil}, data={"username": "a"},
-                        follow_redirects=False)
+    for evil in (
+        "//evil.example",
+        "https://evil.example/",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "/\t/evil.example",
+    ):
+        r = client.post(
+            "/login", params={"next": evil}, data={"username": "a"}, follow_redirects=False
+        )
         assert r.headers["location"] == "/me", evil
 
 
@@ -140,8 +156,11 @@ def test_websocket_backend_error_is_refused() -> None:
             raise AuthenticationError("boom")
 
     app = auth_app(ROUTES, {"x": Exploding()})
-    with TestClient(app) as c, pytest.raises(WebSocketDenialResponse) as info, \
-            c.websocket_connect("/ws"):
+    with (
+        TestClient(app) as c,
+        pytest.raises(WebSocketDenialResponse) as info,
+        c.websocket_connect("/ws"),
+    ):
         pass
     assert info.value.status_code == 400
 
@@ -189,15 +208,15 @@ def test_forged_session_user_is_ignored() -> None:
     app = auth_app(ROUTES)
     with TestClient(app) as c:
         forged = SessionSigner("not-the-secret").dumps({"_auth_user": {"id": "root"}})
-        assert c.get("/me", headers={"cookie": f"session={forged}"}).json()[
-            "authenticated"] is False
+        assert (
+            c.get("/me", headers={"cookie": f"session={forged}"}).json()["authenticated"] is False
+        )
         odd = SessionSigner(SECRET).dumps({"_auth_user": {"id": 5}})
-        assert c.get("/me", headers={"cookie": f"session={odd}"}).json()[
-            "authenticated"] is False
-        weird_scopes = SessionSigner(SECRET).dumps(
-            {"_auth_user": {"id": "x", "scopes": "admin"}})
-        assert c.get("/me", headers={"cookie": f"session={weird_scopes}"}).json()[
-            "scopes"] == ["authenticated"]
+        assert c.get("/me", headers={"cookie": f"session={odd}"}).json()["authenticated"] is False
+        weird_scopes = SessionSigner(SECRET).dumps({"_auth_user": {"id": "x", "scopes": "admin"}})
+        assert c.get("/me", headers={"cookie": f"session={weird_scopes}"}).json()["scopes"] == [
+            "authenticated"
+        ]
 
 
 def test_login_without_sessions_is_a_clear_error() -> None:
@@ -228,8 +247,13 @@ def test_login_refuses_users_the_session_cannot_bring_back(user: Any) -> None:
             return PlainTextResponse(str(exc), status_code=500)
         return PlainTextResponse("logged in")
 
-    app = make_app("routing", "sessions", "auth", routes=[Route("/", bad_login)],
-                   settings={"sessions": {"secret_key": SECRET}})
+    app = make_app(
+        "routing",
+        "sessions",
+        "auth",
+        routes=[Route("/", bad_login)],
+        settings={"sessions": {"secret_key": SECRET}},
+    )
     with TestClient(app) as c:
         r = c.get("/")
     assert r.status_code == 500 and "non-empty string identity" in r.text
@@ -260,10 +284,28 @@ def test_local_paths_are_accepted(url: str) -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["", "account", "//evil.example", "///evil.example", "/\\evil.example", "\\\\evil",
-     "/a\\b", "https://evil.example", "http:/evil", "javascript:alert(1)",
-     "data:text/html,x", "/\t/evil.example", "/\n/evil", "/\r\n/x", " /x", "/x\x00",
-     "//", "/" + "a" * 3000, "%2F%2Fevil.example", "evil.example/"],
+    [
+        "",
+        "account",
+        "//evil.example",
+        "///evil.example",
+        "/\\evil.example",
+        "\\\\evil",
+        "/a\\b",
+        "https://evil.example",
+        "http:/evil",
+        "javascript:alert(1)",
+        "data:text/html,x",
+        "/\t/evil.example",
+        "/\n/evil",
+        "/\r\n/x",
+        " /x",
+        "/x\x00",
+        "//",
+        "/" + "a" * 3000,
+        "%2F%2Fevil.example",
+        "evil.example/",
+    ],
 )
 def test_other_urls_are_rejected(url: str) -> None:
     assert not is_local_path(url)

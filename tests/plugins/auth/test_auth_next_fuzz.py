@@ -10,8 +10,7 @@ from lamina_auth import is_local_path, safe_next
 
 BASE = "https://site.example/login"
 # Characters that matter to URL parsers, mixed with ordinary ones.
-TRICKY = st.text(alphabet=st.sampled_from([*"/\\:.@?#%\t\n\r ;aZ09-_~", "\x00", "é"]),
-                 max_size=24)
+TRICKY = st.text(alphabet=st.sampled_from([*"/\\:.@?#%\t\n\r ;aZ09-_~", "\x00", "é"]), max_size=24)
 
 
 @settings(max_examples=500, deadline=None)

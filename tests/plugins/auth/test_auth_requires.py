@@ -85,10 +85,15 @@ class WSEndpoint(WebSocketEndpoint):
 
 
 ROUTES = [
-    Route("/private", private), Route("/admin", admin_only), Route("/hidden", hidden),
-    Route("/sync", sync_private), Route("/account", account),
-    Route("/login", login_page, name="login"), Route("/dashboard", Dashboard),
-    WebSocketRoute("/ws", ws_private), WebSocketRoute("/ws-admin", ws_admin),
+    Route("/private", private),
+    Route("/admin", admin_only),
+    Route("/hidden", hidden),
+    Route("/sync", sync_private),
+    Route("/account", account),
+    Route("/login", login_page, name="login"),
+    Route("/dashboard", Dashboard),
+    WebSocketRoute("/ws", ws_private),
+    WebSocketRoute("/ws-admin", ws_admin),
     WebSocketRoute("/ws-class", WSEndpoint),
 ]
 
@@ -189,8 +194,9 @@ def test_websocket_denied_with_an_http_response(client: TestClient) -> None:
     with pytest.raises(WebSocketDenialResponse) as info, client.websocket_connect("/ws"):
         pass
     assert info.value.status_code == 403
-    with pytest.raises(WebSocketDenialResponse) as info, client.websocket_connect(
-        "/ws-admin", headers=USER
+    with (
+        pytest.raises(WebSocketDenialResponse) as info,
+        client.websocket_connect("/ws-admin", headers=USER),
     ):
         pass
     assert info.value.status_code == 401

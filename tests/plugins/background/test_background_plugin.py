@@ -30,17 +30,25 @@ def app_with(tasks: dict[str, Any], **settings: Any) -> Any:
         func = tasks[scope["path"].lstrip("/")]
         await PlainTextResponse("ok", background=BackgroundTask(func))(scope, receive, send)
 
-    app = make_app("background", plugin("table-router",
-                                        lamina_make_router=lambda app, routes: router),
-                   settings={"background": settings})
+    app = make_app(
+        "background",
+        plugin("table-router", lamina_make_router=lambda app, routes: router),
+        settings={"background": settings},
+    )
     app.spawned = spawned
     return app
 
 
 def test_placement_and_settings() -> None:
     app = app_with({}, grace_period=1.5)
-    assert app.describe_middleware() == [{"name": "BackgroundMiddleware", "phase": "outermost",
-                                          "priority": 100, "plugin": "background"}]
+    assert app.describe_middleware() == [
+        {
+            "name": "BackgroundMiddleware",
+            "phase": "outermost",
+            "priority": 100,
+            "plugin": "background",
+        }
+    ]
     assert app.extensions["background"].grace_period == 1.5
     with pytest.raises(SettingsError):
         app_with({}, grace_period=-1)
@@ -273,8 +281,9 @@ def test_any_response_type_hands_its_tasks_to_the_runner(tmp_path: Any) -> None:
         tasks.add_task(ran.append, name)
         await makers[name](tasks)(scope, receive, send)
 
-    app = make_app("background", plugin("table-router",
-                                        lamina_make_router=lambda app, routes: router))
+    app = make_app(
+        "background", plugin("table-router", lamina_make_router=lambda app, routes: router)
+    )
     bodies = {}
     with TestClient(app, follow_redirects=False) as c:
         for name in makers:

@@ -83,8 +83,9 @@ def test_failing_task_does_not_affect_the_response(caplog: pytest.LogCaptureFixt
     with caplog.at_level(logging.ERROR, logger="lamina.background"):
         r = TestClient(app).get("/")  # re-raises server exceptions: none reached it
     assert r.status_code == 200 and r.text == "fine"
-    assert any("after the response" in (rec.exc_text or "") or rec.exc_info
-               for rec in caplog.records)
+    assert any(
+        "after the response" in (rec.exc_text or "") or rec.exc_info for rec in caplog.records
+    )
 
 
 def test_repr_names_the_function() -> None:

@@ -34,11 +34,17 @@ def test_guards_cors_gzip_background_under_uvicorn() -> None:
         return PlainTextResponse("hi")
 
     app = make_app(
-        "routing", "guards", "cors", "gzip", "background",
+        "routing",
+        "guards",
+        "cors",
+        "gzip",
+        "background",
         routes=[Route("/big", big), Route("/small", small)],
-        settings={"guards": {"trusted_hosts": ["127.0.0.1"]},
-                  "cors": {"allow_origins": [ORIGIN]},
-                  "background": {"grace_period": 5}},
+        settings={
+            "guards": {"trusted_hosts": ["127.0.0.1"]},
+            "cors": {"allow_origins": [ORIGIN]},
+            "background": {"grace_period": 5},
+        },
     )
     with serve_uvicorn(app) as url:
         with httpx.Client(base_url=url, timeout=5) as c:
@@ -101,14 +107,19 @@ def test_failures_and_shutdown_cancellation_under_uvicorn(
     async def hang(request: object) -> PlainTextResponse:
         return PlainTextResponse("hang", background=BackgroundTask(endless))
 
-    app = make_app("routing", "background",
-                   routes=[Route("/fail", fail), Route("/later", later), Route("/hang", hang)],
-                   settings={"background": {"grace_period": 0.2}})
+    app = make_app(
+        "routing",
+        "background",
+        routes=[Route("/fail", fail), Route("/later", later), Route("/hang", hang)],
+        settings={"background": {"grace_period": 0.2}},
+    )
     begin = time.monotonic()
     # Leaving serve_uvicorn runs the lifespan shutdown: grace period, then cancellation.
-    with caplog.at_level(logging.WARNING, logger="lamina.background"), serve_uvicorn(
-        app
-    ) as url, httpx.Client(base_url=url, timeout=5) as c:
+    with (
+        caplog.at_level(logging.WARNING, logger="lamina.background"),
+        serve_uvicorn(app) as url,
+        httpx.Client(base_url=url, timeout=5) as c,
+    ):
         assert c.get("/fail").text == "fine"
         assert c.get("/later").text == "later"
         assert c.get("/hang").text == "hang"

@@ -75,8 +75,9 @@ def test_wildcard_without_credentials_sends_star_on_every_response_without_vary(
 
 
 def test_credentials_and_exposed_headers() -> None:
-    c, _ = client(allow_origins=[ORIGIN], allow_credentials=True,
-                  expose_headers=["X-Custom", "X-Total"])
+    c, _ = client(
+        allow_origins=[ORIGIN], allow_credentials=True, expose_headers=["X-Custom", "X-Total"]
+    )
     r = c.get("/", headers={"origin": ORIGIN})
     assert acao(r) == ORIGIN
     assert r.headers["access-control-allow-credentials"] == "true"
@@ -96,14 +97,16 @@ def test_credentials_with_wildcard_echo_the_origin_and_warn() -> None:
 
 def test_credentials_with_wildcard_and_regex_do_not_warn() -> None:
     # filterwarnings=error: a warning here fails the test.
-    CORSMiddleware(Endpoint(), allow_origins=["*"], allow_origin_regex=r"https://.*",
-                   allow_credentials=True)
+    CORSMiddleware(
+        Endpoint(), allow_origins=["*"], allow_origin_regex=r"https://.*", allow_credentials=True
+    )
 
 
 def test_origin_regex_must_match_fully() -> None:
     c, _ = client(allow_origin_regex=r"https://[a-z]+\.example\.com")
     assert acao(c.get("/", headers={"origin": "https://api.example.com"})) == (
-        "https://api.example.com")
+        "https://api.example.com"
+    )
     assert acao(c.get("/", headers={"origin": "https://api.example.com.evil.org"})) is None
     assert acao(c.get("/", headers={"origin": "https://example.com"})) is None
 
@@ -127,8 +130,13 @@ def test_options_without_request_method_is_an_actual_request() -> None:
 
 
 # ---------------------------------------------------------------------------- preflight
-def preflight(c: TestClient, origin: str = ORIGIN, method: str = "PUT",
-              headers: str | None = None, **extra: str) -> object:
+def preflight(
+    c: TestClient,
+    origin: str = ORIGIN,
+    method: str = "PUT",
+    headers: str | None = None,
+    **extra: str,
+) -> object:
     h = {"origin": origin, "access-control-request-method": method, **extra}
     if headers is not None:
         h["access-control-request-headers"] = headers
@@ -136,8 +144,13 @@ def preflight(c: TestClient, origin: str = ORIGIN, method: str = "PUT",
 
 
 def test_allowed_preflight_is_answered_without_calling_the_app() -> None:
-    c, endpoint = client(allow_origins=[ORIGIN], allow_methods=["GET", "PUT"],
-                         allow_headers=["X-Token"], max_age=1234, allow_credentials=True)
+    c, endpoint = client(
+        allow_origins=[ORIGIN],
+        allow_methods=["GET", "PUT"],
+        allow_headers=["X-Token"],
+        max_age=1234,
+        allow_credentials=True,
+    )
     r = preflight(c, headers="x-token, content-type")
     assert endpoint.calls == 0
     assert r.status_code == 204 and r.content == b""
@@ -146,8 +159,7 @@ def test_allowed_preflight_is_answered_without_calling_the_app() -> None:
     assert r.headers["access-control-allow-headers"] == "x-token, content-type"
     assert r.headers["access-control-max-age"] == "1234"
     assert r.headers["access-control-allow-credentials"] == "true"
-    assert {"origin", "access-control-request-method",
-            "access-control-request-headers"} <= vary(r)
+    assert {"origin", "access-control-request-method", "access-control-request-headers"} <= vary(r)
 
 
 @pytest.mark.parametrize(
@@ -158,8 +170,9 @@ def test_allowed_preflight_is_answered_without_calling_the_app() -> None:
         (ORIGIN, "PUT", "x-token, x-unknown", "headers"),
     ],
 )
-def test_disallowed_preflight_gets_no_grant(origin: str, method: str, headers: str | None,
-                                            reason: str) -> None:
+def test_disallowed_preflight_gets_no_grant(
+    origin: str, method: str, headers: str | None, reason: str
+) -> None:
     c, endpoint = client(allow_origins=[ORIGIN], allow_methods=["PUT"], allow_headers=["x-token"])
     r = preflight(c, origin, method, headers)
     assert endpoint.calls == 0
@@ -256,8 +269,7 @@ def test_expose_all_with_credentials_lists_the_response_header_names() -> None:
     assert not [k for k in denied.headers if k.startswith("access-control-")]
     # Without credentials "*" means every header to the browser and is sent as it is.
     c2, _ = client(allow_origins=[ORIGIN], expose_headers=["*"])
-    assert c2.get("/", headers={"origin": ORIGIN}).headers[
-        "access-control-expose-headers"] == "*"
+    assert c2.get("/", headers={"origin": ORIGIN}).headers["access-control-expose-headers"] == "*"
 
 
 def test_wildcard_grant_on_every_method_and_preflights_still_answered() -> None:

@@ -58,8 +58,7 @@ def test_empty_origins_with_regex_is_accepted() -> None:
 def test_placed_in_the_transport_phase_with_settings_applied() -> None:
     app = cors_app(ENDPOINTS, allow_origins=[ORIGIN], max_age=42, allow_methods=["PUT"])
     [row] = app.describe_middleware()
-    assert row == {"name": "CORSMiddleware", "phase": "transport", "priority": 10,
-                   "plugin": "cors"}
+    assert row == {"name": "CORSMiddleware", "phase": "transport", "priority": 10, "plugin": "cors"}
     with TestClient(app) as c:
         r = c.options("/", headers={"origin": ORIGIN, "access-control-request-method": "PUT"})
     assert r.status_code == 204
@@ -87,14 +86,24 @@ def test_error_responses_carry_the_grant(path: str, status: int) -> None:
     assert "Origin" in r.headers["vary"]
 
 
-@pytest.mark.parametrize(("method", "path", "status"), [
-    ("GET", "/nowhere", 404), ("DELETE", "/", 405), ("GET", "/boom", 500), ("GET", "/", 200),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/nowhere", 404),
+        ("DELETE", "/", 405),
+        ("GET", "/boom", 500),
+        ("GET", "/", 200),
+    ],
+)
 def test_grant_on_lamina_routing_responses(method: str, path: str, status: int) -> None:
     from lamina_routing import Route
 
-    app = make_app("routing", "cors", routes=[Route("/", ok), Route("/boom", boom)],
-                   settings={"cors": {"allow_origins": [ORIGIN], "expose_headers": ["Allow"]}})
+    app = make_app(
+        "routing",
+        "cors",
+        routes=[Route("/", ok), Route("/boom", boom)],
+        settings={"cors": {"allow_origins": [ORIGIN], "expose_headers": ["Allow"]}},
+    )
     with TestClient(app, raise_server_exceptions=False) as c:
         r = c.request(method, path, headers={"origin": ORIGIN})
     assert r.status_code == status
@@ -104,9 +113,15 @@ def test_grant_on_lamina_routing_responses(method: str, path: str, status: int) 
         assert "GET" in r.headers["allow"]
 
 
-@pytest.mark.parametrize(("method", "path", "status"), [
-    ("GET", "/nowhere", 404), ("PUT", "/", 405), ("GET", "/boom", 500), ("GET", "/big", 200),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/nowhere", 404),
+        ("PUT", "/", 405),
+        ("GET", "/boom", 500),
+        ("GET", "/big", 200),
+    ],
+)
 def test_grant_on_error_responses_with_every_onion_plugin(
     method: str, path: str, status: int
 ) -> None:
@@ -117,10 +132,16 @@ def test_grant_on_error_responses_with_every_onion_plugin(
         return PlainTextResponse("lamina " * 200)
 
     app = make_app(
-        "routing", "guards", "background", "cors", "gzip",
+        "routing",
+        "guards",
+        "background",
+        "cors",
+        "gzip",
         routes=[Route("/", ok), Route("/boom", boom), Route("/big", big)],
-        settings={"guards": {"trusted_hosts": ["testserver"]},
-                  "cors": {"allow_origins": [ORIGIN], "allow_credentials": True}},
+        settings={
+            "guards": {"trusted_hosts": ["testserver"]},
+            "cors": {"allow_origins": [ORIGIN], "allow_credentials": True},
+        },
     )
     with TestClient(app, raise_server_exceptions=False) as c:
         r = c.request(method, path, headers={"origin": ORIGIN, "accept-encoding": "gzip"})

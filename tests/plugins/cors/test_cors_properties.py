@@ -36,8 +36,9 @@ def grant(mw: CORSMiddleware, method: str, headers: list[tuple[bytes, bytes]]) -
 @settings(max_examples=150, deadline=None)
 @given(origins, st.booleans())
 def test_grant_only_for_allowed_origins(origin: str, credentials: bool) -> None:
-    mw = CORSMiddleware(endpoint, allow_origins=ALLOWED, allow_credentials=credentials,
-                        allow_methods=["GET", "PUT"])
+    mw = CORSMiddleware(
+        endpoint, allow_origins=ALLOWED, allow_credentials=credentials, allow_methods=["GET", "PUT"]
+    )
     raw = origin.encode()
     for method, extra in (("GET", []), ("OPTIONS", [(b"access-control-request-method", b"PUT")])):
         headers = grant(mw, method, [(b"origin", raw), *extra])

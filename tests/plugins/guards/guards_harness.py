@@ -18,15 +18,30 @@ async def inner(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": b"reached"})
 
 
-def call(app: Any, *, host: str | bytes | None = "example.com", scheme: str = "http",
-         type: str = "http", path: str = "/a b", query: bytes = b"",
-         extensions: dict[str, Any] | None = None) -> list[Message]:
+def call(
+    app: Any,
+    *,
+    host: str | bytes | None = "example.com",
+    scheme: str = "http",
+    type: str = "http",
+    path: str = "/a b",
+    query: bytes = b"",
+    extensions: dict[str, Any] | None = None,
+) -> list[Message]:
     headers = []
     if host is not None:
         headers.append((b"host", host if isinstance(host, bytes) else host.encode()))
-    scope = {"type": type, "scheme": scheme, "method": "GET", "path": path,
-             "raw_path": path.replace(" ", "%20").encode(), "query_string": query,
-             "headers": headers, "server": ("10.0.0.1", 8000), "extensions": extensions or {}}
+    scope = {
+        "type": type,
+        "scheme": scheme,
+        "method": "GET",
+        "path": path,
+        "raw_path": path.replace(" ", "%20").encode(),
+        "query_string": query,
+        "headers": headers,
+        "server": ("10.0.0.1", 8000),
+        "extensions": extensions or {},
+    }
     sent: list[Message] = []
 
     async def receive() -> Message:

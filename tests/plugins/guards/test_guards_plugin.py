@@ -15,8 +15,11 @@ async def router(scope: Any, receive: Any, send: Any) -> None:
 
 
 def app_with(**settings: Any) -> Any:
-    return make_app("guards", plugin("table-router", lamina_make_router=lambda app, routes: router),
-                    settings={"guards": settings})
+    return make_app(
+        "guards",
+        plugin("table-router", lamina_make_router=lambda app, routes: router),
+        settings={"guards": settings},
+    )
 
 
 def test_nothing_enabled_by_default() -> None:
@@ -57,10 +60,16 @@ def test_both_guards_trusted_host_outside_the_redirect() -> None:
     assert c.get("/").status_code == 307
 
 
-@pytest.mark.parametrize("bad", [
-    {"trusted_hosts": []}, {"trusted_hosts": ["bad host"]}, {"https_redirect_status": 302},
-    {"https_redirect": "maybe"}, {"trusted_hosts": "example.com"},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"trusted_hosts": []},
+        {"trusted_hosts": ["bad host"]},
+        {"https_redirect_status": 302},
+        {"https_redirect": "maybe"},
+        {"trusted_hosts": "example.com"},
+    ],
+)
 def test_invalid_settings(bad: dict[str, Any]) -> None:
     with pytest.raises(SettingsError):
         app_with(**bad)

@@ -34,9 +34,13 @@ async def echo(websocket: WebSocket) -> None:
 
 
 def guarded(**guards: object) -> object:
-    return make_app("routing", "websocket", "guards",
-                    routes=[Route("/", hello), WebSocketRoute("/ws", echo)],
-                    settings={"guards": guards})
+    return make_app(
+        "routing",
+        "websocket",
+        "guards",
+        routes=[Route("/", hello), WebSocketRoute("/ws", echo)],
+        settings={"guards": guards},
+    )
 
 
 @pytest.fixture(scope="module", params=["websockets-sansio", "wsproto"])
@@ -81,15 +85,17 @@ def test_websocket_with_a_trusted_host_connects(trusted: str) -> None:
 @pytest.mark.parametrize("host", ["evil.example", "bad host"])
 def test_websocket_with_a_bad_host_is_refused_with_400(trusted: str, host: str) -> None:
     with pytest.raises(InvalidStatus) as info:
-        connect(trusted.replace("http", "ws", 1) + "/ws", open_timeout=5,
-                additional_headers={"Host": host})
+        connect(
+            trusted.replace("http", "ws", 1) + "/ws",
+            open_timeout=5,
+            additional_headers={"Host": host},
+        )
     assert info.value.response.status_code == 400
 
 
 @pytest.mark.parametrize("status", [307, 308])
 def test_https_and_wss_redirects(status: int) -> None:
-    app = guarded(trusted_hosts=["127.0.0.1"], https_redirect=True,
-                  https_redirect_status=status)
+    app = guarded(trusted_hosts=["127.0.0.1"], https_redirect=True, https_redirect_status=status)
     with serve_uvicorn(app) as url:
         port = urlsplit(url).port
         with httpx.Client(base_url=url, timeout=5) as c:
@@ -100,10 +106,13 @@ def test_https_and_wss_redirects(status: int) -> None:
             forged = c.get("/", headers={"host": "evil.example"})
             assert forged.status_code == 400 and "location" not in forged.headers
         # A raw handshake: the websockets client would follow the redirect.
-        answer = raw_request(url, b"GET /ws?x=1 HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
-                             b"Connection: Upgrade\r\nUpgrade: websocket\r\n"
-                             b"Sec-WebSocket-Version: 13\r\n"
-                             b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n" % port)
+        answer = raw_request(
+            url,
+            b"GET /ws?x=1 HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+            b"Connection: Upgrade\r\nUpgrade: websocket\r\n"
+            b"Sec-WebSocket-Version: 13\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n" % port,
+        )
         head = answer.split(b"\r\n\r\n", 1)[0].lower()
         assert head.startswith(b"http/1.1 %d " % status)
         assert b"\r\nlocation: wss://127.0.0.1:%d/ws?x=1" % port in head

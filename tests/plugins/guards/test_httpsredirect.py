@@ -22,13 +22,16 @@ def test_status_is_configurable() -> None:
         HTTPSRedirectMiddleware(inner, status_code=200)
 
 
-@pytest.mark.parametrize(("host", "expected"), [
-    ("example.com:80", b"https://example.com/a%20b"),
-    ("example.com:443", b"https://example.com/a%20b"),
-    ("example.com:8080", b"https://example.com:8080/a%20b"),
-    ("[::1]:80", b"https://[::1]/a%20b"),
-    ("[::1]:9000", b"https://[::1]:9000/a%20b"),
-])
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("example.com:80", b"https://example.com/a%20b"),
+        ("example.com:443", b"https://example.com/a%20b"),
+        ("example.com:8080", b"https://example.com:8080/a%20b"),
+        ("[::1]:80", b"https://[::1]/a%20b"),
+        ("[::1]:9000", b"https://[::1]:9000/a%20b"),
+    ],
+)
 def test_ports(host: str, expected: bytes) -> None:
     assert header(call(MW, host=host), b"location") == expected
 
@@ -45,13 +48,17 @@ def test_secure_requests_pass_through(scheme: str) -> None:
 
 
 def test_websocket_redirect_with_the_http_response_extension() -> None:
-    sent = call(MW, type="websocket", scheme="ws", host="example.com",
-                extensions={"websocket.http.response": {}})
+    sent = call(
+        MW,
+        type="websocket",
+        scheme="ws",
+        host="example.com",
+        extensions={"websocket.http.response": {}},
+    )
     assert sent[0]["type"] == "websocket.http.response.start"
     assert sent[0]["status"] == 307
     assert header(sent, b"location") == b"https://example.com/a%20b".replace(b"https", b"wss")
 
 
 def test_websocket_without_the_extension_is_closed() -> None:
-    assert call(MW, type="websocket", scheme="ws") == [{"type": "websocket.close",
-                                                         "code": 1008}]
+    assert call(MW, type="websocket", scheme="ws") == [{"type": "websocket.close", "code": 1008}]

@@ -77,6 +77,7 @@ def test_docs_middleware_md_console_example_is_what_the_cli_prints(
     transcript = doc.split("$ lamina middleware", 1)[1].split("```", 1)[0].splitlines()[1:]
     assert cli.main(["middleware", onion_module]) == 0
     printed = capsys.readouterr().out.splitlines()
-    without = [line for line in printed
-               if "SessionMiddleware" not in line and "AuthMiddleware" not in line]
+    without = [
+        line for line in printed if "SessionMiddleware" not in line and "AuthMiddleware" not in line
+    ]
     assert [line.rstrip() for line in transcript] == [line.rstrip() for line in without]

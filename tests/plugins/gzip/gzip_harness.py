@@ -38,15 +38,30 @@ class Result:
         return b"".join(self.chunks)
 
 
-async def request_async(app: ASGIApp, method: str = "GET", path: str = "/",
-                        headers: dict[str, str] | None = None, *,
-                        on_message: Any = None) -> Result:
+async def request_async(
+    app: ASGIApp,
+    method: str = "GET",
+    path: str = "/",
+    headers: dict[str, str] | None = None,
+    *,
+    on_message: Any = None,
+) -> Result:
     result = Result()
     raw = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-             "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
-             "query_string": b"", "root_path": "", "headers": raw,
-             "client": ("127.0.0.1", 1234), "server": ("testserver", 80)}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": raw,
+        "client": ("127.0.0.1", 1234),
+        "server": ("testserver", 80),
+    }
 
     received = False
 
@@ -66,13 +81,20 @@ async def request_async(app: ASGIApp, method: str = "GET", path: str = "/",
     return result
 
 
-def request(app: ASGIApp, method: str = "GET", path: str = "/",
-            headers: dict[str, str] | None = None) -> Result:
+def request(
+    app: ASGIApp, method: str = "GET", path: str = "/", headers: dict[str, str] | None = None
+) -> Result:
     return anyio.run(lambda: request_async(app, method, path, headers))
 
 
-def body_app(body: bytes, *, status: int = 200, content_type: str = "text/plain",
-             extra: list[tuple[bytes, bytes]] | None = None, length: bool = True) -> ASGIApp:
+def body_app(
+    body: bytes,
+    *,
+    status: int = 200,
+    content_type: str = "text/plain",
+    extra: list[tuple[bytes, bytes]] | None = None,
+    length: bool = True,
+) -> ASGIApp:
     """An app sending ``body`` in one message (``length``: declare Content-Length)."""
     headers = [(b"content-type", content_type.encode()), *(extra or ())]
     if length:
@@ -80,8 +102,9 @@ def body_app(body: bytes, *, status: int = 200, content_type: str = "text/plain"
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body",
-                    "body": b"" if scope["method"] == "HEAD" else body})
+        await send(
+            {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
+        )
 
     app.headers = headers  # type: ignore[attr-defined]
     return app
@@ -89,8 +112,13 @@ def body_app(body: bytes, *, status: int = 200, content_type: str = "text/plain"
 
 def stream_app(chunks: list[bytes], content_type: str = "text/plain") -> ASGIApp:
     async def app(scope: Any, receive: Any, send: Any) -> None:
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", content_type.encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", content_type.encode())],
+            }
+        )
         for chunk in chunks:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -34,8 +34,12 @@ def test_level_is_applied() -> None:
 
 
 def test_no_compression_without_accept_encoding_or_with_q0() -> None:
-    for headers in ({}, {"accept-encoding": "gzip;q=0"}, {"accept-encoding": "br"},
-                    {"accept-encoding": "*;q=0"}):
+    for headers in (
+        {},
+        {"accept-encoding": "gzip;q=0"},
+        {"accept-encoding": "br"},
+        {"accept-encoding": "*;q=0"},
+    ):
         r = request(GZipMiddleware(body_app(BIG)), headers=headers)
         assert r.header("content-encoding") is None, headers
         assert r.body == BIG
@@ -129,8 +133,13 @@ def test_streaming_chunk_reaches_client_before_the_next_is_produced() -> None:
     received: list[bytes] = []
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"text/plain")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/plain")],
+            }
+        )
         await send({"type": "http.response.body", "body": b"first " * 10, "more_body": True})
         await release.wait()
         await send({"type": "http.response.body", "body": b"second", "more_body": False})
@@ -185,8 +194,13 @@ def test_non_http_scopes_and_pathsend_pass_through() -> None:
     assert seen == ["websocket"]
 
     async def pathsend_app(scope: Any, receive: Any, send: Any) -> None:
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"text/plain")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/plain")],
+            }
+        )
         await send({"type": "http.response.pathsend", "path": "/tmp/x"})
 
     r = request(GZipMiddleware(pathsend_app), headers=GZ)
@@ -233,8 +247,9 @@ def test_the_apps_vary_is_kept_next_to_accept_encoding() -> None:
     assert r.header_list("vary") == ["Cookie", "Accept-Encoding"]
 
 
-@pytest.mark.parametrize("accept", ["identity", "gzip;q=0, identity", "identity;q=1, *;q=0",
-                                    "GZIP;Q=0", "gzip;q=0.000"])
+@pytest.mark.parametrize(
+    "accept", ["identity", "gzip;q=0, identity", "identity;q=1, *;q=0", "GZIP;Q=0", "gzip;q=0.000"]
+)
 def test_identity_only_clients_get_the_body_as_is(accept: str) -> None:
     r = request(GZipMiddleware(body_app(BIG)), headers={"accept-encoding": accept})
     assert r.header("content-encoding") is None
@@ -243,8 +258,18 @@ def test_identity_only_clients_get_the_body_as_is(accept: str) -> None:
 
 @pytest.mark.parametrize(
     ("declared", "held"),
-    [(b"0", False), (b"99", False), (b"499", False), (b"0499", False), (b"500", True),
-     (b"1000", True), (b"00500", True), (b"-1", True), (b"+49", False), (b"abc", False)],
+    [
+        (b"0", False),
+        (b"99", False),
+        (b"499", False),
+        (b"0499", False),
+        (b"500", True),
+        (b"1000", True),
+        (b"00500", True),
+        (b"-1", True),
+        (b"+49", False),
+        (b"abc", False),
+    ],
 )
 def test_declared_length_decides_at_the_start(declared: bytes, held: bool) -> None:
     """A declared Content-Length below the minimum lets the start through at once."""
@@ -252,9 +277,13 @@ def test_declared_length_decides_at_the_start(declared: bytes, held: bool) -> No
     seen_before_body: list[bool] = []
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-length", declared),
-                                (b"content-type", b"text/plain")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-length", declared), (b"content-type", b"text/plain")],
+            }
+        )
         seen_before_body.append(bool(sent))
         await send({"type": "http.response.body", "body": b"x" * 600})
 
@@ -264,8 +293,12 @@ def test_declared_length_decides_at_the_start(declared: bytes, held: bool) -> No
     async def receive() -> Any:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    scope = {"type": "http", "method": "GET", "path": "/", "headers": [
-        (b"accept-encoding", b"gzip")]}
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/",
+        "headers": [(b"accept-encoding", b"gzip")],
+    }
     anyio.run(GZipMiddleware(app), scope, receive, send)
     assert seen_before_body == [not held]
     assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
@@ -278,8 +311,13 @@ def test_content_type_decisions_stay_right_past_the_memo_limit() -> None:
     types = [f"image/x-{i}" if i % 2 else f"text/x-{i}" for i in range(300)]
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", scope["path"][1:].encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", scope["path"][1:].encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": BIG})
 
     mw = GZipMiddleware(app)

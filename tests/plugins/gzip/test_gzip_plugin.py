@@ -17,8 +17,9 @@ async def router(scope, receive, send):  # type: ignore[no-untyped-def]
     if scope["path"] == "/json":
         response = JSONResponse(DATA)
     elif scope["path"] == "/stream":
-        response = StreamingResponse((b"line %d\n" % i * 30 for i in range(5)),
-                                     media_type="text/plain")
+        response = StreamingResponse(
+            (b"line %d\n" % i * 30 for i in range(5)), media_type="text/plain"
+        )
     else:
         response = PlainTextResponse("small")
     await response(scope, receive, send)
@@ -48,7 +49,7 @@ def test_defaults_and_placement() -> None:
 
 
 def test_settings_are_applied() -> None:
-    app = app_with(minimum_size=10 ** 6, level=9)
+    app = app_with(minimum_size=10**6, level=9)
     with TestClient(app) as c:
         r = c.get("/json", headers={"accept-encoding": "gzip"})
     assert r.headers.get("content-encoding") is None
@@ -62,8 +63,9 @@ def test_head_through_the_kernel() -> None:
     assert "content-length" not in r.headers
 
 
-@pytest.mark.parametrize("bad", [{"level": 0}, {"level": 10}, {"minimum_size": -1},
-                                 {"level": "high"}, {"unknown": 1}])
+@pytest.mark.parametrize(
+    "bad", [{"level": 0}, {"level": 10}, {"minimum_size": -1}, {"level": "high"}, {"unknown": 1}]
+)
 def test_invalid_settings(bad: dict[str, object]) -> None:
     with pytest.raises(SettingsError):
         app_with(**bad)

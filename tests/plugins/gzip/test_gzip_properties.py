@@ -27,8 +27,9 @@ def test_streamed_chunks_round_trip(parts: list[bytes], minimum: int) -> None:
 @settings(max_examples=60, deadline=None)
 @given(st.binary(max_size=5000), st.integers(min_value=0, max_value=3000), st.booleans())
 def test_single_body_round_trip(body: bytes, minimum: int, declare_length: bool) -> None:
-    r = request(GZipMiddleware(body_app(body, length=declare_length), minimum_size=minimum),
-                headers=GZ)
+    r = request(
+        GZipMiddleware(body_app(body, length=declare_length), minimum_size=minimum), headers=GZ
+    )
     compressed = r.header("content-encoding") == "gzip"
     assert compressed == (len(body) >= minimum)
     assert (gzip.decompress(r.body) if compressed else r.body) == body
@@ -39,8 +40,13 @@ def test_single_body_round_trip(body: bytes, minimum: int, declare_length: bool)
 
 def test_headers_given_as_a_tuple_are_handled() -> None:
     async def app(scope, receive, send):  # type: ignore[no-untyped-def]
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": ((b"content-type", b"text/plain"),)})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": ((b"content-type", b"text/plain"),),
+            }
+        )
         await send({"type": "http.response.body", "body": b"z" * 1000})
 
     r = request(GZipMiddleware(app), headers=GZ)

@@ -26,8 +26,11 @@ def test_each_streamed_chunk_is_decodable_before_the_next_is_produced() -> None:
         return StreamingResponse(produce(), media_type="text/plain")
 
     app = make_app("routing", "gzip", routes=[Route("/stream", stream)])
-    with serve_uvicorn(app) as url, httpx.Client(base_url=url, timeout=5) as client, \
-            client.stream("GET", "/stream", headers={"accept-encoding": "gzip"}) as r:
+    with (
+        serve_uvicorn(app) as url,
+        httpx.Client(base_url=url, timeout=5) as client,
+        client.stream("GET", "/stream", headers={"accept-encoding": "gzip"}) as r,
+    ):
         assert r.headers["content-encoding"] == "gzip"
         assert "content-length" not in r.headers
         chunks = r.iter_bytes()

@@ -9,28 +9,56 @@ from lamina import Lamina
 from lamina.testclient import TestClient
 
 
-def make(routes: Iterable[Any] = (), *, settings: Mapping[str, Any] | None = None,
-         plugins: Iterable[Any] = (), **kwargs: Any) -> Lamina:
-    return Lamina(list(routes), autoload=False, plugins=["routing", *plugins],
-                  settings={"routing": dict(settings)} if settings else None, **kwargs)
+def make(
+    routes: Iterable[Any] = (),
+    *,
+    settings: Mapping[str, Any] | None = None,
+    plugins: Iterable[Any] = (),
+    **kwargs: Any,
+) -> Lamina:
+    return Lamina(
+        list(routes),
+        autoload=False,
+        plugins=["routing", *plugins],
+        settings={"routing": dict(settings)} if settings else None,
+        **kwargs,
+    )
 
 
 def client(routes: Iterable[Any] = (), **kwargs: Any) -> TestClient:
     root_path = kwargs.pop("root_path", "")
     raise_exc = kwargs.pop("raise_server_exceptions", True)
-    return TestClient(make(routes, **kwargs), root_path=root_path,
-                      raise_server_exceptions=raise_exc, follow_redirects=False)
+    return TestClient(
+        make(routes, **kwargs),
+        root_path=root_path,
+        raise_server_exceptions=raise_exc,
+        follow_redirects=False,
+    )
 
 
-async def call(app: Any, method: str, path: str, *, raw_path: bytes | None = None,
-               scope_type: str = "http", headers: list[tuple[bytes, bytes]] | None = None,
-               root_path: str = "") -> tuple[int | None, dict[str, str], bytes, dict[str, Any]]:
+async def call(
+    app: Any,
+    method: str,
+    path: str,
+    *,
+    raw_path: bytes | None = None,
+    scope_type: str = "http",
+    headers: list[tuple[bytes, bytes]] | None = None,
+    root_path: str = "",
+) -> tuple[int | None, dict[str, str], bytes, dict[str, Any]]:
     """One request straight through the ASGI callable: ``(status, headers, body, scope)``."""
     scope: dict[str, Any] = {
-        "type": scope_type, "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1", "method": method, "scheme": "http", "path": path,
-        "raw_path": raw_path, "root_path": root_path, "query_string": b"",
-        "headers": headers or [(b"host", b"testserver")], "client": ("127.0.0.1", 1),
+        "type": scope_type,
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": raw_path,
+        "root_path": root_path,
+        "query_string": b"",
+        "headers": headers or [(b"host", b"testserver")],
+        "client": ("127.0.0.1", 1),
         "server": ("testserver", 80),
     }
     if raw_path is None:

@@ -50,8 +50,14 @@ def test_duplicate_between_app_and_plugin() -> None:
 
 
 def test_different_methods_or_converters_do_not_conflict() -> None:
-    app = make([Route("/x", ok, methods=["GET"]), Route("/x", other, methods=["POST"]),
-                Route("/y/{a:int}", ok), Route("/y/{a}", other)])
+    app = make(
+        [
+            Route("/x", ok, methods=["GET"]),
+            Route("/x", other, methods=["POST"]),
+            Route("/y/{a:int}", ok),
+            Route("/y/{a}", other),
+        ]
+    )
     app.assemble()
 
 
@@ -78,8 +84,12 @@ def test_implicit_names_never_conflict_across_contributors() -> None:
 
 
 def test_same_name_under_different_mount_names_is_fine() -> None:
-    app = make([Mount("/a", [Route("/", ok, name="index")], name="a"),
-                Mount("/b", [Route("/", ok, name="index")], name="b")])
+    app = make(
+        [
+            Mount("/a", [Route("/", ok, name="index")], name="a"),
+            Mount("/b", [Route("/", ok, name="index")], name="b"),
+        ]
+    )
     assert app.url_path_for("a:index") == "/a/"
     assert app.url_path_for("b:index") == "/b/"
 
@@ -105,7 +115,9 @@ class Even(Converter):
 
 
 def test_converters_from_a_plugin_hook() -> None:
-    conv = plugin("conv", lamina_routing_register_converters=lambda register: register("slug", Slug()))
+    conv = plugin(
+        "conv", lamina_routing_register_converters=lambda register: register("slug", Slug())
+    )
     routes = [Route("/post/{s:slug}", ok, name="post"), Route("/post/{other}", other)]
     with client(routes, plugins=[conv]) as c:
         assert c.get("/post/hello-world").text == "ok {'s': 'HELLO-WORLD'}"
@@ -141,8 +153,10 @@ def test_mount_converters_reach_inner_routes_even_from_a_router() -> None:
     async def even(request):
         return PlainTextResponse(str(request.path_params["n"]))
 
-    routes = [Mount("/r", inner, converters={"even": Even()}),
-              Mount("/l", [Route("/{s:slug}", ok)], converters={"slug": Slug()})]
+    routes = [
+        Mount("/r", inner, converters={"even": Even()}),
+        Mount("/l", [Route("/{s:slug}", ok)], converters={"slug": Slug()}),
+    ]
     with TestClient(make(routes)) as c:
         assert c.get("/r/4").text == "4"
         assert c.get("/r/5").status_code == 404
@@ -150,7 +164,9 @@ def test_mount_converters_reach_inner_routes_even_from_a_router() -> None:
 
 
 def test_converters_are_scoped_per_app() -> None:
-    conv = plugin("conv", lamina_routing_register_converters=lambda register: register("slug", Slug()))
+    conv = plugin(
+        "conv", lamina_routing_register_converters=lambda register: register("slug", Slug())
+    )
     make([Route("/p/{s:slug}", ok)], plugins=[conv]).assemble()
     with pytest.raises(ValueError, match=r"unknown converter 'slug'"):
         make([Route("/p/{s:slug}", ok)]).assemble()
@@ -158,10 +174,14 @@ def test_converters_are_scoped_per_app() -> None:
 
 def test_two_apps_give_one_converter_name_two_meanings() -> None:
     """No global registry: each app resolves ``{x:num}`` through its own plugins."""
-    upper = plugin("up", lamina_routing_register_converters=lambda register: register("num", Slug()))
+    upper = plugin(
+        "up", lamina_routing_register_converters=lambda register: register("num", Slug())
+    )
     even = plugin("ev", lamina_routing_register_converters=lambda register: register("num", Even()))
-    with client([Route("/n/{x:num}", ok)], plugins=[upper]) as a, \
-            client([Route("/n/{x:num}", ok)], plugins=[even]) as b:
+    with (
+        client([Route("/n/{x:num}", ok)], plugins=[upper]) as a,
+        client([Route("/n/{x:num}", ok)], plugins=[even]) as b,
+    ):
         assert a.get("/n/abc").text == "ok {'x': 'ABC'}"
         assert b.get("/n/abc").status_code == 404
         assert b.get("/n/4").text == "ok {'x': 4}"
@@ -205,8 +225,9 @@ def test_router_stays_out_of_pluggy_per_request() -> None:
     app = make([Route("/x/{n:int}", ok), Route("/s", ok)])
     with TestClient(app) as c:
         calls: list[str] = []
-        undo = app.pm.add_hookcall_monitoring(lambda name, impls, kw: calls.append(name),
-                                              lambda *a: None)
+        undo = app.pm.add_hookcall_monitoring(
+            lambda name, impls, kw: calls.append(name), lambda *a: None
+        )
         try:
             for _ in range(20):
                 assert c.get("/x/1").status_code == 200

@@ -13,7 +13,7 @@ from lamina.cli import main
 from lamina_routing import BaseRoute, Mount, Route, Router
 from routing_helpers import call, make
 
-APP_SOURCE = textwrap.dedent('''
+APP_SOURCE = textwrap.dedent("""
     from lamina import Lamina, PlainTextResponse
     from lamina.testing import plugin
     from lamina_routing import Host, Mount, Route
@@ -35,7 +35,7 @@ APP_SOURCE = textwrap.dedent('''
         autoload=False,
         plugins=["routing", plugin("admin", lamina_register_routes=extra)],
     )
-''')
+""")
 
 
 @pytest.fixture
@@ -70,8 +70,10 @@ def test_lamina_routes_lists_every_route(app_module: str, capsys) -> None:
     text = capsys.readouterr().out
     header, *lines = text.splitlines()
     assert header.split() == ["METHODS", "PATH", "NAME", "ENDPOINT", "PLUGIN"]
-    assert any(line.split() == ["GET,HEAD", "/metrics", "metrics", "routes_cli_app.home",
-                                "admin"] for line in lines)
+    assert any(
+        line.split() == ["GET,HEAD", "/metrics", "metrics", "routes_cli_app.home", "admin"]
+        for line in lines
+    )
 
 
 class Socket(BaseRoute):
@@ -93,11 +95,13 @@ async def http_ep(request):
 
 
 def test_websocket_routes_match_only_websocket_scopes() -> None:
-    app = make([
-        Route("/chat/{room}", http_ep),
-        Socket("/chat/{room}", "chat"),
-        Mount("/nested/{org}", [Socket("/feed/{id:int}", "feed")]),
-    ])
+    app = make(
+        [
+            Route("/chat/{room}", http_ep),
+            Socket("/chat/{room}", "chat"),
+            Mount("/nested/{org}", [Socket("/feed/{id:int}", "feed")]),
+        ]
+    )
 
     _s, _h, body, _scope = asyncio.run(call(app, "GET", "/chat/r1"))
     assert body == b"http"
@@ -110,8 +114,7 @@ def test_websocket_routes_match_only_websocket_scopes() -> None:
     async def run_router() -> None:
         _s, _h, _b, scope = await call(router, "GET", "/chat/r1", scope_type="websocket")
         assert scope["handled_by"] == "chat" and scope["path_params"] == {"room": "r1"}
-        _s, _h, _b, scope = await call(router, "GET", "/nested/acme/feed/3",
-                                       scope_type="websocket")
+        _s, _h, _b, scope = await call(router, "GET", "/nested/acme/feed/3", scope_type="websocket")
         assert scope["path_params"] == {"org": "acme", "id": 3}
         status, _h, _b, scope = await call(router, "GET", "/nowhere", scope_type="websocket")
         assert status == "closed" and "handled_by" not in scope
@@ -140,8 +143,9 @@ def test_with_the_websocket_plugin_and_router_websocket_decorator() -> None:
     @router.websocket("/ws/{room}", name="room")
     async def room(websocket) -> None:
         await websocket.accept()
-        await websocket.send_text(f"{websocket.path_params['room']} "
-                                  f"{websocket.url_for('room', room='x')}")
+        await websocket.send_text(
+            f"{websocket.path_params['room']} {websocket.url_for('room', room='x')}"
+        )
         await websocket.close()
 
     @router.get("/ws/{room}")

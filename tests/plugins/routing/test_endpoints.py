@@ -46,8 +46,10 @@ def test_partial_and_callable_objects() -> None:
         async def __call__(self, request: Request) -> PlainTextResponse:
             return PlainTextResponse("instance")
 
-    routes = [Route("/p", functools.partial(greet, who="ann")),
-              Route("/c", Callable_(), asgi=False)]
+    routes = [
+        Route("/p", functools.partial(greet, who="ann")),
+        Route("/c", Callable_(), asgi=False),
+    ]
     with client(routes) as c:
         assert c.get("/p").text == "hi ann"
         assert c.get("/c").text == "instance"
@@ -95,8 +97,11 @@ def test_raw_asgi_endpoint_detected_and_explicit() -> None:
     async def by_name(scope, receive, send):
         await PlainTextResponse("detected")(scope, receive, send)
 
-    routes = [Route("/obj", App()), Route("/fn", asgi_function, asgi=True, methods=["POST"]),
-              Route("/auto", by_name)]
+    routes = [
+        Route("/obj", App()),
+        Route("/fn", asgi_function, asgi=True, methods=["POST"]),
+        Route("/auto", by_name),
+    ]
     with client(routes) as c:
         assert c.get("/obj").text == "asgi GET"
         assert c.delete("/obj").text == "asgi DELETE"  # every method by default
@@ -117,8 +122,7 @@ def _tag_middleware(app, *, tag: str):
     async def mw(scope, receive, send):
         async def tag_send(message):
             if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message["headers"],
-                                                  (b"x-tag", tag.encode())]}
+                message = {**message, "headers": [*message["headers"], (b"x-tag", tag.encode())]}
             await send(message)
 
         await app(scope, receive, tag_send)

@@ -11,10 +11,16 @@ from routing_helpers import client
 
 
 async def echo(request: Request) -> JSONResponse:
-    params = {k: (str(v) if isinstance(v, uuid.UUID) else v)
-              for k, v in request.path_params.items()}
-    return JSONResponse({"route": request.scope.get("route_tag"), "params": params,
-                         "types": {k: type(v).__name__ for k, v in request.path_params.items()}})
+    params = {
+        k: (str(v) if isinstance(v, uuid.UUID) else v) for k, v in request.path_params.items()
+    }
+    return JSONResponse(
+        {
+            "route": request.scope.get("route_tag"),
+            "params": params,
+            "types": {k: type(v).__name__ for k, v in request.path_params.items()},
+        }
+    )
 
 
 def tagged(tag: str):
@@ -59,8 +65,7 @@ def test_partial_segments_and_path_in_the_middle() -> None:
         Route("/repo/{rest:path}/edit", echo),
     ]
     with client(routes) as c:
-        assert c.get("/dl/archive.tar.gz").json()["params"] == {"name": "archive.tar",
-                                                                  "ext": "gz"}
+        assert c.get("/dl/archive.tar.gz").json()["params"] == {"name": "archive.tar", "ext": "gz"}
         r = c.get("/v2/status")
         assert r.json()["params"] == {"major": 2} and r.json()["types"]["major"] == "int"
         assert c.get("/vx/status").status_code == 404
@@ -145,8 +150,10 @@ def test_options_answered_with_allow() -> None:
     async def opts(request: Request) -> PlainTextResponse:
         return PlainTextResponse("custom options")
 
-    routes = [Route("/a", tagged("a"), methods=["GET", "POST"]),
-              Route("/b", opts, methods=["OPTIONS"])]
+    routes = [
+        Route("/a", tagged("a"), methods=["GET", "POST"]),
+        Route("/b", opts, methods=["OPTIONS"]),
+    ]
     with client(routes) as c:
         r = c.options("/a")
         assert r.status_code == 200 and r.headers["allow"] == "GET, HEAD, POST, OPTIONS"
@@ -257,8 +264,9 @@ def test_not_found_and_method_not_allowed_go_through_exception_handlers() -> Non
     def not_allowed(request, exc):
         return JSONResponse({"allow": exc.headers["Allow"]}, status_code=405)
 
-    with client([Route("/only-get", tagged("g"))],
-                exception_handlers={404: not_found, 405: not_allowed}) as c:
+    with client(
+        [Route("/only-get", tagged("g"))], exception_handlers={404: not_found, 405: not_allowed}
+    ) as c:
         assert c.get("/nope").json() == {"missing": "/nope"}
         assert c.post("/only-get").json() == {"allow": "GET, HEAD, OPTIONS"}
 
@@ -308,8 +316,12 @@ def test_a_router_inside_a_route_list_stands_for_its_routes() -> None:
     async def user(request):
         return PlainTextResponse(f"user {request.path_params['id']}")
 
-    routes = [Route("/", tagged("root")), users, Route("/users/{name}", tagged("n")),
-              Mount("/v1", [users, Route("/x", tagged("x"))])]
+    routes = [
+        Route("/", tagged("root")),
+        users,
+        Route("/users/{name}", tagged("n")),
+        Mount("/v1", [users, Route("/x", tagged("x"))]),
+    ]
     with client(routes) as c:
         assert c.get("/users/3").text == "user 3"
         assert c.get("/users/ann").text == "n [('name', 'ann')]"
@@ -330,8 +342,12 @@ def test_404_and_405_carry_middleware_headers() -> None:
     from lamina import Lamina
     from lamina.testclient import TestClient
 
-    app = Lamina([Route("/only-get", tagged("g"))], autoload=False,
-                 plugins=["routing", "cors"], settings=settings)
+    app = Lamina(
+        [Route("/only-get", tagged("g"))],
+        autoload=False,
+        plugins=["routing", "cors"],
+        settings=settings,
+    )
     with TestClient(app) as c:
         headers = {"origin": "https://app.example"}
         r = c.get("/missing", headers=headers)
@@ -358,16 +374,23 @@ def test_subtrees_of_one_shape_share_code_but_keep_their_own_routes() -> None:
     routes: list = []
     for i in range(60):
         routes.append(Route(f"/t{i:03}/users/{{id:int}}", marker(f"u{i}"), asgi=True))
-        routes.append(Route(f"/t{i:03}/users/{{id:int}}/items/{{name}}", marker(f"i{i}"),
-                            asgi=True))
+        routes.append(
+            Route(f"/t{i:03}/users/{{id:int}}/items/{{name}}", marker(f"i{i}"), asgi=True)
+        )
         routes.append(Mount(f"/m{i:03}", [Route("/x/{k}", marker(f"m{i}"), asgi=True)]))
     router = Router(routes).compile()
     # the source holds a handful of functions, not one per route
     assert router._http.source.count("def ") < 20
 
     async def hit(path: str):
-        scope = {"type": "http", "method": "GET", "path": path, "root_path": "",
-                 "headers": [], "query_string": b""}
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": path,
+            "root_path": "",
+            "headers": [],
+            "query_string": b"",
+        }
         try:
             await router(scope, None, None)
         except HTTPException as exc:
@@ -377,8 +400,10 @@ def test_subtrees_of_one_shape_share_code_but_keep_their_own_routes() -> None:
     async def run() -> None:
         for i in (0, 1, 17, 59):
             assert await hit(f"/t{i:03}/users/5") == (f"u{i}", {"id": 5})
-            assert await hit(f"/t{i:03}/users/5/items/n{i}") == (f"i{i}", {"id": 5,
-                                                                          "name": f"n{i}"})
+            assert await hit(f"/t{i:03}/users/5/items/n{i}") == (
+                f"i{i}",
+                {"id": 5, "name": f"n{i}"},
+            )
             assert await hit(f"/m{i:03}/x/k{i}") == (f"m{i}", {"k": f"k{i}"})
         assert await hit("/t060/users/5") == 404
         assert await hit("/t001/users/x") == 404

@@ -23,7 +23,7 @@ def ref_regex(template: str) -> tuple[re.Pattern[str], list[tuple[str, str]]]:
     """A whole-template regex, written independently of the plugin's compiler."""
     out, params, pos = [], [], 0
     for m in PARAM.finditer(template):
-        out.append(re.escape(template[pos:m.start()]))
+        out.append(re.escape(template[pos : m.start()]))
         conv = m.group(2) or "str"
         out.append(f"({REF_REGEX[conv]})")
         params.append((m.group(1), conv))
@@ -41,8 +41,10 @@ def reference(table: list[tuple[int, str, list[str]]], method: str, path: str) -
         m = rx.fullmatch(path)
         if m is None:
             continue
-        values = {name: REF_CONVERT[conv](text)
-                  for (name, conv), text in zip(params, m.groups(), strict=True)}
+        values = {
+            name: REF_CONVERT[conv](text)
+            for (name, conv), text in zip(params, m.groups(), strict=True)
+        }
         accepted = set(methods) | ({"HEAD"} if "GET" in methods else set())
         if method in accepted:
             return ("hit", index, values)
@@ -75,11 +77,14 @@ def template(draw: Any) -> str:
     return re.sub(r"\{(p|q|rest)", lambda m: "{" + m.group(1) + str(next(counter)), text)
 
 
-methods = st.lists(st.sampled_from(["GET", "POST", "PUT", "DELETE"]), min_size=1, max_size=2,
-                   unique=True)
+methods = st.lists(
+    st.sampled_from(["GET", "POST", "PUT", "DELETE"]), min_size=1, max_size=2, unique=True
+)
 table_st = st.lists(st.tuples(template(), methods), min_size=1, max_size=12)
-request_segment = st.one_of(st.sampled_from([*LITERALS, "7", "v3", "a.b", "q-5", "42", "x-y"]),
-                            st.text(alphabet="ab1.-", max_size=4))
+request_segment = st.one_of(
+    st.sampled_from([*LITERALS, "7", "v3", "a.b", "q-5", "42", "x-y"]),
+    st.text(alphabet="ab1.-", max_size=4),
+)
 request_path = st.lists(request_segment, min_size=1, max_size=6).map(lambda s: "/" + "/".join(s))
 request_method = st.sampled_from(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"])
 
@@ -91,8 +96,9 @@ def marker(index: int):
     return endpoint
 
 
-def compile_table(table: list[tuple[str, list[str]]]
-                  ) -> tuple[Router, list[tuple[int, str, list[str]]]]:
+def compile_table(
+    table: list[tuple[str, list[str]]],
+) -> tuple[Router, list[tuple[int, str, list[str]]]]:
     routes, kept, seen = [], [], set()
     for index, (tpl, meths) in enumerate(table):
         shape = re.sub(r"\{\w+", "{", tpl)
@@ -108,8 +114,14 @@ def compile_table(table: list[tuple[str, list[str]]]
 
 async def compiled_result(router: Router, method: str, path: str, root_path: str = "") -> Any:
     """The router's answer; ``root_path`` is put in front of the path, as ASGI servers do."""
-    scope = {"type": "http", "method": method, "path": root_path + path,
-             "root_path": root_path, "headers": [(b"host", b"t")], "query_string": b""}
+    scope = {
+        "type": "http",
+        "method": method,
+        "path": root_path + path,
+        "root_path": root_path,
+        "headers": [(b"host", b"t")],
+        "query_string": b"",
+    }
     try:
         await router(scope, None, None)  # type: ignore[arg-type]
     except HTTPException as exc:
@@ -119,10 +131,14 @@ async def compiled_result(router: Router, method: str, path: str, root_path: str
     return ("hit", scope["hit"], scope.get("path_params", {}))
 
 
-@settings(max_examples=300, deadline=None, print_blob=True,
-          suppress_health_check=[HealthCheck.too_slow])
-@given(table=table_st, requests=st.lists(st.tuples(request_method, request_path), max_size=12),
-       fill=st.sampled_from(["zz", "a.b", "x-y", "7"]))
+@settings(
+    max_examples=300, deadline=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(
+    table=table_st,
+    requests=st.lists(st.tuples(request_method, request_path), max_size=12),
+    fill=st.sampled_from(["zz", "a.b", "x-y", "7"]),
+)
 def test_compiled_matcher_agrees_with_linear_reference(table, requests, fill) -> None:
     router, kept = compile_table(table)
     # also ask for every route's own path with its parameters filled in
@@ -148,26 +164,54 @@ def _app():
 
         return PlainTextResponse(repr(request.path_params))
 
-    return make([
-        Route("/", ok), Route("/files/{rest:path}", ok), Route("/u/{id:int}/{name}", ok),
-        Route("/static/x", ok), Mount("/m", [Route("/{a}.{b}", ok)]),
-    ])
+    return make(
+        [
+            Route("/", ok),
+            Route("/files/{rest:path}", ok),
+            Route("/u/{id:int}/{name}", ok),
+            Route("/static/x", ok),
+            Mount("/m", [Route("/{a}.{b}", ok)]),
+        ]
+    )
 
 
 APP = _app()
 APP.assemble()
 
 nasty_segment = st.one_of(
-    st.sampled_from(["..", ".", "%2F", "%2f", "%00", "\x00", "\udcff", "\ufffd", "é", "",
-                     "\n", " ", "a%2Fb", "..%2F..", "//", "\\", "%ff%fe", "x" * 300]),
+    st.sampled_from(
+        [
+            "..",
+            ".",
+            "%2F",
+            "%2f",
+            "%00",
+            "\x00",
+            "\udcff",
+            "\ufffd",
+            "é",
+            "",
+            "\n",
+            " ",
+            "a%2Fb",
+            "..%2F..",
+            "//",
+            "\\",
+            "%ff%fe",
+            "x" * 300,
+        ]
+    ),
     st.text(max_size=20),
 )
 nasty_path = st.lists(nasty_segment, max_size=8).map(lambda s: "/" + "/".join(s))
 
 
 @settings(max_examples=300, deadline=None)
-@given(path=nasty_path, method=st.sampled_from(["GET", "POST", "OPTIONS", "HEAD"]),
-       with_raw=st.booleans())
+@given(
+    path=nasty_path,
+    method=st.sampled_from(["GET", "POST", "OPTIONS", "HEAD"]),
+    with_raw=st.booleans(),
+)
 def test_malformed_paths_never_give_500(path: str, method: str, with_raw: bool) -> None:
     raw = path.encode("utf-8", "surrogateescape") if with_raw else None
     status, headers, _body, _scope = asyncio.run(call(APP, method, path, raw_path=raw))
@@ -211,13 +255,15 @@ route_entry = st.tuples(st.just("route"), template(), methods)
 # a mount holds routes, or routes and mounts (two levels of nesting at most)
 inner_entry = st.one_of(
     route_entry,
-    st.tuples(st.just("mount"), prefix_template(200), st.lists(route_entry, min_size=1,
-                                                               max_size=3)),
+    st.tuples(
+        st.just("mount"), prefix_template(200), st.lists(route_entry, min_size=1, max_size=3)
+    ),
 )
 entry_st = st.one_of(
     route_entry,
-    st.tuples(st.just("mount"), prefix_template(100), st.lists(inner_entry, min_size=1,
-                                                               max_size=3)),
+    st.tuples(
+        st.just("mount"), prefix_template(100), st.lists(inner_entry, min_size=1, max_size=3)
+    ),
 )
 
 
@@ -233,8 +279,10 @@ def reference_tree(entries: list[Any], method: str, path: str) -> Any:
             m = rx.fullmatch(path)
             if m is None:
                 continue
-            values = {name: REF_CONVERT[conv](text)
-                      for (name, conv), text in zip(params, m.groups(), strict=True)}
+            values = {
+                name: REF_CONVERT[conv](text)
+                for (name, conv), text in zip(params, m.groups(), strict=True)
+            }
             accepted = set(meths) | ({"HEAD"} if "GET" in meths else set())
             if method in accepted:
                 return ("hit", index, values)
@@ -248,9 +296,11 @@ def reference_tree(entries: list[Any], method: str, path: str) -> Any:
             m = rx.fullmatch(head)
             if m is None:
                 continue
-            outer = {name: REF_CONVERT[conv](text)
-                     for (name, conv), text in zip(params, m.groups(), strict=True)}
-            result = reference_tree(inner, method, path[len(head):] or "/")
+            outer = {
+                name: REF_CONVERT[conv](text)
+                for (name, conv), text in zip(params, m.groups(), strict=True)
+            }
+            result = reference_tree(inner, method, path[len(head) :] or "/")
             if result[0] == "hit":
                 return ("hit", result[1], {**outer, **result[2]})
             return result
@@ -280,8 +330,9 @@ def compile_tree(entries: list[Any]) -> tuple[Router, list[Any]]:
                 routes.append(Route(entry[1], marker(index), methods=entry[2], asgi=True))
                 kept.append(("route", index, entry[1], entry[2]))
             else:
-                inner_routes, inner_kept = build(entry[2],
-                                                 outer_shape + shape(entry[1].rstrip("/")))
+                inner_routes, inner_kept = build(
+                    entry[2], outer_shape + shape(entry[1].rstrip("/"))
+                )
                 if inner_routes:
                     routes.append(Mount(entry[1], inner_routes))
                     kept.append(("mount", entry[1], inner_kept))
@@ -310,13 +361,18 @@ def _own_paths(kept: list[Any], fill: str, prefix: str = "") -> list[tuple[str, 
     return out
 
 
-@settings(max_examples=200, deadline=None, print_blob=True,
-          suppress_health_check=[HealthCheck.too_slow])
-@given(entries=st.lists(entry_st, min_size=1, max_size=8),
-       requests=st.lists(st.tuples(request_method, request_path), max_size=10),
-       fill=st.sampled_from(["zz", "a.b", "7"]), root_path=st.sampled_from(["", "/root"]))
-def test_compiled_matcher_with_mounts_agrees_with_reference(entries, requests, fill,
-                                                            root_path) -> None:
+@settings(
+    max_examples=200, deadline=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(
+    entries=st.lists(entry_st, min_size=1, max_size=8),
+    requests=st.lists(st.tuples(request_method, request_path), max_size=10),
+    fill=st.sampled_from(["zz", "a.b", "7"]),
+    root_path=st.sampled_from(["", "/root"]),
+)
+def test_compiled_matcher_with_mounts_agrees_with_reference(
+    entries, requests, fill, root_path
+) -> None:
     router, kept = compile_tree(entries)
     requests = [*requests, *_own_paths(kept, fill)]
 
@@ -332,8 +388,9 @@ def test_compiled_matcher_with_mounts_agrees_with_reference(entries, requests, f
 # ----------------------------------------------------------------------------- round trip
 from urllib.parse import unquote  # noqa: E402
 
-param_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="/"),
-                     min_size=1, max_size=8)
+param_text = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="/"), min_size=1, max_size=8
+)
 
 
 @settings(max_examples=200, deadline=None)
@@ -341,15 +398,17 @@ param_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_chara
 def test_url_path_for_round_trips_through_the_matcher(tpl: str, data: Any) -> None:
     """Reverse a route with random values, decode the path as a server would, match it:
     the same route answers with the same values."""
-    router = Router([Route(tpl, marker(0), methods=["GET"], asgi=True, name="r")],
-                    redirect_slashes=False).compile()
+    router = Router(
+        [Route(tpl, marker(0), methods=["GET"], asgi=True, name="r")], redirect_slashes=False
+    ).compile()
     values: dict[str, Any] = {}
     for name, conv in PARAM.findall(tpl):
         if conv == "int":
             values[name] = data.draw(st.integers(min_value=0, max_value=10**12))
         elif conv == "path":
-            values[name] = data.draw(st.text(st.characters(blacklist_categories=("Cs",)),
-                                             max_size=12))
+            values[name] = data.draw(
+                st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+            )
         else:
             values[name] = data.draw(param_text)
     url = router.url_path_for("r", **values)
@@ -375,14 +434,20 @@ def test_overlong_numbers_are_no_match_not_a_500() -> None:
 
         return PlainTextResponse(repr(request.path_params)[:40])
 
-    app = make([Route("/u/{id:int}", ok), Route("/v{n:int}/x", ok), Route("/f/{x:float}", ok),
-                Route("/p/{a:int}/{rest:path}", ok), Mount("/m/{k:int}", [Route("/", ok)])])
+    app = make(
+        [
+            Route("/u/{id:int}", ok),
+            Route("/v{n:int}/x", ok),
+            Route("/f/{x:float}", ok),
+            Route("/p/{a:int}/{rest:path}", ok),
+            Mount("/m/{k:int}", [Route("/", ok)]),
+        ]
+    )
     app.assemble()
     digits = "1" * 5000
 
     async def run() -> list[int | None]:
-        paths = [f"/u/{digits}", f"/v{digits}/x", f"/f/{digits}", f"/p/{digits}/z",
-                 f"/m/{digits}/"]
+        paths = [f"/u/{digits}", f"/v{digits}/x", f"/f/{digits}", f"/p/{digits}/z", f"/m/{digits}/"]
         return [(await call(app, "GET", p))[0] for p in paths]
 
     previous = sys.get_int_max_str_digits()

@@ -26,18 +26,25 @@ class WS(BaseRoute):
 
 def build():
     static_app = PlainTextResponse("static")
-    return make([
-        Route("/users/{id:int}", ok, name="user"),
-        Route("/files/{rest:path}", ok, name="file"),
-        Route("/obj/{key:uuid}/{price:float}", ok, name="obj"),
-        Route("/hello world/{name}", ok, name="spaced"),
-        Mount("/api", [Route("/items/{name}", ok, name="item"),
-                       Mount("/v{version:int}", [Route("/", ok, name="root")], name="v")],
-              name="api"),
-        Mount("/static", static_app, name="static"),
-        Mount("/anon", [Route("/inner", ok, name="inner")]),
-        WS("/ws/{room}", "chat"),
-    ])
+    return make(
+        [
+            Route("/users/{id:int}", ok, name="user"),
+            Route("/files/{rest:path}", ok, name="file"),
+            Route("/obj/{key:uuid}/{price:float}", ok, name="obj"),
+            Route("/hello world/{name}", ok, name="spaced"),
+            Mount(
+                "/api",
+                [
+                    Route("/items/{name}", ok, name="item"),
+                    Mount("/v{version:int}", [Route("/", ok, name="root")], name="v"),
+                ],
+                name="api",
+            ),
+            Mount("/static", static_app, name="static"),
+            Mount("/anon", [Route("/inner", ok, name="inner")]),
+            WS("/ws/{room}", "chat"),
+        ]
+    )
 
 
 def test_url_path_for() -> None:
@@ -66,8 +73,11 @@ def test_errors_name_the_route_and_params() -> None:
     app = build()
     with pytest.raises(NoMatchFound, match=r"no route named 'nope'.*user"):
         app.url_path_for("nope")
-    with pytest.raises(NoMatchFound, match=r"'user' \(/users/\{id:int\}\) expects params id; "
-                                           r"missing id; unexpected uid"):
+    with pytest.raises(
+        NoMatchFound,
+        match=r"'user' \(/users/\{id:int\}\) expects params id; "
+        r"missing id; unexpected uid",
+    ):
         app.url_path_for("user", uid=1)
     with pytest.raises(NoMatchFound, match=r"'user'.*non-negative int"):
         app.url_path_for("user", id="abc")
@@ -77,15 +87,21 @@ def test_errors_name_the_route_and_params() -> None:
 
 def test_url_for_is_absolute_and_honours_root_path_and_mounts() -> None:
     async def links(request: Request) -> PlainTextResponse:
-        return PlainTextResponse(" ".join([
-            str(request.url_for("user", id=1)),
-            str(request.url_for("api:item", name="n")),
-            str(request.url_for("chat", room="x")),
-        ]))
+        return PlainTextResponse(
+            " ".join(
+                [
+                    str(request.url_for("user", id=1)),
+                    str(request.url_for("api:item", name="n")),
+                    str(request.url_for("chat", room="x")),
+                ]
+            )
+        )
 
-    routes = [Route("/users/{id:int}", ok, name="user"),
-              Mount("/api", [Route("/items/{name}", links, name="item")], name="api"),
-              WS("/ws/{room}", "chat")]
+    routes = [
+        Route("/users/{id:int}", ok, name="user"),
+        Mount("/api", [Route("/items/{name}", links, name="item")], name="api"),
+        WS("/ws/{room}", "chat"),
+    ]
     with client(routes, root_path="/root") as c:
         assert c.get("/api/items/z").text == (
             "http://testserver/root/users/1 http://testserver/root/api/items/n "
@@ -139,12 +155,18 @@ def test_routes_under_a_host_reverse_with_that_host() -> None:
     from lamina_routing import Host, HostURLPath
 
     async def links(request: Request) -> PlainTextResponse:
-        return PlainTextResponse(" ".join([str(request.url_for("t:home", tenant="beta")),
-                                           str(request.url_for("plain"))]))
+        return PlainTextResponse(
+            " ".join([str(request.url_for("t:home", tenant="beta")), str(request.url_for("plain"))])
+        )
 
-    routes = [Host("{tenant}.example.com", [Route("/", ok, name="home"),
-                                            Route("/links", links, name="links")], name="t"),
-              Route("/plain", ok, name="plain")]
+    routes = [
+        Host(
+            "{tenant}.example.com",
+            [Route("/", ok, name="home"), Route("/links", links, name="links")],
+            name="t",
+        ),
+        Route("/plain", ok, name="plain"),
+    ]
     app = make(routes)
     path = app.url_path_for("t:home", tenant="acme")
     assert path == "/" and isinstance(path, HostURLPath) and path.host == "acme.example.com"

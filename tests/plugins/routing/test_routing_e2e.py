@@ -16,8 +16,13 @@ from tests.helpers.servers import serve
 
 
 async def params(request: Request) -> JSONResponse:
-    return JSONResponse({"params": request.path_params, "root": request.scope.get("root_path"),
-                         "self": str(request.url_for("user", id=7))})
+    return JSONResponse(
+        {
+            "params": request.path_params,
+            "root": request.scope.get("root_path"),
+            "self": str(request.url_for("user", id=7)),
+        }
+    )
 
 
 async def text(request: Request) -> PlainTextResponse:
@@ -25,13 +30,15 @@ async def text(request: Request) -> PlainTextResponse:
 
 
 def build():
-    return make([
-        Route("/users/{id:int}", params, name="user"),
-        Route("/names/{name}", params),
-        Route("/files/{rest:path}", params),
-        Route("/text", text, methods=["GET", "DELETE"]),
-        Mount("/api", [Route("/", params), Route("/x/{name}", params)]),
-    ])
+    return make(
+        [
+            Route("/users/{id:int}", params, name="user"),
+            Route("/names/{name}", params),
+            Route("/files/{rest:path}", params),
+            Route("/text", text, methods=["GET", "DELETE"]),
+            Mount("/api", [Route("/", params), Route("/x/{name}", params)]),
+        ]
+    )
 
 
 SERVERS = [("uvicorn", "asyncio"), ("hypercorn", "asyncio"), ("hypercorn", "trio")]
@@ -76,11 +83,22 @@ def _raw_request(base: str, target: bytes) -> int:
     return int(data.split(b" ", 2)[1])
 
 
-@pytest.mark.parametrize("target", [
-    b"/names/%ff%fe", b"/users/..%2F..%2Fetc", b"/files/../../etc/passwd", b"/a/./b/../c",
-    b"/names/%2F", b"/names/%00", b"/" + b"x" * 6000, b"/files/" + b"%e2%82" * 100,
-    b"/api/%c0%af", b"//double//slashes//", b"/users/" + b"1" * 5000,
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        b"/names/%ff%fe",
+        b"/users/..%2F..%2Fetc",
+        b"/files/../../etc/passwd",
+        b"/a/./b/../c",
+        b"/names/%2F",
+        b"/names/%00",
+        b"/" + b"x" * 6000,
+        b"/files/" + b"%e2%82" * 100,
+        b"/api/%c0%af",
+        b"//double//slashes//",
+        b"/users/" + b"1" * 5000,
+    ],
+)
 def test_malformed_targets_never_give_500(target: bytes) -> None:
     with serve(build()) as base:
         status = _raw_request(base, target)

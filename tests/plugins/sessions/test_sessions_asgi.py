@@ -152,8 +152,13 @@ def test_other_scope_types_pass_through_untouched() -> None:
 def test_plain_http_without_lamina() -> None:
     async def http_app(scope: Any, receive: Any, send: Any) -> None:
         scope["session"]["hello"] = "world"
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"vary", b"Accept-Encoding")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"vary", b"Accept-Encoding")],
+            }
+        )
         await send({"type": "http.response.body", "body": b"ok"})
 
     app = SessionMiddleware(http_app, secret_key=[SECRET, "older"], cookie_name="s")
@@ -173,9 +178,16 @@ def test_cookie_found_among_others() -> None:
 
     app = SessionMiddleware(http_app, secret_key=SECRET)
     token = SessionSigner(SECRET).dumps({"a": 1})
-    scope = {"type": "http", "method": "GET", "path": "/", "query_string": b"",
-             "headers": [(b"cookie", b"theme=dark; xsession=zz"),
-                         (b"cookie", f"other=1; session={token}".encode())]}
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/",
+        "query_string": b"",
+        "headers": [
+            (b"cookie", b"theme=dark; xsession=zz"),
+            (b"cookie", f"other=1; session={token}".encode()),
+        ],
+    }
     sent = anyio.run(run, app, scope, [])
     assert sent[1]["body"] == b"{'a': 1}"
 
@@ -192,8 +204,7 @@ def test_session_is_lazy() -> None:
 
 
 def http_scope() -> dict[str, Any]:
-    return {"type": "http", "method": "GET", "path": "/stream", "headers": [],
-            "query_string": b""}
+    return {"type": "http", "method": "GET", "path": "/stream", "headers": [], "query_string": b""}
 
 
 def test_http_session_changed_while_streaming_is_not_lost_silently(

@@ -35,8 +35,13 @@ async def pop_missing(request: Request) -> PlainTextResponse:
     return PlainTextResponse("popped")
 
 
-ENDPOINTS = {"/set": set_value, "/get": get_value, "/none": untouched, "/clear": clear,
-             "/pop": pop_missing}
+ENDPOINTS = {
+    "/set": set_value,
+    "/get": get_value,
+    "/none": untouched,
+    "/clear": clear,
+    "/pop": pop_missing,
+}
 
 
 @pytest.fixture
@@ -121,15 +126,29 @@ def test_default_cookie_attributes(client: TestClient) -> None:
 
 
 def test_custom_cookie_attributes() -> None:
-    app = session_app(ENDPOINTS, cookie_name="sid", max_age=60, path="/app",
-                      domain="example.com", same_site="none", secure=True, http_only=False,
-                      partitioned=True)
+    app = session_app(
+        ENDPOINTS,
+        cookie_name="sid",
+        max_age=60,
+        path="/app",
+        domain="example.com",
+        same_site="none",
+        secure=True,
+        http_only=False,
+        partitioned=True,
+    )
     with TestClient(app, base_url="https://example.com") as c:
         header = c.get("/set").headers["set-cookie"]
     parts = [p.strip() for p in header.split(";")]
     assert parts[0].startswith("sid=")
-    assert set(parts[1:]) == {"Path=/app", "Domain=example.com", "Max-Age=60", "Secure",
-                              "SameSite=None", "Partitioned"}
+    assert set(parts[1:]) == {
+        "Path=/app",
+        "Domain=example.com",
+        "Max-Age=60",
+        "Secure",
+        "SameSite=None",
+        "Partitioned",
+    }
 
 
 def test_no_max_age_means_browser_session_cookie() -> None:

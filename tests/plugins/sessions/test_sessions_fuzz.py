@@ -15,8 +15,9 @@ GOOD = SIGNER.dumps({"user": "alice"})
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
-                                                                max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -37,7 +38,7 @@ def test_round_trip_of_any_json_dict(data: dict[str, Any]) -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.integers(0, len(GOOD) - 1), st.characters(codec="ascii"))
 def test_any_single_character_change_is_rejected(index: int, char: str) -> None:
-    mangled = GOOD[:index] + char + GOOD[index + 1:]
+    mangled = GOOD[:index] + char + GOOD[index + 1 :]
     if mangled != GOOD:
         result = SIGNER.loads(mangled, 60)
         # base64 padding bits can make two encodings decode to the same bytes; anything
@@ -61,8 +62,13 @@ async def _session_for(cookie_header: bytes) -> Any:
     async def send(message: Any) -> None:
         sent.append(message)
 
-    scope = {"type": "http", "method": "GET", "path": "/", "query_string": b"",
-             "headers": [(b"cookie", cookie_header)]}
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/",
+        "query_string": b"",
+        "headers": [(b"cookie", cookie_header)],
+    }
     await SessionMiddleware(app, secret_key=SECRET)(scope, receive, send)
     assert sent[0]["status"] == 200
     return seen[0]
@@ -75,8 +81,15 @@ def test_middleware_survives_any_cookie_header(raw: bytes) -> None:
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.tuples(st.from_regex(r"[a-z]{1,8}", fullmatch=True),
-                          st.from_regex(r"[A-Za-z0-9._-]{0,20}", fullmatch=True)), max_size=5))
+@given(
+    st.lists(
+        st.tuples(
+            st.from_regex(r"[a-z]{1,8}", fullmatch=True),
+            st.from_regex(r"[A-Za-z0-9._-]{0,20}", fullmatch=True),
+        ),
+        max_size=5,
+    )
+)
 def test_valid_cookie_found_among_others(others: list[tuple[str, str]]) -> None:
     pairs = [f"{n}={v}" for n, v in others if n != "session"]
     header = "; ".join([*pairs, f"session={GOOD}"]).encode()

@@ -58,15 +58,18 @@ def test_valid_cookie_is_read() -> None:
 
 def _flip(token: str, index: int) -> str:
     c = token[index]
-    return token[:index] + ("A" if c != "A" else "B") + token[index + 1:]
+    return token[:index] + ("A" if c != "A" else "B") + token[index + 1 :]
 
 
 @pytest.mark.parametrize("part", ["payload", "timestamp", "signature"])
 def test_tampered_cookie_is_an_empty_session(part: str) -> None:
     token = signed({"user": "alice"})
     payload, stamp, _sig = token.split(".")
-    index = {"payload": 1, "timestamp": len(payload) + 2,
-             "signature": len(payload) + len(stamp) + 3}[part]
+    index = {
+        "payload": 1,
+        "timestamp": len(payload) + 2,
+        "signature": len(payload) + len(stamp) + 3,
+    }[part]
     assert get_with(_flip(token, index)) == (200, {})
 
 
@@ -180,7 +183,8 @@ def test_size_limit_counts_name_value_and_attributes() -> None:
 
 
 def test_non_json_session_is_a_clear_error() -> None:
-    with TestClient(session_app(ENDPOINTS)) as c, pytest.raises(
-        SessionError, match="JSON-serializable"
+    with (
+        TestClient(session_app(ENDPOINTS)) as c,
+        pytest.raises(SessionError, match="JSON-serializable"),
     ):
         c.get("/bad")

@@ -91,13 +91,14 @@ def test_equality_and_repr() -> None:
 
 @given(
     data=st.text(st.characters(blacklist_categories=("Cs",))),
-    event=st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"),
-                  min_size=1),
-    event_id=st.text(st.characters(blacklist_categories=("Cs",),
-                                   blacklist_characters="\r\n\x00")),
+    event=st.text(
+        st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"), min_size=1
+    ),
+    event_id=st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n\x00")),
 )
-def test_any_event_round_trips_through_a_browser_parser(data: str, event: str,
-                                                        event_id: str) -> None:
+def test_any_event_round_trips_through_a_browser_parser(
+    data: str, event: str, event_id: str
+) -> None:
     raw = ServerSentEvent(data, event=event, id=event_id).encode()
     events, state = parse_stream(raw)
     expected = data.replace("\r\n", "\n").replace("\r", "\n")

@@ -45,7 +45,9 @@ async def test_headers_and_mixed_items() -> None:
         "x-accel-buffering": "no",
     }
     assert [(e.type, e.data, e.last_event_id) for e in client.events()] == [
-        ("message", "plain", ""), ("named", "d", "1"), ("message", '{"n":2}', "2"),
+        ("message", "plain", ""),
+        ("named", "d", "1"),
+        ("message", '{"n":2}', "2"),
     ]
     assert client.complete
     # Each event is its own body message: nothing is held back for batching.
@@ -142,8 +144,9 @@ async def test_disconnect_cancels_generator_and_runs_finally() -> None:
 
     client = Client()
     async with anyio.create_task_group() as tg:
-        tg.start_soon(EventSourceResponse(forever()), http_scope(sse_app()), client.receive,
-                      client.send)
+        tg.start_soon(
+            EventSourceResponse(forever()), http_scope(sse_app()), client.receive, client.send
+        )
         await started.wait()
         t0 = time.monotonic()
         client.gone.set()
@@ -166,8 +169,12 @@ async def test_disconnect_while_blocked_in_send_still_closes_generator() -> None
 
     client = Client(stuck=True)
     async with anyio.create_task_group() as tg:
-        tg.start_soon(EventSourceResponse(forever(), send_timeout=None), http_scope(sse_app()),
-                      client.receive, client.send)
+        tg.start_soon(
+            EventSourceResponse(forever(), send_timeout=None),
+            http_scope(sse_app()),
+            client.receive,
+            client.send,
+        )
         await anyio.sleep(0.05)
         client.gone.set()
         with anyio.fail_after(1):
@@ -192,8 +199,7 @@ async def test_sync_generator_finally_runs_on_disconnect() -> None:
     assert cleaned.is_set()
 
 
-async def test_stuck_client_is_dropped_after_send_timeout(caplog: pytest.LogCaptureFixture
-                                                          ) -> None:
+async def test_stuck_client_is_dropped_after_send_timeout(caplog: pytest.LogCaptureFixture) -> None:
     cleaned = anyio.Event()
 
     async def forever() -> AsyncIterator[str]:
@@ -237,8 +243,9 @@ async def test_head_sends_headers_only_and_closes_the_source() -> None:
 
     gen = events()
     client = Client()
-    await EventSourceResponse(gen)(http_scope(sse_app(), method="HEAD"), client.receive,
-                                   client.send)
+    await EventSourceResponse(gen)(
+        http_scope(sse_app(), method="HEAD"), client.receive, client.send
+    )
     assert client.body == b"" and client.complete
     with pytest.raises(StopAsyncIteration):
         await gen.__anext__()
@@ -269,6 +276,7 @@ async def test_shutdown_ends_every_open_stream_cleanly() -> None:
                     await anyio.sleep(0.01)
             finally:
                 cleaned.append(n)
+
         return forever()
 
     clients = [Client() for _ in range(5)]
@@ -276,8 +284,9 @@ async def test_shutdown_ends_every_open_stream_cleanly() -> None:
     async with config.registry.running(handle_signals=False):
         async with anyio.create_task_group() as tg:
             for n, client in enumerate(clients):
-                tg.start_soon(EventSourceResponse(make(n)), http_scope(app), client.receive,
-                              client.send)
+                tg.start_soon(
+                    EventSourceResponse(make(n)), http_scope(app), client.receive, client.send
+                )
             await anyio.sleep(0.05)
             assert open_streams(app) == 5
             with anyio.fail_after(1):
@@ -306,12 +315,14 @@ async def test_lifespan_shutdown_of_the_app_closes_streams() -> None:
 
     with to_app_send, to_app, from_app_send, from_app, anyio.fail_after(2):
         async with anyio.create_task_group() as tg:
-            tg.start_soon(app, {"type": "lifespan", "state": {}}, to_app.receive,
-                          from_app_send.send)
+            tg.start_soon(
+                app, {"type": "lifespan", "state": {}}, to_app.receive, from_app_send.send
+            )
             await to_app_send.send({"type": "lifespan.startup"})
             assert (await from_app.receive())["type"] == "lifespan.startup.complete"
-            tg.start_soon(EventSourceResponse(forever()), http_scope(app), client.receive,
-                          client.send)
+            tg.start_soon(
+                EventSourceResponse(forever()), http_scope(app), client.receive, client.send
+            )
             await anyio.sleep(0.05)
             assert open_streams(app) == 1
             await to_app_send.send({"type": "lifespan.shutdown"})
@@ -337,8 +348,9 @@ async def test_server_signal_ends_streams_and_reaches_the_server_handler() -> No
         async with registry.running():
             with anyio.fail_after(2):
                 async with anyio.create_task_group() as tg:
-                    tg.start_soon(EventSourceResponse(forever()), http_scope(app),
-                                  client.receive, client.send)
+                    tg.start_soon(
+                        EventSourceResponse(forever()), http_scope(app), client.receive, client.send
+                    )
                     await anyio.sleep(0.05)
                     signal.raise_signal(signal.SIGINT)
         assert client.complete
@@ -383,8 +395,9 @@ def test_settings_are_validated() -> None:
 
 async def test_works_without_the_plugin_using_defaults() -> None:
     client = Client()
-    await EventSourceResponse(iter(["x"]))(http_scope(Lamina(autoload=False)), client.receive,
-                                           client.send)
+    await EventSourceResponse(iter(["x"]))(
+        http_scope(Lamina(autoload=False)), client.receive, client.send
+    )
     assert client.body == b"data: x\n\n"
 
 
@@ -437,8 +450,12 @@ async def test_a_generator_that_never_awaits_does_not_starve_the_loop() -> None:
     client = Client()
     with anyio.fail_after(5):
         async with anyio.create_task_group() as tg:
-            tg.start_soon(EventSourceResponse(greedy(), heartbeat=0, send_timeout=None),
-                          http_scope(sse_app()), client.receive, client.send)
+            tg.start_soon(
+                EventSourceResponse(greedy(), heartbeat=0, send_timeout=None),
+                http_scope(sse_app()),
+                client.receive,
+                client.send,
+            )
             tg.start_soon(other)
     assert 0 < produced <= 200
 
@@ -457,8 +474,9 @@ async def test_close_streams_from_another_thread(anyio_backend: str) -> None:
     async with app.extensions["sse"].registry.running(handle_signals=False):
         with anyio.fail_after(2):
             async with anyio.create_task_group() as tg:
-                tg.start_soon(EventSourceResponse(forever()), http_scope(app), client.receive,
-                              client.send)
+                tg.start_soon(
+                    EventSourceResponse(forever()), http_scope(app), client.receive, client.send
+                )
                 await anyio.sleep(0.05)
                 closer = threading.Thread(target=close_streams, args=(app,))
                 closer.start()
@@ -488,7 +506,8 @@ async def test_send_failing_with_oserror_counts_as_a_disconnect(heartbeat: float
     client = BrokenPipe()
     with anyio.fail_after(2):
         await EventSourceResponse(forever(), heartbeat=heartbeat)(
-            http_scope(sse_app()), client.receive, client.send)
+            http_scope(sse_app()), client.receive, client.send
+        )
     assert cleaned.is_set()
     assert len(client.sent) == 3 and not client.complete
 
@@ -519,8 +538,12 @@ async def test_source_closed_even_when_the_servers_send_cannot_be_cancelled(
     client = ShieldedSend()
     timeout = 0.2 if ending == "send_timeout" else None
     async with anyio.create_task_group() as tg:
-        tg.start_soon(EventSourceResponse(forever(), send_timeout=timeout, heartbeat=0),
-                      http_scope(sse_app()), client.receive, client.send)
+        tg.start_soon(
+            EventSourceResponse(forever(), send_timeout=timeout, heartbeat=0),
+            http_scope(sse_app()),
+            client.receive,
+            client.send,
+        )
         await anyio.sleep(0.05)
         if ending == "disconnect":
             client.gone.set()
@@ -540,8 +563,9 @@ async def test_streams_leave_the_registry_however_they_end() -> None:
     clients = [Client() for _ in range(20)]
     async with anyio.create_task_group() as tg:
         for client in clients:
-            tg.start_soon(EventSourceResponse(forever()), http_scope(app), client.receive,
-                          client.send)
+            tg.start_soon(
+                EventSourceResponse(forever()), http_scope(app), client.receive, client.send
+            )
         await anyio.sleep(0.05)
         assert open_streams(app) == 20
         for client in clients:
@@ -576,8 +600,9 @@ async def test_a_sync_source_blocked_in_a_step_does_not_hold_the_stream(ending: 
     finished = anyio.Event()
 
     async def respond() -> None:
-        await EventSourceResponse(blocking(), heartbeat=0)(http_scope(app), client.receive,
-                                                            client.send)
+        await EventSourceResponse(blocking(), heartbeat=0)(
+            http_scope(app), client.receive, client.send
+        )
         finished.set()
 
     async with config.registry.running(handle_signals=False), anyio.create_task_group() as tg:

@@ -57,8 +57,10 @@ def read_events(lines: Iterator[str], count: int) -> list[tuple[str, str]]:
 
 
 def app_with(feed: Feed, **settings):
-    routes = [Route("/feed", feed.endpoint),
-              Route("/text", lambda request: PlainTextResponse("compress me " * 100))]
+    routes = [
+        Route("/feed", feed.endpoint),
+        Route("/text", lambda request: PlainTextResponse("compress me " * 100)),
+    ]
     return make_app("routing", "sse", "gzip", routes=routes, settings=settings or None)
 
 
@@ -128,8 +130,12 @@ def test_heartbeat_and_send_timeout_from_the_settings_in_process() -> None:
 
         return EventSourceResponse(events())
 
-    app = make_app("routing", "sse", routes=[Route("/idle", idle), Route("/busy", busy)],
-                   settings={"sse": {"heartbeat_interval": 0.05, "send_timeout": 0.2}})
+    app = make_app(
+        "routing",
+        "sse",
+        routes=[Route("/idle", idle), Route("/busy", busy)],
+        settings={"sse": {"heartbeat_interval": 0.05, "send_timeout": 0.2}},
+    )
     with TestClient(app) as client:
         with client.stream("GET", "/idle") as response:
             lines = response.iter_lines()

@@ -27,9 +27,16 @@ def request(
     query: bytes = b"",
 ) -> Result:
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
-        "scheme": "http", "path": path, "raw_path": path.encode("utf-8", "surrogatepass"),
-        "root_path": root_path, "query_string": query, "server": ("testserver", 80),
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode("utf-8", "surrogatepass"),
+        "root_path": root_path,
+        "query_string": query,
+        "server": ("testserver", 80),
         "headers": [(k.lower().encode(), v.encode("latin-1")) for k, v in headers],
     }
     messages: list[dict[str, Any]] = []

@@ -34,8 +34,12 @@ def test_settings_mount_and_url_for(static_dir: Path) -> None:
     async def home(request: Any) -> PlainTextResponse:
         return PlainTextResponse(str(request.url_for("static", path="/css/app.css")))
 
-    app = make_app("routing", "staticfiles", routes=[Route("/", home)], settings={
-        "staticfiles": {"directory": str(static_dir), "cache_control": "max-age=60"}})
+    app = make_app(
+        "routing",
+        "staticfiles",
+        routes=[Route("/", home)],
+        settings={"staticfiles": {"directory": str(static_dir), "cache_control": "max-age=60"}},
+    )
     with TestClient(app) as client:
         r = client.get("/static/css/app.css")
         assert r.status_code == 200 and r.text == "body{}"
@@ -46,8 +50,13 @@ def test_settings_mount_and_url_for(static_dir: Path) -> None:
 
 
 def test_custom_prefix_and_html(static_dir: Path) -> None:
-    app = make_app("routing", "staticfiles", settings={
-        "staticfiles": {"directory": [str(static_dir)], "prefix": "/assets/", "html": True}})
+    app = make_app(
+        "routing",
+        "staticfiles",
+        settings={
+            "staticfiles": {"directory": [str(static_dir)], "prefix": "/assets/", "html": True}
+        },
+    )
     with TestClient(app, follow_redirects=False) as client:
         assert client.get("/assets/").text == "<h1>index</h1>"
         r = client.get("/assets")
@@ -59,8 +68,12 @@ def test_errors_go_through_the_app_handlers(static_dir: Path) -> None:
     def not_found(request: Any, exc: Any) -> PlainTextResponse:
         return PlainTextResponse("custom 404", status_code=404)
 
-    app = make_app("routing", "staticfiles", exception_handlers={404: not_found},
-                   settings={"staticfiles": {"directory": str(static_dir)}})
+    app = make_app(
+        "routing",
+        "staticfiles",
+        exception_handlers={404: not_found},
+        settings={"staticfiles": {"directory": str(static_dir)}},
+    )
     with TestClient(app) as client:
         r = client.get("/static/nope.css")
         assert r.status_code == 404 and r.text == "custom 404"
@@ -69,8 +82,9 @@ def test_errors_go_through_the_app_handlers(static_dir: Path) -> None:
 
 
 def test_missing_directory_fails_at_startup(tmp_path: Path) -> None:
-    app = make_app("routing", "staticfiles",
-                   settings={"staticfiles": {"directory": str(tmp_path / "missing")}})
+    app = make_app(
+        "routing", "staticfiles", settings={"staticfiles": {"directory": str(tmp_path / "missing")}}
+    )
     with pytest.raises(AssemblyError, match=r"\[staticfiles\].*missing.*does not exist"):
         app.assemble()
 
@@ -93,9 +107,12 @@ def test_plugins_contribute_directories(static_dir: Path, plugin_assets: Path) -
     def contribute(register: Any) -> None:
         register(StaticDir("/_widgets", directory=plugin_assets, name="widgets"))
 
-    app = make_app("routing", "staticfiles",
-                   plugin("widgets", staticfiles_register_dirs=contribute),
-                   settings={"staticfiles": {"directory": str(static_dir)}})
+    app = make_app(
+        "routing",
+        "staticfiles",
+        plugin("widgets", staticfiles_register_dirs=contribute),
+        settings={"staticfiles": {"directory": str(static_dir)}},
+    )
     with TestClient(app) as client:
         r = client.get("/_widgets/widget.js")
         assert r.status_code == 200 and r.text == "console.log(1)"
@@ -109,8 +126,9 @@ def test_contributed_missing_directory_names_the_plugin(tmp_path: Path) -> None:
     def contribute(register: Any) -> None:
         register(StaticDir("/_w", directory=tmp_path / "gone"))
 
-    app = make_app("routing", "staticfiles",
-                   plugin("widgets", staticfiles_register_dirs=contribute))
+    app = make_app(
+        "routing", "staticfiles", plugin("widgets", staticfiles_register_dirs=contribute)
+    )
     with pytest.raises(AssemblyError, match=r"'widgets'.*gone.*does not exist"):
         app.assemble()
 
@@ -119,9 +137,12 @@ def test_prefix_conflicts_name_both(static_dir: Path, plugin_assets: Path) -> No
     def contribute(register: Any) -> None:
         register(StaticDir("/static", directory=plugin_assets))
 
-    app = make_app("routing", "staticfiles",
-                   plugin("widgets", staticfiles_register_dirs=contribute),
-                   settings={"staticfiles": {"directory": str(static_dir)}})
+    app = make_app(
+        "routing",
+        "staticfiles",
+        plugin("widgets", staticfiles_register_dirs=contribute),
+        settings={"staticfiles": {"directory": str(static_dir)}},
+    )
     with pytest.raises(ConflictError, match=r"'/static'.*'widgets'.*\[staticfiles\]"):
         app.assemble()
 
@@ -130,8 +151,9 @@ def test_registering_something_else_is_an_error(plugin_assets: Path) -> None:
     def contribute(register: Any) -> None:
         register(str(plugin_assets))
 
-    app = make_app("routing", "staticfiles",
-                   plugin("widgets", staticfiles_register_dirs=contribute))
+    app = make_app(
+        "routing", "staticfiles", plugin("widgets", staticfiles_register_dirs=contribute)
+    )
     with pytest.raises(AssemblyError, match="StaticDir"):
         app.assemble()
 
@@ -173,8 +195,12 @@ def test_plugin_ships_assets_in_its_package(
         register(StaticDir("/_w", package="demo_widget_plugin", name="w"))
 
     try:
-        app = make_app("routing", "staticfiles", plugin("w", staticfiles_register_dirs=contribute),
-                       settings={"staticfiles": {"cache_control": "no-cache"}})
+        app = make_app(
+            "routing",
+            "staticfiles",
+            plugin("w", staticfiles_register_dirs=contribute),
+            settings={"staticfiles": {"cache_control": "no-cache"}},
+        )
         with TestClient(app) as client:
             r = client.get("/_w/w.css")
             assert r.text == ".w{}" and r.headers["cache-control"] == "no-cache"

@@ -251,8 +251,7 @@ def test_websocket_scope_is_closed(site: Path) -> None:
         async def send(message: dict[str, object]) -> None:
             sent.append(message)
 
-        await StaticFiles(site)({"type": "websocket", "path": "/x", "headers": []},
-                                receive, send)
+        await StaticFiles(site)({"type": "websocket", "path": "/x", "headers": []}, receive, send)
 
     anyio.run(main)
     assert sent == [{"type": "websocket.close", "code": 1000}]
@@ -271,8 +270,13 @@ def test_on_trio(site: Path) -> None:
         async def send(message: dict[str, object]) -> None:
             messages.append(message)
 
-        scope = {"type": "http", "method": "GET", "path": "/data.bin", "root_path": "",
-                 "headers": [(b"range", b"bytes=0-9")]}
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": "/data.bin",
+            "root_path": "",
+            "headers": [(b"range", b"bytes=0-9")],
+        }
         await StaticFiles(site)(scope, receive, send)
 
     anyio.run(main, backend="trio")
@@ -282,8 +286,14 @@ def test_on_trio(site: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "encoded"),
-    [("a?b", "a%3Fb"), ("a#b", "a%23b"), ("%2e%2e", "%252e%252e"), ("sp ace", "sp%20ace"),
-     ("é", "%C3%A9"), ("a;b=c", "a;b=c")],
+    [
+        ("a?b", "a%3Fb"),
+        ("a#b", "a%23b"),
+        ("%2e%2e", "%252e%252e"),
+        ("sp ace", "sp%20ace"),
+        ("é", "%C3%A9"),
+        ("a;b=c", "a;b=c"),
+    ],
 )
 def test_directory_redirect_keeps_odd_names_in_the_path(
     tmp_path: Path, name: str, encoded: str

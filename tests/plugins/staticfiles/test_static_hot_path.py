@@ -17,15 +17,21 @@ def test_no_hook_call_while_serving(tmp_path: Path) -> None:
     assets = tmp_path / "assets"
     assets.mkdir()
     (assets / "w.js").write_text("1")
-    contributor = plugin("widgets", lamina_staticfiles_register_dirs=lambda register: register(
-        StaticDir("/_widgets", directory=assets)))
-    app = make_app("routing", "staticfiles", contributor,
-                   settings={"staticfiles": {"directory": str(own)}})
+    contributor = plugin(
+        "widgets",
+        lamina_staticfiles_register_dirs=lambda register: register(
+            StaticDir("/_widgets", directory=assets)
+        ),
+    )
+    app = make_app(
+        "routing", "staticfiles", contributor, settings={"staticfiles": {"directory": str(own)}}
+    )
     calls: list[str] = []
     with TestClient(app) as client:
         client.get("/static/app.css")
         undo = app.pm.add_hookcall_monitoring(
-            lambda name, impls, kwargs: calls.append(name), lambda *args: None)
+            lambda name, impls, kwargs: calls.append(name), lambda *args: None
+        )
         try:
             for i in range(60):
                 path = ("/static/app.css", "/_widgets/w.js", "/static/missing")[i % 3]

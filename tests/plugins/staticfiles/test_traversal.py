@@ -52,13 +52,33 @@ def tree(tmp_path: Path) -> Path:
 def decoded_attacks(tmp: Path) -> list[str]:
     secret = str(tmp / "secret.txt")
     return [
-        "/../secret.txt", "/..", "/../", "/sub/../../secret.txt", "/./../secret.txt",
-        "/sub/./../../secret.txt", "/../site/../secret.txt", "/..\\secret.txt",
-        "/sub\\..\\..\\secret.txt", "/\\..\\secret.txt", "/hello.txt\x00", "/\x00/../secret.txt",
-        "/hello.txt\x00.png", "/" + secret, "//" + secret.lstrip("/"), "/" * 5 + secret,
-        "/link_out", "/rel_link_out", "/dir_out/secret2.txt", "/dir_out/", "/dir_out",
-        "/sub/deep_out.txt", "/dir_in/deep_out.txt", "/%2e%2e/../../secret.txt",
-        "/" + "../" * 50 + "etc/passwd", "/C:\\Windows\\win.ini", "/sub/..",
+        "/../secret.txt",
+        "/..",
+        "/../",
+        "/sub/../../secret.txt",
+        "/./../secret.txt",
+        "/sub/./../../secret.txt",
+        "/../site/../secret.txt",
+        "/..\\secret.txt",
+        "/sub\\..\\..\\secret.txt",
+        "/\\..\\secret.txt",
+        "/hello.txt\x00",
+        "/\x00/../secret.txt",
+        "/hello.txt\x00.png",
+        "/" + secret,
+        "//" + secret.lstrip("/"),
+        "/" * 5 + secret,
+        "/link_out",
+        "/rel_link_out",
+        "/dir_out/secret2.txt",
+        "/dir_out/",
+        "/dir_out",
+        "/sub/deep_out.txt",
+        "/dir_in/deep_out.txt",
+        "/%2e%2e/../../secret.txt",
+        "/" + "../" * 50 + "etc/passwd",
+        "/C:\\Windows\\win.ini",
+        "/sub/..",
         "/ /../secret.txt",
     ]
 
@@ -66,8 +86,12 @@ def decoded_attacks(tmp: Path) -> list[str]:
 #: Not traversal for us, only odd literal names; they are unknown files (404), except that
 #: SPA mode answers unknown paths with its index page, which is what SPA mode is for.
 ODD_LITERALS = [
-    "/..;/secret.txt", "/.../secret.txt", "/\u2025/secret.txt", "/%2e%2e/secret.txt",
-    "/%c0%ae%c0%ae/secret.txt", "/" + "a" * 5000,
+    "/..;/secret.txt",
+    "/.../secret.txt",
+    "/\u2025/secret.txt",
+    "/%2e%2e/secret.txt",
+    "/%c0%ae%c0%ae/secret.txt",
+    "/" + "a" * 5000,
 ]
 
 
@@ -109,8 +133,10 @@ def test_follow_symlinks_opt_in(tree: Path) -> None:
 def _raw_get(base_url: str, target: bytes) -> tuple[int, bytes]:
     host, port = base_url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=5) as sock:
-        sock.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: t\r\nAccept: text/html\r\n"
-                     b"Accept-Encoding: gzip\r\nConnection: close\r\n\r\n")
+        sock.sendall(
+            b"GET " + target + b" HTTP/1.1\r\nHost: t\r\nAccept: text/html\r\n"
+            b"Accept-Encoding: gzip\r\nConnection: close\r\n\r\n"
+        )
         data = b""
         while True:
             chunk = sock.recv(65536)
@@ -122,21 +148,38 @@ def _raw_get(base_url: str, target: bytes) -> tuple[int, bytes]:
 
 
 RAW_TARGETS = [
-    b"/static/../secret.txt", b"/static/..%2fsecret.txt", b"/static/%2e%2e/secret.txt",
-    b"/static/%2e%2e%2fsecret.txt", b"/static/%2E%2E/%2E%2E/secret.txt",
-    b"/static/%252e%252e/secret.txt", b"/static/%252e%252e%252fsecret.txt",
-    b"/static/..%5csecret.txt", b"/static/%5c..%5csecret.txt", b"/static/..\\secret.txt",
-    b"/static/%00", b"/static/hello.txt%00.png", b"/static/%2fetc%2fpasswd",
-    b"/static//etc/passwd", b"/static/link_out", b"/static/rel_link_out",
-    b"/static/dir_out/secret2.txt", b"/static/dir_out/", b"/static/sub/deep_out.txt",
-    b"/static/%c0%ae%c0%ae/secret.txt", b"/static/sub/%2e%2e/%2e%2e/secret.txt",
-    b"/static/.%2e/secret.txt", b"/static/%2e./secret.txt",
+    b"/static/../secret.txt",
+    b"/static/..%2fsecret.txt",
+    b"/static/%2e%2e/secret.txt",
+    b"/static/%2e%2e%2fsecret.txt",
+    b"/static/%2E%2E/%2E%2E/secret.txt",
+    b"/static/%252e%252e/secret.txt",
+    b"/static/%252e%252e%252fsecret.txt",
+    b"/static/..%5csecret.txt",
+    b"/static/%5c..%5csecret.txt",
+    b"/static/..\\secret.txt",
+    b"/static/%00",
+    b"/static/hello.txt%00.png",
+    b"/static/%2fetc%2fpasswd",
+    b"/static//etc/passwd",
+    b"/static/link_out",
+    b"/static/rel_link_out",
+    b"/static/dir_out/secret2.txt",
+    b"/static/dir_out/",
+    b"/static/sub/deep_out.txt",
+    b"/static/%c0%ae%c0%ae/secret.txt",
+    b"/static/sub/%2e%2e/%2e%2e/secret.txt",
+    b"/static/.%2e/secret.txt",
+    b"/static/%2e./secret.txt",
 ]
 
 
 def test_real_server_battery(tree: Path) -> None:
-    app = Lamina(autoload=False, plugins=["routing", "staticfiles"], settings={
-        "staticfiles": {"directory": str(tree / "site"), "html": True}})
+    app = Lamina(
+        autoload=False,
+        plugins=["routing", "staticfiles"],
+        settings={"staticfiles": {"directory": str(tree / "site"), "html": True}},
+    )
     with serve(app) as base_url:
         status, data = _raw_get(base_url, b"/static/hello.txt")
         assert status == 200 and data.endswith(b"hello")
@@ -146,15 +189,35 @@ def test_real_server_battery(tree: Path) -> None:
             assert status == 404, (target, status)
 
 
-@settings(max_examples=300, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(path=st.lists(
-    st.one_of(st.sampled_from(["..", ".", "", "sub", "hello.txt", "link_out", "dir_out",
-                               "%2e%2e", "index.html", "\\", "\x00", "secret.txt",
-                               "\ud800", "\udc80"]),
-              st.text(max_size=12)),
-    max_size=8,
-).map(lambda parts: "/" + "/".join(parts)))
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    path=st.lists(
+        st.one_of(
+            st.sampled_from(
+                [
+                    "..",
+                    ".",
+                    "",
+                    "sub",
+                    "hello.txt",
+                    "link_out",
+                    "dir_out",
+                    "%2e%2e",
+                    "index.html",
+                    "\\",
+                    "\x00",
+                    "secret.txt",
+                    "\ud800",
+                    "\udc80",
+                ]
+            ),
+            st.text(max_size=12),
+        ),
+        max_size=8,
+    ).map(lambda parts: "/" + "/".join(parts))
+)
 def test_fuzzed_paths_never_escape_or_fail(tree: Path, path: str) -> None:
     for app in (StaticFiles(tree / "site", html=True), StaticFiles(tree / "site", spa=True)):
         r = request(app, path, headers=[("accept", "text/html"), ("accept-encoding", "br")])

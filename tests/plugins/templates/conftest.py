@@ -61,8 +61,9 @@ def tdir(tmp_path: Path) -> Callable[..., Path]:
 def build(lamina_clean_env: None) -> Callable[..., Any]:
     """``build(routes, *plugins, settings=..., **kwargs)``: an app with templates loaded."""
 
-    def make(routes: dict[str, tuple[str, Callable[..., Any]]], *plugins: Any,
-             **kwargs: Any) -> Any:
+    def make(
+        routes: dict[str, tuple[str, Callable[..., Any]]], *plugins: Any, **kwargs: Any
+    ) -> Any:
         return make_app("templates", router_plugin(routes), *plugins, **kwargs)
 
     return make

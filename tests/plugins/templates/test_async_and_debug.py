@@ -25,8 +25,10 @@ def test_async_environment_awaits_async_functions_in_templates(build, tdir) -> N
         await anyio.sleep(0)
         return 42
 
-    app = build({"/": ("a", page("a.html", {"items": items, "total": total}))},
-                settings={"templates": {"directories": [str(d)], "enable_async": True}})
+    app = build(
+        {"/": ("a", page("a.html", {"items": items, "total": total}))},
+        settings={"templates": {"directories": [str(d)], "enable_async": True}},
+    )
     assert templates(app).env.is_async
     with TestClient(app) as client:
         response = client.get("/")
@@ -54,8 +56,10 @@ def test_deferred_response_renders_on_demand(build, tdir) -> None:
         assert response.context is None  # nothing rendered yet in an async environment
         return response
 
-    app = build({"/": ("x", endpoint)},
-                settings={"templates": {"directories": [str(d)], "enable_async": True}})
+    app = build(
+        {"/": ("x", endpoint)},
+        settings={"templates": {"directories": [str(d)], "enable_async": True}},
+    )
     with TestClient(app) as client:
         assert client.get("/").text == "later"
     assert seen[0].body == b"later"
@@ -66,8 +70,11 @@ BROKEN = "line one\nline two\n{{ user.name.upper() }}\nline four\n"
 
 def test_debug_error_names_template_and_line(build, tdir) -> None:
     d = tdir("t", {"broken.html": BROKEN})
-    app = build({"/": ("b", page("broken.html"))}, debug=True,
-                settings={"templates": {"directories": [str(d)]}})
+    app = build(
+        {"/": ("b", page("broken.html"))},
+        debug=True,
+        settings={"templates": {"directories": [str(d)]}},
+    )
     with TestClient(app) as client, pytest.raises(TemplateRenderError) as info:
         client.get("/")
     assert str(info.value).startswith("broken.html:3: UndefinedError")
@@ -77,8 +84,11 @@ def test_debug_error_names_template_and_line(build, tdir) -> None:
 
 def test_debug_error_page_shows_source_around_the_line(build, tdir) -> None:
     d = tdir("t", {"broken.html": BROKEN})
-    app = build({"/": ("b", page("broken.html"))}, debug=True,
-                settings={"templates": {"directories": [str(d)]}})
+    app = build(
+        {"/": ("b", page("broken.html"))},
+        debug=True,
+        settings={"templates": {"directories": [str(d)]}},
+    )
     with TestClient(app, raise_server_exceptions=False) as client:
         response = client.get("/")
     assert response.status_code == 500
@@ -88,10 +98,18 @@ def test_debug_error_page_shows_source_around_the_line(build, tdir) -> None:
 
 
 def test_debug_error_in_included_template_points_at_that_file(build, tdir) -> None:
-    d = tdir("t", {"outer.html": "a\n{% include 'inner/part.html' %}\n",
-                   "inner/part.html": "ok\nok\n{{ 1 / zero }}\n"})
-    app = build({"/": ("o", page("outer.html", {"zero": 0}))}, debug=True,
-                settings={"templates": {"directories": [str(d)]}})
+    d = tdir(
+        "t",
+        {
+            "outer.html": "a\n{% include 'inner/part.html' %}\n",
+            "inner/part.html": "ok\nok\n{{ 1 / zero }}\n",
+        },
+    )
+    app = build(
+        {"/": ("o", page("outer.html", {"zero": 0}))},
+        debug=True,
+        settings={"templates": {"directories": [str(d)]}},
+    )
     with TestClient(app) as client, pytest.raises(TemplateRenderError) as info:
         client.get("/")
     assert str(info.value).startswith("inner/part.html:3: ZeroDivisionError")
@@ -99,8 +117,11 @@ def test_debug_error_in_included_template_points_at_that_file(build, tdir) -> No
 
 def test_debug_syntax_error_names_template_and_line(build, tdir) -> None:
     d = tdir("t", {"bad.html": "fine\n{% if %}\n"})
-    app = build({"/": ("b", page("bad.html"))}, debug=True,
-                settings={"templates": {"directories": [str(d)]}})
+    app = build(
+        {"/": ("b", page("bad.html"))},
+        debug=True,
+        settings={"templates": {"directories": [str(d)]}},
+    )
     with TestClient(app) as client, pytest.raises(TemplateRenderError) as info:
         client.get("/")
     assert str(info.value).startswith("bad.html:2: TemplateSyntaxError")
@@ -108,17 +129,27 @@ def test_debug_syntax_error_names_template_and_line(build, tdir) -> None:
 
 def test_debug_missing_template_names_it(build, tdir) -> None:
     d = tdir("t", {})
-    app = build({"/": ("m", page("nowhere.html"))}, debug=True,
-                settings={"templates": {"directories": [str(d)]}})
-    with TestClient(app) as client, pytest.raises(TemplateRenderError, match=r"^nowhere\.html: "
-                                                  r"TemplateNotFound"):
+    app = build(
+        {"/": ("m", page("nowhere.html"))},
+        debug=True,
+        settings={"templates": {"directories": [str(d)]}},
+    )
+    with (
+        TestClient(app) as client,
+        pytest.raises(
+            TemplateRenderError,
+            match=r"^nowhere\.html: "
+            r"TemplateNotFound",
+        ),
+    ):
         client.get("/")
 
 
 def test_without_debug_the_original_error_propagates_and_500_is_plain(build, tdir) -> None:
     d = tdir("t", {"broken.html": BROKEN})
-    app = build({"/": ("b", page("broken.html"))},
-                settings={"templates": {"directories": [str(d)]}})
+    app = build(
+        {"/": ("b", page("broken.html"))}, settings={"templates": {"directories": [str(d)]}}
+    )
     with TestClient(app) as client, pytest.raises(jinja2.UndefinedError) as info:
         client.get("/")
     assert "(in template broken.html:3)" in info.value.__notes__
@@ -134,8 +165,11 @@ def test_strict_undefined_setting(build, tdir) -> None:
     lax = build({"/": ("u", page("u.html"))}, settings={"templates": {"directories": [str(d)]}})
     with TestClient(lax) as client:
         assert client.get("/").text == "[]"
-    strict = build({"/": ("u", page("u.html"))}, debug=True, settings={
-        "templates": {"directories": [str(d)], "strict_undefined": True}})
+    strict = build(
+        {"/": ("u", page("u.html"))},
+        debug=True,
+        settings={"templates": {"directories": [str(d)], "strict_undefined": True}},
+    )
     with TestClient(strict) as client, pytest.raises(TemplateRenderError, match=r"^u\.html:1:"):
         client.get("/")
 

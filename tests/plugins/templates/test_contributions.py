@@ -17,9 +17,11 @@ def test_plugin_directory_serves_its_templates_and_app_overrides(build, tdir) ->
     shipped = tdir("plugin", {"shop/cart.html": "plugin cart", "shop/help.html": "plugin help"})
     own = tdir("app", {"shop/cart.html": "app cart"})
     shop = plugin("shop", lamina_templates_register_directories=lambda register: register(shipped))
-    app = build({"/cart": ("cart", page("shop/cart.html")),
-                 "/help": ("help", page("shop/help.html"))},
-                shop, settings={"templates": {"directories": [str(own)]}})
+    app = build(
+        {"/cart": ("cart", page("shop/cart.html")), "/help": ("help", page("shop/help.html"))},
+        shop,
+        settings={"templates": {"directories": [str(own)]}},
+    )
     with TestClient(app) as client:
         assert client.get("/cart").text == "app cart"
         assert client.get("/help").text == "plugin help"
@@ -47,8 +49,9 @@ def test_plugin_may_register_a_jinja_loader(build) -> None:
 
 
 def test_missing_plugin_directory_fails_assembly_naming_the_plugin(build, tmp_path) -> None:
-    broken = plugin("broken", lamina_templates_register_directories=lambda register:
-                    register(tmp_path / "nope"))
+    broken = plugin(
+        "broken", lamina_templates_register_directories=lambda register: register(tmp_path / "nope")
+    )
     app = build({}, broken)
     with pytest.raises(AssemblyError, match=r"nope.*plugin 'broken'.*does not exist"):
         app.assemble()
@@ -77,10 +80,18 @@ def test_context_processors_sync_and_async_in_order_endpoint_wins(build, tdir) -
     async def async_processor(request):
         return {"b": "async-b", "c": "async-c"}
 
-    procs = plugin("procs", lamina_templates_register_context_processors=lambda register: (
-        register(sync_processor), register(async_processor)))
-    app = build({"/p": ("p", page("p.html", {"c": "endpoint-c"}))}, procs,
-                settings={"templates": {"directories": [str(d)]}})
+    procs = plugin(
+        "procs",
+        lamina_templates_register_context_processors=lambda register: (
+            register(sync_processor),
+            register(async_processor),
+        ),
+    )
+    app = build(
+        {"/p": ("p", page("p.html", {"c": "endpoint-c"}))},
+        procs,
+        settings={"templates": {"directories": [str(d)]}},
+    )
     with TestClient(app) as client:
         response = client.get("/p")
     assert response.text == "sync-a async-b endpoint-c /p"
@@ -105,10 +116,13 @@ def test_processor_hooks_run_once_processors_per_render(build, tdir) -> None:
         hook_calls.append("dirs")
 
     contributor = plugin(
-        "contrib", lamina_templates_register_context_processors=register_processors,
-        lamina_templates_register_directories=register_dirs)
-    app = build({"/": ("p", page("p.html"))}, contributor,
-                settings={"templates": {"directories": [str(d)]}})
+        "contrib",
+        lamina_templates_register_context_processors=register_processors,
+        lamina_templates_register_directories=register_dirs,
+    )
+    app = build(
+        {"/": ("p", page("p.html"))}, contributor, settings={"templates": {"directories": [str(d)]}}
+    )
     with TestClient(app) as client:
         assert [client.get("/").text for _ in range(3)] == ["1", "2", "3"]
     assert sorted(hook_calls) == ["dirs", "processors"]
@@ -116,15 +130,21 @@ def test_processor_hooks_run_once_processors_per_render(build, tdir) -> None:
 
 def test_no_hook_calls_while_serving(build, tdir) -> None:
     d = tdir("t", {"p.html": "{{ x }}"})
-    contributor = plugin("contrib", lamina_templates_register_context_processors=lambda register:
-                         register(lambda request: {"x": 1}))
-    app = build({"/": ("p", page("p.html"))}, contributor,
-                settings={"templates": {"directories": [str(d)]}})
+    contributor = plugin(
+        "contrib",
+        lamina_templates_register_context_processors=lambda register: register(
+            lambda request: {"x": 1}
+        ),
+    )
+    app = build(
+        {"/": ("p", page("p.html"))}, contributor, settings={"templates": {"directories": [str(d)]}}
+    )
     calls: list[str] = []
     with TestClient(app) as client:
         client.get("/")
         undo = app.pm.add_hookcall_monitoring(
-            lambda name, impls, kwargs: calls.append(name), lambda *args: None)
+            lambda name, impls, kwargs: calls.append(name), lambda *args: None
+        )
         try:
             for _ in range(50):
                 assert client.get("/").text == "1"
@@ -139,9 +159,11 @@ def test_configure_environment_hook_adds_filters(build, tdir) -> None:
     def configure(env):
         env.filters["money"] = lambda cents: f"{cents / 100:.2f}"
 
-    app = build({"/": ("p", page("p.html"))},
-                plugin("money", lamina_templates_configure_environment=configure),
-                settings={"templates": {"directories": [str(d)]}})
+    app = build(
+        {"/": ("p", page("p.html"))},
+        plugin("money", lamina_templates_configure_environment=configure),
+        settings={"templates": {"directories": [str(d)]}},
+    )
     with TestClient(app) as client:
         assert client.get("/").text == "12.34"
 
@@ -192,8 +214,10 @@ def test_every_hookspec_is_documented_with_when_returns_example() -> None:
 
 
 def test_non_callable_processor_is_refused_naming_the_plugin(build) -> None:
-    bad = plugin("badproc", lamina_templates_register_context_processors=lambda register:
-                 register({"not": "callable"}))
+    bad = plugin(
+        "badproc",
+        lamina_templates_register_context_processors=lambda register: register({"not": "callable"}),
+    )
     app = build({}, bad)
     with pytest.raises(AssemblyError, match=r"plugin 'badproc'.*not callable"):
         app.assemble()

@@ -10,20 +10,28 @@ from lamina_templates import TemplateResponse, Templates, templates
 
 
 def test_renders_context_request_and_url_for(build, tdir) -> None:
-    d = tdir("t", {"page.html": "<h1>{{ title }}</h1><p>{{ request.url.path }}</p>"
-                                "<a href='{{ url_for('item', id=7) }}'>item</a>"})
+    d = tdir(
+        "t",
+        {
+            "page.html": "<h1>{{ title }}</h1><p>{{ request.url.path }}</p>"
+            "<a href='{{ url_for('item', id=7) }}'>item</a>"
+        },
+    )
 
     async def page(request):
         return TemplateResponse(request, "page.html", {"title": "Hello"})
 
-    app = build({"/page": ("page", page), "/items/{id}": ("item", page)},
-                settings={"templates": {"directories": [str(d)]}})
+    app = build(
+        {"/page": ("page", page), "/items/{id}": ("item", page)},
+        settings={"templates": {"directories": [str(d)]}},
+    )
     with TestClient(app) as client:
         response = client.get("/page")
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/html; charset=utf-8"
-    assert response.text == ("<h1>Hello</h1><p>/page</p>"
-                             "<a href='http://testserver/items/7'>item</a>")
+    assert response.text == (
+        "<h1>Hello</h1><p>/page</p><a href='http://testserver/items/7'>item</a>"
+    )
     assert int(response.headers["content-length"]) == len(response.content)
 
 
@@ -43,18 +51,26 @@ def test_test_client_exposes_template_name_and_context(build, tdir) -> None:
 
 def test_autoescape_on_for_html_and_xml_off_for_text(build, tdir) -> None:
     evil = "<script>alert('x')</script>"
-    d = tdir("t", {"a.html": "{{ v }}", "a.htm": "{{ v }}", "a.xml": "<r>{{ v }}</r>",
-                   "a.txt": "{{ v }}"})
+    d = tdir(
+        "t",
+        {"a.html": "{{ v }}", "a.htm": "{{ v }}", "a.xml": "<r>{{ v }}</r>", "a.txt": "{{ v }}"},
+    )
 
     def endpoint(name, media_type=None):
         def respond(request):
             return TemplateResponse(request, name, {"v": evil}, media_type=media_type)
+
         return respond
 
-    app = build({"/html": ("h", endpoint("a.html")), "/htm": ("m", endpoint("a.htm")),
-                 "/xml": ("x", endpoint("a.xml", "application/xml")),
-                 "/txt": ("t", endpoint("a.txt", "text/plain"))},
-                settings={"templates": {"directories": [str(d)]}})
+    app = build(
+        {
+            "/html": ("h", endpoint("a.html")),
+            "/htm": ("m", endpoint("a.htm")),
+            "/xml": ("x", endpoint("a.xml", "application/xml")),
+            "/txt": ("t", endpoint("a.txt", "text/plain")),
+        },
+        settings={"templates": {"directories": [str(d)]}},
+    )
     escaped = "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"
     with TestClient(app) as client:
         assert client.get("/html").text == escaped
@@ -75,8 +91,9 @@ def test_status_headers_and_background(build, tdir) -> None:
         ran.append("done")
 
     def gone(request):
-        return TemplateResponse(request, "gone.html", status_code=410,
-                                headers={"x-reason": "moved"}, background=task)
+        return TemplateResponse(
+            request, "gone.html", status_code=410, headers={"x-reason": "moved"}, background=task
+        )
 
     app = build({"/": ("gone", gone)}, settings={"templates": {"directories": [str(d)]}})
     with TestClient(app) as client:
@@ -89,8 +106,10 @@ def test_status_headers_and_background(build, tdir) -> None:
 
 def test_head_sends_headers_without_body(build, tdir) -> None:
     d = tdir("t", {"p.html": "twelve bytes"})
-    app = build({"/": ("p", lambda r: TemplateResponse(r, "p.html"))},
-                settings={"templates": {"directories": [str(d)]}})
+    app = build(
+        {"/": ("p", lambda r: TemplateResponse(r, "p.html"))},
+        settings={"templates": {"directories": [str(d)]}},
+    )
     with TestClient(app) as client:
         response = client.head("/")
     assert response.status_code == 200
@@ -99,14 +118,19 @@ def test_head_sends_headers_without_body(build, tdir) -> None:
 
 
 def test_inheritance_and_include_across_files(build, tdir) -> None:
-    d = tdir("t", {
-        "base.html": "<title>{% block title %}{% endblock %}</title>{% block body %}{% endblock %}",
-        "child.html": "{% extends 'base.html' %}{% block title %}T{% endblock %}"
-                      "{% block body %}{% include 'part.html' %}{% endblock %}",
-        "part.html": "[{{ who }}]",
-    })
-    app = build({"/": ("c", lambda r: TemplateResponse(r, "child.html", {"who": "<me>"}))},
-                settings={"templates": {"directories": [str(d)]}})
+    d = tdir(
+        "t",
+        {
+            "base.html": "<title>{% block title %}{% endblock %}</title>{% block body %}{% endblock %}",  # noqa: E501
+            "child.html": "{% extends 'base.html' %}{% block title %}T{% endblock %}"
+            "{% block body %}{% include 'part.html' %}{% endblock %}",
+            "part.html": "[{{ who }}]",
+        },
+    )
+    app = build(
+        {"/": ("c", lambda r: TemplateResponse(r, "child.html", {"who": "<me>"}))},
+        settings={"templates": {"directories": [str(d)]}},
+    )
     with TestClient(app) as client:
         assert client.get("/").text == "<title>T</title>[&lt;me&gt;]"
 
@@ -116,8 +140,9 @@ def test_standalone_templates_without_the_plugin(lamina_clean_env, tdir, routes_
 
     d = tdir("t", {"p.html": "{{ request.method }} {{ x }}"})
     own = Templates(d)
-    app = make_app(routes_plugin({"/": ("p", lambda r: own.TemplateResponse(r, "p.html",
-                                                                             {"x": 1}))}))
+    app = make_app(
+        routes_plugin({"/": ("p", lambda r: own.TemplateResponse(r, "p.html", {"x": 1}))})
+    )
     with TestClient(app) as client:
         response = client.get("/")
     assert response.text == "GET 1"

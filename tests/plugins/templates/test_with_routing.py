@@ -19,11 +19,15 @@ def test_mounted_endpoint_exposes_template_and_reverses_urls(lamina_clean_env, t
 
     routes = [
         Route("/", home, name="home"),
-        Mount("/shop", routes=[Route("/cart", cart, name="cart"),
-                               Route("/items/{id:int}", cart, name="item")], name="shop"),
+        Mount(
+            "/shop",
+            routes=[Route("/cart", cart, name="cart"), Route("/items/{id:int}", cart, name="item")],
+            name="shop",
+        ),
     ]
-    app = make_app("routing", "templates", routes=routes,
-                   settings={"templates": {"directories": [str(d)]}})
+    app = make_app(
+        "routing", "templates", routes=routes, settings={"templates": {"directories": [str(d)]}}
+    )
     with TestClient(app) as client:
         response = client.get("/shop/cart")
     assert response.status_code == 200

@@ -99,16 +99,26 @@ def test_it_is_an_http_connection(start: Any) -> None:
         assert isinstance(ws, HTTPConnection)
         await ws.accept()
         ws.state.visits = 1
-        await ws.send_json({
-            "url": str(ws.url), "q": ws.query_params["q"], "cookie": ws.cookies["c"],
-            "header": ws.headers["x-h"], "state": ws.state.visits,
-        })
+        await ws.send_json(
+            {
+                "url": str(ws.url),
+                "q": ws.query_params["q"],
+                "cookie": ws.cookies["c"],
+                "header": ws.headers["x-h"],
+                "state": ws.state.visits,
+            }
+        )
         await ws.close()
 
     client = start(single_endpoint_app(info))
     with client.websocket_connect("/ws?q=1", headers={"x-h": "v", "cookie": "c=3"}) as ws:
-        assert ws.receive_json() == {"url": "ws://testserver/ws?q=1", "q": "1",
-                                     "cookie": "3", "header": "v", "state": 1}
+        assert ws.receive_json() == {
+            "url": "ws://testserver/ws?q=1",
+            "q": "1",
+            "cookie": "3",
+            "header": "v",
+            "state": 1,
+        }
 
 
 def test_a_websocket_scope_is_required() -> None:
@@ -480,8 +490,11 @@ def test_json_mode_must_be_text_or_binary(start: Any) -> None:
 
     async def modes(ws: WebSocket) -> None:
         await ws.accept()
-        for call in (lambda: ws.send_json({}, mode="txt"), lambda: ws.receive_json(mode="bin"),
-                     lambda: ws.iter_json(mode="json").__anext__()):
+        for call in (
+            lambda: ws.send_json({}, mode="txt"),
+            lambda: ws.receive_json(mode="bin"),
+            lambda: ws.iter_json(mode="json").__anext__(),
+        ):
             try:
                 await call()
             except ValueError as exc:

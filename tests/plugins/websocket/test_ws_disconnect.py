@@ -37,15 +37,20 @@ def test_the_endpoint_and_the_test_see_the_same_exception(start: Any) -> None:
         await ws.accept()
         await ws.close(4002, "done here")
 
-    app = make_app("routing", "websocket", routes=[
-        WebSocketRoute("/echo", echo_until_gone), WebSocketRoute("/bye", hang_up)])
+    app = make_app(
+        "routing",
+        "websocket",
+        routes=[WebSocketRoute("/echo", echo_until_gone), WebSocketRoute("/bye", hang_up)],
+    )
     client = start(app)
     with client.websocket_connect("/echo") as ws:
         ws.send_text("hi")
         assert ws.receive_text() == "hi"
         ws.close(4000, "leaving")
-    with (client.websocket_connect("/bye") as ws,
-          pytest.raises(lamina_websocket.WebSocketDisconnect) as info):
+    with (
+        client.websocket_connect("/bye") as ws,
+        pytest.raises(lamina_websocket.WebSocketDisconnect) as info,
+    ):
         ws.receive_text()
     assert (info.value.code, info.value.reason) == (4002, "done here")
     assert [(type(e), e.code) for e in seen] == [(lamina.WebSocketDisconnect, 4000)]

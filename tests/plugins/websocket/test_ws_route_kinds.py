@@ -49,25 +49,32 @@ async def raw_tagged(tag: str, scope: Any, receive: Any, send: Any) -> None:
     await raw(scope, receive, send)
 
 
-@pytest.mark.parametrize(("endpoint", "options", "expected"), [
-    (raw, {}, "raw /ws"),                                  # (scope, receive, send): ASGI
-    (session, {}, "session /ws"),                          # (websocket): a session
-    (RawApp(), {}, "raw /ws"),                             # an app instance: ASGI
-    (SessionObject(), {"asgi": False}, "session /ws"),     # forced
-    (functools.partial(tagged, "p"), {}, "p"),              # partial(websocket): a session
-    (functools.partial(raw_tagged, "p"), {}, "raw /ws"),    # partial(scope, receive, send)
-    (raw, {"asgi": True}, "raw /ws"),                       # the old explicit form still works
-])
-def test_asgi_none_detects_the_endpoint_kind(start: Any, endpoint: Any, options: Any,
-                                             expected: str) -> None:
-    client = start(make_app("routing", "websocket",
-                            routes=[WebSocketRoute("/ws", endpoint, **options)]))
+@pytest.mark.parametrize(
+    ("endpoint", "options", "expected"),
+    [
+        (raw, {}, "raw /ws"),  # (scope, receive, send): ASGI
+        (session, {}, "session /ws"),  # (websocket): a session
+        (RawApp(), {}, "raw /ws"),  # an app instance: ASGI
+        (SessionObject(), {"asgi": False}, "session /ws"),  # forced
+        (functools.partial(tagged, "p"), {}, "p"),  # partial(websocket): a session
+        (functools.partial(raw_tagged, "p"), {}, "raw /ws"),  # partial(scope, receive, send)
+        (raw, {"asgi": True}, "raw /ws"),  # the old explicit form still works
+    ],
+)
+def test_asgi_none_detects_the_endpoint_kind(
+    start: Any, endpoint: Any, options: Any, expected: str
+) -> None:
+    client = start(
+        make_app("routing", "websocket", routes=[WebSocketRoute("/ws", endpoint, **options)])
+    )
     with client.websocket_connect("/ws") as ws:
         assert ws.receive_text() == expected
 
 
-@pytest.mark.parametrize("endpoint", [raw, session, RawApp(), functools.partial(tagged, "p"),
-                                      functools.partial(raw_tagged, "p")])
+@pytest.mark.parametrize(
+    "endpoint",
+    [raw, session, RawApp(), functools.partial(tagged, "p"), functools.partial(raw_tagged, "p")],
+)
 def test_same_verdict_as_route(endpoint: Any) -> None:
     route_says_asgi = Route("/", endpoint).kind == "asgi"
     ws_says_asgi = WebSocketRoute("/", endpoint).app is endpoint

@@ -13,8 +13,12 @@ from lamina_websocket import WebSocket, WebSocketEndpoint, WebSocketRoute
 
 
 def app_with(*routes: Any, **settings: Any) -> Any:
-    return make_app("routing", "websocket", routes=list(routes),
-                    settings={"websocket": settings} if settings else None)
+    return make_app(
+        "routing",
+        "websocket",
+        routes=list(routes),
+        settings={"websocket": settings} if settings else None,
+    )
 
 
 async def room(ws: WebSocket) -> None:
@@ -52,8 +56,9 @@ def test_reverse_routing_gives_a_websocket_url(start: Any) -> None:
         await ws.send_text(str(ws.url_for("room", name="lobby", n=3)))
         await ws.close()
 
-    app = app_with(WebSocketRoute("/rooms/{name}/{n:int}", room, name="room"),
-                   WebSocketRoute("/where", where))
+    app = app_with(
+        WebSocketRoute("/rooms/{name}/{n:int}", room, name="room"), WebSocketRoute("/where", where)
+    )
     path = app.url_path_for("room", name="lobby", n=3)
     assert isinstance(path, URLPath)
     assert (str(path), path.protocol) == ("/rooms/lobby/3", "websocket")
@@ -69,8 +74,13 @@ def test_default_name_is_the_function_name() -> None:
 
 
 def test_mounted_websocket_route(start: Any) -> None:
-    app = app_with(Mount("/chat", routes=[
-        WebSocketRoute("/rooms/{name}/{n:int}", room, name="room")], name="chat"))
+    app = app_with(
+        Mount(
+            "/chat",
+            routes=[WebSocketRoute("/rooms/{name}/{n:int}", room, name="room")],
+            name="chat",
+        )
+    )
     path = app.url_path_for("chat:room", name="x", n=1)
     assert (str(path), path.protocol) == ("/chat/rooms/x/1", "websocket")
     client = start(app)
@@ -84,11 +94,13 @@ def test_per_route_message_size_limit(start: Any) -> None:
         async for text in ws.iter_text():
             await ws.send_text(text)
 
-    client = start(app_with(
-        WebSocketRoute("/small", echo, name="small", max_message_size=4),
-        WebSocketRoute("/big", echo, name="big"),
-        max_message_size=8,
-    ))
+    client = start(
+        app_with(
+            WebSocketRoute("/small", echo, name="small", max_message_size=4),
+            WebSocketRoute("/big", echo, name="big"),
+            max_message_size=8,
+        )
+    )
     with client.websocket_connect("/small") as ws:
         ws.send_text("12345")
         assert ws.receive()["code"] == 1009
@@ -104,6 +116,7 @@ def test_route_middleware_wraps_only_that_route(start: Any) -> None:
         async def tagged(scope: Any, receive: Any, send: Any) -> None:
             scope["tag"] = "yes"
             await app(scope, receive, send)
+
         return tagged
 
     async def show(ws: WebSocket) -> None:
@@ -111,8 +124,12 @@ def test_route_middleware_wraps_only_that_route(start: Any) -> None:
         await ws.send_text(ws.scope.get("tag", "no"))
         await ws.close()
 
-    client = start(app_with(WebSocketRoute("/a", show, name="a", middleware=[tag]),
-                            WebSocketRoute("/b", show, name="b")))
+    client = start(
+        app_with(
+            WebSocketRoute("/a", show, name="a", middleware=[tag]),
+            WebSocketRoute("/b", show, name="b"),
+        )
+    )
     with client.websocket_connect("/a") as ws:
         assert ws.receive_text() == "yes"
     with client.websocket_connect("/b") as ws:
@@ -158,11 +175,16 @@ class Recorder(WebSocketEndpoint):
 
 @pytest.mark.parametrize(
     ("encoding", "send", "expected"),
-    [("text", ("text", "hi"), "hi"), ("bytes", ("bytes", b"\x01"), b"\x01"),
-     ("json", ("text", '{"a":1}'), {"a": 1}), ("json", ("bytes", b"[2]"), [2])],
+    [
+        ("text", ("text", "hi"), "hi"),
+        ("bytes", ("bytes", b"\x01"), b"\x01"),
+        ("json", ("text", '{"a":1}'), {"a": 1}),
+        ("json", ("bytes", b"[2]"), [2]),
+    ],
 )
-def test_class_endpoint_decodes_per_encoding(start: Any, encoding: str,
-                                             send: tuple[str, Any], expected: Any) -> None:
+def test_class_endpoint_decodes_per_encoding(
+    start: Any, encoding: str, send: tuple[str, Any], expected: Any
+) -> None:
     endpoint = type("E", (Recorder,), {"encoding": encoding, "log": []})
     client = start(app_with(WebSocketRoute("/e/{who}", endpoint)))
     with client.websocket_connect("/e/ann") as ws:
@@ -176,8 +198,9 @@ def test_class_endpoint_decodes_per_encoding(start: Any, encoding: str,
     ("encoding", "send"),
     [("text", ("bytes", b"x")), ("bytes", ("text", "x")), ("json", ("text", "{bad"))],
 )
-def test_class_endpoint_encoding_violation_closes_1003(start: Any, encoding: str,
-                                                       send: tuple[str, Any]) -> None:
+def test_class_endpoint_encoding_violation_closes_1003(
+    start: Any, encoding: str, send: tuple[str, Any]
+) -> None:
     endpoint = type("E", (Recorder,), {"encoding": encoding, "log": []})
     client = start(app_with(WebSocketRoute("/e/{who}", endpoint)))
     with client.websocket_connect("/e/bob") as ws:
@@ -223,10 +246,12 @@ def test_class_endpoint_message_too_big(start: Any) -> None:
     assert endpoint.log == [("connect", "dee"), ("disconnect", 1009)]
 
 
-@pytest.mark.parametrize(("exc", "code"), [(RuntimeError("boom"), 1011),
-                                           (HTTPException(403), 1008)])
-def test_raw_asgi_endpoint_errors_after_accept_still_close(start: Any, exc: Exception,
-                                                           code: int) -> None:
+@pytest.mark.parametrize(
+    ("exc", "code"), [(RuntimeError("boom"), 1011), (HTTPException(403), 1008)]
+)
+def test_raw_asgi_endpoint_errors_after_accept_still_close(
+    start: Any, exc: Exception, code: int
+) -> None:
     """A raw endpoint's progress is unknown to the handler: it closes, never sends HTTP."""
 
     async def raw(scope: Any, receive: Any, send: Any) -> None:
@@ -234,7 +259,6 @@ def test_raw_asgi_endpoint_errors_after_accept_still_close(start: Any, exc: Exce
         await send({"type": "websocket.accept"})
         raise exc
 
-    client = start(app_with(WebSocketRoute("/raw", raw, asgi=True)),
-                   raise_server_exceptions=False)
+    client = start(app_with(WebSocketRoute("/raw", raw, asgi=True)), raise_server_exceptions=False)
     with client.websocket_connect("/raw") as ws:
         assert ws.receive()["code"] == code

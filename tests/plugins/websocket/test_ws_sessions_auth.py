@@ -21,11 +21,13 @@ async def do_login(request: Request) -> PlainTextResponse:
 
 async def whoami(ws: WebSocket) -> None:
     await ws.accept()
-    await ws.send_json({
-        "user": ws.user.display_name if ws.user.is_authenticated else None,
-        "scopes": sorted(ws.auth.scopes),
-        "color": ws.session.get("color"),
-    })
+    await ws.send_json(
+        {
+            "user": ws.user.display_name if ws.user.is_authenticated else None,
+            "scopes": sorted(ws.auth.scopes),
+            "color": ws.session.get("color"),
+        }
+    )
     await ws.close()
 
 
@@ -39,9 +41,15 @@ async def private(ws: WebSocket) -> None:
 @pytest.fixture
 def app() -> Any:
     return make_app(
-        "routing", "websocket", "sessions", "auth",
-        routes=[Route("/login", do_login, methods=["POST"]),
-                WebSocketRoute("/ws/whoami", whoami), WebSocketRoute("/ws/private", private)],
+        "routing",
+        "websocket",
+        "sessions",
+        "auth",
+        routes=[
+            Route("/login", do_login, methods=["POST"]),
+            WebSocketRoute("/ws/whoami", whoami),
+            WebSocketRoute("/ws/private", private),
+        ],
         settings={"sessions": {"secret_key": "x" * 32}},
     )
 
@@ -52,8 +60,7 @@ def test_session_and_user_reach_the_websocket(start: Any, app: Any) -> None:
         assert ws.receive_json() == {"user": None, "scopes": [], "color": None}
     assert client.post("/login").status_code == 200
     with client.websocket_connect("/ws/whoami") as ws:
-        assert ws.receive_json() == {"user": "alice", "scopes": ["authenticated"],
-                                     "color": "teal"}
+        assert ws.receive_json() == {"user": "alice", "scopes": ["authenticated"], "color": "teal"}
 
 
 def test_requires_guards_a_websocket_endpoint(start: Any, app: Any) -> None:

@@ -32,8 +32,10 @@ async def _receive_one(message: dict[str, Any], limit: int) -> tuple[bool, list[
 
 
 @settings(max_examples=200, deadline=None)
-@given(text=st.text(st.characters(blacklist_categories=("Cs",)), max_size=40),
-       limit=st.integers(min_value=1, max_value=120))
+@given(
+    text=st.text(st.characters(blacklist_categories=("Cs",)), max_size=40),
+    limit=st.integers(min_value=1, max_value=120),
+)
 def test_text_limit_is_exact_in_utf8_bytes(text: str, limit: int) -> None:
     refused, sent = anyio.run(_receive_one, {"type": "websocket.receive", "text": text}, limit)
     assert refused == (len(text.encode("utf-8")) > limit)
@@ -44,6 +46,5 @@ def test_text_limit_is_exact_in_utf8_bytes(text: str, limit: int) -> None:
 @settings(max_examples=100, deadline=None)
 @given(size=st.integers(min_value=0, max_value=64), limit=st.integers(min_value=1, max_value=64))
 def test_bytes_limit_is_exact(size: int, limit: int) -> None:
-    refused, _ = anyio.run(_receive_one, {"type": "websocket.receive", "bytes": b"x" * size},
-                           limit)
+    refused, _ = anyio.run(_receive_one, {"type": "websocket.receive", "bytes": b"x" * size}, limit)
     assert refused == (size > limit)

@@ -12,8 +12,13 @@ from lamina.types import ASGIApp, Receive, Scope, Send
 from lamina_websocket import websocket_session
 
 
-def single_endpoint_app(endpoint: Callable[..., Any], *, asgi: bool = False,
-                        middleware: list[Middleware] | None = None, **settings: Any) -> Lamina:
+def single_endpoint_app(
+    endpoint: Callable[..., Any],
+    *,
+    asgi: bool = False,
+    middleware: list[Middleware] | None = None,
+    **settings: Any,
+) -> Lamina:
     inner: ASGIApp = endpoint if asgi else websocket_session(endpoint)
 
     async def router(scope: Scope, receive: Receive, send: Send) -> None:
