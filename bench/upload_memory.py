@@ -70,8 +70,8 @@ def build_app() -> Any:
             f"[server] lamina-routing unavailable ({exc!r}); using a local router", file=sys.stderr
         )
 
-    from lamina.exceptions import HTTPException
-    from lamina.requests import MAX_BODY_KEY
+    from lamina._exceptions import HTTPException
+    from lamina._requests import MAX_BODY_KEY
     from lamina.testing import plugin
 
     async def router(scope: Any, receive: Any, send: Any) -> None:

@@ -5,9 +5,9 @@ The public API is what ``__all__`` names; everything else is private.
 
 from __future__ import annotations
 
-from .app import KernelSettings, Lamina, RouteContribution
-from .datastructures import URL, Address, Headers, MutableHeaders, QueryParams, State, URLPath
-from .exceptions import (
+from ._app import KernelSettings, Lamina, RouteContribution
+from ._datastructures import URL, Address, Headers, MutableHeaders, QueryParams, State, URLPath
+from ._exceptions import (
     AssemblyError,
     ConflictError,
     HTTPException,
@@ -20,12 +20,12 @@ from .exceptions import (
     WebSocketDisconnect,
     WebSocketException,
 )
-from .files import FileResponse
-from .forms import FormData, UploadFile
-from .hookspecs import hookimpl, hookspec
-from .middleware import Middleware
-from .requests import ClientDisconnect, HTTPConnection, Request
-from .responses import (
+from ._files import FileResponse
+from ._forms import FormData, UploadFile
+from ._hookspecs import hookimpl, hookspec
+from ._middleware import Middleware
+from ._requests import ClientDisconnect, HTTPConnection, Request
+from ._responses import (
     HTMLResponse,
     JSONResponse,
     PlainTextResponse,
@@ -33,7 +33,7 @@ from .responses import (
     Response,
     StreamingResponse,
 )
-from .settings import Secret
+from ._settings import Secret
 
 __version__ = "0.1.0"
 

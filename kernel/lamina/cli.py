@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .app import Lamina
+    from ._app import Lamina
 
 __all__ = ["Command", "load_app", "main"]
 
@@ -117,8 +117,8 @@ def plugin_report(settings_file: str | None = None) -> list[dict[str, Any]]:
 
 def _plugin_report(settings_file: str | None) -> tuple[list[dict[str, Any]], list[str]]:
     """The rows, and the settings file's problems that belong to no plugin's row."""
-    from .plugins import inspect_installed, settings_file_problems
-    from .settings import load_settings_file
+    from ._plugins import inspect_installed, settings_file_problems
+    from ._settings import load_settings_file
 
     sections = load_settings_file(settings_file)
     infos = inspect_installed(sections)
@@ -203,8 +203,8 @@ BUILTIN = (
 
 def collect_commands() -> list[tuple[str, Command]]:
     """Built-in commands, then each enabled entry-point plugin's (``(plugin, command)``)."""
-    from .exceptions import ConflictError
-    from .plugins import command_plugin_manager, describe_plugin
+    from ._exceptions import ConflictError
+    from ._plugins import command_plugin_manager, describe_plugin
 
     commands: list[tuple[str, Command]] = [("lamina", c) for c in BUILTIN]
     pm = command_plugin_manager()
@@ -244,7 +244,7 @@ def build_parser(commands: Sequence[tuple[str, Command]]) -> argparse.ArgumentPa
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``lamina`` console script."""
-    from .exceptions import AssemblyError
+    from ._exceptions import AssemblyError
 
     try:
         commands = collect_commands()

@@ -29,8 +29,8 @@ import anyio.abc
 import anyio.from_thread
 import httpx
 
-from .errors import RAISE_KEY
-from .exceptions import WebSocketDisconnect
+from ._errors import RAISE_KEY
+from ._exceptions import WebSocketDisconnect
 from .types import ASGIApp, Message
 
 __all__ = [

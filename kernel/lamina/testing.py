@@ -21,8 +21,8 @@ import functools
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .app import Lamina
-from .hookspecs import hookimpl
+from ._app import Lamina
+from ._hookspecs import hookimpl
 
 if TYPE_CHECKING:
     from .testclient import TestClient

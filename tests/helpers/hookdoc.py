@@ -20,7 +20,7 @@ def spec_modules() -> list[str]:
     plugins = sorted(
         f"{p.parent.name}.hookspecs" for p in ROOT.glob("plugins/*/lamina_*/hookspecs.py")
     )
-    return ["lamina.hookspecs", *plugins]
+    return ["lamina._hookspecs", *plugins]
 
 
 def render() -> str:
@@ -36,7 +36,7 @@ def render() -> str:
     for module_name in spec_modules():
         module = importlib.import_module(module_name)
         owner = (
-            "the kernel" if module_name == "lamina.hookspecs" else f"`{module_name.split('.')[0]}`"
+            "the kernel" if module_name == "lamina._hookspecs" else f"`{module_name.split('.')[0]}`"
         )
         out += [f"## `{module_name}` — hooks defined by {owner}", ""]
         intro = inspect.getdoc(module) or ""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from lamina.datastructures import (
+from lamina._datastructures import (
     URL,
     Address,
     Headers,

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lamina import FileResponse
-from lamina.files import FileSnapshot, content_disposition, open_snapshot
+from lamina._files import FileSnapshot, content_disposition, open_snapshot
 
 CONTENT = bytes(range(256)) * 40  # 10240 bytes, every offset recognisable
 
@@ -440,7 +440,7 @@ def test_run_in_thread_cleans_up_after_cancellation() -> None:
     ``on_abandon`` when it finishes (on trio, anyio waits for the thread instead)."""
     import threading
 
-    from lamina.files import run_in_thread
+    from lamina._files import run_in_thread
 
     release = threading.Event()
     abandoned: list[str] = []
@@ -467,7 +467,7 @@ def test_run_in_thread_cleans_up_after_cancellation() -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.floats(min_value=0, max_value=253402300799, allow_nan=False))
 def test_http_date_matches_the_stdlib(timestamp: float) -> None:
-    from lamina.files import http_date
+    from lamina._files import http_date
 
     assert http_date(timestamp) == formatdate(timestamp, usegmt=True)
 
@@ -516,13 +516,13 @@ def test_file_is_opened_and_read_in_chunks_off_the_event_loop(
 ) -> None:
     import threading
 
-    import lamina.files
+    import lamina._files
 
     big = tmp_path / "big.bin"
     payload = os.urandom(200_000)
     big.write_bytes(payload)
     threads: list[tuple[str, threading.Thread]] = []
-    real_open, real_read = lamina.files.open_snapshot, lamina.files._read_at
+    real_open, real_read = lamina._files.open_snapshot, lamina._files._read_at
 
     def spy_open(*args: Any, **kwargs: Any) -> Any:
         threads.append(("open", threading.current_thread()))
@@ -532,8 +532,8 @@ def test_file_is_opened_and_read_in_chunks_off_the_event_loop(
         threads.append(("read", threading.current_thread()))
         return real_read(*args)
 
-    monkeypatch.setattr(lamina.files, "open_snapshot", spy_open)
-    monkeypatch.setattr(lamina.files, "_read_at", spy_read)
+    monkeypatch.setattr(lamina._files, "open_snapshot", spy_open)
+    monkeypatch.setattr(lamina._files, "_read_at", spy_read)
     loop_thread = threading.current_thread()  # anyio.run runs the loop in this thread
     r = call(lambda: FileResponse(big, chunk_size=16 * 1024), backend=backend)
     assert r.body == payload

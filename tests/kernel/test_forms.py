@@ -1,4 +1,4 @@
-"""Forms and uploads: lamina.forms through a real app (error layer included)."""
+"""Forms and uploads: lamina._forms through a real app (error layer included)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 import anyio
 import pytest
 from lamina import JSONResponse, Request, Response
-from lamina.forms import FormData, UploadFile, parse_options_header
-from lamina.requests import BODY_KEY, FORM_KEY
+from lamina._forms import FormData, UploadFile, parse_options_header
+from lamina._requests import BODY_KEY, FORM_KEY
 from lamina.testclient import TestClient
 from lamina.testing import make_app, plugin
 
@@ -822,7 +822,7 @@ def test_upload_disk_writes_and_reads_run_off_the_event_loop(
     import threading
     from tempfile import SpooledTemporaryFile
 
-    import lamina.forms
+    import lamina._forms
 
     calls: list[tuple[str, bool, bool]] = []  # (operation, on disk, on the loop thread)
 
@@ -843,7 +843,7 @@ def test_upload_disk_writes_and_reads_run_off_the_event_loop(
             self._note("rollover")
             super().rollover()
 
-    monkeypatch.setattr(lamina.forms, "SpooledTemporaryFile", Spy)
+    monkeypatch.setattr(lamina._forms, "SpooledTemporaryFile", Spy)
     loop_thread: list[threading.Thread] = []
     data = bytes(range(256)) * 200  # 50 KiB, streamed in small chunks below
 
@@ -904,7 +904,7 @@ def test_a_spawned_background_task_can_read_the_upload_and_closes_it_after() -> 
     """Handed to a spawner (lamina-background), the work outlives the request: the form's
     cleanup moves to the end of the work instead of closing the upload under it."""
     from lamina import Middleware
-    from lamina.responses import SPAWN_KEY
+    from lamina._responses import SPAWN_KEY
 
     spawned: list[Any] = []
     seen: dict[str, Any] = {}

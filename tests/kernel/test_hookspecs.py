@@ -1,6 +1,6 @@
 """Every hook specification is typed and documented: when it runs, what it returns, an example.
 
-Covers the kernel's ``lamina.hookspecs`` and every plugin-defined ``hookspecs.py`` under
+Covers the kernel's ``lamina._hookspecs`` and every plugin-defined ``hookspecs.py`` under
 ``plugins/*/lamina_*/``: a new undocumented hook fails this test.
 """
 
@@ -12,16 +12,16 @@ import textwrap
 import types
 from pathlib import Path
 
-import lamina.hookspecs
+import lamina._hookspecs
 import pytest
-from lamina.hookspecs import PROJECT
+from lamina._hookspecs import PROJECT
 from lamina.testing import make_app
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN_SPEC_MODULES = sorted(
     f"{path.parent.name}.hookspecs" for path in ROOT.glob("plugins/*/lamina_*/hookspecs.py")
 )
-SPEC_MODULES = ["lamina.hookspecs", *PLUGIN_SPEC_MODULES]
+SPEC_MODULES = ["lamina._hookspecs", *PLUGIN_SPEC_MODULES]
 
 
 def hookspecs_of(module: types.ModuleType) -> list[tuple[str, object]]:
@@ -137,17 +137,17 @@ def test_the_checker_catches_an_undocumented_hook():
 
 def test_every_kernel_hookspec_is_registered_and_none_is_async_firstresult():
     app = make_app()
-    kernel = {name for name, _fn in hookspecs_of(lamina.hookspecs)}
+    kernel = {name for name, _fn in hookspecs_of(lamina._hookspecs)}
     registered = {name for name in dir(app.pm.hook) if name.startswith("lamina_")}
     assert kernel <= registered
     for name in kernel:
         opts = getattr(app.pm.hook, name).spec.opts
-        fn = getattr(lamina.hookspecs, name)
+        fn = getattr(lamina._hookspecs, name)
         assert not (opts.get("firstresult") and inspect.iscoroutinefunction(fn)), name
 
 
 def test_hookspecs_cover_the_areas_the_kernel_promises():
-    kernel = {name for name, _fn in hookspecs_of(lamina.hookspecs)}
+    kernel = {name for name, _fn in hookspecs_of(lamina._hookspecs)}
     assert {
         "lamina_register_routes",
         "lamina_make_router",
@@ -168,7 +168,7 @@ def test_hookspecs_cover_the_areas_the_kernel_promises():
 def test_the_hook_reference_lists_every_kernel_hook():
     reference = (ROOT / "docs" / "hooks.md").read_text(encoding="utf-8")
     missing = [
-        name for name, _fn in hookspecs_of(lamina.hookspecs) if f"### `{name}(" not in reference
+        name for name, _fn in hookspecs_of(lamina._hookspecs) if f"### `{name}(" not in reference
     ]
     assert missing == [], "regenerate: uv run python -m tests.helpers.hookdoc > docs/hooks.md"
 

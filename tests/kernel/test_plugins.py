@@ -6,7 +6,7 @@ import types
 
 import pytest
 from lamina import ConflictError, Lamina, PluginLoadError, hookimpl
-from lamina.plugins import entry_points
+from lamina._plugins import entry_points
 from lamina.testing import make_app, plugin
 
 from tests.helpers.distributions import install_distribution

@@ -11,10 +11,10 @@ import anyio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lamina import JSONResponse, Request
-from lamina.datastructures import URL, Headers, QueryParams
-from lamina.forms import UploadFile, parse_options_header
-from lamina.requests import parse_cookie_header
-from lamina.responses import build_set_cookie
+from lamina._datastructures import URL, Headers, QueryParams
+from lamina._forms import UploadFile, parse_options_header
+from lamina._requests import parse_cookie_header
+from lamina._responses import build_set_cookie
 from lamina.testing import make_app, plugin
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

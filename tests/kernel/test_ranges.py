@@ -1,4 +1,4 @@
-"""Range and validator parsing (lamina.ranges): RFC 9110 semantics and fuzzing."""
+"""Range and validator parsing (lamina._ranges): RFC 9110 semantics and fuzzing."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from lamina.ranges import (
+from lamina._ranges import (
     etag_matches_strong,
     etag_matches_weak,
     parse_etag_list,

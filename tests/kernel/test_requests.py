@@ -16,8 +16,8 @@ from lamina import (
     Response,
     URLPath,
 )
-from lamina.exceptions import PayloadTooLarge, RequestError
-from lamina.requests import (
+from lamina._exceptions import PayloadTooLarge, RequestError
+from lamina._requests import (
     BODY_KEY,
     MAX_BODY_KEY,
     ClientDisconnect,

@@ -19,7 +19,7 @@ from lamina import (
     Response,
     StreamingResponse,
 )
-from lamina.responses import SPAWN_KEY, build_set_cookie
+from lamina._responses import SPAWN_KEY, build_set_cookie
 
 
 class Recorder:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lamina import Secret, SettingsError
-from lamina.settings import validate_section
+from lamina._settings import validate_section
 from lamina.testing import make_app, plugin
 
 

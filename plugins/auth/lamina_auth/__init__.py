@@ -29,7 +29,7 @@ from typing import Any
 
 import pluggy
 from lamina import AssemblyError, ConflictError, Lamina, Middleware, hookimpl
-from lamina.plugins import PluginInfo, call_attributed
+from lamina.plugin import PluginInfo, call_attributed
 
 from ._backends import (
     SESSION_USER_KEY,

@@ -15,7 +15,7 @@ import inspect
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
-from lamina.requests import HTTPConnection
+from lamina import HTTPConnection
 
 from ._types import AuthCredentials, BaseUser, SimpleUser
 

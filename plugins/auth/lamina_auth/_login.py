@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from lamina.requests import HTTPConnection
+from lamina import HTTPConnection
 from lamina_sessions import get_session
 
 from ._backends import SESSION_USER_KEY

@@ -6,9 +6,8 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from lamina.requests import HTTPConnection
-from lamina.responses import PlainTextResponse, Response
-from lamina.types import ASGIApp, Receive, Scope, Send
+from lamina import HTTPConnection, PlainTextResponse, Response
+from lamina.plugin import ASGIApp, Receive, Scope, Send
 
 from ._backends import AuthenticationBackend, AuthenticationError
 from ._types import AuthCredentials, UnauthenticatedUser

@@ -8,9 +8,13 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from lamina.exceptions import HTTPException, WebSocketException
-from lamina.requests import HTTPConnection
-from lamina.responses import PlainTextResponse, RedirectResponse
+from lamina import (
+    HTTPConnection,
+    HTTPException,
+    PlainTextResponse,
+    RedirectResponse,
+    WebSocketException,
+)
 
 from ._middleware import CHALLENGES_KEY
 

@@ -7,8 +7,7 @@ when ``lifespan.shutdown`` arrives, before the wrapped app hears of it.
 
 from __future__ import annotations
 
-from lamina.responses import SPAWN_KEY
-from lamina.types import ASGIApp, Message, Receive, Scope, Send
+from lamina.plugin import SPAWN_KEY, ASGIApp, Message, Receive, Scope, Send
 
 from ._runner import TaskRunner
 

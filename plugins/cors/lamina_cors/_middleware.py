@@ -25,7 +25,7 @@ import re
 import warnings
 from collections.abc import Awaitable, Iterable, Sequence
 
-from lamina.types import ASGIApp, Message, Receive, Scope, Send
+from lamina.plugin import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["SAFELISTED_HEADERS", "CORSMiddleware", "InsecureCORSWarning"]
 

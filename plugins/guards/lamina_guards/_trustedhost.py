@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from lamina.types import ASGIApp, Receive, Scope, Send
+from lamina.plugin import ASGIApp, Receive, Scope, Send
 
 __all__ = ["TrustedHostMiddleware", "parse_host"]
 

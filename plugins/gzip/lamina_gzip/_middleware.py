@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Iterable
 from typing import Any
 
 import anyio.to_thread
-from lamina.types import ASGIApp, Message, Receive, Scope, Send
+from lamina.plugin import ASGIApp, Message, Receive, Scope, Send
 
 from ._accept import _CACHE as _ACCEPT_CACHE
 from ._accept import accepts_gzip

@@ -30,8 +30,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import pluggy
-from lamina import hookimpl
-from lamina.exceptions import AssemblyError, ConflictError
+from lamina import AssemblyError, ConflictError, hookimpl
 
 from ._converters import (
     BUILTIN_CONVERTERS,
@@ -107,7 +106,7 @@ def _describer(app: Any) -> Any:
 
 def collect_converters(app: Lamina) -> dict[str, Converter]:
     """Converters contributed by plugins through ``lamina_routing_register_converters``."""
-    from lamina.plugins import call_attributed
+    from lamina.plugin import call_attributed
 
     found: dict[str, tuple[str, Converter]] = {}
     describe = _describer(app)
@@ -149,7 +148,7 @@ def lamina_make_router(app: Lamina, routes: Sequence[Any]) -> AppRouter:
 
 @hookimpl
 def lamina_register_commands(register: Any) -> None:
-    from lamina.cli import Command
+    from lamina.plugin import Command
 
     from . import _cli
 

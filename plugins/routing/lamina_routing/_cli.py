@@ -51,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lamina.cli import load_app
+    from lamina.plugin import load_app
 
     rows = route_rows(load_app(args.app))
     if args.json:

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 import anyio.to_thread
-from lamina.requests import Request
-from lamina.types import ASGIApp, Message, Receive, Scope, Send
+from lamina import Request
+from lamina.plugin import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["HTTP_VERBS", "HTTPEndpoint", "endpoint_kind", "head_app", "request_response"]
 

@@ -24,10 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from lamina.datastructures import URLPath, url_from_scope
-from lamina.exceptions import ConflictError, HTTPException
-from lamina.responses import RedirectResponse, Response
-from lamina.types import ASGIApp, Receive, Scope, Send
+from lamina import ConflictError, HTTPException, RedirectResponse, Response, URLPath
+from lamina.plugin import ASGIApp, Receive, Scope, Send, url_from_scope
 
 from ._converters import BUILTIN_CONVERTERS, Converter
 from ._paths import PathPattern, compile_host, compile_path

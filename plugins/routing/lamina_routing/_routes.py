@@ -14,9 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from lamina.middleware import Middleware
-from lamina.requests import MAX_BODY_KEY
-from lamina.types import ASGIApp, Receive, Scope, Send
+from lamina import Middleware
+from lamina.plugin import MAX_BODY_KEY, ASGIApp, Receive, Scope, Send
 
 from ._converters import Converter
 from ._endpoints import (

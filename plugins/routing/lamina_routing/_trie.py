@@ -23,7 +23,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from lamina.types import ASGIApp, Scope
+from lamina.plugin import ASGIApp, Scope
 
 from ._converters import Converter, IntConverter, StringConverter
 from ._paths import NAME_RE, Literal, Param, Partial, PathPattern

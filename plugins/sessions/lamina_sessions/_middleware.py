@@ -11,9 +11,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
-from lamina.datastructures import MutableHeaders
-from lamina.requests import parse_cookie_header
-from lamina.types import ASGIApp, Message, Receive, Scope, Send
+from lamina import MutableHeaders
+from lamina.plugin import ASGIApp, Message, Receive, Scope, Send, parse_cookie_header
 
 from ._session import SESSION_KEY, Session
 from ._signing import DEFAULT_SALT, SessionSigner

@@ -17,8 +17,7 @@ from typing import Any
 
 import anyio
 from lamina import HTTPConnection, StreamingResponse
-from lamina.responses import run_background
-from lamina.types import Receive, Scope, Send
+from lamina.plugin import Receive, Scope, Send, run_background
 
 from ._event import encode_event
 from ._shutdown import StreamRegistry

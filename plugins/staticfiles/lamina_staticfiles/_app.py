@@ -2,7 +2,7 @@
 
 Per request it does the path checks on the event loop, then exactly one worker-thread hop
 that finds the file, opens it, ``fstat``-s it and (when small) reads it, and finally hands
-the opened :class:`lamina.files.FileSnapshot` to :class:`lamina.FileResponse`, which does the
+the opened :class:`lamina._files.FileSnapshot` to :class:`lamina.FileResponse`, which does the
 validators, conditional requests and ranges without touching the disk again.
 """
 
@@ -13,17 +13,16 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from lamina import HTTPException, RedirectResponse
-from lamina.app import Lamina
-from lamina.files import (
+from lamina import FileResponse, HTTPException, Lamina, PlainTextResponse, RedirectResponse
+from lamina.plugin import (
     DEFAULT_CHUNK_SIZE,
-    FileResponse,
     FileSnapshot,
     NotAFile,
+    Receive,
+    Scope,
+    Send,
     run_in_thread,
 )
-from lamina.responses import PlainTextResponse
-from lamina.types import Receive, Scope, Send
 
 from ._mime import content_type_for
 from ._resolve import Source, package_directory, split_path

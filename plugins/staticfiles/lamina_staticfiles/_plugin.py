@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lamina import AssemblyError, ConflictError, Lamina, hookimpl
-from lamina.plugins import call_attributed
+from lamina.plugin import call_attributed
 
 from ._app import StaticFiles
 

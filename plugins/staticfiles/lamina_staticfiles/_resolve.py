@@ -22,7 +22,7 @@ from importlib import resources
 from pathlib import Path
 
 from lamina import AssemblyError
-from lamina.files import O_NOFOLLOW, FileSnapshot, NotAFile, open_snapshot
+from lamina.plugin import O_NOFOLLOW, FileSnapshot, NotAFile, open_snapshot
 
 __all__ = ["Source", "package_directory", "split_path"]
 

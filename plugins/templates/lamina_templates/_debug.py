@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 import jinja2
 from lamina import HTMLResponse, Request
-from lamina.errors import RAISE_KEY
+from lamina.plugin import RAISE_KEY
 
 from ._errors import TemplateRenderError
 from ._templates import Templates

@@ -6,8 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from lamina import HTMLResponse, Request
-from lamina.responses import Background
-from lamina.types import Receive, Scope, Send
+from lamina.plugin import Background, Receive, Scope, Send
 
 from ._templates import Templates, templates
 

@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import jinja2
 from lamina import AssemblyError, Request
-from lamina.plugins import call_attributed, describe_plugin
+from lamina.plugin import call_attributed, describe_plugin
 
 from ._errors import TemplateRenderError, locate
 
 if TYPE_CHECKING:
     from lamina import Lamina
-    from lamina.responses import Background
+    from lamina.plugin import Background
 
     from ._response import TemplateResponse
 

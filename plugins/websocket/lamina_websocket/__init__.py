@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from lamina import Lamina, WebSocketException, hookimpl
-from lamina.types import ASGIApp
+from lamina.plugin import ASGIApp
 
 from ._connection import (
     MAX_MESSAGE_SIZE_KEY,

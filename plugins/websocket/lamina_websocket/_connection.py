@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any, Literal
 
 from lamina import HTTPConnection, WebSocketDisconnect, WebSocketException
-from lamina.types import Message, Receive, Scope, Send
+from lamina.plugin import Message, Receive, Scope, Send
 
 __all__ = [
     "MAX_MESSAGE_SIZE_KEY",

@@ -13,7 +13,7 @@ from collections.abc import Generator
 from typing import Any, ClassVar, Literal
 
 from lamina import WebSocketException
-from lamina.types import Message, Receive, Scope, Send
+from lamina.plugin import Message, Receive, Scope, Send
 
 from ._connection import (
     CLOSE_INTERNAL_ERROR,

@@ -17,8 +17,7 @@ import contextlib
 import logging
 
 from lamina import HTTPException, PlainTextResponse, WebSocketException
-from lamina.errors import RAISE_KEY
-from lamina.types import ASGIApp, Message, Receive, Scope, Send
+from lamina.plugin import RAISE_KEY, ASGIApp, Message, Receive, Scope, Send
 
 from ._connection import (
     CLOSE_INTERNAL_ERROR,

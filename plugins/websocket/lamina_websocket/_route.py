@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from lamina import Middleware
-from lamina.types import ASGIApp, Receive, Scope, Send
+from lamina.plugin import ASGIApp, Receive, Scope, Send
 from lamina_routing import BaseRoute
 
 from ._connection import MAX_MESSAGE_SIZE_KEY, WebSocket

@@ -2,7 +2,7 @@
 
 Headers are validated and encoded once, when the response is built (a value with CR, LF or
 NUL is a ``ValueError`` there, so no header injection can reach the wire); ``__call__`` only
-sends. ``FileResponse`` lives in :mod:`lamina.files`.
+sends. ``FileResponse`` lives in :mod:`lamina._files`.
 
 Every response has a ``background`` slot: an async callable run after the body is sent. If
 a plugin put a spawner on the scope (``scope["lamina.spawn"]``, the background plugin does),
@@ -22,8 +22,8 @@ from urllib.parse import quote
 import anyio
 import anyio.to_thread
 
-from .datastructures import URL, MutableHeaders
-from .requests import BODY_DONE_KEY, CLEANUP_KEY, STREAMED_KEY, ClientDisconnect, run_cleanups
+from ._datastructures import URL, MutableHeaders
+from ._requests import BODY_DONE_KEY, CLEANUP_KEY, STREAMED_KEY, ClientDisconnect, run_cleanups
 from .types import Message, Receive, Scope, Send
 
 __all__ = [
@@ -202,7 +202,7 @@ class Response:
         """Add a ``Set-Cookie`` header (RFC 6265 plus ``Partitioned``/CHIPS).
 
         The value is sent as is when it is a plain cookie-octet string, else quoted with
-        octal escapes (the form ``SimpleCookie`` and :func:`lamina.requests.parse_cookie_header`
+        octal escapes (the form ``SimpleCookie`` and :func:`lamina._requests.parse_cookie_header`
         read back), so any text round-trips. CR, LF and NUL anywhere, and ``;`` in the name,
         path or domain, are a ``ValueError``. ``samesite="none"`` and ``partitioned`` imply
         ``Secure`` (browsers drop such cookies otherwise). ``expires`` is a datetime (naive

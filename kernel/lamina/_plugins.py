@@ -26,8 +26,8 @@ from typing import Any
 
 import pluggy
 
-from . import hookspecs
-from .exceptions import ConflictError, PluginLoadError
+from . import _hookspecs as hookspecs
+from ._exceptions import ConflictError, PluginLoadError
 
 ENTRY_POINT_GROUP = "lamina"
 ENV_AUTOLOAD_OFF = "LAMINA_DISABLE_PLUGIN_AUTOLOAD"
@@ -228,7 +228,7 @@ def inspect_installed(sections: dict[str, Any] | None = None) -> list[PluginInfo
     and its settings status against ``sections`` (the settings file's tables): ``none`` (no
     schema), ``defaults`` (no section, and none is required), ``ok``, or ``invalid`` with
     ``settings_errors``. A plugin that fails to import is reported, not raised."""
-    from .settings import validate_section
+    from ._settings import validate_section
 
     sections = sections or {}
     selection = resolve_selection(None, None, None)
@@ -304,8 +304,8 @@ def settings_file_problems(sections: dict[str, Any], infos: list[PluginInfo]) ->
     """What an app would refuse in the settings file beyond each plugin's own section: the
     kernel's ``[lamina]`` section, sections that name no installed plugin, and sections for
     plugins that take no settings."""
-    from .app import KERNEL_SECTION, KernelSettings
-    from .settings import validate_section
+    from ._app import KERNEL_SECTION, KernelSettings
+    from ._settings import validate_section
 
     problems: list[str] = []
     if KERNEL_SECTION in sections:
@@ -375,7 +375,7 @@ def check_pending(pm: pluggy.PluginManager, infos: list[PluginInfo]) -> None:
         info = by_name.get(plugin_name, PluginInfo(name=plugin_name))
         raise PluginLoadError(
             f"{info.describe()} implements an unknown hook: {exc}. Check the spelling against "
-            f"lamina.hookspecs, or install the plugin that declares it"
+            f"lamina._hookspecs, or install the plugin that declares it"
         ) from exc
 
 

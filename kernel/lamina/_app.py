@@ -16,19 +16,19 @@ from typing import Any, NamedTuple
 
 import pluggy
 
-from . import plugins as plugin_loading
-from .datastructures import State, URLPath
-from .errors import (
+from . import _plugins as plugin_loading
+from ._datastructures import State, URLPath
+from ._errors import (
     ExceptionHandlers,
     Handler,
     HTTPErrorLayer,
     OuterGuard,
     WebSocketErrorLayer,
 )
-from .exceptions import AssemblyError, ConflictError, HTTPException, SettingsError
-from .middleware import Middleware, MiddlewareLayer, build_onion, order_layers
-from .plugins import PluginInfo
-from .settings import load_settings_file, validate_section
+from ._exceptions import AssemblyError, ConflictError, HTTPException, SettingsError
+from ._middleware import Middleware, MiddlewareLayer, build_onion, order_layers
+from ._plugins import PluginInfo
+from ._settings import load_settings_file, validate_section
 from .types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["KernelSettings", "Lamina", "RouteContribution"]
@@ -45,7 +45,7 @@ class KernelSettings:
     debug: bool = False
     #: Largest request body accepted, in bytes (413 above it); ``None`` lifts the limit.
     max_body_size: int | None = 10 * 1024 * 1024
-    #: Form limits (see :mod:`lamina.forms`).
+    #: Form limits (see :mod:`lamina._forms`).
     max_form_fields: int = 1000
     max_form_files: int = 100
     max_form_part_size: int = 1024 * 1024
@@ -93,7 +93,7 @@ class Lamina:
 
     ``plugins`` adds local plugins (modules, classes or instances with hook implementations)
     or names entry points to load even when autoload is off. ``disable`` / ``only`` /
-    ``autoload`` select entry-point plugins (see :mod:`lamina.plugins` for the environment
+    ``autoload`` select entry-point plugins (see :mod:`lamina._plugins` for the environment
     variables). ``settings`` maps a plugin name (``"lamina"`` for the kernel) to its section;
     it is merged over ``lamina.toml``.
     """

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from .exceptions import SettingsError
+from ._exceptions import SettingsError
 
 __all__ = ["Secret", "SettingsError", "load_settings_file", "validate_section"]
 
@@ -76,7 +76,7 @@ def _resolve_env(value: Any, where: str, errors: list[str]) -> Any:
 def _type_name(tp: Any) -> str:
     if typing.get_origin(tp) is not None:
         text = str(tp)
-        for module in ("typing.", "pathlib.", "lamina.settings."):
+        for module in ("typing.", "pathlib.", "lamina._settings."):
             text = text.replace(module, "")
         return text
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")

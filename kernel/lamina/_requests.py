@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from .datastructures import URL, Address, Headers, QueryParams, State, URLPath, url_from_scope
-from .exceptions import PayloadTooLarge, RequestError
+from ._datastructures import URL, Address, Headers, QueryParams, State, URLPath, url_from_scope
+from ._exceptions import PayloadTooLarge, RequestError
 from .types import Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
-    from .app import Lamina
+    from ._app import Lamina
 
 __all__ = [
     "ClientDisconnect",
@@ -342,7 +342,7 @@ class Request(HTTPConnection):
         max_part_header_size: int | None = None,
         spool_size: int | None = None,
     ) -> FormReader:
-        """Parse a urlencoded or multipart body, streaming; see :mod:`lamina.forms`.
+        """Parse a urlencoded or multipart body, streaming; see :mod:`lamina._forms`.
 
         ``async with request.form() as form:`` closes the uploads on exit; ``form = await
         request.form()`` works too, and the form is then closed when the request ends. The
@@ -431,6 +431,6 @@ async def _no_receive() -> Message:
     raise RuntimeError("this Request was built without a receive channel")
 
 
-# Imported last: lamina.forms imports names defined above (a function-level import would
+# Imported last: lamina._forms imports names defined above (a function-level import would
 # cost about 2 us on every request.form() call).
-from .forms import FormReader  # noqa: E402
+from ._forms import FormReader  # noqa: E402

@@ -34,14 +34,14 @@ from urllib.parse import quote
 import anyio
 import anyio.to_thread
 
-from .ranges import (
+from ._ranges import (
     MAX_RANGES,
     etag_matches_strong,
     etag_matches_weak,
     parse_http_date,
     parse_range,
 )
-from .responses import Background, HeadersArg, Response, _check, run_background
+from ._responses import Background, HeadersArg, Response, _check, run_background
 from .types import Receive, Scope, Send
 
 __all__ = [

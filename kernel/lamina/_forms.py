@@ -52,12 +52,12 @@ import anyio.to_thread
 from python_multipart.exceptions import MultipartParseError, QuerystringParseError
 from python_multipart.multipart import MultipartParser, QuerystringParser
 
-from .datastructures import Headers, _MultiDict
-from .exceptions import PayloadTooLarge, RequestError, UnsupportedMediaType
-from .requests import FORM_KEY, add_cleanup
+from ._datastructures import Headers, _MultiDict
+from ._exceptions import PayloadTooLarge, RequestError, UnsupportedMediaType
+from ._requests import FORM_KEY, add_cleanup
 
 if TYPE_CHECKING:
-    from .requests import Request
+    from ._requests import Request
 
 __all__ = ["FormData", "FormReader", "UploadFile", "parse_options_header"]
 

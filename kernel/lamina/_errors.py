@@ -15,9 +15,9 @@ import traceback
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from .exceptions import HTTPException, WebSocketException
-from .requests import CLEANUP_KEY, ClientDisconnect, Request, run_cleanups
-from .responses import HTMLResponse, PlainTextResponse, Response
+from ._exceptions import HTTPException, WebSocketException
+from ._requests import CLEANUP_KEY, ClientDisconnect, Request, run_cleanups
+from ._responses import HTMLResponse, PlainTextResponse, Response
 from .types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger("lamina.error")

@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from .app import Lamina
+    from ._app import Lamina
+    from ._middleware import Middleware
     from .cli import Command
-    from .middleware import Middleware
     from .types import ASGIApp
 
 PROJECT = "lamina"
@@ -54,7 +54,7 @@ def lamina_add_hookspecs(pluginmanager: pluggy.PluginManager) -> None:
 
         @hookimpl
         def lamina_add_hookspecs(pluginmanager):
-            from . import hookspecs
+            from . import _hookspecs as hookspecs
             pluginmanager.add_hookspecs(hookspecs)
     """
 
@@ -120,7 +120,7 @@ def lamina_assemble(app: Lamina) -> None:
 
     Example::
 
-        from lamina.plugins import call_attributed
+        from lamina._plugins import call_attributed
 
         @hookimpl
         def lamina_assemble(app):

@@ -1,0 +1,55 @@
+"""The plugin author's surface: everything a plugin may import from the kernel.
+
+Apps import from ``lamina``; plugins import from ``lamina`` and from this module, and from
+nothing else in the kernel. First-party plugins follow the same rule (an import-linter
+contract checks it), so whatever they can do, a third-party plugin can do too.
+"""
+
+from __future__ import annotations
+
+from ._datastructures import url_from_scope
+from ._errors import RAISE_KEY
+from ._files import (
+    DEFAULT_CHUNK_SIZE,
+    O_NOFOLLOW,
+    FileSnapshot,
+    NotAFile,
+    open_snapshot,
+    run_in_thread,
+)
+from ._hookspecs import hookimpl, hookspec
+from ._middleware import Middleware
+from ._plugins import PluginInfo, call_attributed, describe_plugin
+from ._requests import MAX_BODY_KEY, parse_cookie_header
+from ._responses import SPAWN_KEY, Background, run_background
+from .cli import Command, load_app
+from .types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "MAX_BODY_KEY",
+    "O_NOFOLLOW",
+    "RAISE_KEY",
+    "SPAWN_KEY",
+    "ASGIApp",
+    "Background",
+    "Command",
+    "FileSnapshot",
+    "Message",
+    "Middleware",
+    "NotAFile",
+    "PluginInfo",
+    "Receive",
+    "Scope",
+    "Send",
+    "call_attributed",
+    "describe_plugin",
+    "hookimpl",
+    "hookspec",
+    "load_app",
+    "open_snapshot",
+    "parse_cookie_header",
+    "run_background",
+    "run_in_thread",
+    "url_from_scope",
+]
