@@ -1,0 +1,336 @@
+"""Compiling: route declarations turned, at assembly, into tables a Dispatcher serves.
+
+* every template is split on ``/``; literal segments are dict keys in a trie, parameter
+  segments are converter checks, a segment mixing text and parameters is one small regex, and
+  a ``path`` parameter ends the walk with a full-template regex (:mod:`._trie`);
+* every static path (no parameters) is resolved once, per method, into a dict: a request for
+  it costs one dict lookup and one call;
+* mounts are prefix leaves of the trie with their own compiled :class:`Dispatcher` (for a
+  list of routes) or the app they wrap; ``Host`` entries are checked alongside, in
+  registration order.
+
+Conflicts are found here, once: two routes with one method and path shape, or one explicit
+name, raise :class:`lamina.ConflictError` naming both contributors.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from lamina import ConflictError
+from lamina.plugin import ASGIApp, Scope
+
+from ._converters import BUILTIN_CONVERTERS, Converter
+from ._declaring import flatten
+from ._paths import PathPattern, compile_host, compile_path
+from ._reversing import MOUNT_TAIL, Delegate, ReverseEntry
+from ._routes import Host, Mount, wrap_middleware
+from ._serving import Dispatcher, Table, pick, with_params
+from ._trie import Leaf, insert
+
+__all__ = ["Compilation", "Enclosing", "describe_contributor"]
+
+
+def describe_contributor(plugin: str) -> str:
+    """The default way errors name who contributed a route."""
+    return "the app" if plugin == "app" else f"plugin {plugin!r}"
+
+
+@dataclass(frozen=True)
+class Enclosing:
+    """Where the routes being compiled sit: under which mounts and hosts."""
+
+    #: Path patterns of the enclosing mounts, outermost first.
+    prefix: tuple[PathPattern, ...] = ()
+    #: Reverse-name prefix (``"admin:"`` under a mount named ``admin``).
+    names: str = ""
+    #: Conflict-detection prefix: the enclosing mounts' shapes and hosts.
+    shape: str = ""
+    #: Converters of the enclosing mounts (or hosts), innermost first.
+    converters: tuple[Mapping[str, Converter], ...] = ()
+    #: The pattern of the innermost enclosing ``Host``.
+    host: PathPattern | None = None
+
+
+@dataclass
+class Compilation:
+    """State shared while a router and the routers of its mounts compile."""
+
+    app_converters: Mapping[str, Converter]
+    describe: Callable[[str], str]
+    redirect_slashes: bool
+    redirect_status: int
+    shapes: dict[tuple[str, str], dict[str, tuple[str, Any]]] = field(default_factory=dict)
+    reverse: dict[str, ReverseEntry] = field(default_factory=dict)
+    delegates: list[Delegate] = field(default_factory=list)
+    counter: int = 0
+
+    def build(
+        self, target: Dispatcher, contributions: list[tuple[Any, str]], where: Enclosing
+    ) -> None:
+        """Compile ``contributions`` into ``target``'s tables."""
+        target._http, target._ws, target._static = Table(), Table(), {}
+        target._redirect_slashes = self.redirect_slashes
+        target._redirect_status = self.redirect_status
+        static_leaves: list[Leaf] = []
+        http_leaves: list[tuple[Leaf, str]] = []
+        for route, contributor in contributions:
+            index = self.counter
+            self.counter += 1
+            who = f"{self.describe(contributor)}: {route!r}"
+            if isinstance(route, Host):
+                self._add_host(target, route, contributor, index, where)
+                continue
+            if isinstance(route, Mount):
+                self._add_mount(target, route, contributor, index, where)
+                continue
+            protocol = getattr(route, "protocol", None)
+            if protocol not in ("http", "websocket") or not isinstance(
+                getattr(route, "path", None), str
+            ):
+                raise TypeError(
+                    f"{who} is not a route the router understands: expected a "
+                    "lamina_routing Route, Mount, Host or BaseRoute subclass"
+                )
+            try:
+                pattern = compile_path(route.path, self._lookup(route, where))
+            except ValueError as exc:
+                raise ValueError(f"{who}: {exc}") from None
+            leaf = Leaf(index, route, contributor, pattern, "route")
+            if protocol == "http":
+                apps = getattr(route, "method_apps", None)
+                if apps is None:
+                    leaf.any = getattr(route, "app", None) or route.handle
+                else:
+                    leaf.handlers = dict(apps)
+                methods = getattr(route, "methods", None)
+                self._claim(
+                    "http",
+                    where.shape + pattern.shape,
+                    sorted(methods) if methods is not None else ["*"],
+                    route,
+                    contributor,
+                )
+                insert(target._http.root, pattern, leaf, prefix=False)
+                http_leaves.append((leaf, pattern.shape))
+                if pattern.is_static and pattern.tail_at is None:
+                    static_leaves.append(leaf)
+            else:
+                leaf.any = route.handle
+                self._claim("websocket", where.shape + pattern.shape, ["*"], route, contributor)
+                insert(target._ws.root, pattern, leaf, prefix=False)
+            self._name(where, route, contributor, (*where.prefix, pattern), protocol)
+        _explicit_head_wins(http_leaves)
+        target._http.freeze()
+        target._ws.freeze()
+        target._http_match = target._http.match
+        target._compiled = True
+        _build_static_cache(target, static_leaves)
+
+    def _lookup(self, route: Any, where: Enclosing) -> Callable[[str], Converter]:
+        """Converter names for ``route``: its own, its router's, the enclosing mounts' (inner
+        first), the app's plugins', then the built-ins."""
+        own = getattr(route, "converters", None) or {}
+        router_level = getattr(route, "router_converters", None) or {}
+        chain = (own, router_level, *where.converters, self.app_converters, BUILTIN_CONVERTERS)
+
+        def lookup(name: str) -> Converter:
+            for mapping in chain:
+                conv = mapping.get(name)
+                if conv is not None:
+                    return conv
+            raise KeyError(name)
+
+        return lookup
+
+    def _claim(
+        self, protocol: str, shape: str, methods: list[str], route: Any, contributor: str
+    ) -> None:
+        owners = self.shapes.setdefault((protocol, shape), {})
+        clash = None
+        if "*" in owners:
+            clash = ("*", owners["*"])
+        else:
+            for m in methods:
+                if m == "*" and owners:
+                    clash = next(iter(owners.items()))
+                    break
+                if m in owners:
+                    clash = (m, owners[m])
+                    break
+        if clash is not None:
+            method, (other_plugin, other) = clash
+            what = "WebSocket route" if protocol == "websocket" else f"route {method} {shape}"
+            if protocol == "websocket":
+                what += f" {shape}"
+            raise ConflictError(
+                f"{what} is registered twice: by {self.describe(other_plugin)} "
+                f"({other!r}) and by {self.describe(contributor)} ({route!r}); remove one, "
+                "or disable the plugin that contributes it"
+            )
+        for m in methods:
+            owners[m] = (contributor, route)
+
+    def _name(
+        self,
+        where: Enclosing,
+        route: Any,
+        contributor: str,
+        patterns: tuple[PathPattern, ...],
+        protocol: str,
+    ) -> None:
+        name = getattr(route, "name", None)
+        explicit = bool(name) and bool(getattr(route, "explicit_name", True))
+        if not name:
+            name = getattr(route, "default_name", None)
+            if not name:
+                return
+        full = where.names + name
+        existing = self.reverse.get(full)
+        if existing is not None:
+            if not explicit or (existing.explicit is False and explicit is False):
+                return
+            if existing.explicit:
+                raise ConflictError(
+                    f"route name {full!r} is used twice: by "
+                    f"{self.describe(existing.contributor)} ({existing.route!r}) and by "
+                    f"{self.describe(contributor)} ({route!r}); rename one of them"
+                )
+        self.reverse[full] = ReverseEntry(
+            protocol, patterns, route, explicit, contributor, where.host
+        )
+
+    def _child(self, routes: list[Any], contributor: str, where: Enclosing) -> Dispatcher:
+        child = Dispatcher()
+        child._nested = True
+        self.build(child, flatten((r, contributor) for r in routes), where)
+        return child
+
+    def _add_mount(
+        self, target: Dispatcher, mount: Mount, contributor: str, index: int, where: Enclosing
+    ) -> None:
+        try:
+            pattern = compile_path(mount.path, self._lookup(mount, where), prefix=True)
+        except ValueError as exc:
+            raise ValueError(f"{self.describe(contributor)}: {mount!r}: {exc}") from None
+        leaf = Leaf(index, mount, contributor, pattern, "mount")
+        patterns = (*where.prefix, pattern)
+        inner_names = where.names + (f"{mount.name}:" if mount.name else "")
+        if mount.routes is not None:
+            inner = Enclosing(
+                patterns,
+                inner_names,
+                where.shape + pattern.shape,
+                ((mount.converters,) if mount.converters else ()) + where.converters,
+                where.host,
+            )
+            target_app: ASGIApp = self._child(list(mount.routes), contributor, inner)._mounted
+        else:
+            target_app = mount.app
+            if mount.name:
+                self._name(where, mount, contributor, (*patterns, MOUNT_TAIL), "http")
+                self.delegates.append((inner_names, patterns, mount.app))
+        leaf.nested = mount.routes is not None
+        leaf.any = wrap_middleware(target_app, mount.middleware)
+        insert(target._http.root, pattern, leaf, prefix=True)
+        insert(target._ws.root, pattern, leaf, prefix=True)
+
+    def _add_host(
+        self, target: Dispatcher, host: Host, contributor: str, index: int, where: Enclosing
+    ) -> None:
+        try:
+            hp = compile_host(host.host, self._lookup(host, where))
+        except ValueError as exc:
+            raise ValueError(f"{self.describe(contributor)}: {host!r}: {exc}") from None
+        leaf = Leaf(index, host, contributor, hp, "host")
+        leaf.host = _host_matcher(hp)
+        inner_names = where.names + (f"{host.name}:" if host.name else "")
+        if host.routes is not None:
+            inner = Enclosing(
+                where.prefix,
+                inner_names,
+                where.shape + "@" + host.host,
+                ((host.converters,) if host.converters else ()) + where.converters,
+                hp,
+            )
+            target_app: ASGIApp = self._child(list(host.routes), contributor, inner)._mounted
+        else:
+            target_app = host.app
+            if host.name:
+                self.delegates.append((inner_names, where.prefix, host.app))
+        leaf.nested = host.routes is not None
+        leaf.any = wrap_middleware(target_app, host.middleware)
+        for table in (target._http, target._ws):
+            table.hosts.append(leaf)
+            table.has_hosts = True
+
+
+def _explicit_head_wins(http_leaves: list[tuple[Leaf, str]]) -> None:
+    """A route declaring HEAD takes it over from GET routes on the same path, whatever
+    their order: GET serves HEAD only when nobody asked for HEAD explicitly."""
+    explicit_head = {
+        shape
+        for leaf, shape in http_leaves
+        if "HEAD" in (getattr(leaf.route, "methods", None) or ())
+    }
+    for leaf, shape in http_leaves:
+        if (
+            shape in explicit_head
+            and leaf.handlers is not None
+            and "HEAD" not in (getattr(leaf.route, "methods", None) or ())
+        ):
+            leaf.handlers.pop("HEAD", None)
+
+
+def _build_static_cache(target: Dispatcher, leaves: list[Leaf]) -> None:
+    """Resolve each static path once per method it serves; requests then skip the trie."""
+    table = target._http
+    first_host = min((h.index for h in table.hosts), default=sys.maxsize)
+    cache: dict[str, dict[str, ASGIApp]] = {}
+    for leaf in leaves:
+        path = leaf.pattern.template  # type: ignore[union-attr]
+        if path in cache:
+            continue
+        out = table.candidates(path, None)
+        methods = {m for c in out if c[0].handlers for m in c[0].handlers}
+        entry: dict[str, ASGIApp] = {}
+        for method in methods:
+            picked = pick(out, method)
+            if picked is None:
+                continue
+            (winner, params, _i), app = picked
+            if winner.kind != "route" or winner.index > first_host:
+                continue
+            entry[method] = with_params(app, params, target._nested) if params else app
+        cache[path] = entry
+    target._static = cache
+
+
+def _split_host(value: str) -> str:
+    if value.startswith("["):
+        end = value.find("]")
+        return value[: end + 1].lower() if end != -1 else value.lower()
+    return value.partition(":")[0].lower()
+
+
+def _host_matcher(pattern: PathPattern) -> Callable[[Scope], dict[str, Any] | None]:
+    regex = pattern.regex
+
+    def match(scope: Scope) -> dict[str, Any] | None:
+        host = ""
+        for k, v in scope.get("headers", ()):
+            if k == b"host":
+                host = _split_host(v.decode("latin-1"))
+                break
+        m = regex.fullmatch(host)
+        if m is None:
+            return None
+        values = pattern.convert_groups(m)
+        if values is None:
+            return None
+        return dict(zip(pattern.names, values, strict=True))
+
+    return match
