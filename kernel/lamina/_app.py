@@ -123,7 +123,8 @@ class Lamina:
         #: A place for plugins to keep per-app objects, keyed by plugin name.
         self.extensions: dict[str, Any] = {}
         self.router: Any = None
-        self._asgi: Callable[[Scope, Receive, Send], Any] | None = None
+        #: The frozen scope-type lookup; ``None`` until assembled.
+        self._asgi: Callable[[str], ASGIApp] | None = None
         self._table: dict[str, ASGIApp] = {}
 
         self.pm: pluggy.PluginManager = plugin_loading.make_plugin_manager()
@@ -430,7 +431,7 @@ class Lamina:
             def dispatch(scope: Scope, receive: Receive, send: Send) -> Any:
                 return inner[scope["type"]](scope, receive, send)
 
-            outer = OuterGuard(build_onion(self.middleware_layers, dispatch))
+            outer: ASGIApp = OuterGuard(build_onion(self.middleware_layers, dispatch))
             table = dict.fromkeys(inner, outer)
         else:
             table = dict(inner)

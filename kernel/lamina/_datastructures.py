@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, Self, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .types import Scope
@@ -162,7 +162,7 @@ class MutableHeaders(Headers):
         k = key.encode("latin-1").lower()
         self._list[:] = [(hk, hv) for hk, hv in self._list if hk != k]
 
-    def setdefault(self, key: str, value: str) -> str:  # type: ignore[override]
+    def setdefault(self, key: str, value: str) -> str:
         existing = self.get(key)
         if existing is not None:
             return existing  # type: ignore[no-any-return]
@@ -173,7 +173,7 @@ class MutableHeaders(Headers):
         _check_value(key, value)
         self._list.append((key.encode("latin-1").lower(), value.encode("latin-1")))
 
-    def update(self, other: Mapping[str, str]) -> None:  # type: ignore[override]
+    def update(self, other: Mapping[str, str]) -> None:
         for k, v in other.items():
             self[k] = v
 
@@ -378,9 +378,9 @@ def url_from_scope(scope: Scope, *, path: str | None = None, with_query: bool = 
 class URLPath(str):
     """A path produced by reverse routing; ``make_absolute_url`` joins it to a base URL."""
 
-    def __new__(cls, path: str, protocol: str = "") -> URLPath:
+    def __new__(cls, path: str, protocol: str = "") -> Self:
         obj = str.__new__(cls, path)
-        obj.protocol = protocol  # type: ignore[attr-defined]
+        obj.protocol = protocol
         return obj
 
     protocol: str

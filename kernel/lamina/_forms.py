@@ -711,7 +711,7 @@ class _MultipartParser(MultipartParser):
         super().__init__(boundary, callbacks, **kwargs)  # type: ignore[arg-type]
         self._by_event = {k[3:]: v for k, v in callbacks.items()}
 
-    def callback(  # type: ignore[override]
+    def callback(
         self,
         name: str,
         data: bytes | None = None,

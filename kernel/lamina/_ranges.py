@@ -32,7 +32,7 @@ __all__ = [
 MAX_RANGES = 100
 #: A number with more digits than this is treated as larger than any file.
 _MAX_DIGITS = 18
-_HUGE = 10**_MAX_DIGITS
+_HUGE: int = 10**_MAX_DIGITS
 _OWS = " \t"
 
 
@@ -188,7 +188,7 @@ def parse_http_date(value: str) -> int | None:
     ):
         return None
     try:
-        stamp = timegm((*parsed[:6], 0, 0, 0))  # type: ignore[arg-type]
+        stamp = timegm((*parsed[:6], 0, 0, 0))
     except (TypeError, ValueError, OverflowError):
         return None
     offset = parsed[9] or 0

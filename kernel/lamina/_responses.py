@@ -456,19 +456,19 @@ class StreamingResponse(Response):
         content = self.body_iterator
         if hasattr(content, "__aiter__"):
             try:
-                async for chunk in content:  # type: ignore[union-attr]
+                async for chunk in content:
                     yield chunk
             finally:
                 await self._close_iterator()
             return
-        iterator = iter(content)  # type: ignore[arg-type]
+        iterator = iter(content)
         sentinel = object()
         try:
             while True:
                 chunk = await anyio.to_thread.run_sync(next, iterator, sentinel)
                 if chunk is sentinel:
                     return
-                yield chunk  # type: ignore[misc]
+                yield chunk
         finally:
             close = getattr(iterator, "close", None)
             if close is not None:

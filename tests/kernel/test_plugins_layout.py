@@ -72,13 +72,33 @@ def test_gitignore_keeps_locks_environments_and_caches_out():
     assert {"uv.lock", ".venv/", "__pycache__/", ".pytest_cache/", ".ruff_cache/"} <= ignored
 
 
+#: The checks CI runs beside the tests; the README names each one.
+CHECKS = ["uv run ruff check .", "uv run ruff format --check .", "uv run mypy"]
+
+
 def test_readme_commands_are_what_ci_runs_and_serve_on_localhost_8000():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     commands = re.findall(r"^(uv run [^#\n]*?)\s*(?:#.*)?$", readme, flags=re.M)
-    assert commands == ["uv run lamina serve examples.demo.app:app", "uv run pytest"]
+    assert commands[:2] == ["uv run lamina serve examples.demo.app:app", "uv run pytest"]
+    checks = commands[2:]
+    assert set(CHECKS) <= set(checks)
+    if "importlinter" in ROOT_PROJECT["tool"]:
+        assert "uv run lint-imports" in checks, "the import contracts must run in CI"
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
-    assert [line for line in ci if line.startswith("uv run")] == ["uv run pytest"]
+    # exactly the README's test command, then exactly the checks it names
+    assert [line for line in ci if line.startswith("uv run")] == ["uv run pytest", *checks]
     assert "pip install --quiet uv" in "\n".join(ci)
     args = build_parser(collect_commands()).parse_args(["serve", "examples.demo.app:app"])
     assert (args.host, args.port, args.reload) == ("127.0.0.1", 8000, False)
     assert (ROOT / "examples" / "demo" / "app.py").is_file()
+
+
+def test_mypy_checks_the_kernel_and_every_plugin_strictly():
+    mypy = ROOT_PROJECT["tool"]["mypy"]
+    assert mypy["strict"] is True
+    checked = {path for pattern in mypy["files"] for path in ROOT.glob(pattern)}
+    assert ROOT / "kernel" / "lamina" in checked
+    for directory in PLUGIN_DIRS:
+        assert directory / f"lamina_{directory.name}" in checked
+    dev = {requirement_name(r) for r in ROOT_PROJECT["dependency-groups"]["dev"]}
+    assert {"mypy", "import-linter", "ruff"} <= dev

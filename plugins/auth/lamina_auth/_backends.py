@@ -60,7 +60,7 @@ def _authorization(connection: HTTPConnection, scheme: str) -> str | None:
     """The credentials after ``scheme`` in the Authorization header (case-insensitive)."""
     for key, value in connection.scope["headers"]:
         if key == b"authorization":
-            text = value.decode("latin-1")
+            text: str = value.decode("latin-1")
             found, _, rest = text.partition(" ")
             if found.lower() == scheme:
                 return rest.strip()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from lamina import Lamina, Middleware, hookimpl
 
@@ -23,7 +23,7 @@ __all__ = [
 #: Outermost, after the guards (priority 10 and 20): every layer inside it, and every
 #: response any of them sends, sees the spawner; a request a guard rejects never carries
 #: background work, so it need not be marked.
-PHASE = "outermost"
+PHASE: Final = "outermost"
 PRIORITY = 100
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from lamina import Lamina, Middleware, hookimpl
 
@@ -17,7 +17,7 @@ __all__ = [
 ]
 
 #: Where the layer sits: the transport phase, outside compression (see docs/middleware.md).
-PHASE = "transport"
+PHASE: Final = "transport"
 PRIORITY = 10
 
 

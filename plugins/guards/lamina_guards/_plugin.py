@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from lamina import Lamina, Middleware, hookimpl
 
@@ -17,7 +17,7 @@ __all__ = [
     "lamina_settings_schema",
 ]
 
-PHASE = "outermost"
+PHASE: Final = "outermost"
 #: Trusted host first: a redirect is built from the Host header, so only a validated Host
 #: may reach it (otherwise a forged Host would yield a redirect to an attacker's site).
 TRUSTED_HOST_PRIORITY = 10

@@ -105,7 +105,7 @@ class GZipMiddleware:
         self._media_cache: dict[bytes, bool] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        accepted = False
+        accepted: bool | None = False
         if scope["type"] == "http":
             for key, value in scope["headers"]:
                 if key == b"accept-encoding":
@@ -262,8 +262,8 @@ class GZipMiddleware:
         await send(message)
 
 
-def _step(compressor: zlib._Compress, body: bytes, mode: int) -> bytes:  # type: ignore[name-defined]
-    return compressor.compress(body) + compressor.flush(mode)  # type: ignore[no-any-return]
+def _step(compressor: zlib._Compress, body: bytes, mode: int) -> bytes:
+    return compressor.compress(body) + compressor.flush(mode)
 
 
 def _declared_length(message: Message) -> int:

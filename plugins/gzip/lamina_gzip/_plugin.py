@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from lamina import Lamina, Middleware, hookimpl
 
@@ -17,7 +17,7 @@ __all__ = [
 ]
 
 #: Transport phase, inside CORS (priority 10) so CORS headers never need recompression.
-PHASE = "transport"
+PHASE: Final = "transport"
 PRIORITY = 20
 
 

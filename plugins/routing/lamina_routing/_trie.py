@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import types
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from lamina.plugin import ASGIApp, Scope
@@ -80,9 +81,14 @@ class Leaf:
         #: method -> ASGI app; ``None`` when ``any`` serves every method.
         self.handlers: dict[str, ASGIApp] | None = None
         self.any: ASGIApp | None = None
-        self.host: Callable[[Scope], dict[str, Any] | None] | None = None
+        #: scope -> host params, or ``None`` when the Host header does not match.
+        self.host: Callable[[Scope], dict[str, Any] | None] = _no_host
         #: True when ``any`` is a compiled child router (it reads the remaining path).
         self.nested = False
+
+
+def _no_host(scope: Scope) -> None:
+    """The host matcher of a leaf that is not a :class:`Host` (never consulted)."""
 
 
 #: ``(leaf, path_params, segments consumed)``
@@ -133,6 +139,10 @@ def _safe_parse(converter: Converter) -> Callable[[str], Any]:
             return MISS
 
     return safe
+
+
+def _fullmatch(part: Partial) -> Callable[[str], re.Match[str] | None]:
+    return part.regex.fullmatch
 
 
 def _partial_converter(part: Partial) -> Callable[[re.Match[str]], Any]:
@@ -242,11 +252,11 @@ class _Generator:
         for leaf in node.tails:
             assert leaf.pattern is not None
             rx = self.local(leaf.pattern.regex.fullmatch)
-            conv = self.local(_tail_converter(leaf.pattern))
+            convert = self.local(_tail_converter(leaf.pattern))
             var = self.var("t")
             out.append(f"{pad}{var} = {rx}(path)")
             out.append(f"{pad}if {var} is not None:")
-            out.append(f"{pad}    {var} = {conv}({var})")
+            out.append(f"{pad}    {var} = {convert}({var})")
             out.append(f"{pad}    if {var} is not MISS:")
             out.append(f"{pad}        out.append(({self.local(leaf)}, {var}, n))")
         if node.leaves:
@@ -288,25 +298,25 @@ class _Generator:
                 # int() refuses strings longer than sys.get_int_max_str_digits() (4300 by
                 # default, never under 640): a longer one goes through the converter, which
                 # turns that refusal into "no match" instead of an error (a 500)
-                safe = self.helper(("parse", id(conv)), lambda c=conv: _safe_parse(c))
+                safe = self.helper(("parse", id(conv)), partial(_safe_parse, conv))
                 out.append(
                     f"{pad}if {seg}.isdigit() and {seg}.isascii() and "
                     f"(len({seg}) < {_INT_SAFE_DIGITS} or {safe}({seg}) is not MISS):"
                 )
                 out.append(f"{pad}    {var} = int({seg})")
             else:
-                safe = self.helper(("parse", id(conv)), lambda c=conv: _safe_parse(c))
+                safe = self.helper(("parse", id(conv)), partial(_safe_parse, conv))
                 out.append(f"{pad}{var} = {safe}({seg})")
                 out.append(f"{pad}if {var} is not MISS:")
             self.child(child, depth + 1, [*values, var], out, ind + 1, deep)
         for part, child in node.partials:
             key = (part.key, tuple(id(c) for c in part.converters))
-            rx = self.helper(("rx", *key), lambda p=part: p.regex.fullmatch)
-            conv = self.helper(("conv", *key), lambda p=part: _partial_converter(p))
+            rx = self.helper(("rx", *key), partial(_fullmatch, part))
+            convert = self.helper(("conv", *key), partial(_partial_converter, part))
             var = self.var("m")
             out.append(f"{pad}{var} = {rx}({seg})")
             out.append(f"{pad}if {var} is not None:")
-            out.append(f"{pad}    {var} = {conv}({var})")
+            out.append(f"{pad}    {var} = {convert}({var})")
             out.append(f"{pad}    if {var} is not MISS:")
             more = [f"{var}[{k}]" for k in range(len(part.converters))]
             self.child(child, depth + 1, [*values, *more], out, ind + 2, deep)

@@ -96,4 +96,4 @@ class SessionSigner:
 
 def _reveal(key: str) -> str:
     reveal = getattr(key, "reveal", None)
-    return reveal() if reveal is not None else key  # type: ignore[no-any-return]
+    return reveal() if reveal is not None else key

@@ -197,13 +197,16 @@ class EventSourceResponse(StreamingResponse):
             return
         stream = _Stream(send, receive, heartbeat, timeout)
         content = self.body_iterator
-        if not hasattr(content, "__aiter__"):
-            content = self._sync_source = _SyncSource(content)  # type: ignore[arg-type]
+        source: AsyncIterable[Any] | _SyncSource
+        if isinstance(content, AsyncIterable):
+            source = content
+        else:
+            source = self._sync_source = _SyncSource(content)
         registry = config.registry
         with anyio.CancelScope() as stop:
             registry.add(stop)
             try:
-                await stream.run(stop, content, self._close_iterator)
+                await stream.run(stop, source, self._close_iterator)
             finally:
                 registry.discard(stop)
                 await self._close_iterator()

@@ -26,6 +26,8 @@ __all__ = ["StreamRegistry"]
 _SIGNALS = tuple(
     s for s in (getattr(signal, "SIGINT", None), getattr(signal, "SIGTERM", None)) if s
 )
+#: Runs a callback soon on the app's event loop, from any thread (its result is ignored).
+Waker = Callable[[Callable[[], None]], object]
 
 
 class StreamRegistry:
@@ -37,7 +39,7 @@ class StreamRegistry:
     def __init__(self) -> None:
         self._scopes: set[anyio.CancelScope] = set()
         self.closing = False
-        self._wake: Callable[[Callable[[], None]], None] | None = None
+        self._wake: Waker | None = None
 
     def __len__(self) -> int:
         return len(self._scopes)
@@ -98,7 +100,7 @@ class StreamRegistry:
         return handler
 
 
-def _loop_waker() -> Callable[[Callable[[], None]], None] | None:
+def _loop_waker() -> Waker | None:
     """A non-blocking "run this soon on the current event loop", callable from any thread."""
     import asyncio
 

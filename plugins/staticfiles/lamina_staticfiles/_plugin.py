@@ -191,8 +191,10 @@ def lamina_register_routes(app: Lamina, register: Callable[[Any], None]) -> None
     try:
         from lamina_routing import Mount
     except ImportError:
-        Mount = None
-    if Mount is None or app.pm.get_plugin("routing") is None:
+        routing = False
+    else:
+        routing = app.pm.get_plugin("routing") is not None
+    if not routing:
         raise AssemblyError(
             f"plugin {PLUGIN!r} mounts static files with the routing plugin, which is not "
             "enabled; install and enable lamina-routing, or mount "

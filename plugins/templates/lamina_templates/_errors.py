@@ -44,7 +44,8 @@ def locate(
     if isinstance(exc, jinja2.TemplateSyntaxError):
         return exc.name or exc.filename or fallback, exc.lineno
     if isinstance(exc, jinja2.TemplateNotFound):
-        return exc.name, None
+        # the name may be an Undefined (a missing variable passed as a template name)
+        return (None if exc.name is None else str(exc.name)), None
     filename: str | None = None
     lineno: int | None = None
     tb = exc.__traceback__

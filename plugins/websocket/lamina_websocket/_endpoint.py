@@ -79,8 +79,11 @@ class WebSocketEndpoint:
             if data is None:
                 raise WebSocketException(CLOSE_UNSUPPORTED_DATA, "expected a binary message")
             return data
+        payload = text if text is not None else data
+        if payload is None:
+            raise WebSocketException(CLOSE_UNSUPPORTED_DATA, "invalid JSON")
         try:
-            return json.loads(text if text is not None else data)
+            return json.loads(payload)
         except (ValueError, UnicodeDecodeError, TypeError):
             raise WebSocketException(CLOSE_UNSUPPORTED_DATA, "invalid JSON") from None
 
