@@ -291,7 +291,8 @@ def _build_static_cache(target: Dispatcher, leaves: list[Leaf]) -> None:
     first_host = min((h.index for h in table.hosts), default=sys.maxsize)
     cache: dict[str, dict[str, ASGIApp]] = {}
     for leaf in leaves:
-        path = leaf.pattern.template  # type: ignore[union-attr]
+        assert leaf.pattern is not None  # static leaves are routes, which have one
+        path = leaf.pattern.template
         if path in cache:
             continue
         out = table.candidates(path, None)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Self
 from urllib.parse import quote
 
-from lamina import URLPath
+from lamina import URL, URLPath
 
 from ._paths import PathPattern
 
@@ -34,12 +34,12 @@ class HostURLPath(URLPath):
 
     host: str
 
-    def __new__(cls, path: str, protocol: str = "", host: str = "") -> HostURLPath:
-        obj = cast(HostURLPath, URLPath.__new__(cls, path, protocol))
+    def __new__(cls, path: str, protocol: str = "", host: str = "") -> Self:
+        obj = super().__new__(cls, path, protocol)
         obj.host = host
         return obj
 
-    def make_absolute_url(self, base_url: Any) -> Any:
+    def make_absolute_url(self, base_url: str | URL) -> URL:
         url = super().make_absolute_url(base_url)
         return url.replace(netloc=self.host) if self.host else url
 

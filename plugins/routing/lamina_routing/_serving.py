@@ -23,7 +23,7 @@ from lamina import HTTPException, RedirectResponse, Response
 from lamina.plugin import ASGIApp, Receive, Scope, Send, url_from_scope
 
 from ._routes import method_order
-from ._trie import Candidate, Leaf, Matcher, Node, generate_matcher
+from ._trie import Candidate, Leaf, Matcher, Node, generate_matcher, match_nothing
 
 __all__ = ["ROUTE_PATH_KEY", "Dispatcher", "Table", "pick", "with_params"]
 
@@ -41,7 +41,7 @@ class Table:
         self.root = Node()
         self.hosts: list[Leaf] = []
         self.has_hosts = False
-        self.match: Matcher | None = None
+        self.match: Matcher = match_nothing
         self.source = ""
 
     def freeze(self) -> None:
@@ -51,7 +51,7 @@ class Table:
         out: list[Candidate] = []
         if path[:1] == "/":
             segs = path[1:].split("/")
-            self.match(segs, len(segs), path, out, ())  # type: ignore[misc]
+            self.match(segs, len(segs), path, out, ())
         if self.has_hosts and scope is not None:
             self.add_hosts(scope, out)
         return out
@@ -59,15 +59,14 @@ class Table:
     def add_hosts(self, scope: Scope, out: list[Candidate]) -> None:
         """Append the ``Host`` entries whose pattern matches the request's host."""
         for leaf in self.hosts:
-            params = leaf.host(scope)  # type: ignore[misc]
+            params = leaf.host(scope)
             if params is not None:
                 out.append((leaf, params, 0))
 
 
 def pick(out: list[Candidate], method: str | None) -> tuple[Candidate, ASGIApp] | None:
     """The candidate registered first that serves ``method`` (``None``: any)."""
-    best: Candidate | None = None
-    best_app: ASGIApp | None = None
+    best: tuple[Candidate, ASGIApp] | None = None
     best_index = sys.maxsize
     for cand in out:
         leaf = cand[0]
@@ -81,10 +80,8 @@ def pick(out: list[Candidate], method: str | None) -> tuple[Candidate, ASGIApp] 
         else:
             app = handlers.get(method)
         if app is not None:
-            best, best_app, best_index = cand, app, leaf.index
-    if best is None or best_app is None:
-        return None
-    return best, best_app
+            best, best_index = (cand, app), leaf.index
+    return best
 
 
 def with_params(app: ASGIApp, params: dict[str, Any], nested: bool) -> ASGIApp:
@@ -119,7 +116,7 @@ class Dispatcher:
         self._static: dict[str, dict[str, ASGIApp]] = {}
         self._http = Table()
         self._ws = Table()
-        self._http_match: Matcher | None = None
+        self._http_match: Matcher = match_nothing
         self._redirect_slashes = True
         self._redirect_status = 307
 
@@ -181,7 +178,7 @@ class Dispatcher:
         out: list[Candidate] = []
         if path[:1] == "/":
             segs = path[1:].split("/")
-            self._http_match(segs, len(segs), path, out, ())  # type: ignore[misc]
+            self._http_match(segs, len(segs), path, out, ())
         if self._http.has_hosts:
             self._http.add_hosts(scope, out)
         if len(out) == 1:

@@ -96,6 +96,12 @@ Candidate = tuple[Leaf, dict[str, Any], int]
 Matcher = Callable[[list[str], int, str, list[Candidate], tuple[Any, ...]], None]
 
 
+def match_nothing(
+    segs: list[str], n: int, path: str, out: list[Candidate], values: tuple[Any, ...]
+) -> None:
+    """The matcher of a table whose routes are not compiled yet."""
+
+
 def insert(root: Node, pattern: PathPattern, leaf: Leaf, prefix: bool) -> None:
     node = root
     for seg in pattern.segments:
