@@ -21,7 +21,7 @@ from ._exceptions import (
     WebSocketException,
 )
 from ._files import FileResponse
-from ._forms import FormData, UploadFile
+from ._formdata import FormData, UploadFile
 from ._hookspecs import hookimpl, hookspec
 from ._middleware import Middleware
 from ._requests import ClientDisconnect, HTTPConnection, Request

@@ -194,7 +194,7 @@ class _MultiDict(Mapping[str, _V]):
     """An immutable multi-valued mapping: ``md[key]`` is the last value for ``key``,
     ``getlist(key)`` all of them and ``multi_items()`` every pair in the order given.
 
-    The shared body of ``QueryParams`` and ``lamina._forms.FormData``; each keeps its own
+    The shared body of ``QueryParams`` and ``lamina._formdata.FormData``; each keeps its own
     constructor and equality (query parameters compare regardless of order, forms do not).
     """
 

@@ -1,4 +1,5 @@
-"""Forms and uploads: lamina._forms through a real app (error layer included)."""
+"""Forms and uploads: request.form() (lamina._forms and its parsers) through a real app
+(error layer included); the data structures alone are in test_formdata.py."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import Any
 import anyio
 import pytest
 from lamina import JSONResponse, Request, Response
-from lamina._forms import FormData, UploadFile, parse_options_header
+from lamina._formdata import FormData, UploadFile
+from lamina._formparsing import parse_options_header
 from lamina._requests import BODY_KEY, FORM_KEY
 from lamina.testclient import TestClient
 from lamina.testing import make_app, plugin
@@ -578,47 +580,6 @@ def test_files_closed_when_parsing_fails_midway_and_error_is_cached() -> None:
     assert seen == {"first": "RequestError", "second": "RequestError", "same": True}
 
 
-def test_upload_closed_files_get_removed_from_disk() -> None:
-    async def main() -> None:
-        upload = UploadFile(filename="x", spool_size=0)
-        await upload.write(b"abc")
-        assert not upload.in_memory
-        fileno = upload.file.fileno()
-        await upload.close()
-        await upload.close()  # idempotent
-        with pytest.raises(OSError):
-            import os
-
-            os.fstat(fileno)
-
-    anyio.run(main)
-
-
-def test_upload_file_wraps_a_given_file() -> None:
-    import io
-
-    async def main() -> None:
-        upload = UploadFile(
-            io.BytesIO(b"hello"), filename="h.txt", headers={"content-type": "text/plain"}
-        )
-        assert upload.content_type == "text/plain"
-        assert await upload.read() == b"hello"
-
-    anyio.run(main)
-
-
-def test_formdata_mapping_api() -> None:
-    form = FormData([("a", "1"), ("b", "2"), ("a", "3")])
-    assert form["a"] == "3"
-    assert form.getlist("a") == ["1", "3"]
-    assert list(form.keys()) == ["a", "b"]
-    assert form.multi_items() == [("a", "1"), ("b", "2"), ("a", "3")]
-    assert form == FormData([("a", "1"), ("b", "2"), ("a", "3")])
-    assert form != FormData([("a", "3"), ("b", "2"), ("a", "1")])
-    assert FormData({"x": "y"})["x"] == "y"
-    assert form.files() == []
-
-
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
@@ -822,7 +783,7 @@ def test_upload_disk_writes_and_reads_run_off_the_event_loop(
     import threading
     from tempfile import SpooledTemporaryFile
 
-    import lamina._forms
+    import lamina._formdata
 
     calls: list[tuple[str, bool, bool]] = []  # (operation, on disk, on the loop thread)
 
@@ -843,7 +804,7 @@ def test_upload_disk_writes_and_reads_run_off_the_event_loop(
             self._note("rollover")
             super().rollover()
 
-    monkeypatch.setattr(lamina._forms, "SpooledTemporaryFile", Spy)
+    monkeypatch.setattr(lamina._formdata, "SpooledTemporaryFile", Spy)
     loop_thread: list[threading.Thread] = []
     data = bytes(range(256)) * 200  # 50 KiB, streamed in small chunks below
 
