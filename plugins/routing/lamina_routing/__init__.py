@@ -21,6 +21,13 @@ Everything the plugin offers is named here:
   them); reversing an unknown name or with wrong params raises :class:`NoMatchFound`.
   Routes under a ``Host`` reverse to a :class:`HostURLPath` (the host's parameters are
   required too) whose absolute URL uses that host.
+* Introspection: :func:`describe_routes` (``app.router``) yields a :class:`RouteInfo` per
+  route: full path template with mount prefixes, host, declared methods, name, contributor,
+  and each parameter as a :class:`PathParameter` with the converter the router resolved
+  (a converter's ``openapi_schema`` says what its values look like to API tools).
+* Hooks for other plugins (:mod:`lamina_routing.hookspecs`):
+  ``lamina_routing_register_converters`` and ``lamina_routing_router_compiled`` (read the
+  compiled route table once, at assembly).
 * CLI: ``lamina routes MODULE:APP [--json]``.
 """
 
@@ -42,6 +49,7 @@ from ._converters import (
     UUIDConverter,
 )
 from ._endpoints import HTTPEndpoint
+from ._introspect import PathParameter, RouteInfo, describe_routes
 from ._router import AppRouter, HostURLPath, NoMatchFound, Router
 from ._routes import BaseRoute, Host, Mount, Route
 from ._settings import RoutingSettings
@@ -60,11 +68,14 @@ __all__ = [
     "Mount",
     "NoMatchFound",
     "PathConverter",
+    "PathParameter",
     "Route",
+    "RouteInfo",
     "Router",
     "RoutingSettings",
     "StringConverter",
     "UUIDConverter",
+    "describe_routes",
 ]
 
 PLUGIN = "routing"
@@ -137,13 +148,19 @@ def lamina_make_router(app: Lamina, routes: Sequence[Any]) -> AppRouter:
     settings: RoutingSettings = app.extensions.get(PLUGIN) or RoutingSettings()
     router = AppRouter()
     router.routes = [c[0] for c in routes]
-    return router.compile(
+    router.compile(
         [(c[0], c[1]) for c in routes],  # a Router among them stands for its routes
         app_converters=collect_converters(app),
         describe=_describer(app),
         redirect_slashes=settings.redirect_slashes,
         redirect_status=settings.redirect_status,
     )
+    from lamina.plugin import call_attributed
+
+    call_attributed(
+        app.pm, "lamina_routing_router_compiled", lambda _plugin: {"app": app, "router": router}
+    )
+    return router
 
 
 @hookimpl

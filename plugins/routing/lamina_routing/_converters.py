@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 __all__ = [
     "BUILTIN_CONVERTERS",
@@ -33,6 +33,9 @@ class Converter:
     regex: str = "[^/]+"
     #: True only for converters that may match across ``/`` (the ``path`` converter).
     spans_segments: bool = False
+    #: The JSON Schema of this converter's values, for API descriptions (lamina-openapi
+    #: documents a ``{param:name}`` with it). ``None``: a string matching ``regex``.
+    openapi_schema: ClassVar[Mapping[str, Any] | None] = None
 
     def convert(self, value: str) -> Any:
         return value
@@ -52,6 +55,7 @@ class Converter:
 
 class StringConverter(Converter):
     regex = "[^/]+"
+    openapi_schema: ClassVar[Mapping[str, Any] | None] = {"type": "string"}
 
     def parse(self, segment: str) -> str:
         if not segment:
@@ -67,6 +71,7 @@ class StringConverter(Converter):
 
 class IntConverter(Converter):
     regex = "[0-9]+"
+    openapi_schema: ClassVar[Mapping[str, Any] | None] = {"type": "integer", "minimum": 0}
 
     def convert(self, value: str) -> int:
         return int(value)
@@ -85,6 +90,7 @@ class IntConverter(Converter):
 
 class FloatConverter(Converter):
     regex = r"[0-9]+(?:\.[0-9]+)?"
+    openapi_schema: ClassVar[Mapping[str, Any] | None] = {"type": "number", "minimum": 0}
 
     def convert(self, value: str) -> float:
         result = float(value)
@@ -107,6 +113,7 @@ class FloatConverter(Converter):
 
 class UUIDConverter(Converter):
     regex = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    openapi_schema: ClassVar[Mapping[str, Any] | None] = {"type": "string", "format": "uuid"}
 
     def convert(self, value: str) -> uuid.UUID:
         return uuid.UUID(value)
@@ -120,6 +127,7 @@ class PathConverter(Converter):
 
     regex = ".*"
     spans_segments = True
+    openapi_schema: ClassVar[Mapping[str, Any] | None] = {"type": "string"}
 
     def to_string(self, value: Any) -> str:
         return str(value)
