@@ -29,12 +29,23 @@ app = Lamina(
     routes=routes,
     # Every workspace plugin is installed in development; the demo names the ones it uses
     # so that plugins needing settings (a session secret, CORS origins) stay out of it.
-    only=["routing", "templates", "staticfiles", "gzip", "sessions", "auth", "websocket", "sse"],
+    only=[
+        "routing",
+        "templates",
+        "staticfiles",
+        "gzip",
+        "sessions",
+        "auth",
+        "websocket",
+        "sse",
+        "openapi",
+    ],
     settings={
         # LAMINA_DEMO_SECRET in production; the default is for local development only.
         "sessions": auth_pages.SESSION_SETTINGS,
         "templates": {"directories": [str(HERE / "templates")]},
         "staticfiles": {"directory": str(HERE / "static"), "prefix": "/static", "name": "static"},
+        "openapi": {"title": "Lamina demo", "docs": "swagger"},
     },
     exception_handlers={404: pages.not_found},
 )

@@ -18,6 +18,10 @@ Backends come from the ``lamina_auth_register_backends(app, register)`` hook (se
         login(request, SimpleUser("alice"))
         return RedirectResponse(safe_next(request.query_params.get("next")), 303)
 
+With lamina-openapi installed, the app's OpenAPI document gets a security scheme per
+configured backend (``basic``, ``bearer``; the ``session`` backend is lamina-sessions'
+cookie) and a security requirement on every operation guarded by ``requires(...)``.
+
 The middleware runs in the ``"auth"`` phase (inside ``"session"``) and is plain ASGI
 (:class:`AuthMiddleware`), usable outside Lamina.
 """
@@ -42,12 +46,13 @@ from ._backends import (
 )
 from ._login import is_local_path, login, logout, safe_next
 from ._middleware import CHALLENGES_KEY, AuthMiddleware, ErrorHandler
-from ._requires import has_required_scope, requires
+from ._requires import REQUIRED_SCOPES_ATTRIBUTE, has_required_scope, requires
 from ._settings import AuthSettings
 from ._types import AuthCredentials, BaseUser, SimpleUser, UnauthenticatedUser
 
 __all__ = [
     "CHALLENGES_KEY",
+    "REQUIRED_SCOPES_ATTRIBUTE",
     "SESSION_USER_KEY",
     "AuthCredentials",
     "AuthMiddleware",
@@ -135,22 +140,28 @@ def collect_backends(app: Lamina) -> list[tuple[str, str, AuthenticationBackend]
     return [(name, plugin, backend) for name, (plugin, backend) in found.items()]
 
 
+def configured_backends(app: Lamina) -> list[tuple[str, AuthenticationBackend]]:
+    """The backends the ``[auth] backends`` setting selects, as ``(name, backend)``, in the
+    order they are asked."""
+    settings: AuthSettings = app.extensions[PLUGIN]["settings"]
+    available = {name: backend for name, _plugin, backend in collect_backends(app)}
+    if settings.backends is None:
+        return list(available.items())
+    unknown = [n for n in settings.backends if n not in available]
+    if unknown:
+        raise AssemblyError(
+            f"[{PLUGIN}] backends: {', '.join(map(repr, unknown))} not registered "
+            f"(registered: {', '.join(sorted(available)) or 'none'}); a plugin provides "
+            "backends through the lamina_auth_register_backends hook"
+        )
+    return [(n, available[n]) for n in settings.backends]
+
+
 @hookimpl
 def lamina_register_middleware(app: Lamina, register: Any) -> None:
     config = app.extensions[PLUGIN]
     settings: AuthSettings = config["settings"]
-    available = {name: backend for name, _plugin, backend in collect_backends(app)}
-    if settings.backends is None:
-        backends = list(available.values())
-    else:
-        unknown = [n for n in settings.backends if n not in available]
-        if unknown:
-            raise AssemblyError(
-                f"[{PLUGIN}] backends: {', '.join(map(repr, unknown))} not registered "
-                f"(registered: {', '.join(sorted(available)) or 'none'}); a plugin provides "
-                "backends through the lamina_auth_register_backends hook"
-            )
-        backends = [available[n] for n in settings.backends]
+    backends = [backend for _name, backend in configured_backends(app)]
     app.extensions[PLUGIN]["backends"] = backends
     register(
         Middleware(
@@ -163,3 +174,26 @@ def lamina_register_middleware(app: Lamina, register: Any) -> None:
             error_detail=settings.error_detail,
         )
     )
+
+
+@hookimpl(optionalhook=True)
+def lamina_openapi_contribute(app: Lamina, openapi: Any) -> None:
+    """The OpenAPI document (lamina-openapi, when installed): a security scheme per
+    configured backend that declares one, and on every operation guarded by ``requires``
+    one security requirement per backend (any of them will do), listing the scopes."""
+    schemes: list[str] = []
+    for name, backend in configured_backends(app):
+        scheme = getattr(backend, "openapi_security_scheme", None)
+        if scheme is not None:
+            openapi.add_component("securitySchemes", name, scheme)
+            schemes.append(name)
+        elif getattr(backend, "openapi_scheme_name", None):
+            schemes.append(backend.openapi_scheme_name)  # defined by another plugin
+
+    def security(operation: Any) -> dict[str, Any] | None:
+        scopes = getattr(operation.endpoint, REQUIRED_SCOPES_ATTRIBUTE, None)
+        if scopes is None or not schemes:
+            return None
+        return {"security": [{scheme: list(scopes)} for scheme in schemes]}
+
+    openapi.add_operation_details(security)

@@ -46,7 +46,11 @@ class AuthenticationBackend(Protocol):
     """``async authenticate(connection) -> (AuthCredentials, BaseUser) | None``.
 
     A backend may also have a ``www_authenticate`` string: the challenge sent with 401
-    responses from :func:`lamina_auth.requires` (``status_code=401``).
+    responses from :func:`lamina_auth.requires` (``status_code=401``), and for the app's
+    OpenAPI document (lamina-openapi) an ``openapi_security_scheme`` (an OpenAPI Security
+    Scheme Object, added to ``components.securitySchemes`` under the backend's name) or an
+    ``openapi_scheme_name`` naming a scheme another plugin defines. Operations guarded by
+    ``requires(...)`` then list one security requirement per such backend.
     """
 
     async def authenticate(self, connection: HTTPConnection) -> AuthResult | None: ...
@@ -76,6 +80,8 @@ class BasicAuthBackend:
     async) returning a bool, a :class:`BaseUser`, or ``None``. Wrong credentials are
     ``None`` (anonymous): ``requires(..., status_code=401)`` then answers with the challenge.
     """
+
+    openapi_security_scheme: Mapping[str, str] = {"type": "http", "scheme": "basic"}
 
     def __init__(
         self,
@@ -132,6 +138,8 @@ class BearerAuthBackend:
     (granted ``scopes``), or ``(AuthCredentials, BaseUser)`` to decide the scopes itself.
     """
 
+    openapi_security_scheme: Mapping[str, str] = {"type": "http", "scheme": "bearer"}
+
     def __init__(
         self,
         verify: Callable[[str], Any],
@@ -179,6 +187,10 @@ class SessionAuthBackend:
     (the session is signed, so they cannot be forged). Pass ``user_loader(identity)`` to load
     your own user model instead; returning ``None`` (a deleted account) means anonymous.
     """
+
+    #: In OpenAPI documents this backend is the session cookie, the security scheme
+    #: lamina-sessions contributes under this name.
+    openapi_scheme_name = "session"
 
     def __init__(self, user_loader: UserLoader | None = None) -> None:
         self._load = user_loader

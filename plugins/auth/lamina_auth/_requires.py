@@ -18,7 +18,11 @@ from lamina import (
 
 from ._middleware import CHALLENGES_KEY
 
-__all__ = ["has_required_scope", "requires"]
+__all__ = ["REQUIRED_SCOPES_ATTRIBUTE", "has_required_scope", "requires"]
+
+#: Set by :func:`requires` on the guarded endpoint: the scopes it requires (a tuple), so
+#: tools describing the app (lamina-openapi) can tell which endpoints are guarded.
+REQUIRED_SCOPES_ATTRIBUTE = "__lamina_requires__"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -76,20 +80,26 @@ def requires(
         raise HTTPException(status_code, headers=headers)
 
     def decorator(func: F) -> F:
-        if inspect.iscoroutinefunction(func):
+        guard = _async_guard(func) if inspect.iscoroutinefunction(func) else _sync_guard(func)
+        inner = getattr(func, REQUIRED_SCOPES_ATTRIBUTE, ())
+        scopes = (*inner, *(s for s in required if s not in inner))  # stacked guards: all hold
+        setattr(guard, REQUIRED_SCOPES_ATTRIBUTE, scopes)
+        return guard  # type: ignore[return-value]
 
-            @functools.wraps(func)
-            async def async_guard(*args: Any, **kwargs: Any) -> Any:
-                connection = _find_connection(args, kwargs)
-                if has_required_scope(connection, required):
-                    return await func(*args, **kwargs)
-                if connection.scope["type"] == "websocket":
-                    await _deny_websocket(connection, status_code)
-                    return None
-                return deny_http(connection)
+    def _async_guard(func: F) -> Callable[..., Any]:
+        @functools.wraps(func)
+        async def async_guard(*args: Any, **kwargs: Any) -> Any:
+            connection = _find_connection(args, kwargs)
+            if has_required_scope(connection, required):
+                return await func(*args, **kwargs)
+            if connection.scope["type"] == "websocket":
+                await _deny_websocket(connection, status_code)
+                return None
+            return deny_http(connection)
 
-            return async_guard  # type: ignore[return-value]
+        return async_guard
 
+    def _sync_guard(func: F) -> Callable[..., Any]:
         @functools.wraps(func)
         def sync_guard(*args: Any, **kwargs: Any) -> Any:
             connection = _find_connection(args, kwargs)
@@ -99,7 +109,7 @@ def requires(
                 raise WebSocketException(1008)
             return deny_http(connection)
 
-        return sync_guard  # type: ignore[return-value]
+        return sync_guard
 
     return decorator
 

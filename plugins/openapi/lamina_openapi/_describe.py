@@ -56,7 +56,8 @@ def operation(
     a class with pydantic's ``model_json_schema``) for the JSON request body and the 200
     response. Stacked decorators merge, the outer one winning::
 
-        @operation(tags=["items"], returns=list[Item], responses={"404": {"description": "No such shelf"}})
+        @operation(tags=["items"], returns=list[Item],
+                   responses={"404": {"description": "No such shelf"}})
         async def shelf(request): ...
     """
     given = {**dict(fields or {}), **{_camel(k): v for k, v in more.items()}}

@@ -382,9 +382,7 @@ def describe(owner: str) -> str:
     return "the app" if owner in ("app", "") else describe_plugin(owner)
 
 
-def build_document(
-    app: Lamina, settings: OpenAPISettings, router: Any = None
-) -> dict[str, Any]:
+def build_document(app: Lamina, settings: OpenAPISettings, router: Any = None) -> dict[str, Any]:
     """The OpenAPI document of an app whose router (``app.router`` by default) is compiled."""
     try:
         routes = list(describe_routes(router if router is not None else app.router))

@@ -42,8 +42,8 @@ _SCALARS: Mapping[Any, Mapping[str, Any]] = {
     uuid.UUID: {"type": "string", "format": "uuid"},
     decimal.Decimal: {"type": "string", "format": "decimal"},
 }
-_ARRAYS = {list, set, frozenset, Sequence, typing.Sequence, typing.List, typing.Set}
-_MAPPINGS = {dict, Mapping, typing.Mapping, typing.Dict}
+_ARRAYS = {list, set, frozenset, Sequence}  # typing.List and friends have these as origin
+_MAPPINGS = {dict, Mapping}
 
 
 def is_model(tp: Any) -> bool:
@@ -210,8 +210,7 @@ class SchemaRegistry:
             ]
         else:
             names = list(hints)
-            required_keys = getattr(cls, "__required_keys__", frozenset(names))
-            required = [n for n in names if n in required_keys]
+            required = [n for n in names if _typeddict_requires(cls, n, hints[n])]
         properties = {
             n: self._schema(_not_required(hints[n]), owner, (*trail[:-1], f"{trail[-1]}.{n}"))
             for n in names
@@ -236,6 +235,17 @@ class SchemaRegistry:
 
 
 _QUALIFIERS = {typing.Required, typing.NotRequired, getattr(typing, "ReadOnly", typing.Required)}
+
+
+def _typeddict_requires(cls: type, name: str, hint: Any) -> bool:
+    """Read from the evaluated hint: under ``from __future__ import annotations`` Python 3.11
+    cannot see ``NotRequired`` in ``__required_keys__``."""
+    origin = typing.get_origin(hint)
+    if origin is typing.NotRequired:
+        return False
+    if origin is typing.Required:
+        return True
+    return name in getattr(cls, "__required_keys__", ()) or bool(getattr(cls, "__total__", True))
 
 
 def _not_required(tp: Any) -> Any:

@@ -18,6 +18,9 @@ Use::
         ...
         regenerate_session(request)   # new id, same data: call at login
 
+With lamina-openapi installed, the app's OpenAPI document describes the cookie as the
+security scheme ``session``.
+
 The middleware runs in the ``"session"`` phase and is plain ASGI
 (:class:`SessionMiddleware`), usable outside Lamina. Server-side stores implement
 :class:`SessionStore`; :class:`MemoryStore` ships.
@@ -76,3 +79,19 @@ def lamina_configure(app: Lamina, settings: SessionSettings) -> None:
 def lamina_register_middleware(app: Lamina, register: Any) -> None:
     options = app.extensions[PLUGIN]
     register(Middleware(SessionMiddleware, phase="session", name="SessionMiddleware", **options))
+
+
+@hookimpl(optionalhook=True)
+def lamina_openapi_contribute(app: Lamina, openapi: Any) -> None:
+    """The OpenAPI document (lamina-openapi, when installed): the session cookie as the
+    security scheme ``session``, which lamina-auth's session login refers to."""
+    openapi.add_component(
+        "securitySchemes",
+        "session",
+        {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": app.extensions[PLUGIN]["cookie_name"],
+            "description": "The signed session cookie set by lamina-sessions.",
+        },
+    )

@@ -32,6 +32,7 @@ from ._plugin import (
     StaticFilesSettings,
     lamina_add_hookspecs,
     lamina_configure,
+    lamina_openapi_contribute,
     lamina_register_routes,
     lamina_settings_schema,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "content_type_for",
     "lamina_add_hookspecs",
     "lamina_configure",
+    "lamina_openapi_contribute",
     "lamina_register_routes",
     "lamina_settings_schema",
 ]

@@ -202,3 +202,31 @@ def lamina_register_routes(app: Lamina, register: Callable[[Any], None]) -> None
         )
     for mount in mounts:
         register(Mount(mount.prefix, mount.app, name=mount.name))
+
+
+@hookimpl(optionalhook=True)
+def lamina_openapi_contribute(app: Lamina, openapi: Any) -> None:
+    """The OpenAPI document (lamina-openapi, when installed): one ``GET`` per static mount,
+    which the router cannot describe (it sees a mounted app)."""
+    state = app.extensions.get(PLUGIN)
+    for mount in state["mounts"] if state else ():
+        operation: dict[str, Any] = {
+            "summary": f"Static files under {mount.prefix or '/'}",
+            "parameters": [
+                {
+                    "name": "path",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string"},
+                    "description": "The file's path below the prefix; may contain '/'.",
+                }
+            ],
+            "responses": {
+                "200": {"description": "The file"},
+                "304": {"description": "Not modified since the client's copy"},
+                "404": {"description": "No such file"},
+            },
+        }
+        if mount.name:
+            operation["operationId"] = mount.name
+        openapi.add_operation(f"{mount.prefix}/{{path}}", "get", operation)
