@@ -17,7 +17,7 @@ from typing import Any
 from ._compiling import Compilation, Enclosing
 from ._converters import BUILTIN_CONVERTERS, Converter
 from ._declaring import flatten
-from ._paths import Param, PathPattern, compile_host, compile_path
+from ._paths import Literal, Param, _parse_tokens
 from ._routes import Host, Mount
 
 __all__ = ["PathParameter", "RouteInfo", "describe_routes"]
@@ -98,12 +98,11 @@ def _walk(
                 continue
             yield from _walk(flatten((r, plugin) for r in route.routes), inner, compilation)
             continue
-        pattern = compile_path(route.path, lookup)
         methods = getattr(route, "methods", None)
         yield RouteInfo(
             kind=getattr(route, "protocol", "http"),
             path=scope.prefix + route.path,
-            params=(*scope.params, *_params(pattern)),
+            params=(*scope.params, *_params(route.path, lookup)),
             methods=frozenset(methods) if methods is not None else None,
             name=name,
             route=route,
@@ -117,19 +116,17 @@ def _enter(container: Mount | Host, scope: _Scope, lookup: Callable[[str], Conve
     converters = (container.converters,) if container.converters else ()
     names = scope.names + (f"{container.name}:" if container.name else "")
     if isinstance(container, Host):
-        host = compile_host(container.host, lookup)
         return _Scope(
             scope.prefix,
             scope.params,
             names,
             converters + scope.mount_converters,
             container.host,
-            _params(host),
+            _params(container.host, lookup),
         )
-    prefix = compile_path(container.path, lookup, prefix=True)
     return _Scope(
         scope.prefix + container.path,
-        (*scope.params, *_params(prefix)),
+        (*scope.params, *_params(container.path, lookup)),
         names,
         converters + scope.mount_converters,
         scope.host,
@@ -137,9 +134,12 @@ def _enter(container: Mount | Host, scope: _Scope, lookup: Callable[[str], Conve
     )
 
 
-def _params(pattern: PathPattern) -> tuple[PathParameter, ...]:
+def _params(template: str, lookup: Callable[[str], Converter]) -> tuple[PathParameter, ...]:
+    """The parameters of a template the router already compiled (so it is valid): only its
+    tokens are read again, no regex is built."""
+    tokens: list[Literal | Param] = _parse_tokens(template, lookup)
     return tuple(
         PathParameter(t.name, t.converter_name, t.converter)
-        for t in pattern.tokens
+        for t in tokens
         if isinstance(t, Param)
     )
