@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-DOC = '''{what}.
+DOC = """{what}.
 
 Returns the {what} as JSON.
 ---
@@ -39,13 +39,14 @@ responses:
     description: The {what}.
   "404":
     description: Not found.
-'''
+"""
 
 
 def endpoints(n: int) -> list[tuple[str, Callable[..., Any]]]:
     """``(path, endpoint)`` pairs, the path in Lamina's syntax (Starlette's is the same)."""
     out = []
     for i in range(n):
+
         async def endpoint(request: Any) -> None:
             return None
 

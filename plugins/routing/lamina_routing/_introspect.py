@@ -139,7 +139,5 @@ def _params(template: str, lookup: Callable[[str], Converter]) -> tuple[PathPara
     tokens are read again, no regex is built."""
     tokens: list[Literal | Param] = _parse_tokens(template, lookup)
     return tuple(
-        PathParameter(t.name, t.converter_name, t.converter)
-        for t in tokens
-        if isinstance(t, Param)
+        PathParameter(t.name, t.converter_name, t.converter) for t in tokens if isinstance(t, Param)
     )
