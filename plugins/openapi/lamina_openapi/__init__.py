@@ -16,9 +16,9 @@ Everything the plugin offers is named here:
   ``operationId`` from the route name, summary and description from the docstring, more
   from a YAML block after ``---`` in the docstring or from :func:`operation`; dataclass and
   ``TypedDict`` annotations become ``components.schemas``. WebSocket routes are left out.
-* The hook ``lamina_openapi_contribute(app, openapi)`` (:mod:`lamina_openapi.hookspecs`)
-  lets any plugin add components, operations and operation details through
-  :class:`Contributions`; conflicts name both plugins.
+* The hook ``lamina_openapi_contribute(app, openapi)`` (:mod:`lamina_openapi.hookspecs`),
+  called at ``lamina_assemble``, lets any plugin add components, operations and operation
+  details through :class:`Contributions`; conflicts name both plugins.
 * Serving: ``GET /openapi.json`` with an ``ETag`` (304 on ``If-None-Match``), and with
   ``docs`` set, a Swagger UI or Redoc page. Nothing else is served differently: no
   middleware, no per-request work on other routes.
@@ -37,7 +37,7 @@ from lamina import Lamina, hookimpl
 from lamina_routing import Route
 
 from ._describe import operation
-from ._document import Contributions, OperationInfo, build_document
+from ._document import Contributions, OperationInfo, _Builder, build_document, collect
 from ._serve import DocsPage, ServedDocument
 from ._settings import OpenAPISettings
 
@@ -56,6 +56,7 @@ PLUGIN = "openapi"
 class _State:
     settings: OpenAPISettings
     served: ServedDocument = field(default_factory=ServedDocument)
+    contributions: _Builder | None = None
     document: dict[str, Any] | None = None
 
 
@@ -70,7 +71,8 @@ def openapi_document(app: Lamina) -> dict[str, Any]:
             "Lamina(plugins=['openapi']) or its allow-list) to describe the app"
         )
     if state.document is None:
-        state.document = build_document(app, state.settings)
+        assert state.contributions is not None  # collected when the app assembled
+        state.document = build_document(state.contributions, app.router)
     return copy.deepcopy(state.document)
 
 
@@ -89,6 +91,14 @@ def lamina_settings_schema() -> type:
 @hookimpl
 def lamina_configure(app: Lamina, settings: OpenAPISettings | None) -> None:
     app.extensions[PLUGIN] = _State(settings or OpenAPISettings())
+
+
+@hookimpl(trylast=True)
+def lamina_assemble(app: Lamina) -> None:
+    # last: what other plugins contribute may depend on what they resolve in theirs
+    state: _State = app.extensions[PLUGIN]
+    state.contributions = collect(app, state.settings)
+    state.document = None
 
 
 @hookimpl
@@ -115,8 +125,8 @@ def lamina_register_routes(app: Lamina, register: Any) -> None:
 @hookimpl
 def lamina_routing_router_compiled(app: Lamina, router: Any) -> None:
     state: _State = app.extensions[PLUGIN]
-    if state.settings.enabled:
-        state.document = build_document(app, state.settings, router)
+    if state.settings.enabled and state.contributions is not None:
+        state.document = build_document(state.contributions, router)
         state.served.freeze(state.document)
 
 

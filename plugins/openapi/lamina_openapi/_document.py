@@ -1,15 +1,16 @@
 """Assembling the document: operations from the compiled routes, then every plugin's part.
 
-Order, once per app at assembly:
+Order, once per app at assembly, when the router has compiled the route table:
 
 1. Each HTTP route with ``include_in_schema`` gives one operation per declared method
    (``HEAD`` and ``OPTIONS`` only when declared), with its path parameters typed from the
    converters, its docstring, YAML block, ``@operation`` fields and annotated models.
    WebSocket routes and mounted ASGI apps are left out (a plugin may describe a mounted
    app's operations through the hook).
-2. ``lamina_openapi_contribute`` is called on every plugin, each with its own
-   :class:`Contributions`, so each component, operation and operation field knows who gave
-   it. The same thing given twice identically is fine; given twice differently it is a
+2. The operations plugins described through ``lamina_openapi_contribute`` (called earlier,
+   at ``lamina_assemble``, each plugin with its own :class:`Contributions`, so each
+   component, operation and operation field knows who gave it) are added. The same thing
+   given twice identically is fine; given twice differently it is a
    :class:`lamina.ConflictError` naming both contributors.
 3. Operation details from plugins (``add_operation_details``) are applied to every
    operation, in plugin order.
@@ -29,7 +30,7 @@ from ._describe import EndpointDocs, endpoint_docs
 from ._schema import SchemaRegistry
 from ._settings import OpenAPISettings
 
-__all__ = ["Contributions", "OperationInfo", "build_document"]
+__all__ = ["Contributions", "OperationInfo", "build_document", "collect"]
 
 HOOK = "lamina_openapi_contribute"
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -110,8 +111,9 @@ class Contributions:
 
     def add_operation(self, path: str, method: str, operation: Mapping[str, Any]) -> None:
         """Describe an operation the router does not know (a mounted app's, say). Describing
-        one that a route or another plugin already gives is a conflict naming both."""
-        self._builder.add_operation(path, method, dict(operation), self._plugin)
+        one that a route or another plugin already gives is a conflict naming both (found
+        when the document is built, once the routes are known)."""
+        self._builder.pending.append((path, method, dict(operation), self._plugin))
 
     def add_operation_details(
         self, details: Callable[[OperationInfo], Mapping[str, Any] | None]
@@ -132,6 +134,8 @@ class _Builder:
         self.component_owners: dict[tuple[str, str], str] = {}
         self.operations: dict[tuple[str, str], _Operation] = {}
         self.details: list[tuple[str, Callable[[OperationInfo], Mapping[str, Any] | None]]] = []
+        #: operations plugins described, added after the routes' own
+        self.pending: list[tuple[str, str, dict[str, Any], str]] = []
 
     # ------------------------------------------------------------------ contributions
     def add_component(self, kind: str, name: str, value: Mapping[str, Any], owner: str) -> str:
@@ -382,20 +386,27 @@ def describe(owner: str) -> str:
     return "the app" if owner in ("app", "") else describe_plugin(owner)
 
 
-def build_document(app: Lamina, settings: OpenAPISettings, router: Any = None) -> dict[str, Any]:
-    """The OpenAPI document of an app whose router (``app.router`` by default) is compiled."""
+def collect(app: Lamina, settings: OpenAPISettings) -> _Builder:
+    """Call ``lamina_openapi_contribute`` on every plugin (at ``lamina_assemble``, where
+    plugin-defined hooks run); the document is built from it once the router compiled."""
+    builder = _Builder(app, settings)
+    call_attributed(
+        app.pm, HOOK, lambda plugin: {"app": app, "openapi": Contributions(builder, plugin)}
+    )
+    return builder
+
+
+def build_document(builder: _Builder, router: Any) -> dict[str, Any]:
+    """The OpenAPI document: the compiled ``router``'s operations, then what plugins gave."""
     try:
-        routes = list(describe_routes(router if router is not None else app.router))
+        routes = list(describe_routes(router))
     except TypeError:
         raise AssemblyError(
             "plugin 'openapi' reads the routes from lamina-routing's router, and the app has "
             "none; enable the 'routing' plugin, or disable 'openapi'"
         ) from None
-    builder = _Builder(app, settings)
     builder.add_routes(routes)
-    if hasattr(app.pm.hook, HOOK):
-        call_attributed(
-            app.pm, HOOK, lambda plugin: {"app": app, "openapi": Contributions(builder, plugin)}
-        )
+    for path, method, fields, owner in builder.pending:
+        builder.add_operation(path, method, fields, owner)
     builder.apply_details()
     return builder.document()

@@ -180,12 +180,16 @@ def _collect(app: Lamina, settings: StaticFilesSettings) -> list[_Mounted]:
 
 
 @hookimpl
+def lamina_assemble(app: Lamina) -> None:
+    """Resolve the mounts once (this calls ``lamina_staticfiles_register_dirs``), so the
+    routes and the OpenAPI description read the same list."""
+    state = app.extensions[PLUGIN]
+    state["mounts"] = _collect(app, state["settings"])
+
+
+@hookimpl
 def lamina_register_routes(app: Lamina, register: Callable[[Any], None]) -> None:
-    state = app.extensions.get(PLUGIN)
-    settings = state["settings"] if state else StaticFilesSettings()
-    mounts = _collect(app, settings)
-    if state is not None:
-        state["mounts"] = mounts
+    mounts: list[_Mounted] = app.extensions[PLUGIN]["mounts"]
     if not mounts:
         return
     try:
