@@ -187,8 +187,8 @@ def lamina_openapi_contribute(app: Lamina, openapi: Any) -> None:
         if scheme is not None:
             openapi.add_component("securitySchemes", name, scheme)
             schemes.append(name)
-        elif getattr(backend, "openapi_scheme_name", None):
-            schemes.append(backend.openapi_scheme_name)  # defined by another plugin
+        elif isinstance(other := getattr(backend, "openapi_scheme_name", None), str):
+            schemes.append(other)  # a scheme another plugin defines (sessions' cookie)
 
     def security(operation: Any) -> dict[str, Any] | None:
         scopes = getattr(operation.endpoint, REQUIRED_SCOPES_ATTRIBUTE, None)

@@ -24,10 +24,11 @@ def lamina_openapi_contribute(app: Lamina, openapi: Contributions) -> None:
     """Contribute to the app's OpenAPI document: components, operations, operation details.
 
     When: once, at assembly, from lamina-openapi's ``lamina_assemble`` (marked ``trylast``,
-    so after every other plugin's ``lamina_assemble``), before routes are collected. What you add is kept, and the document is built from it right after the
-    router compiled the route table (with ``[openapi] enabled = false``: when ``lamina
-    openapi`` or :func:`lamina_openapi.openapi_document` first asks). Operation details are
-    therefore callbacks, called once every operation is known. Never per request.
+    so after every other plugin's ``lamina_assemble``), before routes are collected. What
+    you add is kept; the document is built from it right after the router compiled the
+    route table (with ``[openapi] enabled = false``: when ``lamina openapi`` or
+    :func:`lamina_openapi.openapi_document` first asks). Operation details are therefore
+    callbacks, called once every operation is known. Never per request.
 
     Returns: nothing; call the methods of ``openapi`` (a :class:`lamina_openapi.Contributions`
     bound to your plugin):
