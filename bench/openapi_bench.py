@@ -65,28 +65,15 @@ def endpoints(n: int) -> list[tuple[str, Callable[..., Any]]]:
     return out
 
 
-def lamina_routes(pairs: list[tuple[str, Callable[..., Any]]]) -> list[Any]:
-    from lamina_routing import Mount, Route
-
-    plain = [Route(p, e, name=e.__name__) for p, e in pairs if not p.startswith("/api")]
+def route_table(pairs: list[tuple[str, Callable[..., Any]]], route: Any, mount: Any) -> list[Any]:
+    """The table with ``route`` and ``mount`` classes (Lamina's or Starlette's)."""
+    plain = [route(p, e, name=e.__name__) for p, e in pairs if not p.startswith("/api")]
     mounts: dict[str, list[Any]] = {}
     for p, e in pairs:
         if p.startswith("/api"):
             prefix, _, rest = p[1:].partition("/")
-            mounts.setdefault("/" + prefix, []).append(Route("/" + rest, e, name=e.__name__))
-    return plain + [Mount(prefix, routes=rs) for prefix, rs in mounts.items()]
-
-
-def starlette_routes(pairs: list[tuple[str, Callable[..., Any]]]) -> list[Any]:
-    from starlette.routing import Mount, Route
-
-    plain = [Route(p, e, name=e.__name__) for p, e in pairs if not p.startswith("/api")]
-    mounts: dict[str, list[Any]] = {}
-    for p, e in pairs:
-        if p.startswith("/api"):
-            prefix, _, rest = p[1:].partition("/")
-            mounts.setdefault("/" + prefix, []).append(Route("/" + rest, e, name=e.__name__))
-    return plain + [Mount(prefix, routes=rs) for prefix, rs in mounts.items()]
+            mounts.setdefault("/" + prefix, []).append(route("/" + rest, e, name=e.__name__))
+    return plain + [mount(prefix, routes=rs) for prefix, rs in mounts.items()]
 
 
 def timed(fn: Callable[[], Any]) -> float:
@@ -102,9 +89,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
 
+    import lamina_routing
+    import starlette.routing
     from lamina import Lamina
     from lamina_openapi import openapi_document
     from starlette.schemas import SchemaGenerator
+
+    def lamina_routes(pairs: list[tuple[str, Callable[..., Any]]]) -> list[Any]:
+        return route_table(pairs, lamina_routing.Route, lamina_routing.Mount)
 
     pairs = endpoints(args.routes)
     generator = SchemaGenerator({"openapi": "3.1.0", "info": {"title": "B", "version": "1"}})
@@ -119,7 +111,7 @@ def main() -> None:
         app = Lamina(routes, only=["routing", "openapi"])
         results["openapi"].append(timed(app.assemble))
         paths = len(openapi_document(app)["paths"])
-        sroutes = starlette_routes(pairs)
+        sroutes = route_table(pairs, starlette.routing.Route, starlette.routing.Mount)
         results["starlette"].append(timed(lambda s=sroutes: generator.get_schema(s)))
 
     ms = {k: statistics.median(v) * 1000 for k, v in results.items()}

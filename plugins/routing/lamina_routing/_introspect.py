@@ -23,13 +23,9 @@ from ._routes import Host, Mount
 __all__ = ["PathParameter", "RouteInfo", "describe_routes"]
 
 
-@dataclass(frozen=True)
-class PathParameter:
-    """One ``{name:converter}`` of a path (or host) template, with its resolved converter."""
-
-    name: str
-    converter_name: str
-    converter: Converter
+#: One ``{name:converter}`` of a path (or host) template: ``name``, ``converter_name`` and
+#: the resolved ``converter`` (the router's own token, frozen).
+PathParameter = Param
 
 
 @dataclass(frozen=True)
