@@ -26,7 +26,16 @@ from ._errors import (
     WebSocketErrorLayer,
 )
 from ._exceptions import AssemblyError, ConflictError, HTTPException, SettingsError
-from ._middleware import Middleware, MiddlewareLayer, build_onion, order_layers
+from ._middleware import (
+    FOREIGN_PHASE,
+    Middleware,
+    MiddlewareEntry,
+    MiddlewareLayer,
+    as_middleware,
+    build_onion,
+    ensure_asgi3,
+    order_layers,
+)
 from ._plugins import PluginInfo
 from ._settings import load_settings_file, validate_section
 from .types import ASGIApp, Receive, Scope, Send
@@ -103,7 +112,7 @@ class Lamina:
         routes: Iterable[Any] | None = None,
         *,
         plugins: Sequence[Any] = (),
-        middleware: Sequence[Middleware] = (),
+        middleware: Sequence[MiddlewareEntry] = (),
         exception_handlers: Mapping[int | type[BaseException], Handler] | None = None,
         lifespan: Lifespan | None = None,
         settings: Mapping[str, Mapping[str, Any]] | None = None,
@@ -114,7 +123,8 @@ class Lamina:
         only: Iterable[str] | None = None,
     ) -> None:
         self.routes: list[Any] = list(routes or ())
-        self.user_middleware: list[Middleware] = list(middleware)
+        # Starlette-style entries become Middleware here, so a wrong one fails at once
+        self.user_middleware: list[Middleware] = [as_middleware(m) for m in middleware]
         self.exception_handlers: dict[int | type[BaseException], Handler] = dict(
             exception_handlers or {}
         )
@@ -201,10 +211,18 @@ class Lamina:
         if self._asgi is not None:
             raise AssemblyError("the app is already assembled; add contributions before it starts")
 
-    def add_middleware(self, factory: Callable[..., ASGIApp] | Middleware, **options: Any) -> None:
+    def add_middleware(self, factory: MiddlewareEntry, **options: Any) -> None:
+        """Add a layer: a :class:`Middleware` or any ``middleware=[...]`` entry, or
+        ``factory`` with its ``options`` (``phase``, ``priority`` and ``name`` among them;
+        the phase defaults to ``outermost``, as for every Starlette-style entry)."""
         self._check_open()
-        mw = factory if isinstance(factory, Middleware) else Middleware(factory, **options)
-        self.user_middleware.append(mw)
+        if isinstance(factory, Middleware) or not options:
+            if options:
+                raise TypeError("add_middleware(Middleware(...)) takes no options")
+            self.user_middleware.append(as_middleware(factory))
+            return
+        options.setdefault("phase", FOREIGN_PHASE)  # as Starlette's add_middleware: outside
+        self.user_middleware.append(Middleware(factory, **options))
 
     def add_exception_handler(self, key: int | type[BaseException], handler: Handler) -> None:
         self._check_open()
@@ -340,7 +358,7 @@ class Lamina:
         self.router = self._make_router(contributions)
         endpoint: ASGIApp = self.router if self.router is not None else _not_found
 
-        layers = [MiddlewareLayer(m, "app") for m in self.user_middleware]
+        layers = [MiddlewareLayer(m, "app", i) for i, m in enumerate(self.user_middleware)]
         for plugin, mw in self._collect(
             "lamina_register_middleware", "register(Middleware(factory, ...))"
         ):
@@ -415,7 +433,7 @@ class Lamina:
         }
         for scope_type, proto in protocols.items():
             try:
-                handler = proto.factory(endpoint)
+                handler = proto.factory(ensure_asgi3(endpoint))
             except Exception as exc:
                 plugin_loading.attribute_error(exc, proto.plugin, "its protocol factory")
                 raise

@@ -18,7 +18,15 @@ from ._files import (
     run_in_thread,
 )
 from ._hookspecs import hookimpl, hookspec
-from ._middleware import Middleware
+from ._middleware import (
+    FOREIGN_PHASE,
+    Middleware,
+    MiddlewareEntry,
+    as_middleware,
+    ensure_asgi3,
+    is_asgi3,
+    wrap_in_order,
+)
 from ._plugins import PluginInfo, call_attributed, describe_plugin
 from ._requests import MAX_BODY_KEY, parse_cookie_header
 from ._responses import SPAWN_KEY, Background, run_background
@@ -27,6 +35,7 @@ from .types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
+    "FOREIGN_PHASE",
     "MAX_BODY_KEY",
     "O_NOFOLLOW",
     "RAISE_KEY",
@@ -37,19 +46,24 @@ __all__ = [
     "FileSnapshot",
     "Message",
     "Middleware",
+    "MiddlewareEntry",
     "NotAFile",
     "PluginInfo",
     "Receive",
     "Scope",
     "Send",
+    "as_middleware",
     "call_attributed",
     "describe_plugin",
+    "ensure_asgi3",
     "hookimpl",
     "hookspec",
+    "is_asgi3",
     "load_app",
     "open_snapshot",
     "parse_cookie_header",
     "run_background",
     "run_in_thread",
     "url_from_scope",
+    "wrap_in_order",
 ]

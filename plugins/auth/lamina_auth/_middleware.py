@@ -33,6 +33,10 @@ class AuthMiddleware:
     debug is on).
     """
 
+    #: It only awaits ``self.app(...)``: Lamina may hand it a plain callable returning an
+    #: awaitable (one coroutine frame less per request; see lamina.plugin).
+    lamina_accepts_plain_app = True
+
     def __init__(
         self,
         app: ASGIApp,

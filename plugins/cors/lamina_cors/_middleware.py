@@ -86,6 +86,10 @@ class CORSMiddleware:
         "star_origin",
     )
 
+    #: It only awaits ``self.app(...)``: Lamina may hand it a plain callable returning an
+    #: awaitable (one coroutine frame less per request; see lamina.plugin).
+    lamina_accepts_plain_app = True
+
     def __init__(
         self,
         app: ASGIApp,

@@ -78,6 +78,10 @@ class GZipMiddleware:
         "thread_threshold",
     )
 
+    #: It only awaits ``self.app(...)``: Lamina may hand it a plain callable returning an
+    #: awaitable (one coroutine frame less per request; see lamina.plugin).
+    lamina_accepts_plain_app = True
+
     def __init__(
         self,
         app: ASGIApp,

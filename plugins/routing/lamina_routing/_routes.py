@@ -11,11 +11,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from lamina import Middleware
-from lamina.plugin import MAX_BODY_KEY, ASGIApp, Receive, Scope, Send
+from lamina.plugin import (
+    MAX_BODY_KEY,
+    ASGIApp,
+    MiddlewareEntry,
+    Receive,
+    Scope,
+    Send,
+    as_middleware,
+    wrap_in_order,
+)
 
 from ._converters import Converter
 from ._endpoints import (
@@ -28,8 +36,10 @@ from ._endpoints import (
 
 __all__ = ["BaseRoute", "Host", "Mount", "Route", "RouteMiddleware"]
 
-#: A per-route or per-mount middleware: a :class:`lamina.Middleware` or ``factory(app)``.
-RouteMiddleware = Middleware | Callable[[ASGIApp], ASGIApp]
+#: A per-route or per-mount middleware: a :class:`lamina.Middleware`, a ``factory(app)``, a
+#: Starlette-style entry (``(cls, options)``, Starlette's ``Middleware``, a bare class) or an
+#: ``async def mw(request, call_next)`` function; checked when the route is built.
+RouteMiddleware = MiddlewareEntry
 
 
 class _Unset:
@@ -40,11 +50,10 @@ class _Unset:
 UNSET: Any = _Unset()
 
 
-def wrap_middleware(app: ASGIApp, middleware: Sequence[RouteMiddleware] | None) -> ASGIApp:
-    """Wrap ``app`` so that the first middleware listed is the outermost."""
-    for mw in reversed(middleware or ()):
-        app = mw.wrap(app) if isinstance(mw, Middleware) else mw(app)
-    return app
+def wrap_middleware(app: ASGIApp, middleware: Sequence[Any] | None) -> ASGIApp:
+    """Wrap ``app`` so that the first middleware listed is the outermost; every layer gets
+    an ASGI 3 app unless it declared it takes the router's plain callables."""
+    return wrap_in_order(app, [as_middleware(m) for m in middleware or ()])
 
 
 def _endpoint_name(endpoint: Any) -> str | None:
@@ -120,7 +129,7 @@ class Route(BaseRoute):
         self.explicit_name = name is not None
         self.name = name
         self.default_name = _endpoint_name(endpoint)
-        self.middleware = list(middleware or ())
+        self.middleware = [as_middleware(m) for m in middleware or ()]
         self.max_body_size = max_body_size
         self.converters = converters
         self.include_in_schema = include_in_schema
@@ -241,7 +250,7 @@ class _Container(BaseRoute):
         self.endpoint = app if app is not None else self.routes
         self.name = name
         self.explicit_name = name is not None
-        self.middleware = list(middleware or ())
+        self.middleware = [as_middleware(m) for m in middleware or ()]
         self.converters = converters
 
     def describe_endpoint(self) -> str:

@@ -49,6 +49,10 @@ class SessionMiddleware:
     app (under Lamina the error layer logs it too; the test client re-raises it).
     """
 
+    #: It only awaits ``self.app(...)``: Lamina may hand it a plain callable returning an
+    #: awaitable (one coroutine frame less per request; see lamina.plugin).
+    lamina_accepts_plain_app = True
+
     def __init__(
         self,
         app: ASGIApp,
