@@ -7,6 +7,8 @@ over the window they do not all hit the fresh server in the same millisecond.
 from __future__ import annotations
 
 import random
+
+import anyio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -26,3 +28,7 @@ class Backoff:
     def delay(self, attempt: int) -> float:
         ceiling = min(self.cap, self.base * 2 ** min(attempt, 32))
         return ceiling * (1.0 - self.jitter * self.random())
+
+    async def wait(self, attempt: int) -> None:
+        """Sleep before reconnect ``attempt`` (0 for the first after a loss)."""
+        await anyio.sleep(self.delay(attempt))

@@ -145,9 +145,8 @@ class Broadcast:
                     )
                 if self.on_disconnect is not None:
                     self.on_disconnect(exc)
-            delay = self.backoff.delay(attempt)
+            await self.backoff.wait(attempt)
             attempt += 1
-            await anyio.sleep(delay)
 
     # ------------------------------------------------------------------ Listener protocol
     def channels(self) -> list[str]:

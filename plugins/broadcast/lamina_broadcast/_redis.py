@@ -227,9 +227,7 @@ class RedisStreamBackend(_RedisBackend):
         info = await self._info(channel)
         if info is None:
             return [], True
-        last = stream_id(str(info.get("last-generated-id", "0-0"))) or (0, 0)
-        deleted = stream_id(str(info.get("max-deleted-entry-id", "0-0"))) or (0, 0)
-        if position > last or position < deleted:
+        if position > _last_id(info) or _lost_before(info, position):
             return [], True
         entries = await self.command(
             self.client.xrange(PREFIX + channel, min="(" + after, count=self.history_size)
@@ -288,12 +286,10 @@ class RedisStreamBackend(_RedisBackend):
                     lost.append(channel)
                     self.cursors[channel] = "0-0"
                 continue
-            last = stream_id(str(info.get("last-generated-id", "0-0"))) or (0, 0)
-            deleted = stream_id(str(info.get("max-deleted-entry-id", "0-0"))) or (0, 0)
-            if last < position:  # the stream restarted from scratch: read it from its start
+            if _last_id(info) < position:  # the stream restarted from scratch: read it all
                 lost.append(channel)
                 self.cursors[channel] = "0-0"
-            elif deleted > position:
+            elif _lost_before(info, position):
                 lost.append(channel)
         return lost
 
@@ -327,6 +323,24 @@ class RedisStreamBackend(_RedisBackend):
                     if channel in cursors:
                         cursors[channel] = entry_id
                     hub.deliver(_entry(channel, entry_id, fields))
+
+
+def _last_id(info: dict[str, Any]) -> tuple[int, int]:
+    return stream_id(str(info.get("last-generated-id", "0-0"))) or (0, 0)
+
+
+def _lost_before(info: dict[str, Any], position: tuple[int, int]) -> bool:
+    """Whether entries after ``position`` may be gone: trimmed (``MAXLEN``: everything
+    before the first entry, if anything was ever trimmed) or deleted (``XDEL``)."""
+    deleted = stream_id(str(info.get("max-deleted-entry-id", "0-0"))) or (0, 0)
+    if deleted > position:
+        return True
+    first = info.get("first-entry")
+    trimmed = int(info.get("entries-added", 0)) > int(info.get("length", 0))
+    first_id = stream_id(str(first[0])) if first else None
+    if first_id is None:  # empty stream: everything ever added is gone
+        return trimmed and position < _last_id(info)
+    return trimmed and position < first_id
 
 
 def _entry(channel: str, entry_id: str, fields: Any) -> Event:

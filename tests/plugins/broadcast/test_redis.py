@@ -1,0 +1,165 @@
+"""The Redis backends against a real redis-server: delivery, ids, resume, outages.
+
+Two :class:`Broadcast` hubs in one process stand in for two workers here (each has its
+own connections, as a worker would); ``test_workers.py`` does it with real processes.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+
+import anyio
+import pytest
+from lamina_broadcast import (
+    Backoff,
+    Broadcast,
+    BroadcastUnavailable,
+    Event,
+    Publisher,
+    Subscription,
+)
+
+from tests.helpers.redis import RedisServer
+
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
+SCHEMES = ["redis", "redis+stream"]
+_names = itertools.count()
+
+
+def channel() -> str:
+    return f"ch{next(_names)}"
+
+
+async def take(sub: Subscription, n: int, timeout: float = 5.0) -> list[Event]:
+    got: list[Event] = []
+    with anyio.fail_after(timeout):
+        async for event in sub:
+            got.append(event)
+            if len(got) == n:
+                break
+    return got
+
+
+class GatedBackoff(Backoff):
+    """Reconnects only when the test opens the gate: no timing in the test."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = anyio.Event()
+        self.waiting = anyio.Event()
+
+    async def wait(self, attempt: int) -> None:
+        self.waiting.set()
+        await self.gate.wait()
+
+
+@pytest.fixture(params=SCHEMES)
+def url(request: pytest.FixtureRequest, redis_server: RedisServer) -> str:
+    return redis_server.url(request.param)
+
+
+@pytest.fixture
+async def hubs(url: str) -> AsyncIterator[tuple[Broadcast, Broadcast]]:
+    one, two = Broadcast(url, max_backlog=64), Broadcast(url, max_backlog=64)
+    async with one.running(), two.running():
+        assert one.connected and two.connected
+        yield one, two
+
+
+async def test_events_cross_hubs_once_and_in_order(
+    hubs: tuple[Broadcast, Broadcast], url: str
+) -> None:
+    one, two = hubs
+    name = channel()
+    async with one.subscribe(name) as near, two.subscribe(name) as far:
+        ids = [await one.publish(name, {"n": n}, event="e") for n in range(50)]
+        got_near, got_far = await take(near, 50), await take(far, 50)
+    for got in (got_near, got_far):
+        assert [e.data for e in got] == [{"n": n} for n in range(50)]
+        assert [e.id for e in got] == ids
+        assert {(e.channel, e.event, e.kind) for e in got} == {(name, "e", "message")}
+    if url.startswith("redis+stream"):
+        assert all(ids) and len(set(ids)) == 50
+    else:
+        assert ids == [None] * 50
+    assert len(near._queue) == 0  # the publishing hub delivered each event once
+
+
+async def test_publisher_without_an_app(hubs: tuple[Broadcast, Broadcast], url: str) -> None:
+    one, _ = hubs
+    name = channel()
+    async with one.subscribe(name) as sub, Publisher.from_url(url) as publisher:
+        assert "127.0.0.1" in repr(publisher)
+        await publisher.publish(name, "from a script", event="note")
+        (event,) = await take(sub, 1)
+    assert (event.data, event.event) == ("from a script", "note")
+
+
+async def test_stream_resume_on_another_hub(hubs: tuple[Broadcast, Broadcast], url: str) -> None:
+    if not url.startswith("redis+stream"):  # pub/sub keeps nothing: a resume is a gap
+        one, two = hubs
+        name = channel()
+        await one.publish(name, 1)
+        async with two.subscribe(name, last_event_id="1-0") as sub:
+            await one.publish(name, "live")
+            assert [e.kind for e in await take(sub, 2)] == ["gap", "message"]
+        return
+    one, two = hubs
+    name = channel()
+    ids = [await one.publish(name, n) for n in range(15)]
+    async with two.subscribe(name, last_event_id=ids[4]) as sub:
+        await one.publish(name, "live")
+        got = await take(sub, 11)
+    assert [e.data for e in got] == [*range(5, 15), "live"]
+
+
+async def test_stream_id_older_than_history_is_a_gap(redis_server: RedisServer) -> None:
+    url = redis_server.url("redis+stream")
+    hub = Broadcast(url, history=5)
+    name = channel()
+    async with hub.running():
+        first = await hub.publish(name, 0)
+        for n in range(1, 400):  # MAXLEN ~ trims whole nodes: go well past it
+            await hub.publish(name, n)
+        async with hub.subscribe(name, last_event_id=first) as sub:
+            await hub.publish(name, "live")
+            got = await take(sub, 2)
+    assert got[0] == Event.gap(name)
+    assert got[1].data == "live"
+
+
+async def test_outage_publish_raises_and_listener_recovers(
+    redis_server: RedisServer, url: str
+) -> None:
+    backoff = GatedBackoff()
+    hub = Broadcast(url, backoff=backoff)
+    name = channel()
+    lost, back = anyio.Event(), anyio.Event()
+    hub.on_disconnect = lambda exc: lost.set()
+    async with hub.running(), hub.subscribe(name) as sub:
+        await hub.publish(name, "before")
+        assert [e.data for e in await take(sub, 1)] == ["before"]
+        redis_server.stop()
+        with anyio.fail_after(5):
+            await lost.wait()
+        with pytest.raises(BroadcastUnavailable) as info:
+            await hub.publish(name, "during")
+        assert "unreachable" in str(info.value)
+        redis_server.start()
+        # Published after Redis returned, before our listener is back: Streams keep it.
+        async with Publisher.from_url(url) as publisher:
+            await publisher.publish(name, "while reconnecting")
+        assert not hub.connected
+        hub.on_connect = back.set
+        backoff.gate.set()
+        with anyio.fail_after(5):
+            await back.wait()
+        after = await hub.publish(name, "after")
+        got = await take(sub, 2)
+        assert hub.connected and hub.connects == 2
+    if url.startswith("redis+stream"):
+        assert [e.data for e in got] == ["while reconnecting", "after"]
+        assert got[1].id == after
+    else:
+        assert got == [Event.gap(name), Event(name, "after")]
