@@ -7,10 +7,10 @@ over the window they do not all hit the fresh server in the same millisecond.
 from __future__ import annotations
 
 import random
-
-import anyio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+import anyio
 
 __all__ = ["Backoff"]
 
