@@ -1,7 +1,7 @@
 """lamina-broadcast on ``memory://``: the API, ordering, overflow, history and resume.
 
 These run in-process against the real hub; the same behaviour over Redis and across
-worker processes is in ``test_redis.py`` and ``test_workers.py``.
+worker processes is in ``test_broadcast_redis.py`` and ``test_broadcast_workers.py``.
 """
 
 from __future__ import annotations

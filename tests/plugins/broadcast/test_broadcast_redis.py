@@ -1,7 +1,7 @@
 """The Redis backends against a real redis-server: delivery, ids, resume, outages.
 
 Two :class:`Broadcast` hubs in one process stand in for two workers here (each has its
-own connections, as a worker would); ``test_workers.py`` does it with real processes.
+own connections, as a worker would); ``test_broadcast_workers.py`` does it with real processes.
 """
 
 from __future__ import annotations
