@@ -26,7 +26,7 @@ class Backoff:
     random: Callable[[], float] = field(default=random.random, repr=False)
 
     def delay(self, attempt: int) -> float:
-        ceiling = min(self.cap, self.base * 2 ** min(attempt, 32))
+        ceiling: float = min(self.cap, self.base * 2.0 ** min(attempt, 32))
         return ceiling * (1.0 - self.jitter * self.random())
 
     async def wait(self, attempt: int) -> None:

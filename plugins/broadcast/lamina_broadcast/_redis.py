@@ -83,8 +83,9 @@ class _RedisBackend:
             ) from None
 
     async def connect_listener(self) -> AbstractConnection:
-        connection: AbstractConnection = self.client.connection_pool.make_connection()
-        await connection.connect()
+        pool = self.client.connection_pool
+        connection: AbstractConnection = pool.make_connection()  # type: ignore[no-untyped-call]
+        await connection.connect()  # type: ignore[no-untyped-call]
         return connection
 
     def order_key(self, event_id: str) -> Any:
@@ -229,7 +230,7 @@ class RedisStreamBackend(_RedisBackend):
             return [], True
         if position > _last_id(info) or _lost_before(info, position):
             return [], True
-        entries = await self.command(
+        entries: Any = await self.command(
             self.client.xrange(PREFIX + channel, min="(" + after, count=self.history_size)
         )
         return [_entry(channel, entry_id, fields) for entry_id, fields in entries], False
@@ -237,8 +238,8 @@ class RedisStreamBackend(_RedisBackend):
     async def watch(self, channel: str) -> None:
         if channel in self.cursors:
             return
-        newest = await self.command(self.client.xrevrange(PREFIX + channel, count=1))
-        self.cursors.setdefault(channel, newest[0][0] if newest else "0-0")
+        newest: Any = await self.command(self.client.xrevrange(PREFIX + channel, count=1))
+        self.cursors.setdefault(channel, str(newest[0][0]) if newest else "0-0")
         self._version += 1
         target = self._version
         self._changed.set()
