@@ -18,13 +18,7 @@ import pluggy
 
 from . import _plugins as plugin_loading
 from ._datastructures import State, URLPath
-from ._errors import (
-    ExceptionHandlers,
-    Handler,
-    HTTPErrorLayer,
-    OuterGuard,
-    WebSocketErrorLayer,
-)
+from ._errors import ExceptionHandlers, Handler, HTTPErrorLayer, OuterGuard
 from ._exceptions import AssemblyError, ConflictError, HTTPException, SettingsError
 from ._middleware import (
     FOREIGN_PHASE,
@@ -443,7 +437,7 @@ class Lamina:
                     f"{scope_type!r} returned {handler!r}; it must return an ASGI app"
                 )
             inner[scope_type] = handler
-        inner["websocket"] = WebSocketErrorLayer(inner.get("websocket", _reject_websocket))
+        inner.setdefault("websocket", _reject_websocket)
         if self.middleware_layers:
 
             def dispatch(scope: Scope, receive: Receive, send: Send) -> Any:

@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from ._exceptions import HTTPException, WebSocketException
+from ._exceptions import HTTPException
 from ._requests import CLEANUP_KEY, ClientDisconnect, Request, run_cleanups
 from ._responses import HTMLResponse, PlainTextResponse, Response
 from .types import ASGIApp, Message, Receive, Scope, Send
@@ -255,69 +255,3 @@ class OuterGuard:
                 await PlainTextResponse("Internal Server Error", status_code=500)(
                     scope, receive, send
                 )
-
-
-class WebSocketErrorLayer:
-    """Wraps the WebSocket protocol handler: an exception never leaves a socket hanging.
-
-    ``WebSocketException(code, reason)`` closes with that code. An ``HTTPException`` before
-    the handshake is answered as an HTTP denial response when the server supports the
-    ``websocket.http.response`` extension, and with close code 1008 otherwise. Anything
-    else is logged and closes with 1011 (internal error).
-    """
-
-    __slots__ = ("app",)
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "websocket":
-            await self.app(scope, receive, send)
-            return
-        state = _WSState(send)
-        try:
-            await self.app(scope, receive, state.send)
-        except WebSocketException as exc:
-            if not state.closed:
-                await send({"type": "websocket.close", "code": exc.code, "reason": exc.reason})
-        except HTTPException as exc:
-            if state.closed:
-                return
-            if not state.accepted and "websocket.http.response" in scope.get("extensions", {}):
-                response = http_exception_response(exc)
-                await send(
-                    {
-                        "type": "websocket.http.response.start",
-                        "status": response.status_code,
-                        "headers": response.raw_headers,
-                    }
-                )
-                await send({"type": "websocket.http.response.body", "body": response.body})
-            else:
-                await send({"type": "websocket.close", "code": 1008, "reason": exc.detail[:120]})
-        except Exception as exc:
-            logger.error("unhandled exception in WebSocket %s", scope.get("path"), exc_info=exc)
-            if not state.closed:
-                await send({"type": "websocket.close", "code": 1011, "reason": ""})
-            if scope.get(RAISE_KEY):
-                raise
-
-
-class _WSState:
-    """Remembers whether the app accepted or closed, so the error path sends what is legal."""
-
-    __slots__ = ("_send", "accepted", "closed")
-
-    def __init__(self, send: Send) -> None:
-        self._send = send
-        self.accepted = False
-        self.closed = False
-
-    async def send(self, message: Message) -> None:
-        mtype = message["type"]
-        if mtype == "websocket.accept":
-            self.accepted = True
-        elif mtype == "websocket.close" or mtype == "websocket.http.response.start":
-            self.closed = True
-        await self._send(message)

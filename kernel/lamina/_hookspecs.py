@@ -199,9 +199,10 @@ def lamina_register_protocols(
 
     When: at assembly. Two plugins claiming one scope type is an error naming both.
     ``"http"`` and ``"lifespan"`` belong to the kernel. The handler runs inside the
-    middleware onion; for ``"websocket"`` the kernel wraps it so that a
-    ``WebSocketException`` closes with its code, an ``HTTPException`` before ``accept``
-    becomes a denial response (or close 1008) and any other error closes with 1011.
+    middleware onion and owns its protocol: the kernel only dispatches scopes of that type
+    to it, so turning what an endpoint raises into a close or a denial response is the
+    handler's job (lamina-websocket's ``WebSocketHandler`` does it for ``"websocket"``). A
+    ``"websocket"`` scope that no plugin claims is refused (the server answers 403).
 
     Returns: nothing; call ``register(scope_type, factory)`` where ``factory(endpoint)``
     receives the router (or the kernel's not-found app when no router is installed) and returns

@@ -75,6 +75,28 @@ async def bad_code(ws: WebSocket) -> None:
     raise WebSocketException(1006, "abnormal is not sendable")
 
 
+#: (reason sent, reason the client gets): a close frame holds 123 bytes of UTF-8.
+LONG_REASONS = [
+    ("é" * 120, "é" * 61),  # 240 bytes: uvicorn's websockets dropped the connection (1006)
+    ("a" + "😀" * 40, "a" + "😀" * 30),  # cut on a character boundary: 121 bytes
+]
+
+
+async def long_reason(ws: WebSocket) -> None:
+    """Closes with ``LONG_REASONS[case]`` in the way ``how`` names."""
+    reason = LONG_REASONS[ws.path_params["case"]][0]
+    await ws.accept()
+    how = ws.path_params["how"]
+    if how == "close":
+        await ws.close(4000, reason)
+    elif how == "raw-send":  # went out whole before: uvicorn's websockets then dropped it
+        await ws.send({"type": "websocket.close", "code": 4000, "reason": reason})
+    elif how == "websocket-exception":
+        raise WebSocketException(4000, reason)
+    else:
+        raise HTTPException(403, reason)
+
+
 async def unoffered(ws: WebSocket) -> None:
     await ws.accept(subprotocol="never-offered")
 
@@ -119,6 +141,7 @@ def build_app() -> Any:
             WebSocketRoute("/crash", crash),
             WebSocketRoute("/bad-code", bad_code),
             WebSocketRoute("/unoffered", unoffered),
+            WebSocketRoute("/reason/{how}/{case:int}", long_reason),
             WebSocketRoute("/sized", sized, max_message_size=2 * MIB),
             WebSocketRoute("/small", sized, name="small", max_message_size=1000),
             WebSocketRoute("/counter", Counter),
@@ -252,6 +275,24 @@ def test_websocket_exception_closes_with_its_code(ws_url: str) -> None:
                 await ws.recv()
             assert info.value.rcvd is not None
             assert (info.value.rcvd.code, info.value.rcvd.reason) == (4001, "not allowed")
+
+    run(go)
+
+
+@pytest.mark.parametrize("how", ["close", "raw-send", "websocket-exception", "http-exception"])
+@pytest.mark.parametrize("case", range(len(LONG_REASONS)))
+def test_a_long_close_reason_arrives_cut_to_what_a_frame_holds(
+    ws_url: str, how: str, case: int
+) -> None:
+    expected = LONG_REASONS[case][1]
+
+    async def go() -> None:
+        async with connect(ws_url + f"/reason/{how}/{case}") as ws:
+            with pytest.raises(ConnectionClosed) as info:
+                await ws.recv()
+            assert info.value.rcvd is not None  # a close frame came, not a dropped connection
+            code = 1008 if how == "http-exception" else 4000
+            assert (info.value.rcvd.code, info.value.rcvd.reason) == (code, expected)
 
     run(go)
 

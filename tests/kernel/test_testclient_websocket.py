@@ -103,6 +103,32 @@ def test_app_close_raises_disconnect_on_receive():
     assert (info.value.code, info.value.reason) == (4001, "asked to")
 
 
+@pytest.mark.parametrize("reason", ["é" * 62, "x" * 124])
+def test_a_close_reason_longer_than_a_frame_holds_is_refused(reason):
+    """A server cannot send it: uvicorn drops the connection, wsproto cuts it. The test client
+    refuses it, so the app's bug shows in its own tests."""
+
+    async def wordy(scope, receive, send):
+        await receive()
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.close", "code": 4000, "reason": reason})
+
+    refused = "close reason of 124 bytes; a close frame holds 123"
+    session = TestClient(wordy).websocket_connect("/ws")
+    with pytest.raises(RuntimeError, match=refused), session as ws:
+        ws.receive()
+
+
+def test_a_close_reason_of_exactly_123_bytes_goes_through():
+    async def full(scope, receive, send):
+        await receive()
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.close", "code": 4000, "reason": "é" * 61 + "x"})
+
+    with TestClient(full).websocket_connect("/ws") as ws:
+        assert ws.receive()["reason"] == "é" * 61 + "x"
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_handshake_rejected_by_close(backend):
     async def refuse(scope, receive, send):

@@ -55,6 +55,8 @@ class WebSocketDenialResponse(Exception):
 
 
 _APP_EXIT = "lamina.testclient.app_exit"
+#: What a close frame holds of a reason (RFC 6455 section 5.5: 125 bytes minus the code).
+MAX_CLOSE_REASON_BYTES = 123
 
 
 class WebSocketCore:
@@ -102,7 +104,16 @@ class WebSocketCore:
         if self.app_closed is not None and message["type"] != "websocket.http.response.body":
             raise RuntimeError(f"the app sent {message['type']!r} after closing the WebSocket")
         if message["type"] == "websocket.close":
-            self.app_closed = (message.get("code", 1000), message.get("reason") or "")
+            reason = message.get("reason") or ""
+            size = len(reason.encode("utf-8", "replace"))
+            if size > MAX_CLOSE_REASON_BYTES:
+                # uvicorn drops the connection without a close frame (the client sees 1006),
+                # wsproto cuts the reason: refuse it here, so a test sees the bug
+                raise RuntimeError(
+                    f"the app sent a close reason of {size} bytes; a close frame holds "
+                    f"{MAX_CLOSE_REASON_BYTES} bytes of UTF-8"
+                )
+            self.app_closed = (message.get("code", 1000), reason)
         await self._app_outbox.send(message)
 
     async def _next(self) -> Message:

@@ -17,7 +17,9 @@ handler runs inside the middleware onion, dispatches to the router (which matche
 ``WebSocketRoute`` objects for websocket scopes), and turns what an endpoint raises into the
 right ending: ``HTTPException`` before accept -> an HTTP denial response (or a 403 close
 where the server lacks the ``websocket.http.response`` extension), ``WebSocketException`` ->
-a close with its code and reason, anything else -> 1011 (a 500 before accept).
+a close with its code and reason, anything else -> 1011 (a 500 before accept). Every close
+reason is cut to the 123 UTF-8 bytes a close frame holds. The kernel wraps nothing around
+the handler: WebSocket protocol logic lives here only.
 
 Settings (section ``[websocket]``, :class:`WebSocketSettings`):
 

@@ -18,6 +18,7 @@ from lamina.plugin import Message, Receive, Scope, Send
 __all__ = [
     "MAX_MESSAGE_SIZE_KEY",
     "RECORD_KEY",
+    "MAX_CLOSE_REASON_BYTES",
     "ConnectionRecord",
     "WebSocket",
     "WebSocketDisconnect",
@@ -62,14 +63,29 @@ def _check_mode(mode: str) -> None:
         raise ValueError(f"mode must be 'text' or 'binary', got {mode!r}")
 
 
+#: A close frame's payload is at most 125 bytes: the 2-byte code, then the reason in UTF-8
+#: (RFC 6455 sections 5.5 and 7.1.6).
+MAX_CLOSE_REASON_BYTES = 123
+
+
 def close_reason(reason: str | None) -> str:
-    """A close reason cut to the 123 UTF-8 bytes a close frame can carry."""
+    """``reason`` cut to the 123 UTF-8 bytes a close frame holds, on a character boundary.
+
+    Why: servers disagree about a longer one. uvicorn's ``websockets`` implementations drop
+    the connection without a close frame (the client sees 1006) while wsproto cuts it; cut
+    here, every server sends the same close. A lone surrogate cannot be encoded for the wire
+    and becomes ``?``.
+    """
     if not reason:
         return ""
-    raw = reason.encode("utf-8")
-    if len(raw) <= 123:
-        return reason
-    return raw[:123].decode("utf-8", "ignore")
+    try:
+        raw = reason.encode("utf-8")
+    except UnicodeEncodeError:
+        raw = reason.encode("utf-8", "replace")
+    else:
+        if len(raw) <= MAX_CLOSE_REASON_BYTES:
+            return reason
+    return raw[:MAX_CLOSE_REASON_BYTES].decode("utf-8", "ignore")
 
 
 #: Scope key of the :class:`ConnectionRecord` the protocol handler reads once the endpoint
@@ -208,6 +224,8 @@ class WebSocket(HTTPConnection):
         """Send one ASGI message, refusing what the current state does not allow."""
         state = self.application_state
         mtype = message["type"]
+        if mtype == "websocket.close" and message.get("reason"):
+            message = {**message, "reason": close_reason(message["reason"])}
         if state is WebSocketState.CONNECTED:
             if mtype == "websocket.close":
                 self.application_state = WebSocketState.DISCONNECTED
@@ -280,7 +298,7 @@ class WebSocket(HTTPConnection):
         ``code`` must be one a close frame may carry (see :func:`check_close_code`).
         """
         check_close_code(code)
-        await self.send({"type": "websocket.close", "code": code, "reason": close_reason(reason)})
+        await self.send({"type": "websocket.close", "code": code, "reason": reason or ""})
 
     async def send_denial_response(self, response: Any) -> None:
         """Refuse the handshake with an HTTP response (any :class:`lamina.Response`).

@@ -1,12 +1,14 @@
 """The ``websocket`` protocol handler: router dispatch plus error handling for connections.
 
-It sits inside the middleware onion (so sessions and auth ran) and outside the router. It
-tracks the connection's state by watching the messages go by, so that whatever the endpoint
+It sits inside the middleware onion (so sessions and auth ran) and outside the router. The
+kernel only dispatches ``websocket`` scopes to it and wraps nothing around it, so this is the
+one place where a WebSocket's errors are handled. It tracks the connection's state by watching the messages go by, so that whatever the endpoint
 raises it can end the connection the right way:
 
 * before accept, ``HTTPException`` becomes an HTTP response when the server supports the
   ``websocket.http.response`` extension, else a close (the server answers 403);
-* ``WebSocketException`` closes with its code and reason;
+* ``WebSocketException`` closes with its code and reason (a reason is cut to the 123 UTF-8
+  bytes a close frame holds, as every close this plugin sends is);
 * ``WebSocketDisconnect`` means the connection is already over: nothing to do;
 * anything else is logged and closes with 1011 (or a 500 before accept).
 """

@@ -6,10 +6,13 @@ import logging
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from lamina import HTTPConnection, HTTPException, Middleware, PlainTextResponse, SettingsError
 from lamina import WebSocketException as KernelWebSocketException
 from lamina.testclient import WebSocketDenialResponse, WebSocketDisconnect
 from lamina_websocket import WebSocket, WebSocketException, WebSocketState
+from lamina_websocket._connection import MAX_CLOSE_REASON_BYTES, close_reason
 from ws_harness import single_endpoint_app, without_http_response_extension
 
 
@@ -350,15 +353,57 @@ def test_returning_before_accept_refuses_the_handshake(start: Any) -> None:
     assert info.value.code == 1000
 
 
-def test_close_reason_is_cut_to_what_a_frame_holds(start: Any) -> None:
+#: (reason sent, reason the client gets): a close frame holds 123 bytes of UTF-8, and the
+#: cut never splits a character.
+LONG_REASONS = [
+    ("é" * 120, "é" * 61),  # 240 bytes (once sent whole) -> 122
+    ("a" + "😀" * 40, "a" + "😀" * 30),  # 4-byte characters: 121 bytes, the next would not fit
+    ("x" * 123, "x" * 123),  # exactly a frame's worth: unchanged
+    ("x" * 124, "x" * 123),
+]
+
+
+async def _close_by(how: str, ws: WebSocket, reason: str) -> None:
+    """Every way an endpoint can close with a reason."""
+    if how == "close":
+        await ws.close(4000, reason)
+    elif how == "raw-send":
+        await ws.send({"type": "websocket.close", "code": 4000, "reason": reason})
+    elif how == "websocket-exception":
+        raise WebSocketException(4000, reason)
+    else:
+        raise HTTPException(403, reason)  # after accept: a 1008 close with the detail
+
+
+@pytest.mark.parametrize("how", ["close", "raw-send", "websocket-exception", "http-exception"])
+@pytest.mark.parametrize(("reason", "expected"), LONG_REASONS)
+def test_close_reason_is_cut_to_what_a_frame_holds(
+    start: Any, how: str, reason: str, expected: str
+) -> None:
     async def wordy(ws: WebSocket) -> None:
         await ws.accept()
-        await ws.close(4000, "é" * 100)
+        await _close_by(how, ws, reason)
 
     client = start(single_endpoint_app(wordy))
     with client.websocket_connect("/") as ws:
         message = ws.receive()
-    assert len(message["reason"].encode()) <= 123 and message["reason"].startswith("éé")
+    assert message["reason"] == expected
+    assert message["code"] == (1008 if how == "http-exception" else 4000)
+
+
+def test_close_reason_edges() -> None:
+    assert close_reason(None) == close_reason("") == ""
+    assert close_reason("\ud800 lone surrogate") == "? lone surrogate"  # not encodable as is
+    assert close_reason("ok") == "ok"
+
+
+@given(st.text())
+def test_close_reason_is_the_longest_prefix_that_fits(text: str) -> None:
+    cut = close_reason(text)
+    assert len(cut.encode()) <= MAX_CLOSE_REASON_BYTES
+    assert text.startswith(cut)
+    if cut != text:  # nothing more fits: the next character would overflow the frame
+        assert len(text[: len(cut) + 1].encode()) > MAX_CLOSE_REASON_BYTES
 
 
 def test_message_size_limit_closes_1009(start: Any) -> None:

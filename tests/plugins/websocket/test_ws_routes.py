@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from lamina import HTTPException, URLPath
+from lamina import HTTPException, URLPath, WebSocketException
 from lamina.testclient import WebSocketDisconnect
 from lamina.testing import make_app
 from lamina_routing import Mount, Route
@@ -247,10 +247,15 @@ def test_class_endpoint_message_too_big(start: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    ("exc", "code"), [(RuntimeError("boom"), 1011), (HTTPException(403), 1008)]
+    ("exc", "code", "reason"),
+    [
+        (RuntimeError("boom"), 1011, ""),
+        (HTTPException(403), 1008, "Forbidden"),
+        (WebSocketException(4403, "not allowed"), 4403, "not allowed"),
+    ],
 )
 def test_raw_asgi_endpoint_errors_after_accept_still_close(
-    start: Any, exc: Exception, code: int
+    start: Any, exc: Exception, code: int, reason: str
 ) -> None:
     """A raw endpoint's progress is unknown to the handler: it closes, never sends HTTP."""
 
@@ -261,4 +266,18 @@ def test_raw_asgi_endpoint_errors_after_accept_still_close(
 
     client = start(app_with(WebSocketRoute("/raw", raw, asgi=True)), raise_server_exceptions=False)
     with client.websocket_connect("/raw") as ws:
-        assert ws.receive()["code"] == code
+        message = ws.receive()
+    assert (message["code"], message["reason"]) == (code, reason)
+
+
+def test_raw_asgi_endpoint_http_exception_before_accept_closes(start: Any) -> None:
+    """Without a WebSocket object the handler cannot know the handshake is still open, so it
+    closes (the server answers 403) rather than risk an HTTP response after an accept."""
+
+    async def raw(scope: Any, receive: Any, send: Any) -> None:
+        raise HTTPException(401, "log in first")
+
+    client = start(app_with(WebSocketRoute("/raw", raw, asgi=True)))
+    with pytest.raises(WebSocketDisconnect) as info:
+        client.websocket_connect("/raw").__enter__()
+    assert (info.value.code, info.value.reason) == (1008, "log in first")
