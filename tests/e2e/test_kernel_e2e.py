@@ -3,7 +3,7 @@
 One app exercises what only a real server shows: lifespan startup and shutdown (and its
 state reaching requests), request bodies, errors through middleware, a 500 that leaks
 nothing, an error after the response started (the connection ends, the server lives on),
-and WebSockets through a protocol plugin.
+and WebSockets through the protocol plugin (lamina-websocket).
 """
 
 from __future__ import annotations
@@ -80,12 +80,7 @@ def build_app(events: list[str]):
     }
     return make_app(
         plugin("router", lamina_make_router=lambda: TinyRouter(routes)),
-        plugin(
-            "ws",
-            lamina_register_protocols=lambda register: register(
-                "websocket", lambda endpoint: endpoint
-            ),
-        ),
+        "websocket",  # the protocol plugin: it, not the kernel, turns the exception into a close
         plugin(
             "events", lamina_startup=startup, lamina_shutdown=lambda: events.append("plugin-stop")
         ),

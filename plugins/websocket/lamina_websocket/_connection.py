@@ -16,9 +16,9 @@ from lamina import HTTPConnection, WebSocketDisconnect, WebSocketException
 from lamina.plugin import Message, Receive, Scope, Send
 
 __all__ = [
+    "MAX_CLOSE_REASON_BYTES",
     "MAX_MESSAGE_SIZE_KEY",
     "RECORD_KEY",
-    "MAX_CLOSE_REASON_BYTES",
     "ConnectionRecord",
     "WebSocket",
     "WebSocketDisconnect",

@@ -2,8 +2,9 @@
 
 It sits inside the middleware onion (so sessions and auth ran) and outside the router. The
 kernel only dispatches ``websocket`` scopes to it and wraps nothing around it, so this is the
-one place where a WebSocket's errors are handled. It tracks the connection's state by watching the messages go by, so that whatever the endpoint
-raises it can end the connection the right way:
+one place where a WebSocket's errors are handled. It reads the connection's progress from
+the record the ``WebSocket`` object keeps, so that whatever the endpoint raises it can end
+the connection the right way:
 
 * before accept, ``HTTPException`` becomes an HTTP response when the server supports the
   ``websocket.http.response`` extension, else a close (the server answers 403);
