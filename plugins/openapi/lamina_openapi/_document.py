@@ -18,6 +18,7 @@ Order, once per app at assembly, when the router has compiled the route table:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,7 @@ from ._settings import OpenAPISettings
 __all__ = ["Contributions", "OperationInfo", "build_document", "collect"]
 
 HOOK = "lamina_openapi_contribute"
+logger = logging.getLogger("lamina.openapi")
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 #: The kinds of reusable objects an OpenAPI 3.1 ``components`` section holds.
 COMPONENT_KINDS = frozenset(
@@ -223,7 +225,32 @@ class _Builder:
                 endpoint = _endpoint_for(route, method)
                 docs = endpoint_docs(endpoint, where)
                 fields = self._route_fields(info, docs, method, len(methods) > 1)
+                if info.host is not None and self._same_path_other_host(
+                    path, method, fields, endpoint
+                ):
+                    continue
                 self.add_operation(path, method, fields, info.plugin, endpoint, route)
+
+    def _same_path_other_host(
+        self, path: str, method: str, fields: dict[str, Any], endpoint: Any
+    ) -> bool:
+        """Two hosts serving one path and method: OpenAPI has one operation per path and
+        method. The same endpoint gets both hosts as servers; a different one cannot be
+        described, which is logged (the first stays)."""
+        existing = self.operations.get((path, method))
+        if existing is None:
+            return False
+        if existing.info.endpoint is endpoint and "servers" in existing.fields:
+            existing.fields["servers"] = [*existing.fields["servers"], *fields["servers"]]
+        else:
+            logger.warning(
+                "OpenAPI: %s %s is served by several hosts with different endpoints; the "
+                "document describes the first (%s) only",
+                method.upper(),
+                path,
+                existing.fields.get("servers", [{"url": "any host"}])[0]["url"],
+            )
+        return True
 
     def _route_fields(
         self, info: RouteInfo, docs: EndpointDocs, method: str, several: bool

@@ -190,6 +190,24 @@ def test_mount_prefixes_and_hosts():
     assert paths["/"]["get"]["servers"] == [{"url": "//admin.example.com"}]
 
 
+def test_one_path_under_several_hosts(caplog):
+    async def other(request):
+        return PlainTextResponse("other")
+
+    doc = document(
+        Host("a.example.com", [Route("/", plain, name="home")], name="a"),
+        Host("b.example.com", [Route("/", plain, name="home")], name="b"),
+        Host("c.example.com", [Route("/", other, name="home")], name="c"),
+    )
+    # the same endpoint: one operation, both hosts as its servers
+    assert doc["paths"]["/"]["get"]["servers"] == [
+        {"url": "//a.example.com"},
+        {"url": "//b.example.com"},
+    ]
+    # another endpoint on the same path and method cannot be described: said in the log
+    assert "GET / is served by several hosts with different endpoints" in caplog.text
+
+
 def test_summary_description_and_yaml_block_from_the_docstring():
     async def list_items(request):
         """List the items.
