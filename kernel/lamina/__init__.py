@@ -34,6 +34,7 @@ from ._responses import (
     StreamingResponse,
 )
 from ._settings import Secret
+from .types import RouteLike
 
 __version__ = "0.1.0"
 
@@ -64,6 +65,7 @@ __all__ = [
     "RequestError",
     "Response",
     "RouteContribution",
+    "RouteLike",
     "Secret",
     "SettingsError",
     "State",

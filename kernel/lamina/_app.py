@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import inspect
 import logging
+import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeGuard
 
 import pluggy
 
@@ -32,7 +33,7 @@ from ._middleware import (
 )
 from ._plugins import PluginInfo
 from ._settings import load_settings_file, validate_section
-from .types import ASGIApp, Receive, Scope, Send
+from .types import ASGIApp, Receive, RouteLike, Scope, Send
 
 __all__ = ["KernelSettings", "Lamina", "RouteContribution"]
 
@@ -74,8 +75,18 @@ class KernelSettings:
 class RouteContribution(NamedTuple):
     """A route object and the plugin that registered it (``"app"`` for the app's own)."""
 
-    route: Any
+    route: RouteLike
     plugin: str
+
+
+class _ReversingRouter(typing.Protocol):
+    """A router that can reverse route names (``lamina_make_router`` says it should)."""
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath: ...
+
+
+def _reverses(router: object) -> TypeGuard[_ReversingRouter]:
+    return router is not None and hasattr(router, "url_path_for")
 
 
 class Protocol(NamedTuple):
@@ -103,7 +114,7 @@ class Lamina:
 
     def __init__(
         self,
-        routes: Iterable[Any] | None = None,
+        routes: Iterable[RouteLike] | None = None,
         *,
         plugins: Sequence[Any] = (),
         middleware: Sequence[MiddlewareEntry] = (),
@@ -116,7 +127,7 @@ class Lamina:
         disable: Iterable[str] | None = None,
         only: Iterable[str] | None = None,
     ) -> None:
-        self.routes: list[Any] = list(routes or ())
+        self.routes: list[RouteLike] = list(routes or ())
         # Starlette-style entries become Middleware here, so a wrong one fails at once
         self.user_middleware: list[Middleware] = [as_middleware(m) for m in middleware]
         self.exception_handlers: dict[int | type[BaseException], Handler] = dict(
@@ -126,7 +137,8 @@ class Lamina:
         self.state = State()
         #: A place for plugins to keep per-app objects, keyed by plugin name.
         self.extensions: dict[str, Any] = {}
-        self.router: Any = None
+        #: The router a plugin built at assembly (``lamina_make_router``), if any.
+        self.router: ASGIApp | None = None
         #: The frozen scope-type lookup; ``None`` until assembled.
         self._asgi: Callable[[str], ASGIApp] | None = None
         self._table: dict[str, ASGIApp] = {}
@@ -226,9 +238,10 @@ class Lamina:
         """Reverse a route name through whatever router the plugins installed."""
         if self._asgi is None:
             self.assemble()
-        if self.router is None or not hasattr(self.router, "url_path_for"):
-            raise LookupError(f"cannot reverse {name!r}: no installed router supports url_path_for")
-        return self.router.url_path_for(name, **path_params)  # type: ignore[no-any-return]
+        router = self.router
+        if _reverses(router):
+            return router.url_path_for(name, **path_params)
+        raise LookupError(f"cannot reverse {name!r}: no installed router supports url_path_for")
 
     @property
     def pm_order(self) -> list[str]:
@@ -298,14 +311,16 @@ class Lamina:
                     "or disable one of the plugins"
                 )
 
-    def _make_router(self, contributions: list[RouteContribution]) -> Any:
+    def _make_router(self, contributions: list[RouteContribution]) -> ASGIApp | None:
         """One router: a ``tryfirst`` implementation that answers wins outright; otherwise
         two plugins both building a router is a conflict naming both."""
         hook = self.pm.hook.lamina_make_router
-        built: list[tuple[str, Any]] = []
+        built: list[tuple[str, ASGIApp]] = []
         for impl in _plain_impls(hook):
             try:
-                router = impl.function(**_pick(impl, {"app": self, "routes": contributions}))
+                router: ASGIApp | None = impl.function(
+                    **_pick(impl, {"app": self, "routes": contributions})
+                )
             except Exception as exc:
                 plugin_loading.attribute_error(exc, impl.plugin_name, "lamina_make_router")
                 raise

@@ -28,10 +28,10 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from ._app import Lamina
+    from ._app import Lamina, RouteContribution
     from ._middleware import Middleware
     from .cli import Command
-    from .types import ASGIApp
+    from .types import ASGIApp, RouteLike
 
 PROJECT = "lamina"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -133,14 +133,15 @@ def lamina_assemble(app: Lamina) -> None:
 
 # --------------------------------------------------------------------------- routing
 @hookspec
-def lamina_register_routes(app: Lamina, register: Callable[[Any], None]) -> None:
+def lamina_register_routes(app: Lamina, register: Callable[[RouteLike], None]) -> None:
     """Contribute routes to the app.
 
     When: at assembly, after configuration.
 
-    Returns: nothing; call ``register(route)`` once per route object. Route objects are
-    whatever the installed router understands (``lamina_routing.Route``, ``Mount``,
-    ``lamina_websocket.WebSocketRoute``...). The kernel records which plugin registered each.
+    Returns: nothing; call ``register(route)`` once per route object: a
+    :class:`lamina.RouteLike` the installed router understands (``lamina_routing.Route``,
+    ``Mount``, ``lamina_websocket.WebSocketRoute``...). The kernel records which plugin
+    registered each.
 
     Example::
 
@@ -151,7 +152,7 @@ def lamina_register_routes(app: Lamina, register: Callable[[Any], None]) -> None
 
 
 @hookspec(firstresult=True)
-def lamina_make_router(app: Lamina, routes: Sequence[Any]) -> ASGIApp | None:
+def lamina_make_router(app: Lamina, routes: Sequence[RouteContribution]) -> ASGIApp | None:
     """Build the router: the innermost ASGI app that dispatches requests to endpoints.
 
     When: at assembly, after every route was collected. Return ``None`` to decline. Two

@@ -31,7 +31,7 @@ from ._plugins import PluginInfo, call_attributed, describe_plugin
 from ._requests import MAX_BODY_KEY, parse_cookie_header
 from ._responses import SPAWN_KEY, Background, run_background
 from .cli import Command, load_app
-from .types import ASGIApp, Message, Receive, Scope, Send
+from .types import ASGIApp, Message, Receive, RouteLike, Scope, Send
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -50,6 +50,7 @@ __all__ = [
     "NotAFile",
     "PluginInfo",
     "Receive",
+    "RouteLike",
     "Scope",
     "Send",
     "as_middleware",

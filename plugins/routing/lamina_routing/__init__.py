@@ -55,7 +55,7 @@ from ._routes import BaseRoute, Host, Mount, Route
 from ._settings import RoutingSettings
 
 if TYPE_CHECKING:
-    from lamina import Lamina
+    from lamina import Lamina, RouteContribution
 
 __all__ = [
     "BaseRoute",
@@ -144,12 +144,12 @@ def collect_converters(app: Lamina) -> dict[str, Converter]:
 
 
 @hookimpl
-def lamina_make_router(app: Lamina, routes: Sequence[Any]) -> AppRouter:
+def lamina_make_router(app: Lamina, routes: Sequence[RouteContribution]) -> AppRouter:
     settings: RoutingSettings = app.extensions.get(PLUGIN) or RoutingSettings()
     router = AppRouter()
-    router.routes = [c[0] for c in routes]
+    router.routes = [c.route for c in routes]
     router.compile(
-        [(c[0], c[1]) for c in routes],  # a Router among them stands for its routes
+        [(c.route, c.plugin) for c in routes],  # a Router among them stands for its routes
         app_converters=collect_converters(app),
         describe=_describer(app),
         redirect_slashes=settings.redirect_slashes,

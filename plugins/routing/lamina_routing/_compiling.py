@@ -20,11 +20,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from lamina import ConflictError
+from lamina import ConflictError, RouteLike
 from lamina.plugin import ASGIApp, Scope
 
 from ._converters import BUILTIN_CONVERTERS, Converter
-from ._declaring import flatten
+from ._declaring import Contribution, flatten
 from ._paths import PathPattern, compile_host, compile_path
 from ._reversing import MOUNT_TAIL, Delegate, ReverseEntry
 from ._routes import Host, Mount, wrap_middleware
@@ -63,13 +63,13 @@ class Compilation:
     describe: Callable[[str], str]
     redirect_slashes: bool
     redirect_status: int
-    shapes: dict[tuple[str, str], dict[str, tuple[str, Any]]] = field(default_factory=dict)
+    shapes: dict[tuple[str, str], dict[str, tuple[str, RouteLike]]] = field(default_factory=dict)
     reverse: dict[str, ReverseEntry] = field(default_factory=dict)
     delegates: list[Delegate] = field(default_factory=list)
     counter: int = 0
 
     def build(
-        self, target: Dispatcher, contributions: list[tuple[Any, str]], where: Enclosing
+        self, target: Dispatcher, contributions: list[Contribution], where: Enclosing
     ) -> None:
         """Compile ``contributions`` into ``target``'s tables."""
         target._http, target._ws, target._static = Table(), Table(), {}
@@ -130,7 +130,7 @@ class Compilation:
         target._compiled = True
         _build_static_cache(target, static_leaves)
 
-    def _lookup(self, route: Any, where: Enclosing) -> Callable[[str], Converter]:
+    def _lookup(self, route: RouteLike, where: Enclosing) -> Callable[[str], Converter]:
         """Converter names for ``route``: its own, its router's, the enclosing mounts' (inner
         first), the app's plugins', then the built-ins."""
         own = getattr(route, "converters", None) or {}
@@ -147,7 +147,7 @@ class Compilation:
         return lookup
 
     def _claim(
-        self, protocol: str, shape: str, methods: list[str], route: Any, contributor: str
+        self, protocol: str, shape: str, methods: list[str], route: RouteLike, contributor: str
     ) -> None:
         owners = self.shapes.setdefault((protocol, shape), {})
         clash = None
@@ -177,7 +177,7 @@ class Compilation:
     def _name(
         self,
         where: Enclosing,
-        route: Any,
+        route: RouteLike,
         contributor: str,
         patterns: tuple[PathPattern, ...],
         protocol: str,
@@ -203,7 +203,7 @@ class Compilation:
             protocol, patterns, route, explicit, contributor, where.host
         )
 
-    def _child(self, routes: list[Any], contributor: str, where: Enclosing) -> Dispatcher:
+    def _child(self, routes: list[RouteLike], contributor: str, where: Enclosing) -> Dispatcher:
         child = Dispatcher()
         child._nested = True
         self.build(child, flatten((r, contributor) for r in routes), where)
@@ -229,6 +229,7 @@ class Compilation:
             )
             target_app: ASGIApp = self._child(list(mount.routes), contributor, inner)._mounted
         else:
+            assert mount.app is not None  # a Mount holds an app or routes (checked when made)
             target_app = mount.app
             if mount.name:
                 self._name(where, mount, contributor, (*patterns, MOUNT_TAIL), "http")
@@ -258,6 +259,7 @@ class Compilation:
             )
             target_app: ASGIApp = self._child(list(host.routes), contributor, inner)._mounted
         else:
+            assert host.app is not None  # a Host holds an app or routes (checked when made)
             target_app = host.app
             if host.name:
                 self.delegates.append((inner_names, where.prefix, host.app))

@@ -8,12 +8,21 @@ time and compiled once, at assembly.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
+
+from lamina import RouteLike
+from lamina.plugin import ASGIApp
 
 from ._converters import BUILTIN_CONVERTERS, Converter
 from ._routes import BaseRoute, Host, Mount, Route
 
-__all__ = ["RouteDetail", "RouteList", "flatten", "walk"]
+__all__ = ["Contribution", "RouteDetail", "RouteList", "flatten", "walk"]
+
+R = TypeVar("R", bound=RouteLike)
+#: An endpoint a decorator registers and hands back unchanged.
+E = TypeVar("E")
+#: ``(route, contributor)``: the plugin that registered the route, ``"app"`` for the app.
+Contribution = tuple[RouteLike, str]
 
 
 class RouteList:
@@ -23,12 +32,14 @@ class RouteList:
     _compiled: bool
 
     def __init__(
-        self, routes: Iterable[Any] | None = None, converters: Mapping[str, Converter] | None = None
+        self,
+        routes: Iterable[RouteLike] | None = None,
+        converters: Mapping[str, Converter] | None = None,
     ) -> None:
         self.converters: dict[str, Converter] = {}
         for name, conv in (converters or {}).items():
             self.register_converter(name, conv)
-        self.routes: list[Any] = []
+        self.routes: list[RouteLike] = []
         for route in routes or ():
             self.add(route)
 
@@ -43,7 +54,7 @@ class RouteList:
             )
         self.converters[name] = converter
 
-    def add(self, route: Any) -> Any:
+    def add(self, route: R) -> R:
         """Append a route object (``Route``, ``Mount``, ``Host``, a websocket route...)."""
         if isinstance(route, BaseRoute) and route.router_converters is None:
             route.router_converters = self.converters
@@ -52,38 +63,40 @@ class RouteList:
         return route
 
     def add_route(self, path: str, endpoint: Any, **options: Any) -> Route:
-        return self.add(Route(path, endpoint, **options))  # type: ignore[no-any-return]
+        return self.add(Route(path, endpoint, **options))
 
-    def mount(self, path: str, app: Any = None, **options: Any) -> Mount:
-        return self.add(Mount(path, app, **options))  # type: ignore[no-any-return]
+    def mount(
+        self, path: str, app: ASGIApp | Iterable[RouteLike] | None = None, **options: Any
+    ) -> Mount:
+        return self.add(Mount(path, app, **options))
 
     def route(
         self, path: str, methods: Iterable[str] | None = None, **options: Any
-    ) -> Callable[[Any], Any]:
+    ) -> Callable[[E], E]:
         """Decorator: ``@router.route("/x", methods=["GET", "POST"], name="x")``."""
 
-        def decorator(endpoint: Any) -> Any:
+        def decorator(endpoint: E) -> E:
             self.add_route(path, endpoint, methods=methods, **options)
             return endpoint
 
         return decorator
 
-    def get(self, path: str, **options: Any) -> Callable[[Any], Any]:
+    def get(self, path: str, **options: Any) -> Callable[[E], E]:
         return self.route(path, methods=["GET"], **options)
 
-    def post(self, path: str, **options: Any) -> Callable[[Any], Any]:
+    def post(self, path: str, **options: Any) -> Callable[[E], E]:
         return self.route(path, methods=["POST"], **options)
 
-    def put(self, path: str, **options: Any) -> Callable[[Any], Any]:
+    def put(self, path: str, **options: Any) -> Callable[[E], E]:
         return self.route(path, methods=["PUT"], **options)
 
-    def patch(self, path: str, **options: Any) -> Callable[[Any], Any]:
+    def patch(self, path: str, **options: Any) -> Callable[[E], E]:
         return self.route(path, methods=["PATCH"], **options)
 
-    def delete(self, path: str, **options: Any) -> Callable[[Any], Any]:
+    def delete(self, path: str, **options: Any) -> Callable[[E], E]:
         return self.route(path, methods=["DELETE"], **options)
 
-    def websocket(self, path: str, **options: Any) -> Callable[[Any], Any]:
+    def websocket(self, path: str, **options: Any) -> Callable[[E], E]:
         """Decorator for a WebSocket route (``lamina_websocket.WebSocketRoute``)."""
         try:
             from lamina_websocket import WebSocketRoute
@@ -92,24 +105,24 @@ class RouteList:
                 "Router.websocket needs the lamina-websocket plugin (pip install lamina-websocket)"
             ) from None
 
-        def decorator(endpoint: Any) -> Any:
+        def decorator(endpoint: E) -> E:
             self.add(WebSocketRoute(path, endpoint, **options))
             return endpoint
 
         return decorator
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[RouteLike]:
         return iter(self.routes)
 
     def __len__(self) -> int:
         return len(self.routes)
 
 
-def flatten(contributions: Iterable[tuple[Any, str]]) -> list[tuple[Any, str]]:
+def flatten(contributions: Iterable[Contribution]) -> list[Contribution]:
     """A Router given where a route is expected stands for its routes, in place."""
-    out: list[tuple[Any, str]] = []
+    out: list[Contribution] = []
     for route, contributor in contributions:
-        if getattr(route, "__lamina_router__", False):
+        if isinstance(route, RouteList):
             out += flatten((r, contributor) for r in route.routes)
         else:
             out.append((route, contributor))
@@ -117,11 +130,11 @@ def flatten(contributions: Iterable[tuple[Any, str]]) -> list[tuple[Any, str]]:
 
 
 #: ``(full path, route, contributor, name to reverse, enclosing host pattern)``
-RouteDetail = tuple[str, Any, str, str | None, str | None]
+RouteDetail = tuple[str, RouteLike, str, str | None, str | None]
 
 
 def walk(
-    contributions: Iterable[tuple[Any, str]], prefix: str, names: str, host: str | None
+    contributions: Iterable[Contribution], prefix: str, names: str, host: str | None
 ) -> Iterator[RouteDetail]:
     """Every declared route with its full path, mounts and hosts expanded in place."""
     for route, contributor in contributions:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any, Self
 from urllib.parse import quote
 
-from lamina import URL, URLPath
+from lamina import URL, RouteLike, URLPath
+from lamina.plugin import ASGIApp
 
 from ._paths import PathPattern
 
@@ -55,7 +56,7 @@ class ReverseEntry:
 
     protocol: str
     patterns: tuple[PathPattern, ...]
-    route: Any
+    route: RouteLike
     explicit: bool
     contributor: str
     #: The pattern of the innermost ``Host`` enclosing the route, if any.
@@ -73,7 +74,7 @@ class ReverseEntry:
 
 
 #: ``(name prefix such as "admin:", the mount's patterns, the mounted app)``
-Delegate = tuple[str, tuple[PathPattern, ...], Any]
+Delegate = tuple[str, tuple[PathPattern, ...], ASGIApp]
 
 
 def reverse(

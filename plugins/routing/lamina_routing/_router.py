@@ -11,15 +11,15 @@ One class, four jobs, each in its own module:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import Any, Self
 
-from lamina import URLPath
+from lamina import RouteLike, URLPath
 from lamina.plugin import Receive, Scope, Send
 
 from ._compiling import Compilation, Enclosing, describe_contributor
 from ._converters import Converter
-from ._declaring import RouteDetail, RouteList, flatten, walk
+from ._declaring import Contribution, RouteDetail, RouteList, flatten, walk
 from ._reversing import HostURLPath, NoMatchFound, reverse
 from ._serving import Dispatcher
 
@@ -38,10 +38,15 @@ class Router(RouteList, Dispatcher):
     """
 
     __lamina_router__ = True
+    #: Given where a route is expected, a Router stands for its routes (they are put in its
+    #: place), so it is a :class:`lamina.RouteLike` too: a nameless container at the root.
+    protocol = "*"
+    path = ""
+    name: str | None = None
 
     def __init__(
         self,
-        routes: Iterable[Any] | None = None,
+        routes: Iterable[RouteLike] | None = None,
         *,
         converters: Mapping[str, Converter] | None = None,
         redirect_slashes: bool | None = None,
@@ -52,7 +57,7 @@ class Router(RouteList, Dispatcher):
         self.redirect_slashes = redirect_slashes
         self.redirect_status = redirect_status
         #: ``(route, contributor)`` pairs as compiled (what ``lamina routes`` lists).
-        self.contributions: list[tuple[Any, str]] = []
+        self.contributions: list[Contribution] = []
         self._compilation: Compilation | None = None
 
     def __repr__(self) -> str:
@@ -60,7 +65,7 @@ class Router(RouteList, Dispatcher):
 
     def compile(
         self,
-        contributions: Iterable[tuple[Any, str]] | None = None,
+        contributions: Iterable[Contribution] | None = None,
         *,
         app_converters: Mapping[str, Converter] | None = None,
         describe: Callable[[str], str] | None = None,
@@ -98,6 +103,10 @@ class Router(RouteList, Dispatcher):
         scope.setdefault("app", self)  # request.url_for reverses through scope["app"]
         await self._serve(scope, receive, send)
 
+    def handle(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        """Serve a request on its own, as a route would (unused when flattened in place)."""
+        return self._serve(scope, receive, send)
+
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
         """The path of the route called ``name`` (``"mount:route"`` inside named mounts).
 
@@ -109,7 +118,7 @@ class Router(RouteList, Dispatcher):
         assert compilation is not None
         return reverse(compilation.reverse, compilation.delegates, name, path_params)
 
-    def iter_routes(self) -> Iterator[tuple[str, Any, str]]:
+    def iter_routes(self) -> Iterator[tuple[str, RouteLike, str]]:
         """``(full path, route, contributor)`` for every route, mounts expanded."""
         for path, route, contributor, _name, _host in walk(self.contributions, "", "", None):
             yield path, route, contributor
@@ -125,4 +134,6 @@ class AppRouter(Router):
     ``__call__`` returns the endpoint's awaitable instead of awaiting it (the kernel awaits).
     """
 
-    __call__ = Dispatcher._serve
+    # Router.__call__ is a coroutine function (servers check); this one returns an awaitable
+    # that is not a coroutine, which is all the kernel needs: it only awaits the result.
+    __call__ = Dispatcher._serve  # type: ignore[assignment]  # see above

@@ -11,9 +11,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from typing import Any, cast
 
+from lamina import RouteLike
 from lamina.plugin import (
     MAX_BODY_KEY,
     ASGIApp,
@@ -64,11 +65,13 @@ def _endpoint_name(endpoint: Any) -> str | None:
 
 
 class BaseRoute:
-    """What the router needs from any route object.
+    """What the router needs from any route object: a :class:`lamina.RouteLike` and more.
 
     Subclass it to add a new kind of route (the websocket plugin does): set ``protocol``,
     ``path``, ``name`` and ``endpoint``, and implement :meth:`handle`. ``converters``
-    (optional) maps extra converter names for this route's template.
+    (optional) maps extra converter names for this route's template. A route that does not
+    subclass it is still compiled if it is ``RouteLike`` (the router reads the optional
+    attributes below with defaults).
     """
 
     #: ``"http"`` or ``"websocket"``: which ASGI scope type the route is matched for.
@@ -85,7 +88,7 @@ class BaseRoute:
     #: Set by :class:`Router` on routes it creates or receives: its converter mapping.
     router_converters: Mapping[str, Converter] | None = None
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def handle(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         raise NotImplementedError
 
     def describe_endpoint(self) -> str:
@@ -191,7 +194,7 @@ class Route(BaseRoute):
             apps["HEAD"] = head_app(apps["GET"])
         self.method_apps = apps
 
-    def handle(self, scope: Scope, receive: Receive, send: Send) -> Any:
+    def handle(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         """Serve the request, whatever its method (the router checks methods before this)."""
         apps = self.method_apps
         if apps is None:
@@ -210,7 +213,7 @@ class Route(BaseRoute):
 
 
 def _with_body_limit(app: ASGIApp, limit: int | None) -> ASGIApp:
-    def limited(scope: Scope, receive: Receive, send: Send) -> Any:
+    def limited(scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         scope[MAX_BODY_KEY] = limit
         return app(scope, receive, send)
 
@@ -234,8 +237,8 @@ class _Container(BaseRoute):
 
     def _hold(
         self,
-        app: Any,
-        routes: Iterable[Any] | None,
+        app: ASGIApp | Iterable[RouteLike] | None,
+        routes: Iterable[RouteLike] | None,
         name: str | None,
         middleware: Sequence[RouteMiddleware] | None,
         converters: Mapping[str, Converter] | None,
@@ -243,10 +246,12 @@ class _Container(BaseRoute):
         if (routes is None and isinstance(app, (list, tuple))) or getattr(
             app, "__lamina_router__", False
         ):
-            routes, app = app, None
+            # routes given in the app's place: a list, or a Router (iterable, and an ASGI app)
+            routes, app = cast(Iterable[RouteLike], app), None
         #: The inner routes (a list, or a Router whose routes are used), or ``None``.
-        self.routes: list[Any] | None = list(routes) if routes is not None else None
-        self.app = app
+        self.routes: list[RouteLike] | None = list(routes) if routes is not None else None
+        #: The ASGI app served under the prefix, or ``None`` when it holds routes.
+        self.app = cast(ASGIApp | None, app)
         self.endpoint = app if app is not None else self.routes
         self.name = name
         self.explicit_name = name is not None
@@ -272,9 +277,9 @@ class Mount(_Container):
     def __init__(
         self,
         path: str,
-        app: Any = None,
+        app: ASGIApp | Iterable[RouteLike] | None = None,
         *,
-        routes: Iterable[Any] | None = None,
+        routes: Iterable[RouteLike] | None = None,
         name: str | None = None,
         middleware: Sequence[RouteMiddleware] | None = None,
         converters: Mapping[str, Converter] | None = None,
@@ -302,7 +307,7 @@ class Host(_Container):
     def __init__(
         self,
         host: str,
-        app: Any,
+        app: ASGIApp | Iterable[RouteLike],
         *,
         name: str | None = None,
         middleware: Sequence[RouteMiddleware] | None = None,
@@ -311,6 +316,8 @@ class Host(_Container):
         self.host = host
         self.path = ""
         self._hold(app, None, name, middleware, converters)
+        if self.routes is None and self.app is None:
+            raise ValueError(f"Host({host!r}) needs an ASGI app or a list of routes")
 
     def __repr__(self) -> str:
         return f"Host({self.host!r}, {self.describe_endpoint()}, name={self.name!r})"

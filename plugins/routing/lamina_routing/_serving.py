@@ -124,7 +124,7 @@ class Dispatcher:
         """Overridden by the router; a mount's dispatcher is compiled when it is made."""
         return self
 
-    def _serve(self, scope: Scope, receive: Receive, send: Send) -> Any:
+    def _serve(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         """Dispatch and return the endpoint's awaitable (no coroutine frame of our own)."""
         if not self._compiled:
             self.compile()
@@ -150,7 +150,7 @@ class Dispatcher:
             return _lifespan(scope, receive, send)
         raise RuntimeError(f"the router cannot serve ASGI scope type {scope['type']!r}")
 
-    def _mounted(self, scope: Scope, receive: Receive, send: Send) -> Any:
+    def _mounted(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         """Entry point under a mount: the remaining path was left on the scope."""
         path = scope.pop(ROUTE_PATH_KEY, None)
         if path is None:  # a middleware rebuilt the scope: recompute from root_path
@@ -164,7 +164,7 @@ class Dispatcher:
             return self._websocket(scope, receive, send, path)
         raise RuntimeError(f"the router cannot serve ASGI scope type {scope['type']!r}")
 
-    def _http_path(self, scope: Scope, receive: Receive, send: Send, path: str) -> Any:
+    def _http_path(self, scope: Scope, receive: Receive, send: Send, path: str) -> Awaitable[None]:
         """An HTTP request for ``path`` (relative to this dispatcher's routes)."""
         entry = self._static.get(path)
         if entry is not None:
@@ -173,7 +173,7 @@ class Dispatcher:
                 return app(scope, receive, send)
         return self._http_slow(scope, receive, send, path)
 
-    def _http_slow(self, scope: Scope, receive: Receive, send: Send, path: str) -> Any:
+    def _http_slow(self, scope: Scope, receive: Receive, send: Send, path: str) -> Awaitable[None]:
         """Paths not in the static table: the generated matcher, then the general rules."""
         out: list[Candidate] = []
         if path[:1] == "/":
@@ -196,7 +196,7 @@ class Dispatcher:
 
     def _resolve(
         self, scope: Scope, receive: Receive, send: Send, path: str, out: list[Candidate]
-    ) -> Any:
+    ) -> Awaitable[None]:
         method = scope["method"]
         if out:
             picked = pick(out, method)
@@ -221,7 +221,7 @@ class Dispatcher:
                     )
         raise HTTPException(404)
 
-    def _websocket(self, scope: Scope, receive: Receive, send: Send, path: str) -> Any:
+    def _websocket(self, scope: Scope, receive: Receive, send: Send, path: str) -> Awaitable[None]:
         out = self._ws.candidates(path, scope)
         picked = pick(out, None) if out else None
         if picked is None:
@@ -239,7 +239,7 @@ class Dispatcher:
         i: int,
         path: str,
         app: ASGIApp,
-    ) -> Any:
+    ) -> Awaitable[None]:
         if params:
             if self._nested and scope.get("path_params"):
                 params = {**scope["path_params"], **params}

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from lamina import RouteLike
 from lamina.plugin import ASGIApp, Scope
 
 from ._converters import Converter, IntConverter, StringConverter
@@ -70,7 +71,12 @@ class Leaf:
     )
 
     def __init__(
-        self, index: int, route: Any, contributor: str, pattern: PathPattern | None, kind: str
+        self,
+        index: int,
+        route: RouteLike,
+        contributor: str,
+        pattern: PathPattern | None,
+        kind: str,
     ) -> None:
         self.index = index
         self.route = route

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from lamina import Middleware
@@ -80,7 +80,7 @@ class WebSocketRoute(BaseRoute):
             app = mw.wrap(app) if isinstance(mw, Middleware) else mw(app)
         self.app = app
 
-    def handle(self, scope: Scope, receive: Receive, send: Send) -> Any:
+    def handle(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         if self.max_message_size is not _UNSET:
             scope[MAX_MESSAGE_SIZE_KEY] = self.max_message_size
         return self.app(scope, receive, send)
