@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple, Self, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from ._hosts import parse_authority
 from .types import Scope
 
 __all__ = ["URL", "Address", "Headers", "MutableHeaders", "QueryParams", "State", "URLPath"]
@@ -258,9 +258,6 @@ class QueryParams(_MultiDict[str]):
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
-#: A Host header we trust to build URLs from (reg-name or IP literal, optional port);
-#: anything else (``/``, ``@``, spaces, a bad IPv6 literal) falls back to the server address.
-_HOST_RE = re.compile(rb"(?:[A-Za-z0-9\-._~!$&'()*+,;=%]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{0,5})?\Z")
 #: Path characters that would end the path in ``str(request.url)`` (``?``, ``#``) or break
 #: the URL (spaces, controls); the decoded path keeps everything else (non-ASCII included).
 _PATH_UNSAFE = frozenset("?# \x7f" + "".join(chr(c) for c in range(0x20)))
@@ -347,19 +344,17 @@ class URL:
 def url_from_scope(scope: Scope, *, path: str | None = None, with_query: bool = True) -> str:
     """The full URL the client asked for, honouring ``root_path`` the way ASGI 3 defines it."""
     scheme = scope.get("scheme", "http")
-    server = scope.get("server")
     host = None
     for k, v in scope["headers"]:
         if k == b"host":
-            if _HOST_RE.match(v):
-                host = v.decode("ascii")
+            # only a Host the one strict parser accepts is written into a URL; anything
+            # else (``/``, ``@``, a bad IPv6 literal) falls back to the server's address
+            authority = parse_authority(v)
+            if authority is not None:
+                host = authority.netloc()
             break
     if host is None:
-        if server is not None:
-            h, p = server[0], server[1]
-            host = h if p is None or _DEFAULT_PORTS.get(scheme) == p else f"{h}:{p}"
-        else:
-            host = "localhost"
+        host = _server_netloc(scope.get("server"), scheme)
     if path is None:
         root = scope.get("root_path", "")
         path = scope.get("path", "/")
@@ -373,6 +368,16 @@ def url_from_scope(scope: Scope, *, path: str | None = None, with_query: bool = 
         if qs:
             url += "?" + qs.decode("latin-1")
     return url
+
+
+def _server_netloc(server: Any, scheme: str) -> str:
+    """The server's own address as a URL authority (``localhost`` when it is unknown)."""
+    if not server:
+        return "localhost"
+    host, port = str(server[0]), server[1]
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 address
+    return host if port is None or _DEFAULT_PORTS.get(scheme) == port else f"{host}:{port}"
 
 
 class URLPath(str):

@@ -18,6 +18,7 @@ from ._files import (
     run_in_thread,
 )
 from ._hookspecs import hookimpl, hookspec
+from ._hosts import Authority, parse_authority
 from ._middleware import (
     FOREIGN_PHASE,
     Middleware,
@@ -41,6 +42,7 @@ __all__ = [
     "RAISE_KEY",
     "SPAWN_KEY",
     "ASGIApp",
+    "Authority",
     "Background",
     "Command",
     "FileSnapshot",
@@ -62,6 +64,7 @@ __all__ = [
     "is_asgi3",
     "load_app",
     "open_snapshot",
+    "parse_authority",
     "parse_cookie_header",
     "run_background",
     "run_in_thread",

@@ -3,17 +3,29 @@
 Plain ASGI middleware. Behind a TLS-terminating proxy the scheme the app sees must come from
 the proxy (for uvicorn: ``--proxy-headers`` and ``--forwarded-allow-ips``), or every request
 would look like plain HTTP and loop.
+
+The ``Location`` host comes from ``Host`` read by the kernel's strict parser
+(:func:`lamina.plugin.parse_authority`): a ``Host`` it refuses (``evil.example/x?``,
+``a@evil.example``, a port out of range) gets 400, never a redirect, so no request can
+steer the redirect to another site.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
 from urllib.parse import quote
 
-from lamina.plugin import ASGIApp, Receive, Scope, Send
+from lamina.plugin import ASGIApp, Authority, Receive, Scope, Send, parse_authority
+
+from ._refuse import refuse
 
 __all__ = ["HTTPSRedirectMiddleware"]
 
 _SECURE = {"http": "https", "ws": "wss"}
+_BODY = b"Invalid host header"
+#: Characters a path from the scope may not carry into ``Location``.
+_UNSAFE = str.maketrans("", "", "\r\n\x00")
 
 
 class HTTPSRedirectMiddleware:
@@ -42,8 +54,11 @@ class HTTPSRedirectMiddleware:
         if secure is None or scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        location = self.location(scope, secure).encode("latin-1")
-        headers = [(b"location", location), (b"content-length", b"0")]
+        location = self.location(scope, secure)
+        if location is None:
+            await refuse(scope, send, 400, _BODY)
+            return
+        headers = [(b"location", location.encode("latin-1")), (b"content-length", b"0")]
         if scope["type"] == "http":
             await send(
                 {"type": "http.response.start", "status": self.status_code, "headers": headers}
@@ -62,32 +77,34 @@ class HTTPSRedirectMiddleware:
             await send({"type": "websocket.close", "code": 1008})
 
     @staticmethod
-    def location(scope: Scope, secure: str) -> str:
-        host = ""
+    def location(scope: Scope, secure: str) -> str | None:
+        """The ``https``/``wss`` URL of this request; ``None`` when its ``Host`` is invalid."""
+        authority: Authority | None = None
         for key, value in scope["headers"]:
             if key == b"host":
-                host = value.decode("latin-1")
+                authority = parse_authority(value)
+                if authority is None:
+                    return None
                 break
-        if not host:
+        if authority is None:  # no Host at all (HTTP/1.0): the server's own address
             server = scope.get("server")
-            host = f"{server[0]}:{server[1]}" if server else "localhost"
-        name, port = host, None
-        if host.startswith("["):
-            end = host.find("]")
-            name, rest = host[: end + 1], host[end + 1 :]
-            port = rest[1:] if rest.startswith(":") else None
-        elif ":" in host:
-            name, _, port = host.rpartition(":")
-        if port is not None and (not port.isdigit() or int(port) in (80, 443)):
-            port = None
-        netloc = f"{name}:{port}" if port else name
+            authority = parse_authority(_server_authority(server)) if server else None
+            if authority is None:
+                authority = Authority("localhost", None)
+        if authority.port in (80, 443):
+            authority = Authority(authority.host, None)
         raw_path = scope.get("raw_path")
         path = raw_path.decode("latin-1") if raw_path else quote(scope.get("path", "/"))
+        if not path.startswith("/"):
+            path = "/" + path
         query = scope.get("query_string", b"")
-        url = f"{secure}://{netloc}{path}"
+        url = f"{secure}://{authority.netloc()}{path}"
         if query:
             url += "?" + query.decode("latin-1")
-        for ch in "\r\n\x00":
-            if ch in url:
-                url = url.replace(ch, "")
-        return url
+        return url.translate(_UNSAFE)
+
+
+def _server_authority(server: Sequence[Any]) -> str:
+    host, port = str(server[0]), server[1]
+    host = f"[{host}]" if ":" in host else host
+    return host if port is None else f"{host}:{port}"

@@ -8,7 +8,8 @@ from typing import Any, Final, Literal
 from lamina import Lamina, Middleware, hookimpl
 
 from ._httpsredirect import HTTPSRedirectMiddleware
-from ._trustedhost import TrustedHostMiddleware, _normalise_pattern
+from ._hygiene import DEFAULT_MAX_HEADER_SIZE, RequestHygieneMiddleware
+from ._trustedhost import TrustedHostMiddleware, normalise_pattern
 
 __all__ = [
     "GuardsSettings",
@@ -18,6 +19,8 @@ __all__ = [
 ]
 
 PHASE: Final = "outermost"
+#: Hygiene first: an oversized or Host-less request is refused before anything reads it.
+HYGIENE_PRIORITY: Final = 5
 #: Trusted host first: a redirect is built from the Host header, so only a validated Host
 #: may reach it (otherwise a forged Host would yield a redirect to an attacker's site).
 TRUSTED_HOST_PRIORITY = 10
@@ -26,7 +29,13 @@ HTTPS_REDIRECT_PRIORITY = 20
 
 @dataclass(frozen=True)
 class GuardsSettings:
-    """The ``[guards]`` section. Each guard is off until its setting turns it on."""
+    """The ``[guards]`` section. Request hygiene is on by default; the other two guards are
+    off until their setting turns them on."""
+
+    #: 431 for oversized headers, 400 for an HTTP/1.1 request without ``Host`` or with two.
+    request_hygiene: bool = True
+    #: Total bytes of header names and values above which a request gets 431.
+    max_header_size: int = DEFAULT_MAX_HEADER_SIZE
 
     #: Host names the app answers to (``"example.com"``, ``"*.example.com"``); ``None``
     #: (the default) leaves the trusted-host guard out of the onion.
@@ -37,6 +46,8 @@ class GuardsSettings:
     https_redirect_status: Literal[307, 308] = 307
 
     def __post_init__(self) -> None:
+        if self.max_header_size < 1:
+            raise ValueError(f"max_header_size must be 1 or more, got {self.max_header_size}")
         if self.trusted_hosts is not None:
             if not self.trusted_hosts:
                 raise ValueError(
@@ -44,7 +55,7 @@ class GuardsSettings:
                     "omit it to turn the trusted-host guard off"
                 )
             for pattern in self.trusted_hosts:
-                _normalise_pattern(pattern)
+                normalise_pattern(pattern)
 
 
 @hookimpl
@@ -60,6 +71,15 @@ def lamina_configure(app: Lamina, settings: GuardsSettings) -> None:
 @hookimpl
 def lamina_register_middleware(app: Lamina, register: Any) -> None:
     s: GuardsSettings = app.extensions["guards"]
+    if s.request_hygiene:
+        register(
+            Middleware(
+                RequestHygieneMiddleware,
+                phase=PHASE,
+                priority=HYGIENE_PRIORITY,
+                max_header_size=s.max_header_size,
+            )
+        )
     if s.trusted_hosts is not None:
         register(
             Middleware(

@@ -1,66 +1,36 @@
 """Trusted hosts: refuse requests whose ``Host`` is not one the app serves.
 
 Guards against Host-header attacks (poisoned password-reset links, cache poisoning,
-DNS rebinding). Plain ASGI middleware, usable in any ASGI app.
+DNS rebinding). Plain ASGI middleware, usable in any ASGI app. ``Host`` is read with the
+kernel's one strict parser (:func:`lamina.plugin.parse_authority`), the same one URL
+building, host routing and the HTTPS redirect use.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
-from lamina.plugin import ASGIApp, Receive, Scope, Send
+from lamina.plugin import ASGIApp, Receive, Scope, Send, parse_authority
 
-__all__ = ["TrustedHostMiddleware", "parse_host"]
+from ._refuse import refuse
 
-# A DNS name (labels of letters, digits, hyphens, underscores), IPv4, or bracketed IPv6.
-_NAME = re.compile(
-    r"^(\[[0-9a-f:.]+\]|[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?"
-    r"(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*)$"
-)
+__all__ = ["TrustedHostMiddleware", "normalise_pattern"]
+
 _BODY = b"Invalid host header"
-#: 253 characters of DNS name (RFC 1035), a trailing dot, and ``:`` plus a 5-digit port.
-_MAX_HOST = 253 + 1 + 6
-_HEADERS = (
-    (b"content-type", b"text/plain; charset=utf-8"),
-    (b"content-length", str(len(_BODY)).encode()),
-)
 
 
-def parse_host(raw: bytes) -> str | None:
-    """The lower-cased host name of a ``Host`` value without its port; ``None`` if invalid."""
-    if len(raw) > _MAX_HOST:  # no DNS name is that long: refuse before any regex work
-        return None
-    try:
-        value = raw.decode("ascii").strip().lower()
-    except UnicodeDecodeError:
-        return None
-    if value.startswith("["):
-        end = value.find("]")
-        if end < 0:
-            return None
-        name, rest = value[: end + 1], value[end + 1 :]
-    else:
-        name, sep, port = value.partition(":")
-        rest = ":" + port if sep else ""
-    if rest and not (rest[0] == ":" and rest[1:].isdigit() and len(rest) <= 6):
-        return None
-    name = name.removesuffix(".")
-    if not name or len(name) > 253 or not _NAME.match(name):
-        return None
-    return name
-
-
-def _normalise_pattern(pattern: str) -> str:
-    value = pattern.strip().lower().removesuffix(".")
+def normalise_pattern(pattern: str) -> str:
+    """``"Example.COM."`` -> ``"example.com"``; ``"*.x.org"`` and ``"*"`` kept; else ValueError."""
+    value = pattern.strip()
     if value == "*":
         return value
-    bare = value[2:] if value.startswith("*.") else value
-    if not bare or not _NAME.match(bare):
+    wildcard = value.startswith("*.")
+    authority = parse_authority(value[2:] if wildcard else value)
+    if authority is None or authority.port is not None:
         raise ValueError(
             f"invalid trusted host {pattern!r}: expected a host name, '*.domain' or '*'"
         )
-    return value
+    return "*." + authority.host if wildcard else authority.host
 
 
 class TrustedHostMiddleware:
@@ -81,7 +51,7 @@ class TrustedHostMiddleware:
 
     def __init__(self, app: ASGIApp, allowed_hosts: Iterable[str]) -> None:
         self.app = app
-        patterns = [_normalise_pattern(p) for p in allowed_hosts]
+        patterns = [normalise_pattern(p) for p in allowed_hosts]
         if not patterns:
             raise ValueError("allowed_hosts is empty: every request would be refused")
         self.allow_any = "*" in patterns
@@ -90,9 +60,10 @@ class TrustedHostMiddleware:
         self.suffixes = frozenset(p[1:] for p in patterns if p.startswith("*."))
 
     def is_allowed(self, raw: bytes) -> bool:
-        host = parse_host(raw)
-        if host is None:
+        authority = parse_authority(raw)
+        if authority is None:
             return False
+        host = authority.host
         if self.allow_any or host in self.exact:
             return True
         if self.suffixes:
@@ -118,19 +89,4 @@ class TrustedHostMiddleware:
         if host is not None and self.is_allowed(host):
             await self.app(scope, receive, send)
             return
-        if scope_type == "websocket":
-            if "websocket.http.response" in (scope.get("extensions") or ()):
-                # The server lets us answer the handshake with a real HTTP response: 400.
-                await send(
-                    {
-                        "type": "websocket.http.response.start",
-                        "status": 400,
-                        "headers": list(_HEADERS),
-                    }
-                )
-                await send({"type": "websocket.http.response.body", "body": _BODY})
-            else:
-                await send({"type": "websocket.close", "code": 1008})
-            return
-        await send({"type": "http.response.start", "status": 400, "headers": list(_HEADERS)})
-        await send({"type": "http.response.body", "body": _BODY})
+        await refuse(scope, send, 400, _BODY)

@@ -22,14 +22,27 @@ def app_with(**settings: Any) -> Any:
     )
 
 
-def test_nothing_enabled_by_default() -> None:
+def test_only_request_hygiene_by_default() -> None:
     app = app_with()
-    assert app.describe_middleware() == []
+    assert [r["name"] for r in app.describe_middleware()] == ["RequestHygieneMiddleware"]
     assert TestClient(app, base_url="http://whatever.test").get("/").text == "hello"
 
 
+def test_request_hygiene_can_be_turned_off() -> None:
+    app = app_with(request_hygiene=False)
+    assert app.describe_middleware() == []
+    c = TestClient(app)
+    assert c.get("/", headers={"x-big": "x" * 40_000}).text == "hello"
+
+
+def test_max_header_size_is_configurable() -> None:
+    c = TestClient(app_with(max_header_size=1000))
+    assert c.get("/", headers={"x-big": "x" * 1000}).status_code == 431
+    assert c.get("/", headers={"x-big": "x" * 100}).text == "hello"
+
+
 def test_trusted_hosts_only() -> None:
-    app = app_with(trusted_hosts=["testserver", "*.example.com"])
+    app = app_with(trusted_hosts=["testserver", "*.example.com"], request_hygiene=False)
     assert [r["name"] for r in app.describe_middleware()] == ["TrustedHostMiddleware"]
     c = TestClient(app)
     assert c.get("/").text == "hello"
@@ -51,6 +64,7 @@ def test_both_guards_trusted_host_outside_the_redirect() -> None:
     app = app_with(trusted_hosts=["testserver"], https_redirect=True)
     rows = app.describe_middleware()
     assert [(r["name"], r["phase"], r["priority"]) for r in rows] == [
+        ("RequestHygieneMiddleware", "outermost", 5),
         ("TrustedHostMiddleware", "outermost", 10),
         ("HTTPSRedirectMiddleware", "outermost", 20),
     ]
@@ -68,6 +82,8 @@ def test_both_guards_trusted_host_outside_the_redirect() -> None:
         {"https_redirect_status": 302},
         {"https_redirect": "maybe"},
         {"trusted_hosts": "example.com"},
+        {"trusted_hosts": ["example.com:80"]},
+        {"max_header_size": 0},
     ],
 )
 def test_invalid_settings(bad: dict[str, Any]) -> None:

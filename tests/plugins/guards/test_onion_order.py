@@ -11,6 +11,7 @@ from lamina import cli
 
 #: docs/middleware.md, outermost first: (name, phase, priority, plugin).
 DOCUMENTED = [
+    ("RequestHygieneMiddleware", "outermost", 5, "guards"),
     ("TrustedHostMiddleware", "outermost", 10, "guards"),
     ("HTTPSRedirectMiddleware", "outermost", 20, "guards"),
     ("BackgroundMiddleware", "outermost", 100, "background"),

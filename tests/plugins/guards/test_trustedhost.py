@@ -5,7 +5,7 @@ from __future__ import annotations
 import anyio
 import pytest
 from guards_harness import call, inner, status
-from lamina_guards import TrustedHostMiddleware, parse_host
+from lamina_guards import TrustedHostMiddleware
 
 MW = TrustedHostMiddleware(inner, ["example.com", "*.example.org", "[::1]", "127.0.0.1"])
 
@@ -135,9 +135,3 @@ def test_other_scope_types_pass_through() -> None:
 def test_invalid_configuration(bad: list[str]) -> None:
     with pytest.raises(ValueError):
         TrustedHostMiddleware(inner, bad)
-
-
-def test_parse_host() -> None:
-    assert parse_host(b"Example.COM:8080") == "example.com"
-    assert parse_host(b"[2001:db8::1]:443") == "[2001:db8::1]"
-    assert parse_host(b"host:") is None
