@@ -99,13 +99,13 @@ class Session(dict[str, Any]):
     def __ne__(self, other: object) -> bool:
         return not self == other
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None
 
-    def __or__(self, other: Any) -> dict[str, Any]:
-        return dict(self._load()) | other  # type: ignore[no-any-return]
+    def __or__(self, other: dict[str, Any]) -> dict[str, Any]:  # type: ignore[override]
+        return dict(self._load()) | other
 
-    def __ror__(self, other: Any) -> dict[str, Any]:
-        return other | dict(self._load())  # type: ignore[no-any-return]
+    def __ror__(self, other: dict[str, Any]) -> dict[str, Any]:  # type: ignore[override]
+        return other | dict(self._load())
 
     def get(self, key: str, default: Any = None) -> Any:
         return dict.get(self._load(), key, default)
