@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 import anyio
 import anyio.to_thread
+from anyio.lowlevel import checkpoint
 
 from ._datastructures import URL, MutableHeaders
 from ._requests import BODY_DONE_KEY, CLEANUP_KEY, STREAMED_KEY, ClientDisconnect, run_cleanups
@@ -430,6 +431,14 @@ ContentStream = AsyncIterable[str | bytes] | Iterable[str | bytes]
 class StreamingResponse(Response):
     """A body produced by an iterator; sync iterators are advanced in a worker thread.
 
+    Between two chunks of an async iterator the event loop gets a turn, so a producer that
+    never awaits cannot starve other requests or hide the client's disconnect (a sync
+    iterator is stepped in a thread, which is a turn already).
+
+    Between two chunks of an async iterator the event loop gets a turn, so a producer that
+    never awaits cannot starve other requests or hide the client's disconnect (a sync
+    iterator is stepped in a thread, which is a turn already).
+
     The stream stops as soon as the client disconnects: a task watches ``receive`` for
     ``http.disconnect`` (unless the iterator itself is streaming the request body, which
     needs ``receive``), and an ``OSError`` from ``send`` (what ASGI 2.4 servers raise after a
@@ -458,6 +467,11 @@ class StreamingResponse(Response):
             try:
                 async for chunk in content:
                     yield chunk
+                    # A turn for the event loop between chunks: a generator that never
+                    # awaits, sent to a server whose ``send`` does not wait either, would
+                    # otherwise hold the worker (no other request, no disconnect, no
+                    # SIGTERM) for as long as it produces. Costs one loop pass per chunk.
+                    await checkpoint()
             finally:
                 await self._close_iterator()
             return

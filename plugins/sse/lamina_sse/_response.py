@@ -47,8 +47,6 @@ _UNSET: Any = object()
 #: How long an ending stream waits for a sync source's step in progress (it cannot be
 #: interrupted) before leaving it to close the source itself once the step returns.
 SYNC_STEP_GRACE = 1.0
-#: Events after which a stream yields to the event loop even if nothing else made it wait.
-FAIRNESS_EVERY = 64
 
 
 @dataclass
@@ -318,29 +316,26 @@ class _Stream:
     async def _pump_async(self, content: AsyncIterable[Any]) -> None:
         # The hot loop: ``write`` inlined, and the plain-string case encoded in place.
         # A generator that never awaits, writing to a client that keeps up, would never give
-        # the event loop back: every FAIRNESS_EVERY events the stream yields once.
+        # the event loop back: after every event the stream yields once (a checkpoint), so
+        # other requests, the disconnect watcher and the heartbeat all get their turn.
         send = self.send
-        count = 0
         async for item in content:
-            count += 1
-            if count == FAIRNESS_EVERY:
-                count = 0
-                await anyio.lowlevel.checkpoint()
             if type(item) is str and "\n" not in item and "\r" not in item:
                 body = ("data: " + item + "\n\n").encode("utf-8")
             else:
                 body = encode_event(item)
             if self.sending:
                 await self.write(body)
-                continue
-            self.sending = True
-            try:
-                await send({"type": "http.response.body", "body": body, "more_body": True})
-            except OSError:  # the server says the client is gone
-                self._lost()
-                return
-            self.sending = False
-            self.sends += 1
+            else:
+                self.sending = True
+                try:
+                    await send({"type": "http.response.body", "body": body, "more_body": True})
+                except OSError:  # the server says the client is gone
+                    self._lost()
+                    return
+                self.sending = False
+                self.sends += 1
+            await anyio.lowlevel.checkpoint()
 
     async def _pump_sync(self, source: _SyncSource) -> None:
         while True:
