@@ -36,6 +36,8 @@ CONNECT_TIMEOUT = 2.0
 COMMAND_TIMEOUT = 5.0
 #: A blocking XREAD returns after this long without events (to notice a half-dead link).
 BLOCK_MS = 10_000
+#: An idle listener (no channel watched) pings this often, to notice a lost server.
+IDLE_PING = 1.0
 #: Entries one XREAD may return: a burst is delivered in batches, in order.
 READ_BATCH = 512
 #: How long ``watch`` waits for Redis to confirm a SUBSCRIBE.
@@ -298,8 +300,12 @@ class RedisStreamBackend(_RedisBackend):
         cursors = self.cursors
         while True:
             if not cursors:
-                self._changed = anyio.Event()
-                await self._changed.wait()
+                changed = self._changed = anyio.Event()
+                with anyio.move_on_after(IDLE_PING):
+                    await changed.wait()
+                if not changed.is_set():  # idle: make sure the link is alive all the same
+                    await connection.send_command("PING")
+                    await connection.read_response()
                 continue
             channels = list(cursors)
             self._reading = self._version

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -35,11 +36,13 @@ def broadcast_for(app_or_connection: Lamina | HTTPConnection) -> Broadcast:
 
 
 def as_sse(event: Event) -> ServerSentEvent:
-    """A gap becomes ``event: reset`` (with the channel as data: browsers ignore events
-    without data); a message keeps its id, so the browser resumes from it."""
+    """``data`` always as JSON (a string too: the browser ``JSON.parse``s every event); a gap
+    becomes ``event: reset`` with the channel as data (browsers ignore events without data);
+    a message keeps its id, so the browser resumes from it."""
     if event.kind == "gap":
         return ServerSentEvent({"channel": event.channel}, event="reset")
-    return ServerSentEvent(event.data, event=event.event, id=event.id)
+    text = json.dumps(event.data, ensure_ascii=False, separators=(",", ":"))
+    return ServerSentEvent(text, event=event.event, id=event.id)
 
 
 def sse_response(request: Request, *channels: str, **options: Any) -> EventSourceResponse:

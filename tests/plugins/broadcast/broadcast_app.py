@@ -15,8 +15,10 @@ from lamina_broadcast import BroadcastUnavailable, Subscription, broadcast_for, 
 from lamina_routing import Route
 from lamina_websocket import WebSocket, WebSocketRoute
 
-#: Server-side subscriptions that never read: the "slow subscriber" of the tests.
+#: Server-side subscriptions that never read: the "slow subscriber" of the tests (with
+#: their context managers, which must stay referenced or their cleanup would run).
 held: list[Subscription] = []
+_managers: list[Any] = []
 
 
 async def publish(request: Request) -> JSONResponse:
@@ -43,6 +45,7 @@ async def hold(request: Request) -> JSONResponse:
     """Subscribe and never read (the subscription lives until the worker stops)."""
     manager = broadcast_for(request).subscribe(request.path_params["channel"])
     held.append(await manager.__aenter__())
+    _managers.append(manager)
     return JSONResponse({"held": len(held)})
 
 
@@ -56,6 +59,7 @@ async def stats(request: Request) -> JSONResponse:
             "connected": broadcast.connected,
             "connects": broadcast.connects,
             "subscribers": sum(len(c.subscribers) for c in broadcast._channels.values()),
+            "dropped": [s.dropped for c in broadcast._channels.values() for s in c.subscribers],
             "held": [{"dropped": s.dropped, "queued": len(s._queue)} for s in held],
             "rss_kb": rss_kb,
         }
@@ -86,3 +90,7 @@ def from_env() -> Lamina:
         if value:
             settings[key] = int(value)
     return make(**settings)
+
+
+#: The ``MODULE:APP`` target of the worker processes (configured by the environment).
+app = from_env()

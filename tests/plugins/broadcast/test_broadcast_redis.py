@@ -163,3 +163,20 @@ async def test_outage_publish_raises_and_listener_recovers(
         assert got[1].id == after
     else:
         assert got == [Event.gap(name), Event(name, "after")]
+
+
+async def test_stream_history_longer_than_backlog_replays_without_deadlock(
+    redis_server: RedisServer,
+) -> None:
+    """litestar#5011: a history larger than the subscriber backlog deadlocked there."""
+    hub = Broadcast(redis_server.url("redis+stream"), max_backlog=4, history=1000)
+    name = channel()
+    async with hub.running():
+        start = await hub.publish(name, -1)
+        for n in range(300):
+            await hub.publish(name, n)
+        async with hub.subscribe(name, last_event_id=start) as sub:
+            await hub.publish(name, "live")
+            got = await take(sub, 301)
+    assert [e.data for e in got] == [*range(300), "live"]
+    assert sub.dropped == 0
