@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ._datastructures import url_from_scope
 from ._errors import RAISE_KEY
-from ._files import (
+from ._fileio import (
     DEFAULT_CHUNK_SIZE,
     O_NOFOLLOW,
     FileSnapshot,

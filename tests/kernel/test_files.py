@@ -15,7 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lamina import FileResponse
-from lamina._files import FileSnapshot, content_disposition, open_snapshot
+from lamina._fileio import FileSnapshot, open_snapshot
+from lamina._files import content_disposition
 
 CONTENT = bytes(range(256)) * 40  # 10240 bytes, every offset recognisable
 
@@ -435,35 +436,6 @@ def test_range_responses_fuzz(datafile: Path, header: str) -> None:
         assert r.body == CONTENT[start : end + 1]
 
 
-def test_run_in_thread_cleans_up_after_cancellation() -> None:
-    """On asyncio a cancelled caller is released at once; what the thread opened is handed to
-    ``on_abandon`` when it finishes (on trio, anyio waits for the thread instead)."""
-    import threading
-
-    from lamina._files import run_in_thread
-
-    release = threading.Event()
-    abandoned: list[str] = []
-
-    def slow() -> str:
-        release.wait(5)
-        return "opened"
-
-    async def main() -> None:
-        with anyio.move_on_after(0.05) as scope:
-            await run_in_thread(slow, on_abandon=abandoned.append)
-        assert scope.cancelled_caught
-        assert abandoned == []
-        release.set()
-        with anyio.fail_after(5):
-            while not abandoned:
-                await anyio.sleep(0.01)
-        assert await run_in_thread(lambda: 42) == 42
-
-    anyio.run(main)
-    assert abandoned == ["opened"]
-
-
 @settings(max_examples=200, deadline=None)
 @given(st.floats(min_value=0, max_value=253402300799, allow_nan=False))
 def test_http_date_matches_the_stdlib(timestamp: float) -> None:
@@ -522,7 +494,7 @@ def test_file_is_opened_and_read_in_chunks_off_the_event_loop(
     payload = os.urandom(200_000)
     big.write_bytes(payload)
     threads: list[tuple[str, threading.Thread]] = []
-    real_open, real_read = lamina._files.open_snapshot, lamina._files._read_at
+    real_open, real_read = lamina._files.open_snapshot, lamina._files.read_at
 
     def spy_open(*args: Any, **kwargs: Any) -> Any:
         threads.append(("open", threading.current_thread()))
@@ -533,7 +505,7 @@ def test_file_is_opened_and_read_in_chunks_off_the_event_loop(
         return real_read(*args)
 
     monkeypatch.setattr(lamina._files, "open_snapshot", spy_open)
-    monkeypatch.setattr(lamina._files, "_read_at", spy_read)
+    monkeypatch.setattr(lamina._files, "read_at", spy_read)
     loop_thread = threading.current_thread()  # anyio.run runs the loop in this thread
     r = call(lambda: FileResponse(big, chunk_size=16 * 1024), backend=backend)
     assert r.body == payload

@@ -2,7 +2,7 @@
 
 Per request it does the path checks on the event loop, then exactly one worker-thread hop
 that finds the file, opens it, ``fstat``-s it and (when small) reads it, and finally hands
-the opened :class:`lamina._files.FileSnapshot` to :class:`lamina.FileResponse`, which does the
+the opened :class:`lamina.plugin.FileSnapshot` to :class:`lamina.FileResponse`, which does the
 validators, conditional requests and ranges without touching the disk again.
 """
 
