@@ -12,10 +12,8 @@ the work is handed to it instead of being awaited in the request task.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime, formatdate
+from datetime import datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -23,6 +21,7 @@ import anyio
 import anyio.to_thread
 from anyio.lowlevel import checkpoint
 
+from ._cookies import build_set_cookie
 from ._datastructures import URL, MutableHeaders
 from ._requests import BODY_DONE_KEY, CLEANUP_KEY, STREAMED_KEY, ClientDisconnect, run_cleanups
 from .types import Message, Receive, Scope, Send
@@ -273,87 +272,6 @@ class Response:
             await send({"type": "websocket.http.response.body", "body": self.body})
         if self.background is not None:
             await run_background(scope, self.background)
-
-
-# --------------------------------------------------------------------------- cookies
-_COOKIE_NAME_FORBIDDEN = frozenset(' \t",;=()<>@:/[]?{}\\')
-_COOKIE_PLAIN = frozenset(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '",;\\')
-
-
-def _quote_cookie_value(value: str) -> str:
-    if _COOKIE_PLAIN.issuperset(value):
-        return value
-    out = ['"']
-    for byte in value.encode("utf-8"):
-        ch = chr(byte)
-        if ch in _COOKIE_PLAIN:
-            out.append(ch)
-        else:
-            out.append(f"\\{byte:03o}")
-    out.append('"')
-    return "".join(out)
-
-
-def _cookie_attr(what: str, value: str) -> str:
-    if any(c in value for c in "\r\n\x00;") or any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
-        raise ValueError(f"cookie {what} {value!r} contains a forbidden character")
-    value.encode("latin-1")
-    return value
-
-
-def build_set_cookie(
-    key: str,
-    value: str = "",
-    *,
-    max_age: int | timedelta | None = None,
-    expires: datetime | str | int | None = None,
-    path: str | None = "/",
-    domain: str | None = None,
-    secure: bool = False,
-    httponly: bool = False,
-    samesite: str | None = "lax",
-    partitioned: bool = False,
-) -> str:
-    """The value of a ``Set-Cookie`` header; see :meth:`Response.set_cookie`."""
-    if (
-        not key
-        or not _COOKIE_NAME_FORBIDDEN.isdisjoint(key)
-        or any(ord(c) < 0x21 or ord(c) > 0x7E for c in key)
-    ):
-        raise ValueError(f"invalid cookie name {key!r}")
-    if not _FORBIDDEN.isdisjoint(value):
-        raise ValueError(f"cookie value {value!r} contains CR, LF or NUL")
-    parts = [f"{key}={_quote_cookie_value(value)}"]
-    if max_age is not None:
-        if isinstance(max_age, timedelta):
-            max_age = int(max_age.total_seconds())
-        parts.append(f"Max-Age={int(max_age)}")
-    if expires is not None:
-        if isinstance(expires, datetime):
-            if expires.tzinfo is None:
-                expires = expires.replace(tzinfo=UTC)
-            parts.append(f"Expires={format_datetime(expires.astimezone(UTC), usegmt=True)}")
-        elif isinstance(expires, (int, float)):
-            parts.append(f"Expires={formatdate(time.time() + expires, usegmt=True)}")
-        else:
-            parts.append(f"Expires={_cookie_attr('expires', expires)}")
-    if path is not None:
-        parts.append(f"Path={_cookie_attr('path', path)}")
-    if domain is not None:
-        parts.append(f"Domain={_cookie_attr('domain', domain)}")
-    if samesite is not None:
-        samesite = samesite.lower()
-        if samesite not in ("lax", "strict", "none"):
-            raise ValueError(f"samesite must be 'lax', 'strict' or 'none', not {samesite!r}")
-    if secure or partitioned or samesite == "none":
-        parts.append("Secure")
-    if httponly:
-        parts.append("HttpOnly")
-    if samesite is not None:
-        parts.append(f"SameSite={samesite.capitalize()}")
-    if partitioned:
-        parts.append("Partitioned")
-    return "; ".join(parts)
 
 
 # --------------------------------------------------------------------------- subclasses

@@ -11,11 +11,11 @@ import anyio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lamina import JSONResponse, Request
+from lamina._cookies import build_set_cookie
 from lamina._datastructures import URL, Headers, QueryParams
 from lamina._formdata import UploadFile
 from lamina._formparsing import parse_options_header
 from lamina._requests import parse_cookie_header
-from lamina._responses import build_set_cookie
 from lamina.testing import make_app, plugin
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import anyio
@@ -19,7 +19,7 @@ from lamina import (
     Response,
     StreamingResponse,
 )
-from lamina._responses import SPAWN_KEY, build_set_cookie
+from lamina._responses import SPAWN_KEY
 
 
 class Recorder:
@@ -199,23 +199,6 @@ def test_set_cookie_with_every_attribute() -> None:
         "sid=abc; Max-Age=60; Expires=Wed, 02 Jan 2030 03:04:05 GMT; Path=/app; "
         "Domain=example.org; Secure; HttpOnly; SameSite=Strict; Partitioned"
     ]
-
-
-def test_set_cookie_defaults_and_variants() -> None:
-    assert build_set_cookie("a", "1") == "a=1; Path=/; SameSite=Lax"
-    assert build_set_cookie("a", "1", samesite=None, path=None) == "a=1"
-    # SameSite=None and Partitioned require Secure in browsers: it is added
-    assert build_set_cookie("a", samesite="none") == "a=; Path=/; Secure; SameSite=None"
-    assert build_set_cookie("a", samesite=None, partitioned=True) == (
-        "a=; Path=/; Secure; Partitioned"
-    )
-    naive = build_set_cookie("a", expires=datetime(2030, 1, 1))
-    assert "Expires=Tue, 01 Jan 2030 00:00:00 GMT" in naive
-    other_tz = datetime(2030, 1, 1, 2, tzinfo=timezone(timedelta(hours=2)))
-    assert "Expires=Tue, 01 Jan 2030 00:00:00 GMT" in build_set_cookie("a", expires=other_tz)
-    assert "Expires=" in build_set_cookie("a", expires=3600)
-    assert "Expires=soon" in build_set_cookie("a", expires="soon")
-    assert build_set_cookie("a", 'x y"é') == 'a="x\\040y\\042\\303\\251"; Path=/; SameSite=Lax'
 
 
 @pytest.mark.parametrize(
@@ -452,10 +435,6 @@ def test_stream_stops_when_a_real_client_goes_away(server: str, loop: str) -> No
 def test_headers_as_pairs_allow_repeated_names() -> None:
     r = Response(b"", headers=[("Link", "<a>; rel=x"), ("link", "<b>; rel=y")])
     assert r.headers.getlist("link") == ["<a>; rel=x", "<b>; rel=y"]
-
-
-def test_set_cookie_max_age_timedelta() -> None:
-    assert build_set_cookie("a", max_age=timedelta(hours=1)).startswith("a=; Max-Age=3600;")
 
 
 def test_content_of_the_wrong_type_is_a_clear_error() -> None:
