@@ -166,3 +166,20 @@ def test_browser_applies_the_stylesheet(base_url: str) -> None:
     assert columns == "grid"
     assert heading == "Hello, Lamina!"
     assert failed == []
+
+
+def test_the_demo_serves_its_openapi_document_and_docs_page(base_url: str) -> None:
+    from openapi_spec_validator import validate
+
+    response = httpx.get(base_url + "/openapi.json")
+    assert response.status_code == 200
+    document = response.json()
+    validate(document)
+    assert document["info"]["title"] == "Lamina demo"
+    assert document["paths"]["/account"]["get"]["security"] == [{"session": ["authenticated"]}]
+    cached = httpx.get(
+        base_url + "/openapi.json", headers={"if-none-match": response.headers["etag"]}
+    )
+    assert cached.status_code == 304
+    docs = httpx.get(base_url + "/docs")
+    assert docs.status_code == 200 and "SwaggerUIBundle" in docs.text
