@@ -507,17 +507,22 @@ class Lamina:
         if message["type"] != "lifespan.startup":
             raise RuntimeError(f"expected lifespan.startup, got {message['type']!r}")
         undo: list[tuple[str, Callable[[], Any]]] = []
+        step = ["assembly"]  # the step under way, named in the failure
         try:
             if self._asgi is None:
                 self.assemble()
-            await self._startup(undo, state)
+            await self._startup(undo, state, step)
         except BaseException as exc:
-            logger.error("startup failed: %s", exc, exc_info=exc)
+            message = f"{step[0]} failed: {type(exc).__name__}: {exc}"
+            if step[0] == "assembly":
+                message = str(exc)  # assembly errors already name the plugin and the fix
+            logger.error("startup failed: %s", message, exc_info=exc)
             await self._unwind(undo)
-            await send({"type": "lifespan.startup.failed", "message": str(exc)})
-            if not isinstance(exc, Exception):
-                raise
-            return
+            await send({"type": "lifespan.startup.failed", "message": message})
+            # the real error goes to the server too (asgi-lifespan's LifespanManager raises
+            # it; uvicorn and hypercorn, told the startup failed, do not log it twice)
+            exc.add_note(f"Lamina: {step[0]} failed during lifespan startup")
+            raise
         await send({"type": "lifespan.startup.complete"})
         message = await receive()
         errors = await self._unwind(undo)
@@ -527,16 +532,15 @@ class Lamina:
             await send({"type": "lifespan.shutdown.complete"})
 
     async def _startup(
-        self, undo: list[tuple[str, Callable[[], Any]]], state: dict[str, Any]
+        self, undo: list[tuple[str, Callable[[], Any]]], state: dict[str, Any], step: list[str]
     ) -> None:
-        """Run every startup step, pushing its undo step as soon as it succeeded."""
+        """Run every startup step, pushing its undo step as soon as it succeeded; ``step``
+        names the one under way, for the failure message."""
         for plugin, factory in self._lifespans:
             what = f"{self._describe(plugin)} lifespan"
-            try:
-                cm = factory(self)
-                value = await cm.__aenter__()
-            except Exception as exc:
-                raise RuntimeError(f"{what} failed to start: {type(exc).__name__}: {exc}") from exc
+            step[0] = f"{what} start"
+            cm = factory(self)
+            value = await cm.__aenter__()
             undo.append((what, _exit_of(cm)))
             if isinstance(value, Mapping):
                 state.update(value)
@@ -547,13 +551,10 @@ class Lamina:
         for name in self.pm_order:
             if name in startups:
                 impl = startups[name]
-                what = f"{self._describe(name)} startup"
-                try:
-                    result = impl.function(**_pick(impl, {"app": self, "state": state}))
-                    if inspect.isawaitable(result):
-                        await result
-                except Exception as exc:
-                    raise RuntimeError(f"{what} failed: {type(exc).__name__}: {exc}") from exc
+                step[0] = f"{self._describe(name)} startup"
+                result = impl.function(**_pick(impl, {"app": self, "state": state}))
+                if inspect.isawaitable(result):
+                    await result
             if name in shutdowns:
                 undo.append(
                     (
@@ -562,13 +563,9 @@ class Lamina:
                     )
                 )
         if self.lifespan_context is not None:
-            try:
-                cm = self.lifespan_context(self)
-                value = await cm.__aenter__()
-            except Exception as exc:
-                raise RuntimeError(
-                    f"app lifespan failed to start: {type(exc).__name__}: {exc}"
-                ) from exc
+            step[0] = "app lifespan start"
+            cm = self.lifespan_context(self)
+            value = await cm.__aenter__()
             undo.append(("app lifespan", _exit_of(cm)))
             if isinstance(value, Mapping):
                 state.update(value)

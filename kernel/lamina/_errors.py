@@ -3,6 +3,12 @@
 The error layer sits between the middleware and the router, so 404, 405, handled exceptions
 and 500 all travel back out through every middleware (CORS headers stay on errors). A guard
 outside the onion catches what a middleware itself raises.
+
+A server error — an exception no handler answered except the 500 fallback, or one raised
+after the response started — is raised again once the 500 is sent (or the half-sent
+response given up), as Starlette does: outer middleware (Sentry, OpenTelemetry) records it
+as unhandled, and the server logs it and closes what is left of the response. Lamina does
+not log it itself, so the log has it once, from the server.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from .types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger("lamina.error")
 Handler = Callable[[Request, BaseException], Any]
-#: Set on the scope (by the test client) to re-raise server errors after the 500 is sent.
+#: Set on the scope by the test client: whether it raises server errors into the test.
 RAISE_KEY = "lamina.raise_server_exceptions"
 
 
@@ -170,21 +176,15 @@ class HTTPErrorLayer:
     async def handle(
         self, scope: Scope, receive: Receive, send: Send, exc: Exception, started: bool
     ) -> None:
+        """Answer ``exc``; a server error is re-raised once its 500 is sent (see the module
+        docstring), a client that went away is not an error."""
         if started:
             if isinstance(exc, ClientDisconnect):
                 logger.debug(
                     "client went away during %s %s", scope.get("method"), scope.get("path")
                 )
                 return
-            logger.error(
-                "error after the response started for %s %s; closing the response",
-                scope.get("method"),
-                scope.get("path"),
-                exc_info=exc,
-            )
-            if scope.get(RAISE_KEY):
-                raise exc
-            return
+            raise exc  # the server ends the half-sent response and logs the error
         request = Request(scope, receive, send)
         handler = self.handlers.lookup(exc)
         if handler is None and isinstance(exc, ClientDisconnect):
@@ -192,36 +192,26 @@ class HTTPErrorLayer:
             return
         if handler is not None:
             server_error = self.handlers.is_server_error_fallback(exc)
-            if server_error:
-                logger.error(
-                    "unhandled exception in %s %s (answered by the 500 handler)",
-                    scope.get("method"),
-                    scope.get("path"),
-                    exc_info=exc,
-                )
             try:
                 response = await _call_handler(handler, request, exc)
             except Exception as handler_exc:
                 exc, handler = handler_exc, None
             else:
                 await response(scope, receive, send)
-                if server_error and scope.get(RAISE_KEY):
+                if server_error:
                     raise exc
                 return
         # no handler, or the handler itself failed
         if isinstance(exc, HTTPException):
             await http_exception_response(exc)(scope, receive, send)
             return
-        logger.error(
-            "unhandled exception in %s %s", scope.get("method"), scope.get("path"), exc_info=exc
-        )
         await server_error_response(exc, self.debug, scope)(scope, receive, send)
-        if scope.get(RAISE_KEY):
-            raise exc
+        raise exc
 
 
 class OuterGuard:
-    """Outside the onion: a middleware that raises still yields a plain 500, never a hang."""
+    """Outside the onion: whatever a middleware raises still gets a plain 500 (never a hang),
+    and then goes on to the server, like every server error."""
 
     __slots__ = ("app",)
 
@@ -242,16 +232,9 @@ class OuterGuard:
 
         try:
             await self.app(scope, receive, tracking_send)
-        except Exception as exc:
-            if scope.get(RAISE_KEY):
-                raise
-            logger.error(
-                "unhandled exception in middleware for %s %s",
-                scope.get("method"),
-                scope.get("path"),
-                exc_info=exc,
-            )
+        except Exception:
             if not started:
                 await PlainTextResponse("Internal Server Error", status_code=500)(
                     scope, receive, send
                 )
+            raise

@@ -29,7 +29,11 @@ async def drive(app, *, shutdown: bool = True) -> tuple[list[dict], dict]:
 
     scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": state}
     with anyio.fail_after(5):
-        await app(scope, receive, send)
+        try:
+            await app(scope, receive, send)
+        except Exception:
+            # the real error is raised to the server, only ever after reporting the failure
+            assert sent[-1]["type"] == "lifespan.startup.failed"
     return sent, state
 
 
@@ -181,7 +185,7 @@ async def test_app_lifespan_failure_fails_startup():
     assert sent == [
         {
             "type": "lifespan.startup.failed",
-            "message": "app lifespan failed to start: RuntimeError: no config",
+            "message": "app lifespan start failed: RuntimeError: no config",
         }
     ]
 
@@ -217,10 +221,66 @@ async def test_shutdown_only_plugin_runs_at_shutdown():
     assert log == ["closed"]
 
 
-def test_test_client_raises_on_startup_failure():
+def test_test_client_raises_the_real_startup_error():
     app = make_app(plugin("x", lamina_startup=lambda: 1 / 0))
-    with pytest.raises(RuntimeError, match="ZeroDivisionError"), TestClient(app):
+    with pytest.raises(ZeroDivisionError) as caught, TestClient(app):
         pass  # pragma: no cover
+    assert "plugin 'x'" in "".join(caught.value.__notes__)
+
+
+@pytest.mark.anyio
+async def test_startup_failure_is_reported_then_raised_as_the_real_error():
+    class PoolDown(Exception):
+        pass
+
+    @asynccontextmanager
+    async def pool(app):
+        raise PoolDown("database unreachable")
+        yield  # pragma: no cover
+
+    app = make_app(lifespan=pool)
+    sent: list[dict] = []
+
+    async def receive():
+        return {"type": "lifespan.startup"}
+
+    async def send(message):
+        sent.append(message)
+
+    with pytest.raises(PoolDown, match="database unreachable") as caught:
+        await app({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send)
+    assert sent == [
+        {
+            "type": "lifespan.startup.failed",
+            "message": "app lifespan start failed: PoolDown: database unreachable",
+        }
+    ]
+    assert caught.value.__notes__ == ["Lamina: app lifespan start failed during lifespan startup"]
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_asgi_lifespan_manager_sees_the_real_startup_error(backend):
+    from asgi_lifespan import LifespanManager
+
+    class PoolDown(Exception):
+        pass
+
+    def fail():
+        raise PoolDown("database unreachable")
+
+    app = make_app(plugin("db", lamina_startup=fail))
+
+    async def main():
+        async with LifespanManager(app):
+            pass  # pragma: no cover
+
+    if backend == "asyncio":
+        with pytest.raises(PoolDown, match="database unreachable"):
+            anyio.run(main, backend=backend)
+    else:  # asgi-lifespan's trio nursery wraps what it re-raises; the real error is inside
+        with pytest.raises(BaseExceptionGroup) as caught:
+            anyio.run(main, backend=backend)
+        assert caught.value.subgroup(PoolDown) is not None
 
 
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])

@@ -39,13 +39,20 @@ class Lifespan:
 
     An app that raises on the lifespan scope before sending anything does not support the
     protocol; like uvicorn's ``lifespan="auto"`` the client carries on without it. A startup
-    or shutdown failure reported by the app raises ``RuntimeError`` with its message.
+    failure raises the app's own exception when it raised one after reporting the failure
+    (Lamina does), else ``RuntimeError`` with the reported message, as does a shutdown failure.
     """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.state: dict[str, Any] = {}
         self.supported = True
+
+    async def _call(self, scope: Any, receive: Any, send: Any, ended: anyio.Event) -> None:
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            ended.set()
 
     def prepare(self) -> None:
         self._stop = anyio.Event()
@@ -59,6 +66,8 @@ class Lifespan:
             "state": self.state,
         }
         sent_any = False
+        raised: list[Exception] = []
+        ended = anyio.Event()
 
         async def send(message: Message) -> None:
             nonlocal sent_any
@@ -67,10 +76,11 @@ class Lifespan:
 
         async def guard() -> None:
             try:
-                await self.app(scope, app_inbox.receive, send)
+                await self._call(scope, app_inbox.receive, send, ended)
             except Exception as exc:
                 if sent_any:
-                    raise
+                    raised.append(exc)  # raised below, outside the task group
+                    return
                 self.supported = False
                 app_outbox.send_nowait(
                     {
@@ -89,6 +99,10 @@ class Lifespan:
                 message = await from_app.receive()
                 if message["type"] == "lifespan.startup.failed":
                     failure = f"lifespan startup failed: {message.get('message', '')}"
+                    # a Lamina app raises its error right after; the bound is only a safety
+                    # net for an app that reports the failure and then never returns
+                    with anyio.move_on_after(5):
+                        await ended.wait()
                     tg.cancel_scope.cancel()
                 else:
                     task_status.started()
@@ -98,5 +112,7 @@ class Lifespan:
                         message = await from_app.receive()
                         if message["type"] == "lifespan.shutdown.failed":
                             failure = f"lifespan shutdown failed: {message.get('message', '')}"
+        if raised:
+            raise raised[0]
         if failure:
             raise RuntimeError(failure)

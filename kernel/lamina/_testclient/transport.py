@@ -9,6 +9,7 @@ plug both into httpx; a body still streaming is a ``_SyncBody`` or an ``_AsyncBo
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any
@@ -27,6 +28,9 @@ __all__ = ["STREAM_KEY", "ASGIHandler", "AsyncTransport", "SyncTransport"]
 
 
 STREAM_KEY = "lamina.stream"  # request extension: the caller reads the body as a stream
+#: Where a swallowed server error is logged (``raise_server_exceptions=False``), once, as a
+#: server logs what an app raises (the kernel re-raises a 500's exception, never logs it).
+logger = logging.getLogger("lamina.testclient")
 
 
 class ASGIHandler:
@@ -100,9 +104,10 @@ class ASGIHandler:
 
         try:
             await self.app(scope, http_receive(request.read(), response_done), send)
-        except Exception:
+        except Exception as exc:
             if self.raise_server_exceptions:
                 raise
+            logger.error("Exception in ASGI application", exc_info=exc)
             if status is None:
                 status, headers, chunks = 500, [], [b"Internal Server Error"]
         finally:
