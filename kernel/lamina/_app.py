@@ -513,12 +513,13 @@ class Lamina:
                 self.assemble()
             await self._startup(undo, state, step)
         except BaseException as exc:
-            message = f"{step[0]} failed: {type(exc).__name__}: {exc}"
-            if step[0] == "assembly":
-                message = str(exc)  # assembly errors already name the plugin and the fix
-            logger.error("startup failed: %s", message, exc_info=exc)
+            # assembly errors already name the plugin and the fix
+            failure = str(exc) if step[0] == "assembly" else f"{step[0]} failed: "
+            if step[0] != "assembly":
+                failure += f"{type(exc).__name__}: {exc}"
+            logger.error("startup failed: %s", failure, exc_info=exc)
             await self._unwind(undo)
-            await send({"type": "lifespan.startup.failed", "message": message})
+            await send({"type": "lifespan.startup.failed", "message": failure})
             # the real error goes to the server too (asgi-lifespan's LifespanManager raises
             # it; uvicorn and hypercorn, told the startup failed, do not log it twice)
             exc.add_note(f"Lamina: {step[0]} failed during lifespan startup")
