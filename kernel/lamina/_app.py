@@ -175,7 +175,7 @@ class Lamina:
 
     def _configure(self, sections: dict[str, Mapping[str, Any]]) -> KernelSettings:
         errors: list[str] = []
-        kernel = validate_section(
+        kernel: KernelSettings = validate_section(
             KERNEL_SECTION, KernelSettings, sections.get(KERNEL_SECTION, {}), errors
         )
         schemas = dict(
@@ -210,7 +210,7 @@ class Lamina:
             "lamina_configure",
             lambda n: {"app": self, "settings": validated.get(n)},
         )
-        return kernel  # type: ignore[no-any-return]
+        return kernel
 
     # ------------------------------------------------------------------ app-level API
     def _check_open(self) -> None:

@@ -48,7 +48,7 @@ def function_middleware(func: FunctionMiddleware) -> Callable[[ASGIApp], ASGIApp
     factory.__name__ = getattr(func, "__name__", "function_middleware")
     factory.__qualname__ = getattr(func, "__qualname__", factory.__name__)
     # the layer only ever awaits app(...): a plain callable returning an awaitable will do
-    factory.lamina_accepts_plain_app = True  # type: ignore[attr-defined]
+    factory.lamina_accepts_plain_app = True  # type: ignore[attr-defined]  # a marker attribute
     return factory
 
 

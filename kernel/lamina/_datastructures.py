@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, NamedTuple, Self, TypeVar
+from typing import Any, NamedTuple, Self, TypeVar, overload
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ._hosts import parse_authority
 from .types import Scope
 
 __all__ = ["URL", "Address", "Headers", "MutableHeaders", "QueryParams", "State", "URLPath"]
+
+_T = TypeVar("_T")
 
 
 class Address(NamedTuple):
@@ -67,13 +69,14 @@ class Headers(Mapping[str, str]):
     def raw(self) -> list[tuple[bytes, bytes]]:
         return self._list
 
-    def keys(self) -> list[str]:  # type: ignore[override]
+    # lists, not views (what Starlette's Headers return): repeated names stay repeated
+    def keys(self) -> list[str]:  # type: ignore[override]  # see above
         return [k.decode("latin-1") for k, _ in self._list]
 
-    def values(self) -> list[str]:  # type: ignore[override]
+    def values(self) -> list[str]:  # type: ignore[override]  # see above
         return [v.decode("latin-1") for _, v in self._list]
 
-    def items(self) -> list[tuple[str, str]]:  # type: ignore[override]
+    def items(self) -> list[tuple[str, str]]:  # type: ignore[override]  # see above
         return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self._list]
 
     def getlist(self, key: str) -> list[str]:
@@ -93,7 +96,11 @@ class Headers(Mapping[str, str]):
                 return v.decode("latin-1")
         raise KeyError(key)
 
-    def get(self, key: str, default: Any = None) -> Any:
+    @overload
+    def get(self, key: str) -> str | None: ...
+    @overload
+    def get(self, key: str, default: str | _T) -> str | _T: ...
+    def get(self, key: str, default: object = None) -> object:
         try:
             return self[key]
         except KeyError:
@@ -165,7 +172,7 @@ class MutableHeaders(Headers):
     def setdefault(self, key: str, value: str) -> str:
         existing = self.get(key)
         if existing is not None:
-            return existing  # type: ignore[no-any-return]
+            return existing
         self[key] = value
         return value
 

@@ -131,7 +131,7 @@ def _debug_page(exc: BaseException, scope: Scope) -> str:
     return "".join(parts)
 
 
-async def _call_handler(handler: Handler, request: Request, exc: BaseException) -> Response:
+async def _call_handler(handler: Handler, request: Request, exc: BaseException) -> ASGIApp:
     result = handler(request, exc)
     if inspect.isawaitable(result):
         result = await result
@@ -141,7 +141,8 @@ async def _call_handler(handler: Handler, request: Request, exc: BaseException) 
             f"exception handler {getattr(handler, '__qualname__', handler)!r} "
             f"for {type(exc).__name__} returned {result!r}, not a response"
         )
-    return result  # type: ignore[no-any-return]
+    answer: ASGIApp = result  # any callable answer is served: a foreign framework's too
+    return answer
 
 
 class HTTPErrorLayer:

@@ -54,7 +54,7 @@ class UploadFile:
 
     @property
     def content_type(self) -> str | None:
-        return self.headers.get("content-type")  # type: ignore[no-any-return]
+        return self.headers.get("content-type")
 
     @property
     def in_memory(self) -> bool:
@@ -141,7 +141,7 @@ class FormData(_MultiDict[FormValue]):
             return NotImplemented
         return self._list == other._list
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # equal by content, so unhashable
 
     def __repr__(self) -> str:
         return f"FormData({self._list!r})"

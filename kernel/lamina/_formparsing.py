@@ -7,6 +7,7 @@ app (per call when ``request.form(...)`` overrides one).
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -42,9 +43,12 @@ MAX_PART_HEADERS = 16
 MAX_BOUNDARY_LENGTH = 200
 
 
-class _QuietLogger:
+class _QuietLogger(logging.Logger):
     """python-multipart logs a warning per malformed body; the 400 already says why, and a
     client must not be able to flood the server's log."""
+
+    def __init__(self) -> None:
+        super().__init__("lamina.forms.quiet")
 
     def _ignore(self, *args: Any, **kwargs: Any) -> None:
         pass

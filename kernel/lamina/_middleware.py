@@ -130,7 +130,8 @@ class Middleware:
                 )
             from ._callnext import function_middleware
 
-            factory = function_middleware(factory)  # type: ignore[arg-type]
+            # typed as an app factory, the parameter also takes an async (request, call_next)
+            factory = function_middleware(factory)  # type: ignore[arg-type]  # see above
         object.__setattr__(self, "factory", factory)
         object.__setattr__(self, "phase", phase)
         object.__setattr__(self, "priority", priority)
@@ -208,7 +209,8 @@ def _foreign(
         return Middleware(cls, phase=phase, name=name, **kwargs)
 
     def factory(app: ASGIApp) -> ASGIApp:
-        return cls(app, *args, **kwargs)  # type: ignore[no-any-return]
+        layer: ASGIApp = cls(app, *args, **kwargs)  # a foreign class: untyped
+        return layer
 
     return Middleware(factory, phase=phase, name=name)
 

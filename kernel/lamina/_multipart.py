@@ -6,11 +6,14 @@ and written (in a worker thread once on disk) after each chunk of the body.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable
-from typing import Any
+from collections.abc import AsyncIterable, Callable
+from typing import TYPE_CHECKING, Any, cast
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser
+
+if TYPE_CHECKING:  # the callbacks' TypedDict exists for type checkers only
+    from python_multipart.multipart import MultipartCallbacks
 
 from ._datastructures import Headers
 from ._exceptions import PayloadTooLarge, RequestError
@@ -80,7 +83,7 @@ class _MultipartBuilder:
         self.text_charset = "utf-8"
         self.file_bytes = 0
 
-    def callbacks(self) -> dict[str, Any]:
+    def callbacks(self) -> MultipartCallbacks:
         return {
             "on_part_begin": self._reset,
             "on_header_field": self.on_header_field,
@@ -202,9 +205,11 @@ class _MultipartParser(MultipartParser):
     part; here the callbacks are pre-resolved by event name.
     """
 
-    def __init__(self, boundary: bytes, callbacks: dict[str, Any], **kwargs: Any) -> None:
-        super().__init__(boundary, callbacks, **kwargs)  # type: ignore[arg-type]
-        self._by_event = {k[3:]: v for k, v in callbacks.items()}
+    def __init__(self, boundary: bytes, callbacks: MultipartCallbacks, **kwargs: Any) -> None:
+        super().__init__(boundary, callbacks, **kwargs)
+        # every value of the TypedDict is a callback; its items() cannot say so
+        by_name = cast(dict[str, Callable[..., None]], callbacks)
+        self._by_event = {k[3:]: v for k, v in by_name.items()}
 
     def callback(
         self,
@@ -234,7 +239,7 @@ async def parse_multipart(
         # our own per-part total (413) is the real limit; this only bounds one line
         max_header_size=limits.max_part_header_size * 2 + 64,
     )
-    parser.logger = QUIET  # type: ignore[assignment]
+    parser.logger = QUIET
     writes = builder.writes
     try:
         async for chunk in body:

@@ -144,7 +144,8 @@ class HTTPConnection(Mapping[str, Any]):
 
     @property
     def app(self) -> Lamina:
-        return self.scope["app"]  # type: ignore[no-any-return]
+        app: Lamina = self.scope["app"]  # set by Lamina.__call__ on every scope
+        return app
 
     @property
     def url(self) -> URL:
@@ -173,7 +174,8 @@ class HTTPConnection(Mapping[str, Any]):
 
     @property
     def path_params(self) -> dict[str, Any]:
-        return self.scope.get("path_params", {})  # type: ignore[no-any-return]
+        params: dict[str, Any] = self.scope.get("path_params", {})
+        return params
 
     @property
     def cookies(self) -> dict[str, str]:
@@ -230,7 +232,9 @@ class Request(HTTPConnection):
 
     __slots__ = ("_json", "_receive", "_send")
 
-    def __init__(self, scope: Scope, receive: Receive = None, send: Send | None = None) -> None:  # type: ignore[assignment]
+    def __init__(
+        self, scope: Scope, receive: Receive | None = None, send: Send | None = None
+    ) -> None:
         super().__init__(scope)
         self._receive = receive if receive is not None else _no_receive
         self._send = send
@@ -238,7 +242,8 @@ class Request(HTTPConnection):
 
     @property
     def method(self) -> str:
-        return self.scope["method"]  # type: ignore[no-any-return]
+        method: str = self.scope["method"]
+        return method
 
     @property
     def receive(self) -> Receive:
@@ -249,7 +254,8 @@ class Request(HTTPConnection):
         """The limit in force: the route's, else the app's, else the kernel default."""
         scope = self.scope
         if MAX_BODY_KEY in scope:
-            return scope[MAX_BODY_KEY]  # type: ignore[no-any-return]
+            limit: int | None = scope[MAX_BODY_KEY]
+            return limit
         app = scope.get("app")
         return getattr(app, "max_body_size", DEFAULT_MAX_BODY_SIZE)
 
@@ -313,9 +319,9 @@ class Request(HTTPConnection):
 
     async def body(self) -> bytes:
         """The whole body (size-limited), cached on the scope for every later reader."""
-        cached = self.scope.get(BODY_KEY)
+        cached: bytes | None = self.scope.get(BODY_KEY)
         if cached is not None:
-            return cached  # type: ignore[no-any-return]
+            return cached
         chunks = [chunk async for chunk in self.stream()]
         body = b"".join(chunks)
         self.scope[BODY_KEY] = body

@@ -12,7 +12,7 @@ the work is handed to it instead of being awaited in the request task.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import quote
@@ -308,7 +308,7 @@ def _json_default(value: Any) -> Any:
 # circular-reference markers (they would be shared between threads); a cycle ends in
 # RecursionError, and render() then lets json.dumps produce its usual error.
 _encode_json: Callable[[Any, int], Any] | None = (
-    json.encoder.c_make_encoder(  # type: ignore[attr-defined]
+    json.encoder.c_make_encoder(  # type: ignore[attr-defined]  # C accelerator, not in typeshed
         None,
         _json_default,
         json.encoder.encode_basestring,
@@ -379,7 +379,7 @@ class StreamingResponse(Response):
         self.background = background
         self.raw_headers = self._init_headers(headers)
 
-    async def _iterate(self) -> AsyncIterator[str | bytes]:
+    async def _iterate(self) -> AsyncGenerator[str | bytes, None]:
         content = self.body_iterator
         if hasattr(content, "__aiter__"):
             try:
@@ -426,7 +426,7 @@ class StreamingResponse(Response):
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         finally:
             with anyio.CancelScope(shield=True):
-                await chunks.aclose()  # type: ignore[attr-defined]
+                await chunks.aclose()
         await send({"type": "http.response.body", "body": b""})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

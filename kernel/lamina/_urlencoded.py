@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterable
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import unquote_to_bytes
 
 from python_multipart.exceptions import QuerystringParseError
 from python_multipart.multipart import QuerystringParser
+
+if TYPE_CHECKING:  # the callbacks' TypedDict exists for type checkers only
+    from python_multipart.multipart import QuerystringCallbacks
 
 from ._exceptions import PayloadTooLarge, RequestError
 from ._formdata import FormData
@@ -30,7 +33,7 @@ class _UrlencodedBuilder:
         self.value = bytearray()
         self.size = 0
 
-    def callbacks(self) -> dict[str, Any]:
+    def callbacks(self) -> QuerystringCallbacks:
         return {
             "on_field_start": self.on_field_start,
             "on_field_name": self.on_field_name,
@@ -79,8 +82,8 @@ async def parse_urlencoded(
 ) -> None:
     """Fill ``form`` from ``body``; limits and malformed text raise as the module says."""
     builder = _UrlencodedBuilder(form, limits, charset)
-    parser = QuerystringParser(builder.callbacks())  # type: ignore[arg-type]
-    parser.logger = QUIET  # type: ignore[assignment]
+    parser = QuerystringParser(builder.callbacks())
+    parser.logger = QUIET
     try:
         async for chunk in body:
             parser.write(chunk)

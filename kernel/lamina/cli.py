@@ -66,7 +66,7 @@ def load_app(target: str) -> Lamina:
             obj = getattr(obj, part)
         except AttributeError:
             raise SystemExit(f"lamina: module {module_name!r} has no attribute {attr!r}") from None
-    return obj  # type: ignore[no-any-return]
+    return obj  # type: ignore[no-any-return]  # whatever MODULE:APP names, as uvicorn takes it
 
 
 # --------------------------------------------------------------------------- serve

@@ -38,8 +38,9 @@ def _expose_template(response: httpx.Response) -> None:
     scope = response.extensions.get("lamina.scope") or {}
     rendered = scope.get("lamina.template_response")
     if rendered is not None:
-        response.template = rendered.get("template")  # type: ignore[attr-defined]
-        response.context = rendered.get("context")  # type: ignore[attr-defined]
+        # extra attributes on httpx's Response, as Starlette's test client sets them
+        response.template = rendered.get("template")  # type: ignore[attr-defined]  # see above
+        response.context = rendered.get("context")  # type: ignore[attr-defined]  # see above
 
 
 class _AppClient:

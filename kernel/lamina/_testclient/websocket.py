@@ -18,9 +18,9 @@ import contextlib
 import json
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import anyio
 import anyio.abc
@@ -29,6 +29,8 @@ import httpx
 
 from .._exceptions import WebSocketDisconnect
 from ..types import ASGIApp, Message
+
+_T = TypeVar("_T")
 
 __all__ = [
     "AsyncWebSocketTestSession",
@@ -190,7 +192,8 @@ def _payload(message: Message, key: str, kind: str) -> Any:
 
 
 def _text_of(message: Message) -> str:
-    return _payload(message, "text", "text")  # type: ignore[no-any-return]
+    text: str = _payload(message, "text", "text")
+    return text
 
 
 def _bytes_of(message: Message) -> bytes:
@@ -310,7 +313,7 @@ class WebSocketTestSession(_WebSocketSession):
         self._stack.close()
 
     # sending ---------------------------------------------------------------
-    def _call(self, fn: Any, *args: Any) -> Any:
+    def _call(self, fn: Callable[..., Awaitable[_T]], *args: Any) -> _T:
         if self._portal is None:
             raise RuntimeError("use the session inside `with client.websocket_connect(...)`")
         return self._portal.call(fn, *args)
@@ -331,7 +334,7 @@ class WebSocketTestSession(_WebSocketSession):
     # receiving -------------------------------------------------------------
     def receive(self) -> Message:
         """The next raw ASGI message from the app (``websocket.send`` or ``websocket.close``)."""
-        return self._call(self._core.receive)  # type: ignore[no-any-return]
+        return self._call(self._core.receive)
 
     def receive_text(self) -> str:
         return _text_of(self.receive())

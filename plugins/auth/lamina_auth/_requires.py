@@ -84,7 +84,7 @@ def requires(
         inner = getattr(func, REQUIRED_SCOPES_ATTRIBUTE, ())
         scopes = (*inner, *(s for s in required if s not in inner))  # stacked guards: all hold
         setattr(guard, REQUIRED_SCOPES_ATTRIBUTE, scopes)
-        return guard  # type: ignore[return-value]
+        return guard  # type: ignore[return-value]  # functools.wraps: func's own signature
 
     def _async_guard(func: F) -> Callable[..., Any]:
         @functools.wraps(func)

@@ -23,6 +23,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.typing import EncodableT, FieldT
 
 from ._backend import Backend, History, Listener
 from ._events import BroadcastUnavailable, Event
@@ -86,8 +87,9 @@ class _RedisBackend:
 
     async def connect_listener(self) -> AbstractConnection:
         pool = self.client.connection_pool
-        connection: AbstractConnection = pool.make_connection()  # type: ignore[no-untyped-call]
-        await connection.connect()  # type: ignore[no-untyped-call]
+        # redis-py leaves these two unannotated
+        connection: AbstractConnection = pool.make_connection()  # type: ignore[no-untyped-call]  # see above
+        await connection.connect()  # type: ignore[no-untyped-call]  # see above
         return connection
 
     def order_key(self, event_id: str) -> Any:
@@ -209,9 +211,11 @@ class RedisStreamBackend(_RedisBackend):
 
     async def publish(self, channel: str, payload: str, event: str | None) -> str | None:
         key = PREFIX + channel
-        fields = {"d": payload} if event is None else {"d": payload, "e": event}
+        fields: dict[FieldT, EncodableT] = (
+            {"d": payload} if event is None else {"d": payload, "e": event}
+        )
         async with self.client.pipeline(transaction=True) as pipe:
-            pipe.xadd(key, fields, maxlen=self.history_size, approximate=True)  # type: ignore[arg-type]
+            pipe.xadd(key, fields, maxlen=self.history_size, approximate=True)
             pipe.expire(key, self.ttl)
             event_id, _ = await self.command(pipe.execute())
         return str(event_id)

@@ -228,7 +228,8 @@ class SchemaRegistry:
 
     def _foreign(self, cls: type, owner: str) -> dict[str, Any]:
         """A pydantic-style model: its own schema, with its ``$defs`` made components."""
-        schema = dict(cls.model_json_schema(ref_template=REF_PREFIX + "{model}"))  # type: ignore[attr-defined]
+        make_schema = cls.model_json_schema  # type: ignore[attr-defined]  # duck-typed pydantic
+        schema = dict(make_schema(ref_template=REF_PREFIX + "{model}"))
         for name, sub in dict(schema.pop("$defs", {})).items():
             self.add(name, sub, owner, f"$defs of {_type_name(cls)}")
         return schema

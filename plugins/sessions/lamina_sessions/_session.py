@@ -177,7 +177,8 @@ def get_session(connection: Any) -> Session:
     """The session of a request or WebSocket (``connection.session`` says the same)."""
     scope = connection.scope if hasattr(connection, "scope") else connection
     try:
-        return scope[SESSION_KEY]  # type: ignore[no-any-return]
+        session: Session = scope[SESSION_KEY]
+        return session
     except KeyError:
         raise RuntimeError(
             "no session on this connection: install and enable the lamina-sessions plugin "

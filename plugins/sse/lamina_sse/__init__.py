@@ -72,10 +72,10 @@ class SSESettings:
 
 
 def _config(app: Lamina) -> SSEConfig:
-    config = app.extensions.get(EXTENSION_KEY)
+    config: SSEConfig | None = app.extensions.get(EXTENSION_KEY)
     if config is None:
         raise LookupError("the sse plugin is not configured on this app")
-    return config  # type: ignore[no-any-return]
+    return config
 
 
 def close_streams(app: Lamina) -> None:

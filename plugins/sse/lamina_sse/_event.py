@@ -77,7 +77,7 @@ class ServerSentEvent:
             return NotImplemented
         return all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # equal by content, so unhashable
 
     def encode(self) -> bytes:
         """The event as it goes on the wire, ending with the blank line that dispatches it."""

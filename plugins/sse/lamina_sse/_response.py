@@ -68,9 +68,9 @@ def config_for(scope: Scope) -> SSEConfig:
     app = scope.get("app")
     extensions = getattr(app, "extensions", None)
     if extensions is not None:
-        config = extensions.get(EXTENSION_KEY)
+        config: SSEConfig | None = extensions.get(EXTENSION_KEY)
         if config is not None:
-            return config  # type: ignore[no-any-return]
+            return config
     return DEFAULT_CONFIG
 
 
@@ -278,7 +278,7 @@ class _Stream:
         self.sending = False
         self.sends = 0
         self._idle: anyio.Event | None = None
-        self.stop: anyio.CancelScope | None = None
+        self.stop = anyio.CancelScope()  # run() hands in the stream's own
 
     @property
     def lost(self) -> bool:
@@ -382,7 +382,7 @@ class _Stream:
                         "dropping an event-stream client: one send blocked for over %ss", timeout
                     )
                     self.dropped = True
-                    self.stop.cancel()  # type: ignore[union-attr]
+                    self.stop.cancel()
                     # Some servers shield socket writes from cancellation (hypercorn), so the
                     # stuck send may never return: close the event source now, not after it.
                     await self.close_source()
@@ -396,7 +396,7 @@ class _Stream:
 
     def _lost(self) -> None:
         self.disconnected = True
-        self.stop.cancel()  # type: ignore[union-attr]
+        self.stop.cancel()
 
     async def _watch_disconnect(self) -> None:
         while True:

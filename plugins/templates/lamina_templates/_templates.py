@@ -253,7 +253,7 @@ class Templates:
         ctx: dict[str, Any] = {"request": request}
         if request is not None:
             for processor in self._sync_processors:
-                ctx.update(processor(request))  # type: ignore[arg-type]
+                ctx.update(processor(request))  # type: ignore[arg-type]  # sync ones only
         if context:
             ctx.update(context)
         return ctx
@@ -268,7 +268,8 @@ class Templates:
         if request is not None:
             for processor, is_async in self._ordered_processors:
                 result = processor(request)
-                ctx.update(await result if is_async else result)  # type: ignore[misc,arg-type]
+                # is_async was read from the function at freeze: it says which of the two it is
+                ctx.update(await result if is_async else result)  # type: ignore[misc,arg-type]  # see above
         if context:
             ctx.update(context)
         return ctx
@@ -339,7 +340,8 @@ class Templates:
 def templates(app: Lamina) -> Templates:
     """The app's :class:`Templates` (``app.extensions["templates"]``), built by the plugin."""
     try:
-        return app.extensions["templates"]  # type: ignore[no-any-return]
+        found: Templates = app.extensions["templates"]
+        return found
     except KeyError:
         raise LookupError(
             "lamina-templates is not enabled on this app: install lamina-templates and load "

@@ -341,11 +341,13 @@ class WebSocket(HTTPConnection):
 
     async def receive_text(self) -> str:
         """The next text message; a binary message is refused with close code 1003."""
-        return await self._receive_data("text", "expected a text message")  # type: ignore[no-any-return]
+        text: str = await self._receive_data("text", "expected a text message")
+        return text
 
     async def receive_bytes(self) -> bytes:
         """The next binary message; a text message is refused with close code 1003."""
-        return await self._receive_data("bytes", "expected a binary message")  # type: ignore[no-any-return]
+        data: bytes = await self._receive_data("bytes", "expected a binary message")
+        return data
 
     async def receive_json(self, mode: Literal["text", "binary"] = "text") -> Any:
         """The next message parsed as JSON; a wrong frame kind or invalid JSON closes 1003."""
