@@ -130,7 +130,8 @@ class Session(dict[str, Any]):
     def __delitem__(self, key: str) -> None:
         dict.__delitem__(self._write(), key)
 
-    def __ior__(self, other: Any) -> Session:  # type: ignore[override,misc]
+    # dict types |= with its own overloads; this one goes through update(), loading first
+    def __ior__(self, other: Any) -> Session:  # type: ignore[override,misc]  # see above
         self.update(other)
         return self
 
