@@ -101,10 +101,11 @@ class Session(dict[str, Any]):
 
     __hash__ = None
 
-    def __or__(self, other: dict[str, Any]) -> dict[str, Any]:  # type: ignore[override]
+    # a plain dict out, not dict's overloads: a merge must not be a second live session
+    def __or__(self, other: dict[str, Any]) -> dict[str, Any]:  # type: ignore[override]  # see above
         return dict(self._load()) | other
 
-    def __ror__(self, other: dict[str, Any]) -> dict[str, Any]:  # type: ignore[override]
+    def __ror__(self, other: dict[str, Any]) -> dict[str, Any]:  # type: ignore[override]  # see above
         return other | dict(self._load())
 
     def get(self, key: str, default: Any = None) -> Any:
