@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._app import Lamina
 from ._hookspecs import hookimpl
+from .types import RouteLike
 
 if TYPE_CHECKING:
     from .testclient import TestClient
@@ -34,7 +35,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def make_app(
     *plugins: Any,
-    routes: Iterable[Any] | None = None,
+    routes: Iterable[RouteLike] | None = None,
     settings: Mapping[str, Mapping[str, Any]] | None = None,
     **kwargs: Any,
 ) -> Lamina:

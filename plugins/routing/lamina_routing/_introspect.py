@@ -14,9 +14,11 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from lamina import RouteLike
+
 from ._compiling import Compilation, Enclosing
 from ._converters import BUILTIN_CONVERTERS, Converter
-from ._declaring import flatten
+from ._declaring import Contribution, flatten
 from ._paths import Literal, Param, _parse_tokens
 from ._routes import Host, Mount
 
@@ -46,7 +48,7 @@ class RouteInfo:
     params: tuple[PathParameter, ...]
     methods: frozenset[str] | None
     name: str | None
-    route: Any
+    route: RouteLike
     plugin: str
     host: str | None = None
     host_params: tuple[PathParameter, ...] = ()
@@ -77,7 +79,7 @@ def describe_routes(router: Any) -> Iterator[RouteInfo]:
 
 
 def _walk(
-    contributions: list[tuple[Any, str]], scope: _Scope, compilation: Compilation
+    contributions: list[Contribution], scope: _Scope, compilation: Compilation
 ) -> Iterator[RouteInfo]:
     for route, plugin in contributions:
         lookup = compilation._lookup(route, Enclosing(converters=scope.mount_converters))
