@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from lamina import AssemblyError, ConflictError, Lamina
@@ -190,7 +191,13 @@ class _Builder:
                 "disable one of the plugins"
             )
         info = OperationInfo(
-            path, method, fields.get("operationId"), endpoint, route, owner, fields
+            path,
+            method,
+            fields.get("operationId"),
+            endpoint,
+            route,
+            owner,
+            MappingProxyType(fields),
         )
         op = _Operation(info, fields, dict.fromkeys(fields, owner))
         self.operations[key] = op
