@@ -42,6 +42,9 @@ BODY_DONE_KEY = "lamina.body_done"
 #: ``http.request`` messages picked up by ``is_disconnected()`` before any body reader.
 PENDING_KEY = "lamina.body_pending"
 DISCONNECTED_KEY = "lamina.disconnected"
+#: Where this Lamina app is mounted, set by its router on entering a mount of the app's own
+#: routes (``root_path`` has grown by the mount prefix there); absent, ``root_path`` is it.
+APP_ROOT_KEY = "lamina.app_root_path"
 #: The parsed form (one per request, whoever asks first).
 FORM_KEY = "lamina.form"
 #: Async callables run when the request ends (see :func:`run_cleanups`).
@@ -155,9 +158,11 @@ class HTTPConnection(Mapping[str, Any]):
 
     @property
     def base_url(self) -> URL:
-        # Inside a mount, root_path includes the mount prefix; "app_root_path" (set by the
-        # router when it enters a mount) keeps the app's own root for url_for.
-        root = self.scope.get("app_root_path", self.scope.get("root_path", ""))
+        # Inside a mount of this app's own routes, root_path includes the mount prefix; the
+        # router keeps the app's own root under APP_ROOT_KEY. Never "app_root_path": a
+        # Starlette parent sets it to *its* root, not the one this app is mounted at.
+        scope = self.scope
+        root = scope[APP_ROOT_KEY] if APP_ROOT_KEY in scope else scope.get("root_path", "")
         return URL(url_from_scope(self.scope, path=root.rstrip("/") + "/", with_query=False))
 
     @property

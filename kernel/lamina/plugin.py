@@ -29,12 +29,13 @@ from ._middleware import (
     wrap_in_order,
 )
 from ._plugins import PluginInfo, call_attributed, describe_plugin
-from ._requests import MAX_BODY_KEY, parse_cookie_header
+from ._requests import APP_ROOT_KEY, MAX_BODY_KEY, parse_cookie_header
 from ._responses import SPAWN_KEY, Background, run_background
 from .cli import Command, load_app
 from .types import ASGIApp, Message, Receive, RouteLike, Scope, Send
 
 __all__ = [
+    "APP_ROOT_KEY",
     "DEFAULT_CHUNK_SIZE",
     "FOREIGN_PHASE",
     "MAX_BODY_KEY",

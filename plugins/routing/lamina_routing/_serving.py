@@ -17,10 +17,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Awaitable
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from lamina import HTTPException, RedirectResponse, Response
-from lamina.plugin import ASGIApp, Receive, Scope, Send, url_from_scope
+from lamina.plugin import APP_ROOT_KEY, ASGIApp, Receive, Scope, Send, url_from_scope
 
 from ._routes import method_order
 from ._trie import Candidate, Leaf, Matcher, Node, generate_matcher, match_nothing
@@ -250,9 +250,10 @@ class Dispatcher:
             root = scope.get("root_path", "")
             scope["root_path"] = root + path[:consumed]
             if leaf.nested:  # still this app: url_for keeps the app's root
-                scope.setdefault("app_root_path", root)
+                scope.setdefault(APP_ROOT_KEY, root)
                 scope[ROUTE_PATH_KEY] = path[consumed:] or "/"
-            else:  # another app: its url_for starts where it is mounted
+            else:  # another app: its root is where it is mounted (Starlette reads it too)
+                scope.pop(APP_ROOT_KEY, None)
                 scope["app_root_path"] = scope["root_path"]
         elif leaf.nested:
             scope[ROUTE_PATH_KEY] = path
@@ -260,17 +261,16 @@ class Dispatcher:
 
 
 def _redirect_location(scope: Scope, had_slash: bool) -> str | None:
+    """The request's full path (``path`` holds ``root_path`` in ASGI 3) with its trailing
+    slash flipped; the client's own escapes are kept when ``raw_path`` is that same path
+    (servers differ on whether ``raw_path`` holds the ``root_path``: then it is rebuilt)."""
+    path = scope["path"]
+    root = scope.get("root_path", "")
+    if root and not path.startswith(root):  # a server that leaves root_path out of path
+        path = root + path
     raw = scope.get("raw_path")
-    if raw:
-        target = raw.decode("latin-1")
-        root = scope.get("app_root_path", scope.get("root_path", ""))
-        if root and not target.startswith(root):  # servers disagree on raw_path and root_path
-            target = quote(root, safe="-._~!$&'()*+,;=:@/%") + target
-    else:
-        path = scope["path"]
-        root = scope.get("root_path", "")
-        if root and not path.startswith(root):
-            path = root + path
+    target = raw.decode("latin-1") if raw else ""
+    if not target or unquote(target) != path:
         target = quote(path, safe="-._~!$&'()*+,;=:@/")
     if had_slash:
         if not target.endswith("/"):
