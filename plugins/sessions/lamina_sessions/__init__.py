@@ -6,7 +6,8 @@ Settings (``[sessions]``, see :class:`SessionSettings`)::
     cookie_name  "session"        max_age    1209600 (14 days; server-enforced)
     path         "/"              domain     none
     same_site    "lax"            secure     false       http_only   true
-    partitioned  false            store      "cookie" | "memory" | "pkg.module:name"
+    partitioned  false            store      "cookie" | "memory" | "redis" | "pkg.module:name"
+    redis_url    (store "redis")  lifetime   2592000 (30 days, absolute, server-side stores)
     salt         "lamina.sessions"
 
 Use::
@@ -28,27 +29,32 @@ The middleware runs in the ``"session"`` phase and is plain ASGI
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from lamina import Lamina, Middleware, hookimpl
 
 from ._middleware import MAX_COOKIE_SIZE, SessionError, SessionMiddleware, SessionTooLarge
+from ._redis_store import RedisStore
 from ._session import SESSION_KEY, Session, get_session, regenerate_session
 from ._settings import SessionSettings
 from ._signing import DEFAULT_SALT, SessionSigner
-from ._stores import MemoryStore, SessionStore, resolve_store
+from ._stores import MemoryStore, SessionStore, SessionStoreUnavailable, resolve_store
 
 __all__ = [
     "DEFAULT_SALT",
     "MAX_COOKIE_SIZE",
     "SESSION_KEY",
     "MemoryStore",
+    "RedisStore",
     "Session",
     "SessionError",
     "SessionMiddleware",
     "SessionSettings",
     "SessionSigner",
     "SessionStore",
+    "SessionStoreUnavailable",
     "SessionTooLarge",
     "get_session",
     "regenerate_session",
@@ -67,12 +73,28 @@ def lamina_settings_schema() -> type:
 def lamina_configure(app: Lamina, settings: SessionSettings) -> None:
     from lamina import AssemblyError
 
-    try:
-        store = resolve_store(settings.store)
-    except ValueError as exc:
-        raise AssemblyError(f"[{PLUGIN}] store: {exc}") from None
+    store: SessionStore | None
+    if settings.store == "redis":
+        url: Any = settings.redis_url
+        store = RedisStore(
+            url.reveal() if hasattr(url, "reveal") else url, lifetime=settings.lifetime
+        )
+    else:
+        try:
+            store = resolve_store(settings.store)
+        except ValueError as exc:
+            raise AssemblyError(f"[{PLUGIN}] store: {exc}") from None
     options: dict[str, Any] = {**settings.middleware_options(), "store": store}
     app.extensions[PLUGIN] = options
+
+
+@hookimpl
+def lamina_lifespan(app: Lamina) -> Callable[[Lamina], AbstractAsyncContextManager[Any]] | None:
+    """A store that holds connections (Redis) is opened and closed with the app."""
+    store = app.extensions[PLUGIN]["store"]
+    if not isinstance(store, AbstractAsyncContextManager):
+        return None
+    return lambda _app: store
 
 
 @hookimpl

@@ -16,7 +16,7 @@ from lamina.plugin import ASGIApp, Message, Receive, Scope, Send, parse_cookie_h
 
 from ._session import SESSION_KEY, Session
 from ._signing import DEFAULT_SALT, SessionSigner
-from ._stores import SessionStore, resolve_store
+from ._stores import SessionStore, SessionStoreUnavailable, resolve_store
 
 __all__ = ["MAX_COOKIE_SIZE", "SessionError", "SessionMiddleware", "SessionTooLarge"]
 
@@ -74,6 +74,9 @@ class SessionMiddleware:
         self.app = app
         self.signer = SessionSigner(secret_key, salt=salt, clock=clock)
         self.store = resolve_store(store)
+        #: The store's concurrency-safe writes, when it has them (see SessionStore).
+        self._update = getattr(self.store, "update", None)
+        self._replace = getattr(self.store, "replace", None)
         self.cookie_name = cookie_name
         self.max_age = max_age
         self.max_cookie_size = max_cookie_size
@@ -128,7 +131,12 @@ class SessionMiddleware:
         if self.store is None:
             session = Session(loader=(lambda: self._decode(raw)) if raw is not None else None)
         else:
-            session = await self._load_stored(raw)
+            try:
+                session = await self._load_stored(raw)
+            except SessionStoreUnavailable as exc:
+                logger.error("%s (%s %s)", exc, scope.get("method", "WEBSOCKET"), scope.get("path"))
+                await _fail(scope_type, send, 503)
+                return
         scope[SESSION_KEY] = session
         had_cookie = raw is not None
         failed = False
@@ -150,6 +158,13 @@ class SessionMiddleware:
                     )
                     await _fail(scope_type, send)
                     raise
+                except SessionStoreUnavailable as exc:
+                    failed = True
+                    logger.error(
+                        "%s (%s %s)", exc, scope.get("method", "WEBSOCKET"), scope.get("path")
+                    )
+                    await _fail(scope_type, send, 503)
+                    return
             await send(message)
 
         await self.app(scope, receive, send_with_session)
@@ -164,7 +179,7 @@ class SessionMiddleware:
             # A server-side session keeps the changes under its existing id (or forgets a
             # cleared one); only a new id (regenerate) would need the cookie.
             if session:
-                await self.store.save(session.id, dict(session.data), self.max_age)
+                await self._write_existing(session.id, dict(session.data))
             else:
                 await self.store.delete(session.id)
             if not session.regenerated:
@@ -190,6 +205,27 @@ class SessionMiddleware:
             else ', or use a server-side store (sessions setting store = "memory" or your own)',
         )
 
+    async def _store(self, store: SessionStore, session: Session, data: dict[str, Any]) -> bool:
+        """Write the session; False if it existed at load time and is gone now."""
+        old = session.id
+        if old is not None and not session.regenerated:
+            return await self._write_existing(old, data)
+        session.id = secrets.token_urlsafe(32)
+        if old is not None and self._replace is not None:
+            await self._replace(old, session.id, data, self.max_age)
+            return True
+        if old is not None:
+            await store.delete(old)
+        await store.save(session.id, data, self.max_age)
+        return True
+
+    async def _write_existing(self, session_id: str, data: dict[str, Any]) -> bool:
+        if self._update is not None:
+            return bool(await self._update(session_id, data, self.max_age))
+        assert self.store is not None
+        await self.store.save(session_id, data, self.max_age)
+        return True
+
     async def _commit(self, session: Session, had_cookie: bool, message: Message) -> None:
         if not session.accessed and not session.modified:
             return
@@ -211,14 +247,17 @@ class SessionMiddleware:
             return
         data = dict(session.data)
         if store is not None:
-            if session.id is None or session.regenerated:
-                if session.id is not None:
-                    await store.delete(session.id)
-                session.id = secrets.token_urlsafe(32)
             try:
-                await store.save(session.id, data, self.max_age)
+                if not await self._store(store, session, data):
+                    # Deleted meanwhile (a concurrent logout): never bring it back.
+                    session.id = None
+                    if had_cookie:
+                        cookie = f"{self.cookie_name}={self._delete_suffix}"
+                        headers.append((b"set-cookie", cookie.encode("latin-1")))
+                    return
             except (TypeError, ValueError) as exc:
                 raise SessionError(f"session data cannot be stored: {exc}") from exc
+            assert session.id is not None
             value = self.signer.dumps(session.id)
         else:
             try:
@@ -239,21 +278,25 @@ class SessionMiddleware:
         headers.append((b"set-cookie", cookie.encode("latin-1")))
 
 
-async def _fail(scope_type: str, send: Send) -> None:
+_FAILURE_BODIES = {500: b"Internal Server Error", 503: b"Service Unavailable"}
+
+
+async def _fail(scope_type: str, send: Send, status: int = 500) -> None:
     if scope_type == "http":
+        body = _FAILURE_BODIES[status]
         await send(
             {
                 "type": "http.response.start",
-                "status": 500,
+                "status": status,
                 "headers": [
                     (b"content-type", b"text/plain; charset=utf-8"),
-                    (b"content-length", b"21"),
+                    (b"content-length", str(len(body)).encode()),
                 ],
             }
         )
-        await send({"type": "http.response.body", "body": b"Internal Server Error"})
+        await send({"type": "http.response.body", "body": body})
     else:
-        await send({"type": "websocket.close", "code": 1011})
+        await send({"type": "websocket.close", "code": 1011 if status == 500 else 1013})
 
 
 _NAME_FORBIDDEN = set(' \t",;=()<>@:/[]?{}\\')

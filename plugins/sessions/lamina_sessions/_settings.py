@@ -32,8 +32,15 @@ class SessionSettings:
     #: CHIPS: a cookie partitioned by top-level site (requires ``secure``).
     partitioned: bool = False
     #: ``"cookie"`` (the data, signed, in the cookie), ``"memory"`` (in this process, only a
-    #: signed id in the cookie), or ``"package.module:name"`` of your own store.
+    #: signed id in the cookie), ``"redis"`` (shared by every worker; set ``redis_url``), or
+    #: ``"package.module:name"`` of your own store.
     store: str = "cookie"
+    #: ``redis://HOST:PORT/DB`` for ``store = "redis"`` (read it from the environment:
+    #: ``{"env": "SESSION_REDIS_URL"}``; it is a secret when it carries a password).
+    redis_url: Secret | None = None
+    #: Absolute lifetime of a server-side session in seconds, counted from its creation
+    #: (regeneration keeps it): writes extend the idle time (``max_age``), never past this.
+    lifetime: int | None = 30 * 24 * 3600
     #: Namespaces the signatures (change it to invalidate every session at once).
     salt: str = "lamina.sessions"
 
@@ -43,6 +50,10 @@ class SessionSettings:
             raise ValueError("secret_key must be a non-empty string or a non-empty list of them")
         if self.max_age is not None and self.max_age <= 0:
             raise ValueError(f"max_age must be positive or null, not {self.max_age}")
+        if self.lifetime is not None and self.lifetime <= 0:
+            raise ValueError(f"lifetime must be positive or null, not {self.lifetime}")
+        if self.store == "redis" and not self.redis_url:
+            raise ValueError('store = "redis" needs redis_url (redis://HOST:PORT/DB)')
         from ._middleware import check_cookie_settings
 
         check_cookie_settings(

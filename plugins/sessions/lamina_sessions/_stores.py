@@ -13,12 +13,22 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["MemoryStore", "SessionStore", "resolve_store"]
+__all__ = ["MemoryStore", "SessionStore", "SessionStoreUnavailable", "resolve_store"]
+
+
+class SessionStoreUnavailable(ConnectionError):
+    """The session store cannot be reached: the request is answered 503, not 500."""
 
 
 @runtime_checkable
 class SessionStore(Protocol):
-    """Where server-side sessions live. Data passed in and out is a JSON-able dict."""
+    """Where server-side sessions live. Data passed in and out is a JSON-able dict.
+
+    Two optional methods make a store safe under concurrency, and the middleware uses them
+    when present: ``update(id, data, max_age) -> bool`` rewrites a session only if it still
+    exists (so a request racing a logout cannot resurrect it), and ``replace(old_id, new_id,
+    data, max_age)`` regenerates atomically. :class:`MemoryStore` and ``RedisStore`` have both.
+    """
 
     async def load(self, session_id: str) -> dict[str, Any] | None:
         """The data saved under ``session_id``, or ``None`` if unknown or expired."""
@@ -69,6 +79,18 @@ class MemoryStore:
 
     async def delete(self, session_id: str) -> None:
         self._entries.pop(session_id, None)
+
+    async def update(self, session_id: str, data: dict[str, Any], max_age: int | None) -> bool:
+        if await self.load(session_id) is None:
+            return False
+        await self.save(session_id, data, max_age)
+        return True
+
+    async def replace(
+        self, old_id: str, new_id: str, data: dict[str, Any], max_age: int | None
+    ) -> None:
+        await self.save(new_id, data, max_age)
+        self._entries.pop(old_id, None)
 
     def _evict(self) -> None:
         now = self._clock()

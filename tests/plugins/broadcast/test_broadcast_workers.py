@@ -10,12 +10,9 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +23,7 @@ from lamina_broadcast import Publisher
 from websockets.asyncio.client import connect
 
 from tests.helpers.redis import RedisServer
-from tests.helpers.servers import free_port
+from tests.helpers.workers import Workers, uvicorn_workers
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
 HERE = Path(__file__).resolve().parent
@@ -39,76 +36,31 @@ def channel() -> str:
     return f"w{os.getpid()}-{next(_names)}"
 
 
+@dataclass
 class Cluster:
-    """``n`` uvicorn worker processes of ``broadcast_app:app``, started in parallel."""
+    """Three workers of ``broadcast_app:app`` sharing the backend ``url``."""
 
-    def __init__(self, url: str, n: int = 3, **settings: int) -> None:
-        self.url = url
-        env = {**os.environ, "BROADCAST_URL": url}
-        env.update({f"BROADCAST_{k.upper()}": str(v) for k, v in settings.items()})
-        self.ports = [free_port() for _ in range(n)]
-        self.base = [f"http://127.0.0.1:{port}" for port in self.ports]
-        self.processes = [
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "broadcast_app:app",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--log-level",
-                    "warning",
-                ],
-                cwd=HERE,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            for port in self.ports
-        ]
-        try:
-            deadline = time.monotonic() + 30
-            for process, port in zip(self.processes, self.ports, strict=True):
-                while not listening(port):
-                    assert process.poll() is None, f"worker exited with {process.returncode}"
-                    assert time.monotonic() < deadline, "a worker did not listen within 30 s"
-                    time.sleep(0.05)
-        except BaseException:
-            self.stop()
-            raise
+    url: str
+    workers: Workers
+
+    @property
+    def base(self) -> list[str]:
+        return self.workers.base
 
     def alive(self) -> bool:
-        return all(p.poll() is None for p in self.processes)
-
-    def stop(self) -> None:
-        for process in self.processes:  # ours, by PID
-            process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
-
-
-def listening(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-        return True
-    except OSError:
-        return False
+        return self.workers.alive()
 
 
 @pytest.fixture(scope="module", params=["redis", "redis+stream"])
 def cluster(request: pytest.FixtureRequest, redis_server: RedisServer) -> Iterator[Cluster]:
-    cluster = Cluster(redis_server.url(request.param), history=HISTORY, max_backlog=BACKLOG)
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
+    url = redis_server.url(request.param)
+    env = {
+        "BROADCAST_URL": url,
+        "BROADCAST_HISTORY": str(HISTORY),
+        "BROADCAST_MAX_BACKLOG": str(BACKLOG),
+    }
+    with uvicorn_workers("broadcast_app:app", 3, cwd=HERE, env=env) as workers:
+        yield Cluster(url, workers)
 
 
 def is_stream(cluster: Cluster) -> bool:
