@@ -38,12 +38,16 @@ app = Lamina(
         "auth",
         "websocket",
         "sse",
+        "broadcast",
         "openapi",
     ],
     settings={
         # LAMINA_DEMO_SECRET in production; the default is for local development only.
         "sessions": auth_pages.SESSION_SETTINGS,
         "templates": {"directories": [str(HERE / "templates")]},
+        # The live page's chat and event stream: memory:// serves one process; point it at
+        # Redis (redis+stream://127.0.0.1:6379/0) to run several workers or hosts.
+        "broadcast": {"url": {"env": "LAMINA_DEMO_BROADCAST_URL", "default": "memory://"}},
         "staticfiles": {"directory": str(HERE / "static"), "prefix": "/static", "name": "static"},
         "openapi": {"title": "Lamina demo", "docs": "swagger"},
     },

@@ -6,7 +6,7 @@ same selection environment variables as an app), so a broken plugin can still be
 
 Commands::
 
-    lamina serve MODULE:APP [--host 127.0.0.1] [--port 8000] [--reload]
+    lamina serve MODULE:APP [--host 127.0.0.1] [--port 8000] [--reload | --workers N]
     lamina plugins [--json]
     lamina middleware MODULE:APP [--json]
 """
@@ -25,7 +25,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._app import Lamina
 
-__all__ = ["Command", "load_app", "main"]
+__all__ = ["WORKERS_ENV", "Command", "load_app", "main"]
+
+#: Set by ``lamina serve --workers N`` for the worker processes: how many there are.
+WORKERS_ENV = "LAMINA_WORKERS"
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,14 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     parser.add_argument("--reload", action="store_true", help="restart when code changes")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="worker processes (default 1); each runs the app's lifespan, so state shared "
+        "between workers needs a shared backend (sessions/broadcast: Redis)",
+    )
     parser.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
 
 
@@ -85,7 +96,25 @@ def _serve(args: argparse.Namespace) -> int:
         print("lamina serve needs uvicorn: pip install 'lamina[serve]'", file=sys.stderr)
         return 2
     _ensure_cwd_on_path()
-    if args.reload:
+    if args.workers < 1:
+        print("lamina serve: --workers must be at least 1", file=sys.stderr)
+        return 2
+    if args.workers > 1:
+        if args.reload:
+            print("lamina serve: --reload runs one process; drop --workers", file=sys.stderr)
+            return 2
+        load_app(args.app)  # fail here, with a clear message, rather than in every worker
+        # Plugins read it at startup (lamina-broadcast warns that memory:// is per process).
+        os.environ[WORKERS_ENV] = str(args.workers)
+        uvicorn.run(
+            args.app,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level=args.log_level,
+            interface="asgi3",
+        )
+    elif args.reload:
         uvicorn.run(
             args.app,
             host=args.host,

@@ -229,6 +229,66 @@ def test_serve_runs_uvicorn_on_localhost(project):
             process.stdout.close()
 
 
+WORKERS_APP = """
+import os
+from lamina import PlainTextResponse
+from lamina.testing import make_app
+from lamina_routing import Route
+
+async def pid(request):
+    return PlainTextResponse(f"{os.getpid()} {os.environ.get('LAMINA_WORKERS')}")
+
+app = make_app("routing", routes=[Route("/", pid)])
+"""
+
+
+def test_serve_workers_runs_several_processes(project):
+    (project / "myproject" / "workers.py").write_text(WORKERS_APP)
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "lamina.cli", "serve", "myproject.workers:app"),
+            *("--port", str(port), "--workers", "2", "--log-level", "warning"),
+        ],
+        cwd=project,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # the supervisor and its workers: one group, ours
+    )
+    answers: set[str] = set()
+    try:
+        deadline = time.monotonic() + 30
+        for _ in range(2000):  # new connection each time: the kernel spreads them
+            try:
+                answers.add(httpx.get(f"http://127.0.0.1:{port}/", timeout=2).text)
+            except httpx.TransportError:
+                time.sleep(0.05)
+            if len(answers) == 2 or process.poll() is not None or time.monotonic() > deadline:
+                break
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+        if process.stdout:
+            process.stdout.close()
+    pids = {answer.split()[0] for answer in answers}
+    assert len(pids) == 2, answers
+    assert {answer.split()[1] for answer in answers} == {"2"}
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [(["--workers", "0"], "at least 1"), (["--workers", "2", "--reload"], "--reload")],
+)
+def test_serve_workers_refuses_bad_combinations(project, capsys, extra, message):
+    assert main(["serve", "myproject.app:app", *extra]) == 2
+    assert message in capsys.readouterr().err
+
+
 SCHEMA_PLUGINS = {
     # sorts first: its schema hook is broken, which must not be blamed on the others
     "zabroken": (

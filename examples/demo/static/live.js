@@ -1,4 +1,5 @@
-// The demo's live page: a WebSocket chat and an EventSource that resumes with Last-Event-ID.
+// The demo's live page: a WebSocket chat and an EventSource that resumes with Last-Event-ID,
+// both carried by lamina-broadcast (so they work across worker processes).
 // Everything the server sends is shown with textContent, never as HTML.
 (function () {
   "use strict";
@@ -20,6 +21,11 @@
     el.textContent = state;
   }
 
+  function describe(msg) {
+    if (msg.kind === "message") return "[" + msg.time + "] " + msg.who + ": " + msg.text;
+    return "[" + msg.time + "] " + msg.who + " " + msg.kind;
+  }
+
   // ------------------------------------------------------------------ WebSocket chat
   var wsStatus = document.getElementById("ws-status");
   var chatLog = document.getElementById("chat-log");
@@ -36,18 +42,18 @@
       setTimeout(connectChat, 2000);
     });
     socket.addEventListener("message", function (event) {
-      var msg = JSON.parse(event.data);
-      if (msg.online !== undefined) {
-        document.getElementById("ws-online").textContent = msg.online;
+      var envelope = JSON.parse(event.data);
+      if (envelope.kind === "welcome") {  // the server's own hello, not a broadcast
+        document.getElementById("ws-you").textContent = envelope.you;
+        document.getElementById("ws-worker").textContent = envelope.worker;
+        return;
       }
-      if (msg.kind === "welcome") {
-        document.getElementById("ws-you").textContent = msg.you;
-      } else if (msg.kind === "message") {
-        add(chatLog, "[" + msg.time + "] " + msg.who + ": " + msg.text,
-            { kind: "message", who: msg.who, text: msg.text });
-      } else {
-        add(chatLog, msg.who + " " + msg.kind, { kind: msg.kind, who: msg.who });
+      if (envelope.kind === "gap") {  // the room went on without us for a moment
+        add(chatLog, "(some messages were missed)", { kind: "gap" });
+        return;
       }
+      var msg = envelope.data;
+      add(chatLog, describe(msg), { kind: msg.kind, who: msg.who, text: msg.text || "" });
     });
   }
 
@@ -64,9 +70,8 @@
   var sseStatus = document.getElementById("sse-status");
   var sseLog = document.getElementById("sse-log");
   var connections = 0;
-  var pace = new URLSearchParams(window.location.search).get("interval");
-  var url = root.dataset.eventsUrl + (pace ? "?interval=" + encodeURIComponent(pace) : "");
-  var source = new EventSource(url);
+  var lastSeen = "";
+  var source = new EventSource(root.dataset.eventsUrl);
 
   source.addEventListener("open", function () {
     connections += 1;
@@ -77,14 +82,19 @@
     // The server ended the stream (or went away): the browser reconnects by itself.
     setStatus(sseStatus, source.readyState === EventSource.CLOSED ? "closed" : "reconnecting");
   });
-  source.addEventListener("tick", function (event) {
-    var tick = JSON.parse(event.data);
-    var note = tick.resumed_from ? " (resumed after id " + tick.resumed_from + ")" : "";
-    add(sseLog, "[" + tick.time + "] event " + tick.n + note, {
-      n: String(tick.n),
-      lastEventId: event.lastEventId,
-      resumedFrom: tick.resumed_from || "",
+  source.addEventListener("chat", function (event) {
+    var msg = JSON.parse(event.data);
+    add(sseLog, "#" + event.lastEventId + " " + describe(msg), {
+      id: event.lastEventId,
+      kind: msg.kind,
+      text: msg.text || "",
+      resumedFrom: connections > 1 ? lastSeen : "",
       connection: String(connections),
     });
+    lastSeen = event.lastEventId;
+  });
+  source.addEventListener("reset", function () {
+    // Continuity was lost (history expired, or plain pub/sub reconnected): start over.
+    add(sseLog, "(reset: events were missed)", { kind: "reset" });
   });
 })();

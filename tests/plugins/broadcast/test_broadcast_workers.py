@@ -10,6 +10,10 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -23,6 +27,7 @@ from lamina_broadcast import Publisher
 from websockets.asyncio.client import connect
 
 from tests.helpers.redis import RedisServer
+from tests.helpers.servers import free_port
 from tests.helpers.workers import Workers, uvicorn_workers
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
@@ -284,3 +289,38 @@ async def check_all(readers: list[SSEReader], expected: list[dict[str, str]]) ->
     async with anyio.create_task_group() as group:
         for reader in readers:
             group.start_soon(check, reader)
+
+
+def test_lamina_serve_workers_with_memory_warns_naming_the_setting() -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BROADCAST_")}
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "lamina.cli", "serve", "broadcast_app:app"),
+            *("--port", str(port), "--workers", "2", "--log-level", "warning"),
+        ],
+        cwd=HERE,
+        env={**env, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # the supervisor and its workers: one group, ours
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # bounded: up, or the deadline
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/stats", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, "did not start"
+            time.sleep(0.05)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            output = process.communicate(timeout=15)[0].decode()
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            os.killpg(process.pid, signal.SIGKILL)
+            output = process.communicate(timeout=10)[0].decode()
+    assert "memory:// but the server runs 2 workers" in output
+    assert "Set [broadcast] url to redis://" in output
