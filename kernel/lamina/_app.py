@@ -20,7 +20,13 @@ import pluggy
 from . import _plugins as plugin_loading
 from ._datastructures import State, URLPath
 from ._errors import ExceptionHandlers, Handler, HTTPErrorLayer, OuterGuard
-from ._exceptions import AssemblyError, ConflictError, HTTPException, SettingsError
+from ._exceptions import (
+    AssemblyError,
+    ConflictError,
+    HTTPException,
+    LifespanNotRun,
+    SettingsError,
+)
 from ._middleware import (
     FOREIGN_PHASE,
     Middleware,
@@ -134,6 +140,8 @@ class Lamina:
             exception_handlers or {}
         )
         self.lifespan_context = lifespan
+        #: Whether the lifespan startup completed (requests then carry its state).
+        self.lifespan_started = False
         self.state = State()
         #: A place for plugins to keep per-app objects, keyed by plugin name.
         self.extensions: dict[str, Any] = {}
@@ -485,10 +493,40 @@ class Lamina:
                 # with the message, not an exception the server may take for "unsupported"
                 return self._lifespan
             self.assemble()
+            if not self.lifespan_started and self.has_lifespan_work:
+                # a request before any lifespan: the server does not run it (daphne), or a
+                # parent app does not forward it (a Starlette/FastAPI Mount)
+                logger.warning("%s", self._lifespan_skipped_message())
             handler = self._table.get(scope["type"])
             if handler is not None:
                 return handler
         return _unsupported
+
+    def _lifespan_skipped_message(self) -> str:
+        work = [f"{self._describe(p)} lifespan" for p, _f in self._lifespans]
+        work += [
+            f"{self._describe(i.plugin_name)} {hook}"
+            for hook in ("lamina_startup", "lamina_shutdown")
+            for i in _plain_impls(getattr(self.pm.hook, hook))
+        ]
+        if self.lifespan_context is not None:
+            work.append("the app's lifespan")
+        return (
+            "the ASGI lifespan protocol did not run, so this app's startup work never ran "
+            f"({', '.join(work)}) and request.state lacks what it provides. Serve the app "
+            "with a server that runs lifespan (uvicorn, hypercorn, granian), run it from the "
+            "parent app's lifespan (asgi_lifespan.LifespanManager), or use the test client "
+            "inside 'with'"
+        )
+
+    def lifespan_not_run(self, name: str) -> LifespanNotRun | None:
+        """The error for a missing ``request.state.<name>`` when startup never ran, else
+        ``None`` (the attribute is simply missing). Only called on a miss."""
+        if self.lifespan_started or not self.has_lifespan_work:
+            return None
+        return LifespanNotRun(
+            f"request.state has no attribute {name!r}: " + self._lifespan_skipped_message()
+        )
 
     # ------------------------------------------------------------------ lifespan
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -524,6 +562,7 @@ class Lamina:
             # it; uvicorn and hypercorn, told the startup failed, do not log it twice)
             exc.add_note(f"Lamina: {step[0]} failed during lifespan startup")
             raise
+        self.lifespan_started = True
         await send({"type": "lifespan.startup.complete"})
         message = await receive()
         errors = await self._unwind(undo)

@@ -42,6 +42,10 @@ class State:
     def __contains__(self, name: str) -> bool:
         return name in self._state
 
+    def __getitem__(self, name: str) -> Any:
+        """``state["db"]`` as well as ``state.db``: a ``TypedDict`` can type the former."""
+        return self._state[name]
+
 
 class Headers(Mapping[str, str]):
     """Case-insensitive, multi-valued, immutable headers over ASGI's raw byte pairs."""

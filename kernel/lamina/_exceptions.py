@@ -7,6 +7,8 @@
     │   ├── PluginLoadError      a plugin failed to import
     │   ├── SettingsError        one or more settings sections are invalid
     │   └── ConflictError        two plugins claim the same thing
+    ├── LifespanNotRun           (also AttributeError, KeyError) request.state lacks what
+    │                            the app's startup would have put there: it never ran
     ├── HTTPException            answered with an HTTP error response
     │   └── RequestError (400), PayloadTooLarge (413), UnsupportedMediaType (415)
     └── WebSocketException       answered by closing the WebSocket with a code
@@ -45,6 +47,16 @@ class SettingsError(AssemblyError):
 
 class ConflictError(AssemblyError):
     """Two contributors claimed the same name, route or protocol."""
+
+
+class LifespanNotRun(LaminaError, AttributeError, KeyError):
+    """``request.state`` has no such attribute (or key) because the app's lifespan never ran.
+
+    The server did not run the ASGI lifespan protocol (daphne, a parent app that does not
+    forward it, a test client used outside ``with``), so the startup work that fills the
+    state was skipped. An ``AttributeError`` (and a ``KeyError``) still, so
+    ``getattr(state, name, default)`` and ``hasattr`` keep working.
+    """
 
 
 class HTTPException(LaminaError):

@@ -75,7 +75,7 @@ class FormReader:
 
     def __init__(
         self,
-        request: Request,
+        request: Request[Any],
         *,
         max_fields: int | None = None,
         max_files: int | None = None,

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, cast
 
 import anyio
+from typing_extensions import TypeVar
 
 from ._datastructures import URL, Address, Headers, QueryParams, State, URLPath, url_from_scope
 from ._exceptions import PayloadTooLarge, RequestError
@@ -25,6 +26,7 @@ __all__ = [
     "ClientDisconnect",
     "HTTPConnection",
     "Request",
+    "StateT",
     "add_cleanup",
     "parse_cookie_header",
     "run_cleanups",
@@ -121,8 +123,48 @@ def _decode_header_value(value: bytes) -> str:
         return value.decode("latin-1")
 
 
-class HTTPConnection(Mapping[str, Any]):
-    """The parts of a connection that HTTP requests and WebSockets share."""
+#: What ``request.state`` is typed as: ``Request[AppState]`` with a ``State`` subclass that
+#: declares attributes, or a ``TypedDict`` read with ``request.state["key"]``; plain
+#: ``Request`` is ``Request[State]``. At run time it is always a :class:`State` over the
+#: lifespan state, which answers both ways.
+StateT = TypeVar("StateT", bound=State | Mapping[str, Any], default=State)
+
+
+class _RequestState(State):
+    """A request's state: a missing attribute says so plainly when startup never ran."""
+
+    __slots__ = ("_app",)
+
+    def __init__(self, state: dict[str, Any], app: Any) -> None:
+        super().__init__(state)
+        object.__setattr__(self, "_app", app)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._state[name]
+        except KeyError:
+            self._not_run(name)
+        raise AttributeError(f"state has no attribute {name!r}")
+
+    def __getitem__(self, name: str) -> Any:
+        try:
+            return self._state[name]
+        except KeyError:
+            self._not_run(name)
+            raise
+
+    def _not_run(self, name: str) -> None:
+        check = getattr(self._app, "lifespan_not_run", None)
+        error = check(name) if check is not None else None
+        if error is not None:
+            raise error
+
+
+class HTTPConnection(Mapping[str, Any], Generic[StateT]):
+    """The parts of a connection that HTTP requests and WebSockets share.
+
+    Generic in the type of ``state`` (see :data:`StateT`): ``Request[AppState]``.
+    """
 
     __slots__ = ("_cookies", "_headers", "_query_params", "_url", "scope")
 
@@ -199,11 +241,12 @@ class HTTPConnection(Mapping[str, Any]):
         return Address(*client) if client else None
 
     @property
-    def state(self) -> State:
+    def state(self) -> StateT:
+        """The lifespan state (a shallow copy per request, as the server hands it over)."""
         state = self.scope.get("state")
         if state is None:
             state = self.scope["state"] = {}
-        return State(state)
+        return cast(StateT, _RequestState(state, self.scope.get("app")))
 
     @property
     def session(self) -> Any:
@@ -226,7 +269,7 @@ class HTTPConnection(Mapping[str, Any]):
         return path.make_absolute_url(self.base_url)
 
 
-class Request(HTTPConnection):
+class Request(HTTPConnection[StateT]):
     """An HTTP request: the connection plus its body.
 
     Body state lives on the scope, not on this object, because a middleware and the endpoint
