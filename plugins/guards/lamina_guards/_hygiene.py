@@ -36,6 +36,8 @@ class RequestHygieneMiddleware:
     """
 
     __slots__ = ("app", "max_header_size")
+    #: Awaits ``app`` and nothing else: the kernel may hand it its plain fast-path callable.
+    lamina_accepts_plain_app = True
 
     def __init__(self, app: ASGIApp, max_header_size: int = DEFAULT_MAX_HEADER_SIZE) -> None:
         if max_header_size < 1:
