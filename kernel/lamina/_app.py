@@ -482,11 +482,13 @@ class Lamina:
         scope["app"] = self
         try:
             handler = self._table[scope["type"]]
-        except KeyError:
+        except (KeyError, TypeError):  # not assembled yet, or a type no one handles
             handler = self._unassembled_or_unsupported(scope)
         await handler(scope, receive, send)
 
     def _unassembled_or_unsupported(self, scope: Scope) -> ASGIApp:
+        if not isinstance(scope.get("type"), str):
+            return _unsupported  # no (or a malformed) scope type: an unknown one
         if self._asgi is None:
             if scope["type"] == "lifespan":
                 # assemble inside the protocol, so a failure is lifespan.startup.failed
@@ -536,14 +538,16 @@ class Lamina:
         (plugin order), the app's own ``lifespan``. Shutdown is the exact reverse, and every
         step runs even when an earlier one failed; the failures are reported together.
         """
-        state: dict[str, Any] | None = scope.get("state")
-        if state is None:
+        state = scope.get("state")
+        if not isinstance(state, dict):
             state = {}
         state.update(self.state._state)
         self.state = State(state)
         message = await receive()
-        if message["type"] != "lifespan.startup":
-            raise RuntimeError(f"expected lifespan.startup, got {message['type']!r}")
+        if not isinstance(message, dict) or message.get("type") != "lifespan.startup":
+            # a server out of step with the protocol: nothing started, so nothing to undo
+            logger.error("lifespan: expected lifespan.startup, got %r; not starting", message)
+            return
         undo: list[tuple[str, Callable[[], Any]]] = []
         step = ["assembly"]  # the step under way, named in the failure
         try:
@@ -659,6 +663,6 @@ async def _reject_websocket(scope: Scope, receive: Receive, send: Send) -> None:
 
 async def _unsupported(scope: Scope, receive: Receive, send: Send) -> None:
     raise RuntimeError(
-        f"no protocol handler for ASGI scope type {scope['type']!r}; "
+        f"no protocol handler for ASGI scope type {scope.get('type')!r}; "
         "install a plugin that claims it"
     )

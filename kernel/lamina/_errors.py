@@ -21,6 +21,7 @@ import traceback
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from ._asgicheck import input_problem
 from ._exceptions import HTTPException
 from ._requests import CLEANUP_KEY, ClientDisconnect, Request, run_cleanups
 from ._responses import HTMLResponse, PlainTextResponse, Response
@@ -185,7 +186,8 @@ class HTTPErrorLayer:
                     "client went away during %s %s", scope.get("method"), scope.get("path")
                 )
                 return
-            raise exc  # the server ends the half-sent response and logs the error
+            raise_unless_malformed(scope, exc)  # the server ends the half-sent response
+            return
         request = Request(scope, receive, send)
         handler = self.handlers.lookup(exc)
         if handler is None and isinstance(exc, ClientDisconnect):
@@ -200,19 +202,26 @@ class HTTPErrorLayer:
             else:
                 await response(scope, receive, send)
                 if server_error:
-                    raise exc
+                    raise_unless_malformed(scope, exc)
                 return
         # no handler, or the handler itself failed
         if isinstance(exc, HTTPException):
             await http_exception_response(exc)(scope, receive, send)
             return
         await server_error_response(exc, self.debug, scope)(scope, receive, send)
-        raise exc
+        raise_unless_malformed(scope, exc)
 
 
 class OuterGuard:
-    """Outside the onion: whatever a middleware raises still gets a plain 500 (never a hang),
-    and then goes on to the server, like every server error."""
+    """Outside the onion: whatever a middleware raises still gets a complete answer (never a
+    hang), and then goes on to the server, like every server error.
+
+    HTTP gets a whole 500 when nothing was sent yet (a response already started is left to
+    the server to cut off). A WebSocket gets a 500 denial before the handshake where the
+    server supports ``websocket.http.response``, otherwise (and after accept) a close with
+    1011. An error caused by malformed ASGI input (see :mod:`lamina._asgicheck`) is logged
+    here, once, and goes no further: the server sent it, the server cannot fix it.
+    """
 
     __slots__ = ("app",)
 
@@ -220,7 +229,11 @@ class OuterGuard:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        scope_type = scope["type"]
+        if scope_type == "websocket":
+            await self._websocket(scope, receive, send)
+            return
+        if scope_type != "http":
             await self.app(scope, receive, send)
             return
         started = False
@@ -233,9 +246,72 @@ class OuterGuard:
 
         try:
             await self.app(scope, receive, tracking_send)
-        except Exception:
+        except Exception as exc:
             if not started:
-                await PlainTextResponse("Internal Server Error", status_code=500)(
-                    scope, receive, send
-                )
-            raise
+                await send_plain_error(send, "http", 500, b"Internal Server Error")
+            raise_unless_malformed(scope, exc)
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        state = _WebSocketState(send)
+        try:
+            await self.app(scope, receive, state.send)
+        except Exception as exc:
+            if not state.closed:
+                if not state.accepted and has_denial_extension(scope):
+                    await send_plain_error(send, "websocket.http", 500, b"Internal Server Error")
+                else:
+                    await send({"type": "websocket.close", "code": 1011, "reason": ""})
+            raise_unless_malformed(scope, exc)
+
+
+def raise_unless_malformed(scope: Scope, exc: Exception) -> None:
+    """Re-raise an application's error (the server logs it); log one caused by malformed
+    ASGI input, once, and end the request there."""
+    problem = input_problem(scope, exc)
+    if problem is None or scope.get(RAISE_KEY):
+        raise exc
+    logger.error(
+        "malformed ASGI input (%s) for %s %s; answered with an error",
+        problem,
+        scope.get("type"),
+        scope.get("path"),
+        exc_info=exc,
+    )
+
+
+def has_denial_extension(scope: Scope) -> bool:
+    """Whether the server lets a WebSocket handshake be answered with an HTTP response
+    (checked defensively: a malformed scope may carry anything under ``extensions``)."""
+    extensions = scope.get("extensions")
+    return isinstance(extensions, dict) and "websocket.http.response" in extensions
+
+
+async def send_plain_error(send: Send, prefix: str, status: int, body: bytes) -> None:
+    """A complete plain-text answer, built from nothing the request carried.
+
+    ``prefix`` is ``"http"`` or ``"websocket.http"`` (a denial response)."""
+    headers = [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    await send({"type": f"{prefix}.response.start", "status": status, "headers": headers})
+    await send({"type": f"{prefix}.response.body", "body": body})
+
+
+class _WebSocketState:
+    """Follows what the app sent, so the error path sends only what is still legal."""
+
+    __slots__ = ("_send", "accepted", "closed")
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.accepted = False
+        self.closed = False
+
+    def send(self, message: Message) -> Awaitable[None]:
+        mtype = message.get("type") if isinstance(message, dict) else None
+        if mtype == "websocket.accept":
+            self.accepted = True
+        elif mtype == "websocket.close" or mtype == "websocket.http.response.start":
+            self.closed = True
+        return self._send(message)

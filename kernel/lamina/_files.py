@@ -427,6 +427,6 @@ async def _watch_disconnect(receive: Receive, scope: Any) -> None:
     """Stop streaming as soon as the client goes away (the file may be gigabytes)."""
     while True:
         message = await receive()
-        if message["type"] == "http.disconnect":
+        if message.get("type") == "http.disconnect":
             scope.cancel()
             return

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Generic, cast
 import anyio
 from typing_extensions import TypeVar
 
+from ._asgicheck import ASGIMessageError
 from ._datastructures import URL, Address, Headers, QueryParams, State, URLPath, url_from_scope
 from ._exceptions import PayloadTooLarge, RequestError
 from .types import Message, Receive, Scope, Send
@@ -350,9 +351,11 @@ class Request(HTTPConnection[StateT]):
         receive = self._receive
         while True:
             message = pending.pop(0) if pending else await receive()
-            mtype = message["type"]
+            mtype = message.get("type")
             if mtype == "http.request":
                 chunk = message.get("body", b"")
+                if type(chunk) is not bytes:
+                    raise ASGIMessageError(f"http.request body is not bytes: {chunk!r:.40}")
                 if chunk:
                     received += len(chunk)
                     if limit is not None and received > limit:

@@ -248,6 +248,9 @@ class Response:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
+            # decided before the start goes out: nothing between the two sends can fail,
+            # so a response is sent whole or not at all (even for a scope with no method)
+            body = b"" if scope.get("method") == "HEAD" else self.body
             await send(
                 {
                     "type": "http.response.start",
@@ -255,12 +258,7 @@ class Response:
                     "headers": self.raw_headers,
                 }
             )
-            await send(
-                {
-                    "type": "http.response.body",
-                    "body": b"" if scope["method"] == "HEAD" else self.body,
-                }
-            )
+            await send({"type": "http.response.body", "body": body})
         else:  # a WebSocket handshake denied with an HTTP response (ASGI extension)
             await send(
                 {
@@ -465,7 +463,7 @@ async def _cancel_on_disconnect(receive: Receive, cancel_scope: anyio.CancelScop
     try:
         while True:
             message: Message = await receive()
-            if message["type"] == "http.disconnect":
+            if message.get("type") == "http.disconnect":  # anything else: keep watching
                 break
     except Exception:  # a receive channel that fails is a client we can no longer reach
         pass

@@ -401,7 +401,7 @@ class _Stream:
     async def _watch_disconnect(self) -> None:
         while True:
             message = await self.receive()
-            if message["type"] == "http.disconnect":
+            if message.get("type") == "http.disconnect":
                 self._lost()
                 if self.sending:
                     # The event source is parked at ``yield`` while a send is in flight, and

@@ -33,6 +33,14 @@ MAX_MESSAGE_SIZE_KEY = "lamina.websocket.max_message_size"
 #: The ASGI extension that lets an app answer the handshake with an HTTP response.
 HTTP_RESPONSE_EXTENSION = "websocket.http.response"
 
+
+def can_deny(scope: Scope) -> bool:
+    """Whether the server takes an HTTP response in place of the handshake (checked
+    defensively: a malformed scope may hold anything under ``extensions``)."""
+    extensions = scope.get("extensions")
+    return isinstance(extensions, dict) and HTTP_RESPONSE_EXTENSION in extensions
+
+
 # Close codes (RFC 6455 section 7.4.1).
 CLOSE_NORMAL = 1000
 CLOSE_POLICY_VIOLATION = 1008
@@ -240,7 +248,7 @@ class WebSocket(HTTPConnection):
                 self.application_state = WebSocketState.DISCONNECTED
                 self._record.done = True
             elif mtype == "websocket.http.response.start":
-                if HTTP_RESPONSE_EXTENSION not in self.scope.get("extensions", {}):
+                if not can_deny(self.scope):
                     raise RuntimeError(
                         "the server does not support the 'websocket.http.response' extension"
                     )
@@ -308,7 +316,7 @@ class WebSocket(HTTPConnection):
         """
         if self.application_state is not WebSocketState.CONNECTING:
             raise RuntimeError("a denial response can only be sent before accept()")
-        if HTTP_RESPONSE_EXTENSION not in self.scope.get("extensions", {}):
+        if not can_deny(self.scope):
             await self.close(CLOSE_POLICY_VIOLATION)
             return
 

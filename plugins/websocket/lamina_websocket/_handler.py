@@ -26,11 +26,11 @@ from ._connection import (
     CLOSE_INTERNAL_ERROR,
     CLOSE_NORMAL,
     CLOSE_POLICY_VIOLATION,
-    HTTP_RESPONSE_EXTENSION,
     MAX_MESSAGE_SIZE_KEY,
     RECORD_KEY,
     ConnectionRecord,
     WebSocketDisconnect,
+    can_deny,
     check_close_code,
     close_reason,
 )
@@ -114,7 +114,7 @@ async def _close(send: Send, code: int, reason: str) -> None:
 async def _deny(
     scope: Scope, send: Send, status: int, detail: str, headers: dict[str, str] | None
 ) -> None:
-    if HTTP_RESPONSE_EXTENSION not in scope.get("extensions", {}):
+    if not can_deny(scope):
         await _close(send, CLOSE_POLICY_VIOLATION if status < 500 else CLOSE_INTERNAL_ERROR, "")
         return
     response = PlainTextResponse(detail, status_code=status, headers=headers)
