@@ -64,7 +64,7 @@ class HTTPSRedirectMiddleware:
                 {"type": "http.response.start", "status": self.status_code, "headers": headers}
             )
             await send({"type": "http.response.body", "body": b""})
-        elif "websocket.http.response" in scope.get("extensions", {}):
+        elif "websocket.http.response" in (scope.get("extensions") or ()):
             await send(
                 {
                     "type": "websocket.http.response.start",
