@@ -4,7 +4,7 @@ Serves a 4 KiB and a 1 MiB file from one temporary directory with three servers,
 uvicorn process (httptools, uvloop, 1 worker) pinned to CPU 0 on 127.0.0.1:
 
 * ``lamina``    — a Lamina app with lamina-routing + lamina-staticfiles configured from settings
-                  (``{"staticfiles": {"directory": ...}}``), the way a user would;
+                  (``{"staticfiles": {"directories": [...]}}``), the way a user would;
 * ``starlette`` — Starlette with ``Mount("/static", StaticFiles(directory=...))``;
 * ``raw``       — a bare ASGI app that reads the file synchronously on the event loop (an upper
                   bound, not a fair competitor: it blocks the loop).
@@ -45,7 +45,7 @@ def make_app(name: str, directory: str) -> Any:
         return Lamina(
             autoload=False,
             plugins=["routing", "staticfiles"],
-            settings={"staticfiles": {"directory": directory}},
+            settings={"staticfiles": {"directories": [directory]}},
         )
     if name == "starlette":
         from starlette.applications import Starlette

@@ -48,7 +48,11 @@ app = Lamina(
         # The live page's chat and event stream: memory:// serves one process; point it at
         # Redis (redis+stream://127.0.0.1:6379/0) to run several workers or hosts.
         "broadcast": {"url": {"env": "LAMINA_DEMO_BROADCAST_URL", "default": "memory://"}},
-        "staticfiles": {"directory": str(HERE / "static"), "prefix": "/static", "name": "static"},
+        "staticfiles": {
+            "directories": [str(HERE / "static")],
+            "prefix": "/static",
+            "name": "static",
+        },
         "openapi": {"title": "Lamina demo", "docs": "swagger"},
     },
     exception_handlers={404: pages.not_found},

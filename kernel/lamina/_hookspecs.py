@@ -1,10 +1,18 @@
 """The hook specifications: Lamina's public contract with plugin authors.
 
-Every hook here is called while the app is *assembled* (or at startup, shutdown, or by the
-CLI) and never while a request is served. Hooks named ``lamina_register_*`` receive a
-``register`` callback: the kernel binds it to the calling plugin, so it knows who contributed
-what, rejects duplicates naming both contributors, and can list everything in
-``lamina plugins`` / ``lamina middleware`` / ``lamina routes``.
+Every hook here is called while the app is *constructed* or *assembled* (or by the CLI) and
+never while a request is served. Hooks named ``lamina_register_*`` receive a ``register``
+callback: the kernel binds it to the calling plugin, so it knows who contributed what,
+rejects duplicates naming both contributors, and can list everything in ``lamina plugins``
+/ ``lamina middleware`` / ``lamina routes``. Every hook that receives ``app`` may also take
+``settings``: the kernel binds it to the calling plugin's own validated settings (an
+instance of the dataclass from :func:`lamina_settings_schema`, or ``None``).
+
+The order, once per app: ``lamina_add_hookspecs``, ``lamina_settings_schema``,
+``lamina_configure`` (construction); then at assembly ``lamina_register_dependencies``,
+``lamina_assemble`` (where plugin-defined hooks run), ``lamina_register_routes``,
+``lamina_make_router``, ``lamina_register_middleware``,
+``lamina_register_exception_handlers``, ``lamina_register_protocols``, ``lamina_lifespan``.
 
 A hook implementation is a plain function (or method) in the plugin module, marked with
 :data:`lamina.hookimpl`, taking any subset of the arguments the spec names::
@@ -15,8 +23,8 @@ A hook implementation is a plain function (or method) in the plugin module, mark
     def lamina_register_routes(register):
         register(Route("/health", health))
 
-Lifecycle hooks may be ``async def``: the kernel awaits what they return. No hook is
-``firstresult`` *and* async.
+No hook may be ``async def``: async startup and shutdown work goes in the context manager
+that :func:`lamina_lifespan` returns.
 """
 
 from __future__ import annotations
@@ -28,7 +36,8 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from ._app import Lamina, RouteContribution
+    from ._app import Lamina
+    from ._assembly import RouteContribution
     from ._middleware import Middleware
     from .cli import Command
     from .types import ASGIApp, RouteLike
@@ -85,58 +94,84 @@ def lamina_settings_schema() -> type | None:
 
 @hookspec
 def lamina_configure(app: Lamina, settings: Any) -> None:
-    """Receive the plugin's validated settings before it contributes anything.
+    """Build the per-app objects that app code may reach before the app is assembled.
 
-    When: at assembly, once per app, after every section validated; only the plugin that
-    declared the schema receives its settings (an instance of its dataclass, or ``None``
-    when the plugin declared no schema).
+    When: once, when the app is constructed, after every settings section validated.
+    Settings need no storing: the kernel keeps them (``app.settings_for(name)``) and binds
+    each plugin's own as the ``settings`` argument of every later hook. Implement this hook
+    only for an object an app author may use right after ``Lamina(...)`` (lamina-templates
+    builds the app's ``Templates`` here), or to refuse an insecure combination early.
 
-    Returns: nothing. Raise :class:`lamina.AssemblyError` to refuse to start (for instance,
-    an insecure combination of settings).
+    Returns: nothing. Raise :class:`lamina.AssemblyError` to refuse the configuration.
 
     Example::
 
         @hookimpl
         def lamina_configure(app, settings):
-            app.extensions["sessions"] = SessionConfig.from_settings(settings)
+            app.extensions["templates"] = Templates(settings.directories, app=app)
     """
 
 
 @hookspec
-def lamina_assemble(app: Lamina) -> None:
+def lamina_register_dependencies(
+    app: Lamina, settings: Any, register: Callable[[str, str], None]
+) -> None:
+    """Declare the plugins this plugin needs in this app.
+
+    When: first thing at assembly, before any contribution is collected; the plugin's
+    ``settings`` are bound, so a dependency may depend on them (lamina-auth needs
+    lamina-sessions only when its ``"session"`` backend is selected).
+
+    Returns: nothing; call ``register(plugin_name, why)``. If the named plugin is not
+    installed or not enabled, assembly fails with one error naming this plugin, the
+    missing one, ``why``, and how to fix it. (Routes contributed while no plugin builds a
+    router are an assembly error anyway: no need to declare a router.)
+
+    Example::
+
+        @hookimpl
+        def lamina_register_dependencies(register):
+            register("sessions", "the login view keeps the user in request.session")
+    """
+
+
+@hookspec
+def lamina_assemble(app: Lamina, settings: Any) -> None:
     """Resolve, once, what this plugin gathers from other plugins.
 
-    When: at assembly, once per app, after every plugin received its settings through
-    ``lamina_configure`` and before the kernel collects any contribution (routes, the
-    router, middleware, exception handlers, protocols, lifespans); plugins in plugin order.
-    It is the place to call the hooks your plugin defines itself (template directories,
-    auth backends...) and freeze their answers: every plugin that may answer is loaded and
-    configured, the ``register_*`` hooks that follow can use the result, and nothing has been
-    served yet. Not called per request. If assembly fails and is attempted again, the hook
-    runs again, so keep it idempotent.
+    When: at assembly, once per app, after ``lamina_register_dependencies`` and before the
+    kernel collects any contribution (routes, the router, middleware, exception handlers,
+    protocols, lifespans); plugins in plugin order. This is the one point where
+    plugin-defined hooks run: collect them here with
+    :func:`lamina.plugin.collect_contributions` (or :func:`lamina.plugin.call_hook`) and
+    keep the frozen result (in ``app.extensions[name]``) for your ``register_*`` hooks, which
+    must not call other plugins' hooks. Every plugin that may answer is loaded and
+    configured, and nothing has been served yet. If assembly fails and is attempted again,
+    the hook runs again, so keep it idempotent.
 
     Returns: nothing. Raise :class:`lamina.AssemblyError` (or :class:`lamina.ConflictError`)
     to stop startup; the kernel notes which plugin raised it.
 
     Example::
 
-        from lamina._plugins import call_attributed
+        from lamina.plugin import collect_contributions
 
         @hookimpl
         def lamina_assemble(app):
-            found = []
-            call_attributed(app.pm, "lamina_register_widgets",
-                            lambda plugin: {"app": app, "register": found.append})
-            app.extensions["widgets"] = tuple(found)
+            app.extensions["widgets"] = collect_contributions(
+                app, "lamina_register_widgets", what="widget", arity=2)
     """
 
 
 # --------------------------------------------------------------------------- routing
 @hookspec
-def lamina_register_routes(app: Lamina, register: Callable[[RouteLike], None]) -> None:
+def lamina_register_routes(
+    app: Lamina, settings: Any, register: Callable[[RouteLike], None]
+) -> None:
     """Contribute routes to the app.
 
-    When: at assembly, after configuration.
+    When: at assembly, after ``lamina_assemble``. Routes need a router: if no plugin builds
+    one (``lamina_make_router``), assembly fails naming every contributor.
 
     Returns: nothing; call ``register(route)`` once per route object: a
     :class:`lamina.RouteLike` the installed router understands (``lamina_routing.Route``,
@@ -152,7 +187,9 @@ def lamina_register_routes(app: Lamina, register: Callable[[RouteLike], None]) -
 
 
 @hookspec(firstresult=True)
-def lamina_make_router(app: Lamina, routes: Sequence[RouteContribution]) -> ASGIApp | None:
+def lamina_make_router(
+    app: Lamina, settings: Any, routes: Sequence[RouteContribution]
+) -> ASGIApp | None:
     """Build the router: the innermost ASGI app that dispatches requests to endpoints.
 
     When: at assembly, after every route was collected. Return ``None`` to decline. Two
@@ -173,7 +210,9 @@ def lamina_make_router(app: Lamina, routes: Sequence[RouteContribution]) -> ASGI
 
 # --------------------------------------------------------------------------- middleware
 @hookspec
-def lamina_register_middleware(app: Lamina, register: Callable[[Middleware], None]) -> None:
+def lamina_register_middleware(
+    app: Lamina, settings: Any, register: Callable[[Middleware], None]
+) -> None:
     """Contribute layers to the middleware onion.
 
     When: at assembly. The kernel orders every layer by its declared ``phase`` (outermost,
@@ -194,7 +233,7 @@ def lamina_register_middleware(app: Lamina, register: Callable[[Middleware], Non
 # --------------------------------------------------------------------------- protocols
 @hookspec
 def lamina_register_protocols(
-    app: Lamina, register: Callable[[str, Callable[[ASGIApp], ASGIApp]], None]
+    app: Lamina, settings: Any, register: Callable[[str, Callable[[ASGIApp], ASGIApp]], None]
 ) -> None:
     """Claim an ASGI scope type (``"websocket"``, or an extension type) and handle it.
 
@@ -220,7 +259,9 @@ def lamina_register_protocols(
 # --------------------------------------------------------------------------- errors
 @hookspec
 def lamina_register_exception_handlers(
-    app: Lamina, register: Callable[[int | type[BaseException], Callable[..., Any]], None]
+    app: Lamina,
+    settings: Any,
+    register: Callable[[int | type[BaseException], Callable[..., Any]], None],
 ) -> None:
     """Contribute exception handlers, by status code or exception class.
 
@@ -243,7 +284,9 @@ def lamina_register_exception_handlers(
 
 # --------------------------------------------------------------------------- lifecycle
 @hookspec
-def lamina_lifespan(app: Lamina) -> Callable[[Lamina], AbstractAsyncContextManager[Any]] | None:
+def lamina_lifespan(
+    app: Lamina, settings: Any
+) -> Callable[[Lamina], AbstractAsyncContextManager[Any]] | None:
     """Contribute a lifespan context: entered at startup, exited at shutdown.
 
     When: at assembly (collected), entered at ASGI ``lifespan.startup`` in plugin order,
@@ -261,44 +304,6 @@ def lamina_lifespan(app: Lamina) -> Callable[[Lamina], AbstractAsyncContextManag
                 async with create_pool() as p:
                     yield {"db": p}
             return pool
-    """
-
-
-@hookspec
-def lamina_startup(app: Lamina, state: dict[str, Any]) -> Any:
-    """Run startup work (sync or ``async def``; the kernel awaits the result).
-
-    When: at ASGI ``lifespan.startup``, after every plugin lifespan context was entered and
-    before the app's own ``lifespan``, in plugin order. Raising fails the startup: the server
-    receives ``lifespan.startup.failed`` with the message (naming the plugin), and whatever
-    already started is shut down in reverse.
-
-    Returns: nothing (or an awaitable). Put shared objects in ``state``.
-
-    Example::
-
-        @hookimpl
-        async def lamina_startup(app, state):
-            state["cache"] = await Cache.connect()
-    """
-
-
-@hookspec
-def lamina_shutdown(app: Lamina, state: dict[str, Any]) -> Any:
-    """Run shutdown work (sync or ``async def``; the kernel awaits the result).
-
-    When: at ASGI ``lifespan.shutdown``: shutdown is the exact reverse of startup (the app's
-    ``lifespan`` exits, then ``lamina_shutdown`` hooks in reverse plugin order, then plugin
-    lifespan contexts). One step failing is logged and does not stop the others; the server
-    receives ``lifespan.shutdown.failed`` listing every failure.
-
-    Returns: nothing (or an awaitable).
-
-    Example::
-
-        @hookimpl
-        async def lamina_shutdown(state):
-            await state["cache"].close()
     """
 
 

@@ -304,8 +304,7 @@ def settings_file_problems(sections: dict[str, Any], infos: list[PluginInfo]) ->
     """What an app would refuse in the settings file beyond each plugin's own section: the
     kernel's ``[lamina]`` section, sections that name no installed plugin, and sections for
     plugins that take no settings."""
-    from ._app import KERNEL_SECTION, KernelSettings
-    from ._settings import validate_section
+    from ._settings import KERNEL_SECTION, KernelSettings, validate_section
 
     problems: list[str] = []
     if KERNEL_SECTION in sections:
@@ -334,34 +333,28 @@ def command_plugin_manager() -> pluggy.PluginManager:
     return pm
 
 
-#: Kernel hooks whose implementations may be ``async def`` (the kernel awaits them).
-ASYNC_HOOKS = frozenset({"lamina_startup", "lamina_shutdown"})
-
-
-def check_async(pm: pluggy.PluginManager, infos: list[PluginInfo]) -> None:
-    """An ``async def`` implementation of an assembly hook would return an un-awaited
-    coroutine and contribute nothing: refuse it loudly."""
+def check_sync(pm: pluggy.PluginManager, infos: list[PluginInfo]) -> None:
+    """Every kernel hook is called at assembly (or by the CLI): an ``async def``
+    implementation would return an un-awaited coroutine and contribute nothing, and a
+    pluggy wrapper would never run. Refuse both loudly."""
     by_name = {i.name: i for i in infos}
     for name in dir(hookspecs):
         if not name.startswith("lamina_"):
             continue
         caller = getattr(pm.hook, name, None)
         for impl in caller.get_hookimpls() if caller is not None else ():
+            info = by_name.get(impl.plugin_name, PluginInfo(name=impl.plugin_name))
             if impl.hookwrapper or impl.wrapper:
-                info = by_name.get(impl.plugin_name, PluginInfo(name=impl.plugin_name))
                 raise PluginLoadError(
                     f"{info.describe()} implements {name} as a pluggy wrapper; the kernel "
                     "calls each implementation itself to know who contributed what, so "
                     "wrappers would never run. Use tryfirst=True / trylast=True to order it"
                 )
-            if name in ASYNC_HOOKS:
-                continue
             if inspect.iscoroutinefunction(inspect.unwrap(impl.function)):
-                info = by_name.get(impl.plugin_name, PluginInfo(name=impl.plugin_name))
                 raise PluginLoadError(
                     f"{info.describe()} implements {name} with 'async def'; it is called at "
-                    f"assembly and must be a plain function (only "
-                    f"{' and '.join(sorted(ASYNC_HOOKS))} may be async)"
+                    "assembly and must be a plain function (for async startup and shutdown "
+                    "work, return an async context manager factory from lamina_lifespan)"
                 )
 
 
@@ -377,42 +370,3 @@ def check_pending(pm: pluggy.PluginManager, infos: list[PluginInfo]) -> None:
             f"{info.describe()} implements an unknown hook: {exc}. Check the spelling against "
             f"lamina._hookspecs, or install the plugin that declares it"
         ) from exc
-
-
-def call_attributed(
-    pm: pluggy.PluginManager, hook_name: str, make_kwargs: Callable[[str], dict[str, Any]]
-) -> list[tuple[str, Any]]:
-    """Call each implementation of ``hook_name`` in plugin order, knowing which plugin it is.
-
-    Plugin order is registration order (entry points sorted by name, then local plugins),
-    with ``tryfirst`` implementations first and ``trylast`` ones last.
-
-    pluggy's own call cannot tell an implementation who it is; ``register`` callbacks bound to
-    the plugin name are how the kernel attributes every contribution.
-    """
-    hook = getattr(pm.hook, hook_name)
-    impls = [i for i in hook.get_hookimpls() if not (i.hookwrapper or i.wrapper)]
-    impls.sort(key=lambda i: 0 if i.tryfirst else 2 if i.trylast else 1)
-    results: list[tuple[str, Any]] = []
-    for impl in impls:
-        kwargs = make_kwargs(impl.plugin_name)
-        args = {arg: kwargs[arg] for arg in impl.argnames}
-        try:
-            results.append((impl.plugin_name, impl.function(**args)))
-        except Exception as exc:
-            attribute_error(exc, impl.plugin_name, hook_name)
-            raise
-    return results
-
-
-def attribute_error(exc: BaseException, plugin: str, hook_name: str) -> None:
-    """Say on an exception which plugin raised it in which hook (a PEP 678 note), keeping
-    its type so callers and tests still see the original error."""
-    if plugin in ("app", ""):
-        return
-    note = (
-        f"raised by {describe_plugin(plugin)} in {hook_name}; fix the plugin or disable "
-        f"it with {ENV_DISABLE}={plugin}"
-    )
-    if note not in getattr(exc, "__notes__", ()):
-        exc.add_note(note)

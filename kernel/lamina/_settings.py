@@ -20,15 +20,54 @@ from typing import Any, Literal
 
 from ._exceptions import SettingsError
 
-__all__ = ["Secret", "SettingsError", "load_settings_file", "validate_section"]
+__all__ = [
+    "KERNEL_SECTION",
+    "KernelSettings",
+    "Secret",
+    "SettingsError",
+    "load_settings_file",
+    "validate_section",
+]
 
 #: The settings file read from the working directory unless ``settings_file`` says otherwise.
 DEFAULT_SETTINGS_FILE = "lamina.toml"
 #: Environment variable naming another settings file.
 ENV_SETTINGS_FILE = "LAMINA_SETTINGS_FILE"
+#: The settings section of the kernel itself; every other section is named after a plugin.
+KERNEL_SECTION = "lamina"
 _MISSING = object()
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
+
+
+@dataclasses.dataclass(frozen=True)
+class KernelSettings:
+    """The ``[lamina]`` section: the kernel's own limits and switches."""
+
+    debug: bool = False
+    #: Largest request body accepted, in bytes (413 above it); ``None`` lifts the limit.
+    max_body_size: int | None = 10 * 1024 * 1024
+    #: Form limits (see :mod:`lamina._forms`).
+    max_form_fields: int = 1000
+    max_form_files: int = 100
+    max_form_part_size: int = 1024 * 1024
+    max_form_part_header_size: int = 8 * 1024
+    #: Uploads larger than this are spooled from memory to a temporary file.
+    upload_spool_size: int = 1024 * 1024
+
+    def __post_init__(self) -> None:
+        # a negative limit would refuse every request (or none): say so at startup
+        for name in (
+            "max_body_size",
+            "max_form_fields",
+            "max_form_files",
+            "max_form_part_size",
+            "max_form_part_header_size",
+            "upload_spool_size",
+        ):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ValueError(f"{name} must be 0 or more, got {value}")
 
 
 class Secret(str):

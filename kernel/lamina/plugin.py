@@ -3,12 +3,48 @@
 Apps import from ``lamina``; plugins import from ``lamina`` and from this module, and from
 nothing else in the kernel. First-party plugins follow the same rule (an import-linter
 contract checks it), so whatever they can do, a third-party plugin can do too.
+
+What is here, by job:
+
+* Hooks: :data:`hookimpl` / :data:`hookspec` markers (the kernel's hooks are documented in
+  ``docs/hooks.md``).
+* Middleware: :class:`Middleware` declares a layer of the onion; :data:`MiddlewareEntry`
+  and :func:`as_middleware` accept Starlette-style entries (placed in
+  :data:`FOREIGN_PHASE`); :func:`ensure_asgi3` / :func:`is_asgi3` hand foreign code a real
+  ASGI 3 callable; :func:`wrap_in_order` builds a route's own onion.
+* Contributions: :func:`collect_contributions` collects a ``register``-style hook your plugin
+  defines (attribution, validation, conflicts naming both contributors);
+  :func:`call_hook` calls a plain one; :func:`reject_duplicates` is their conflict check,
+  for contributions you combine yourself. Call them from ``lamina_assemble``. Each item comes
+  back as a :class:`Contribution` ``(value, plugin)``; routes as a
+  :class:`RouteContribution`. :class:`PluginInfo` is what ``app.plugin_info(name)`` returns;
+  ``app.describe_plugin(name)`` (or :func:`describe_plugin`, without an app) names a plugin
+  in an error message.
+* Settings: declare a dataclass with ``lamina_settings_schema``; hooks take ``settings``
+  (yours, validated), and ``app.settings_for(name)`` reads anyone's.
+* ASGI vocabulary: :data:`ASGIApp`, :data:`Scope`, :data:`Receive`, :data:`Send`,
+  :data:`Message`; :class:`RouteLike`, what a router routes.
+* Scope keys the kernel reads or sets: :data:`SCOPE_RAISE_SERVER_EXCEPTIONS` (set by the
+  test client: error layers re-raise after answering 500), :data:`SCOPE_MAX_BODY_SIZE` (a
+  per-route override of the body limit; ``None`` lifts it), :data:`SCOPE_SPAWN` (a
+  ``spawn(background)`` callable: run a response's background task somewhere else, as
+  lamina-background does), :data:`SCOPE_APP_ROOT_PATH` (where this app is mounted, set by
+  its router on entering a mount of the app's own routes; ``root_path`` when absent).
+* Small utilities plugins need: :func:`url_from_scope`, :func:`parse_cookie_header`,
+  :func:`parse_authority` / :class:`Authority` (a strict Host parser),
+  :func:`run_in_thread`, :func:`run_background` / :class:`Background`; for serving files
+  safely, :func:`open_snapshot`, :class:`FileSnapshot`, :class:`NotAFile`,
+  :data:`O_NOFOLLOW`, :data:`DEFAULT_CHUNK_SIZE`.
+* CLI: :class:`Command` for ``lamina_register_commands``; :func:`load_app` for
+  ``MODULE:APP`` arguments.
 """
 
 from __future__ import annotations
 
+from ._assembly import RouteContribution
+from ._contributions import Contribution, call_hook, collect_contributions, reject_duplicates
 from ._datastructures import url_from_scope
-from ._errors import RAISE_KEY
+from ._errors import RAISE_KEY as SCOPE_RAISE_SERVER_EXCEPTIONS
 from ._fileio import (
     DEFAULT_CHUNK_SIZE,
     O_NOFOLLOW,
@@ -28,24 +64,28 @@ from ._middleware import (
     is_asgi3,
     wrap_in_order,
 )
-from ._plugins import PluginInfo, call_attributed, describe_plugin
-from ._requests import APP_ROOT_KEY, MAX_BODY_KEY, parse_cookie_header
-from ._responses import SPAWN_KEY, Background, run_background
+from ._plugins import PluginInfo, describe_plugin
+from ._requests import APP_ROOT_KEY as SCOPE_APP_ROOT_PATH
+from ._requests import MAX_BODY_KEY as SCOPE_MAX_BODY_SIZE
+from ._requests import parse_cookie_header
+from ._responses import SPAWN_KEY as SCOPE_SPAWN
+from ._responses import Background, run_background
 from .cli import Command, load_app
 from .types import ASGIApp, Message, Receive, RouteLike, Scope, Send
 
 __all__ = [
-    "APP_ROOT_KEY",
     "DEFAULT_CHUNK_SIZE",
     "FOREIGN_PHASE",
-    "MAX_BODY_KEY",
     "O_NOFOLLOW",
-    "RAISE_KEY",
-    "SPAWN_KEY",
+    "SCOPE_APP_ROOT_PATH",
+    "SCOPE_MAX_BODY_SIZE",
+    "SCOPE_RAISE_SERVER_EXCEPTIONS",
+    "SCOPE_SPAWN",
     "ASGIApp",
     "Authority",
     "Background",
     "Command",
+    "Contribution",
     "FileSnapshot",
     "Message",
     "Middleware",
@@ -53,11 +93,13 @@ __all__ = [
     "NotAFile",
     "PluginInfo",
     "Receive",
+    "RouteContribution",
     "RouteLike",
     "Scope",
     "Send",
     "as_middleware",
-    "call_attributed",
+    "call_hook",
+    "collect_contributions",
     "describe_plugin",
     "ensure_asgi3",
     "hookimpl",
@@ -67,6 +109,7 @@ __all__ = [
     "open_snapshot",
     "parse_authority",
     "parse_cookie_header",
+    "reject_duplicates",
     "run_background",
     "run_in_thread",
     "url_from_scope",

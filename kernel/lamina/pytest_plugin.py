@@ -8,7 +8,7 @@ Fixtures:
 ``lamina_app_factory``
     :func:`lamina.testing.make_app`: ``lamina_app_factory("routing", my_plugin, routes=...)``.
 ``lamina_plugin``
-    :func:`lamina.testing.plugin`: ``lamina_plugin("name", lamina_startup=fn)``.
+    :func:`lamina.testing.plugin`: ``lamina_plugin("name", lamina_lifespan=fn)``.
 ``lamina_client``
     ``lamina_client(app, **options)`` returns a started :class:`lamina.testclient.TestClient`
     (lifespan run); it is closed when the test ends.

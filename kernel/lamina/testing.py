@@ -51,7 +51,7 @@ def make_app(
 class LocalPlugin:
     """A plugin assembled from functions at run time; its ``name`` is its plugin name.
 
-    Add implementations with the constructor (``plugin("x", lamina_startup=fn)``, the
+    Add implementations with the constructor (``plugin("x", lamina_lifespan=fn)``, the
     ``lamina_`` prefix may be left out) or with :meth:`hook` as a decorator.
     """
 

@@ -54,7 +54,7 @@ def base_url() -> Iterator[str]:
             Route("/items/{id:int}", delete_item, methods=["DELETE"], name="delete_item"),
         ],
         settings={
-            "staticfiles": {"directory": SWAGGER_ASSETS, "prefix": "/assets", "name": "assets"},
+            "staticfiles": {"directories": [SWAGGER_ASSETS], "prefix": "/assets", "name": "assets"},
             "openapi": {
                 "title": "Shop",
                 "docs": "swagger",

@@ -29,10 +29,12 @@ def build_app(events: list[str]):
         yield {"greeting": "hello from lifespan"}
         events.append("app-stop")
 
-    async def startup(state):
+    @asynccontextmanager
+    async def plugin_lifespan(app):
         await anyio.sleep(0)
         events.append("plugin-start")
-        state["backend"] = sniffio.current_async_library()
+        yield {"backend": sniffio.current_async_library()}
+        events.append("plugin-stop")
 
     def index(request):
         return PlainTextResponse(f"{request.state.greeting} ({request.state.backend})")
@@ -81,9 +83,7 @@ def build_app(events: list[str]):
     return make_app(
         plugin("router", lamina_make_router=lambda: TinyRouter(routes)),
         "websocket",  # the protocol plugin: it, not the kernel, turns the exception into a close
-        plugin(
-            "events", lamina_startup=startup, lamina_shutdown=lambda: events.append("plugin-stop")
-        ),
+        plugin("events", lamina_lifespan=lambda: plugin_lifespan),
         middleware=[header_middleware("x-kernel", "e2e")],
         lifespan=lifespan,
     )
@@ -134,7 +134,12 @@ def test_kernel_under_a_real_server(server_kind):
 
 def test_startup_failure_is_reported_by_the_server(server_kind):
     server, loop = server_kind
-    app = make_app(plugin("db", lamina_startup=lambda: 1 / 0))
+
+    @asynccontextmanager
+    async def broken(app):
+        yield 1 / 0
+
+    app = make_app(plugin("db", lamina_lifespan=lambda: broken))
     from tests.helpers.servers import ServerStartupError
 
     with (

@@ -53,7 +53,7 @@ def test_routes_are_attributed_app_first_then_plugins_in_order():
         ("/b2", "b"),
     ]
     assert all(isinstance(c, RouteContribution) for c in seen)
-    assert app.route_contributions == seen
+    assert list(app.route_contributions) == seen
 
 
 def test_route_names_clashing_between_contributors_is_a_conflict():

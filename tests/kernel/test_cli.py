@@ -301,7 +301,7 @@ SCHEMA_PLUGINS = {
         "@dataclass(frozen=True)\nclass S:\n    token: str\n    retries: int = 1\n"
         "@hookimpl\ndef lamina_settings_schema():\n    return S\n"
     ),
-    "znone": ("from lamina import hookimpl\n@hookimpl\ndef lamina_startup():\n    pass\n"),
+    "znone": ("from lamina import hookimpl\n@hookimpl\ndef lamina_lifespan():\n    pass\n"),
 }
 
 

@@ -38,44 +38,24 @@ async def drive(app, *, shutdown: bool = True) -> tuple[list[dict], dict]:
 
 
 def recording_plugin(
-    name: str,
-    log: list[str],
-    *,
-    async_hooks: bool = False,
-    fail_startup: bool = False,
-    fail_shutdown: bool = False,
+    name: str, log: list[str], *, fail_startup: bool = False, fail_shutdown: bool = False
 ):
+    """A plugin whose lifespan context logs ``name:start`` / ``name:stop``, adds
+    ``{name}_ctx`` to the state, and fails on entry or exit when told to."""
+
     @asynccontextmanager
     async def context(app):
-        log.append(f"{name}:ctx-enter")
-        yield {f"{name}_ctx": True}
-        log.append(f"{name}:ctx-exit")
-
-    def startup(app, state):
-        log.append(f"{name}:startup")
+        await anyio.sleep(0)  # a real await on either side
+        log.append(f"{name}:start")
         if fail_startup:
             raise ValueError(f"{name} cannot start")
-        state[f"{name}_started"] = True
-
-    def shutdown(state):
-        log.append(f"{name}:shutdown")
+        yield {f"{name}_ctx": True}
+        await anyio.sleep(0)
+        log.append(f"{name}:stop")
         if fail_shutdown:
             raise ValueError(f"{name} cannot stop")
 
-    if async_hooks:
-        sync_startup, sync_shutdown = startup, shutdown
-
-        async def startup(app, state):
-            await anyio.sleep(0)
-            sync_startup(app, state)
-
-        async def shutdown(state):
-            await anyio.sleep(0)
-            sync_shutdown(state)
-
-    return plugin(
-        name, lamina_lifespan=lambda app: context, lamina_startup=startup, lamina_shutdown=shutdown
-    )
+    return plugin(name, lamina_lifespan=lambda app: context)
 
 
 def app_lifespan(log: list[str]):
@@ -93,30 +73,13 @@ async def test_startup_in_plugin_order_shutdown_in_exact_reverse():
     log: list[str] = []
     app = make_app(
         recording_plugin("a", log),
-        recording_plugin("b", log, async_hooks=True),
+        recording_plugin("b", log),
         lifespan=app_lifespan(log),
     )
     sent, state = await drive(app)
     assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
-    assert log == [
-        "a:ctx-enter",
-        "b:ctx-enter",
-        "a:startup",
-        "b:startup",
-        "app:enter",
-        "app:exit",
-        "b:shutdown",
-        "a:shutdown",
-        "b:ctx-exit",
-        "a:ctx-exit",
-    ]
-    assert state == {
-        "a_ctx": True,
-        "b_ctx": True,
-        "a_started": True,
-        "b_started": True,
-        "db": "connected",
-    }
+    assert log == ["a:start", "b:start", "app:enter", "app:exit", "b:stop", "a:stop"]
+    assert state == {"a_ctx": True, "b_ctx": True, "db": "connected"}
 
 
 def test_lifespan_state_reaches_every_request():
@@ -124,15 +87,15 @@ def test_lifespan_state_reaches_every_request():
 
     def show(request):
         state = request.state
-        return PlainTextResponse(f"{state.db} {state.a_ctx} {state.a_started}")
+        return PlainTextResponse(f"{state.db} {state.a_ctx}")
 
     app = make_app(
         recording_plugin("a", log), router_plugin({"/": show}), lifespan=app_lifespan(log)
     )
     with TestClient(app) as client:
-        assert client.get("/").text == "connected True True"
-        assert client.get("/").text == "connected True True"
-    assert log[-1] == "a:ctx-exit"
+        assert client.get("/").text == "connected True"
+        assert client.get("/").text == "connected True"
+    assert log[-1] == "a:stop"
 
 
 @pytest.mark.anyio
@@ -148,16 +111,8 @@ async def test_startup_failure_carries_the_message_and_unwinds_what_started():
     message = sent[0]["message"]
     assert "plugin 'b'" in message
     assert "ValueError: b cannot start" in message
-    # a started and is undone; b's startup failed so its shutdown does not run; app never ran
-    assert log == [
-        "a:ctx-enter",
-        "b:ctx-enter",
-        "a:startup",
-        "b:startup",
-        "a:shutdown",
-        "b:ctx-exit",
-        "a:ctx-exit",
-    ]
+    # a started and is undone; b failed to start so it is not exited; the app never ran
+    assert log == ["a:start", "b:start", "a:stop"]
 
 
 @pytest.mark.anyio
@@ -196,33 +151,36 @@ async def test_one_failing_shutdown_does_not_stop_the_others():
     app = make_app(
         recording_plugin("a", log),
         recording_plugin("b", log, fail_shutdown=True),
-        recording_plugin("c", log, async_hooks=True, fail_shutdown=True),
+        recording_plugin("c", log, fail_shutdown=True),
     )
     sent, _ = await drive(app)
     assert sent[-1]["type"] == "lifespan.shutdown.failed"
     assert "plugin 'b'" in sent[-1]["message"] and "b cannot stop" in sent[-1]["message"]
     assert "plugin 'c'" in sent[-1]["message"] and "c cannot stop" in sent[-1]["message"]
-    assert log[-6:] == [
-        "c:shutdown",
-        "b:shutdown",
-        "a:shutdown",
-        "c:ctx-exit",
-        "b:ctx-exit",
-        "a:ctx-exit",
-    ]
+    assert log[-3:] == ["c:stop", "b:stop", "a:stop"]
 
 
 @pytest.mark.anyio
-async def test_shutdown_only_plugin_runs_at_shutdown():
+async def test_shutdown_only_work_runs_at_shutdown():
     log: list[str] = []
-    app = make_app(plugin("closer", lamina_shutdown=lambda: log.append("closed")))
+
+    @asynccontextmanager
+    async def closer(app):
+        yield
+        log.append("closed")
+
+    app = make_app(plugin("closer", lamina_lifespan=lambda: closer))
     sent, _ = await drive(app)
     assert sent[-1]["type"] == "lifespan.shutdown.complete"
     assert log == ["closed"]
 
 
 def test_test_client_raises_the_real_startup_error():
-    app = make_app(plugin("x", lamina_startup=lambda: 1 / 0))
+    @asynccontextmanager
+    async def broken(app):
+        yield 1 / 0
+
+    app = make_app(plugin("x", lamina_lifespan=lambda: broken))
     with pytest.raises(ZeroDivisionError) as caught, TestClient(app):
         pass  # pragma: no cover
     assert "plugin 'x'" in "".join(caught.value.__notes__)
@@ -265,10 +223,12 @@ def test_asgi_lifespan_manager_sees_the_real_startup_error(backend):
     class PoolDown(Exception):
         pass
 
-    def fail():
+    @asynccontextmanager
+    async def fail(app):
         raise PoolDown("database unreachable")
+        yield  # pragma: no cover
 
-    app = make_app(plugin("db", lamina_startup=fail))
+    app = make_app(plugin("db", lamina_lifespan=lambda: fail))
 
     async def main():
         async with LifespanManager(app):
@@ -286,10 +246,10 @@ def test_asgi_lifespan_manager_sees_the_real_startup_error(backend):
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
 def test_lifespan_runs_on_trio_and_asyncio(backend):
     log: list[str] = []
-    app = make_app(recording_plugin("a", log, async_hooks=True), router_plugin({}))
+    app = make_app(recording_plugin("a", log), router_plugin({}))
     with TestClient(app, backend=backend):
-        assert log == ["a:ctx-enter", "a:startup"]
-    assert log[2:] == ["a:shutdown", "a:ctx-exit"]
+        assert log == ["a:start"]
+    assert log == ["a:start", "a:stop"]
 
 
 @pytest.mark.anyio

@@ -5,6 +5,7 @@ routes) make zero hook calls, through the plugin manager or directly on a hook i
 from __future__ import annotations
 
 import functools
+from contextlib import asynccontextmanager
 
 import pytest
 from lamina import JSONResponse, Middleware, PlainTextResponse
@@ -51,6 +52,10 @@ class HookCounter:
 
 
 def local_plugins():
+    @asynccontextmanager
+    async def started(app):
+        yield {"started": True}
+
     def register_routes(register):
         from lamina_routing import Route
 
@@ -83,7 +88,7 @@ def local_plugins():
             lamina_register_middleware=lambda register: register(
                 Middleware(timing_factory, phase="outermost")
             ),
-            lamina_startup=lambda state: state.update(started=True),
+            lamina_lifespan=lambda: started,
             lamina_register_exception_handlers=lambda register: register(
                 404, lambda request, exc: PlainTextResponse("custom 404", 404)
             ),
@@ -128,11 +133,11 @@ def test_no_hook_is_called_while_serving(assembled):
         assert statuses == {200: 750, 404: 250}
         assert counter.calls == []
         # the counter does see hook calls, both through pluggy and directly
-        app.pm.hook.lamina_make_router(app=app, routes=[])
-        for impl in app.pm.hook.lamina_startup.get_hookimpls():
-            impl.function(state={})
+        app.pm.hook.lamina_make_router(app=app, settings=app.settings_for("routing"), routes=[])
+        for impl in app.pm.hook.lamina_lifespan.get_hookimpls():
+            impl.function()
         assert "lamina_make_router" in counter.calls
-        assert "direct:lamina_startup" in counter.calls
+        assert "direct:lamina_lifespan" in counter.calls
     finally:
         counter.stop()
 

@@ -236,7 +236,7 @@ def test_unknown_hook_in_an_installed_plugin_names_its_distribution(tmp_path, mo
         assert part in message
 
 
-def test_async_assembly_hooks_are_refused_lifecycle_hooks_may_be_async():
+def test_async_hook_implementations_are_refused():
     async def routes(register):
         pass  # pragma: no cover - never awaited
 
@@ -249,10 +249,11 @@ def test_async_assembly_hooks_are_refused_lifecycle_hooks_may_be_async():
     with pytest.raises(PluginLoadError, match=r"'asyncassemble'.*lamina_assemble.*async def"):
         make_app(plugin("asyncassemble", lamina_assemble=assemble))
 
-    async def startup():
-        pass
+    async def lifespan():
+        pass  # pragma: no cover - never awaited
 
-    make_app(plugin("asyncstart", lamina_startup=startup, lamina_shutdown=startup))
+    with pytest.raises(PluginLoadError, match=r"'asynclife'.*lamina_lifespan.*async def"):
+        make_app(plugin("asynclife", lamina_lifespan=lifespan))
 
 
 def test_hook_wrappers_are_refused():

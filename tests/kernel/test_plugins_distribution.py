@@ -17,6 +17,7 @@ from lamina.testclient import TestClient
 from tests.helpers.distributions import install_distribution
 
 GREETER = """
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from lamina import PlainTextResponse, hookimpl
@@ -36,13 +37,8 @@ def lamina_settings_schema():
 
 
 @hookimpl
-def lamina_configure(app, settings):
-    app.extensions["zgreeter"] = settings
-
-
-@hookimpl
-def lamina_make_router(app, routes):
-    greeting = app.extensions["zgreeter"].greeting
+def lamina_make_router(settings, routes):
+    greeting = settings.greeting
 
     async def router(scope, receive, send):
         await PlainTextResponse(f"{greeting} from zgreeter")(scope, receive, send)
@@ -51,14 +47,14 @@ def lamina_make_router(app, routes):
 
 
 @hookimpl
-async def lamina_startup(state):
-    EVENTS.append("startup")
-    state["greeter_ready"] = True
+def lamina_lifespan():
+    @asynccontextmanager
+    async def greeter(app):
+        EVENTS.append("startup")
+        yield {"greeter_ready": True}
+        EVENTS.append("shutdown")
 
-
-@hookimpl
-def lamina_shutdown():
-    EVENTS.append("shutdown")
+    return greeter
 
 
 def greet(args):
@@ -111,12 +107,10 @@ def test_lamina_plugins_lists_it(greeter, capsys):
     assert row["settings"] == "defaults"
     assert row["hooks"] == sorted(
         [
-            "lamina_configure",
+            "lamina_lifespan",
             "lamina_make_router",
             "lamina_register_commands",
             "lamina_settings_schema",
-            "lamina_shutdown",
-            "lamina_startup",
         ]
     )
     assert rows["routing"]["enabled"] is False  # outside the allow-list

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import asynccontextmanager
 
 from lamina import PlainTextResponse
 from lamina.testing import LocalPlugin, make_app, plugin
@@ -29,13 +30,19 @@ def test_fixtures_build_an_app_with_a_throwaway_plugin(
     lamina_app_factory, lamina_plugin, lamina_client
 ):
     events = []
+
+    @asynccontextmanager
+    async def who(app):
+        events.append("up")
+        yield {"who": "tester"}
+        events.append("down")
+
     greeter = lamina_plugin(
         "greeter",
         make_router=lambda: TinyRouter(
             {"/": lambda request: PlainTextResponse(f"hello {request.state.who}")}
         ),
-        startup=lambda state: (events.append("up"), state.update(who="tester")),
-        shutdown=lambda: events.append("down"),
+        lifespan=lambda: who,
     )
     app = lamina_app_factory(greeter)
     client = lamina_client(app)  # lifespan already running
@@ -52,15 +59,15 @@ def test_make_app_has_autoload_off_and_only_named_plugins():
 
 
 def test_plugin_builder_does_not_mark_the_callers_function():
-    def lamina_startup(state):
-        state["x"] = 1
+    def lamina_lifespan():
+        return None
 
-    first = plugin("first", lamina_startup=lamina_startup)
+    first = plugin("first", lamina_lifespan=lamina_lifespan)
     second = LocalPlugin("second")
-    second.hook(lamina_startup)
-    assert not hasattr(lamina_startup, "lamina_impl")
+    second.hook(lamina_lifespan)
+    assert not hasattr(lamina_lifespan, "lamina_impl")
     app = make_app(first, second)
-    assert [impl.plugin_name for impl in app.pm.hook.lamina_startup.get_hookimpls()] == [
+    assert [impl.plugin_name for impl in app.pm.hook.lamina_lifespan.get_hookimpls()] == [
         "first",
         "second",
     ]

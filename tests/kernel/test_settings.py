@@ -97,7 +97,7 @@ def test_every_error_is_reported_at_once_with_plugin_key_expected_got():
 
 def test_settings_for_a_plugin_without_schema_are_an_error():
     with pytest.raises(SettingsError, match=r"\[quiet\].*takes no settings"):
-        make_app(plugin("quiet", lamina_startup=lambda: None), settings={"quiet": {"a": 1}})
+        make_app(plugin("quiet", lamina_lifespan=lambda: None), settings={"quiet": {"a": 1}})
 
 
 def test_lamina_toml_is_read_and_constructor_wins(tmp_path, monkeypatch):

@@ -4,6 +4,7 @@ cookies, raise_server_exceptions, sync and async."""
 from __future__ import annotations
 
 import warnings
+from contextlib import asynccontextmanager
 
 import pytest
 from lamina import JSONResponse, PlainTextResponse
@@ -53,7 +54,11 @@ def app_with(*plugins, **kwargs):
 
 
 def startup_plugin():
-    return plugin("starter", lamina_startup=lambda state: state.update(ready=True))
+    @asynccontextmanager
+    async def ready(app):
+        yield {"ready": True}
+
+    return plugin("starter", lamina_lifespan=lambda: ready)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

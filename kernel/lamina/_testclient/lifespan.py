@@ -30,8 +30,7 @@ def has_lifespan_work(app: Any) -> bool:
     pm = getattr(app, "pm", None)
     if pm is None:
         return False
-    hooks = (pm.hook.lamina_lifespan, pm.hook.lamina_startup, pm.hook.lamina_shutdown)
-    return any(h.get_hookimpls() for h in hooks)
+    return bool(pm.hook.lamina_lifespan.get_hookimpls())
 
 
 class Lifespan:

@@ -32,8 +32,8 @@ import importlib
 from typing import Any
 
 import pluggy
-from lamina import AssemblyError, ConflictError, Lamina, Middleware, hookimpl
-from lamina.plugin import PluginInfo, call_attributed
+from lamina import AssemblyError, Lamina, Middleware, hookimpl
+from lamina.plugin import collect_contributions
 
 from ._backends import (
     SESSION_USER_KEY,
@@ -91,85 +91,76 @@ def lamina_settings_schema() -> type:
 
 
 @hookimpl
-def lamina_configure(app: Lamina, settings: AuthSettings) -> None:
-    on_error = None
-    if settings.on_error is not None:
-        module_name, _, attr = settings.on_error.partition(":")
-        try:
-            on_error = getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError, ValueError) as exc:
-            raise AssemblyError(
-                f"[{PLUGIN}] on_error {settings.on_error!r} cannot be imported: {exc}"
-            ) from None
-    app.extensions[PLUGIN] = {"settings": settings, "on_error": on_error}
-
-
-@hookimpl
 def lamina_auth_register_backends(register: Any) -> None:
     register("session", SessionAuthBackend())
 
 
-def _describe(app: Lamina, plugin: str) -> str:
-    for info in app.plugin_infos:
-        if info.name == plugin:
-            return info.describe()
-    return PluginInfo(name=plugin).describe()
+@hookimpl
+def lamina_register_dependencies(settings: AuthSettings, register: Any) -> None:
+    if settings.backends is None or "session" in settings.backends:
+        register("sessions", "the 'session' auth backend reads the user from request.session")
 
 
-def collect_backends(app: Lamina) -> list[tuple[str, str, AuthenticationBackend]]:
-    """Every registered backend as ``(name, plugin, backend)``, in plugin order."""
-    found: dict[str, tuple[str, AuthenticationBackend]] = {}
-
-    def kwargs_for(plugin: str) -> dict[str, Any]:
-        def register(name: str, backend: AuthenticationBackend) -> None:
-            if name in found:
-                raise ConflictError(
-                    f"auth backend {name!r}: {_describe(app, plugin)} and "
-                    f"{_describe(app, found[name][0])} both register it; rename one"
-                )
-            if not callable(getattr(backend, "authenticate", None)):
-                raise AssemblyError(
-                    f"auth backend {name!r} from {_describe(app, plugin)}"
-                    " has no authenticate(connection) method"
-                )
-            found[name] = (plugin, backend)
-
-        return {"app": app, "register": register}
-
-    call_attributed(app.pm, "lamina_auth_register_backends", kwargs_for)
-    return [(name, plugin, backend) for name, (plugin, backend) in found.items()]
+def _check_backend(value: tuple[str, AuthenticationBackend]) -> None:
+    if not callable(getattr(value[1], "authenticate", None)):
+        raise TypeError("it has no authenticate(connection) method")
 
 
-def configured_backends(app: Lamina) -> list[tuple[str, AuthenticationBackend]]:
-    """The backends the ``[auth] backends`` setting selects, as ``(name, backend)``, in the
-    order they are asked."""
-    settings: AuthSettings = app.extensions[PLUGIN]["settings"]
-    available = {name: backend for name, _plugin, backend in collect_backends(app)}
-    if settings.backends is None:
-        return list(available.items())
-    unknown = [n for n in settings.backends if n not in available]
-    if unknown:
+def _import_on_error(settings: AuthSettings) -> ErrorHandler | None:
+    if settings.on_error is None:
+        return None
+    module_name, _, attr = settings.on_error.partition(":")
+    try:
+        handler: ErrorHandler = getattr(importlib.import_module(module_name), attr)
+        return handler
+    except (ImportError, AttributeError, ValueError) as exc:
         raise AssemblyError(
-            f"[{PLUGIN}] backends: {', '.join(map(repr, unknown))} not registered "
-            f"(registered: {', '.join(sorted(available)) or 'none'}); a plugin provides "
-            "backends through the lamina_auth_register_backends hook"
-        )
-    return [(n, available[n]) for n in settings.backends]
+            f"[{PLUGIN}] on_error {settings.on_error!r} cannot be imported: {exc}"
+        ) from None
 
 
 @hookimpl
-def lamina_register_middleware(app: Lamina, register: Any) -> None:
-    config = app.extensions[PLUGIN]
-    settings: AuthSettings = config["settings"]
-    backends = [backend for _name, backend in configured_backends(app)]
-    app.extensions[PLUGIN]["backends"] = backends
+def lamina_assemble(app: Lamina, settings: AuthSettings) -> None:
+    """Collect the backends plugins register and pick those the settings name, in the order
+    they are asked (``app.extensions["auth"]["named"]``: ``(name, backend)`` pairs)."""
+    available = {
+        name: backend
+        for (name, backend), _plugin in collect_contributions(
+            app,
+            "lamina_auth_register_backends",
+            what="auth backend",
+            arity=2,
+            check=_check_backend,
+        )
+    }
+    if settings.backends is None:
+        named = list(available.items())
+    else:
+        unknown = [n for n in settings.backends if n not in available]
+        if unknown:
+            raise AssemblyError(
+                f"[{PLUGIN}] backends: {', '.join(map(repr, unknown))} not registered "
+                f"(registered: {', '.join(sorted(available)) or 'none'}); a plugin provides "
+                "backends through the lamina_auth_register_backends hook"
+            )
+        named = [(n, available[n]) for n in settings.backends]
+    app.extensions[PLUGIN] = {
+        "named": named,
+        "backends": [backend for _name, backend in named],
+        "on_error": _import_on_error(settings),
+    }
+
+
+@hookimpl
+def lamina_register_middleware(app: Lamina, settings: AuthSettings, register: Any) -> None:
+    assembled = app.extensions[PLUGIN]
     register(
         Middleware(
             AuthMiddleware,
             phase="auth",
             name="AuthMiddleware",
-            backends=backends,
-            on_error=config["on_error"],
+            backends=assembled["backends"],
+            on_error=assembled["on_error"],
             error_status=settings.error_status,
             error_detail=settings.error_detail,
         )
@@ -182,7 +173,7 @@ def lamina_openapi_contribute(app: Lamina, openapi: Any) -> None:
     configured backend that declares one, and on every operation guarded by ``requires``
     one security requirement per backend (any of them will do), listing the scopes."""
     schemes: list[str] = []
-    for name, backend in configured_backends(app):
+    for name, backend in app.extensions[PLUGIN]["named"]:
         scheme = getattr(backend, "openapi_security_scheme", None)
         if scheme is not None:
             openapi.add_component("securitySchemes", name, scheme)

@@ -21,7 +21,7 @@ Outside Lamina, :class:`BackgroundMiddleware` owns its own runner through the AS
 
 from __future__ import annotations
 
-from ._middleware import SPAWN_KEY, BackgroundMiddleware
+from ._middleware import BackgroundMiddleware
 from ._plugin import (
     BackgroundSettings,
     lamina_configure,
@@ -33,7 +33,6 @@ from ._runner import TaskRunner
 from ._tasks import BackgroundTask, BackgroundTasks, logger
 
 __all__ = [
-    "SPAWN_KEY",
     "BackgroundMiddleware",
     "BackgroundSettings",
     "BackgroundTask",

@@ -7,11 +7,11 @@ when ``lifespan.shutdown`` arrives, before the wrapped app hears of it.
 
 from __future__ import annotations
 
-from lamina.plugin import SPAWN_KEY, ASGIApp, Message, Receive, Scope, Send
+from lamina.plugin import SCOPE_SPAWN, ASGIApp, Message, Receive, Scope, Send
 
 from ._runner import TaskRunner
 
-__all__ = ["SPAWN_KEY", "BackgroundMiddleware"]
+__all__ = ["BackgroundMiddleware"]
 
 
 class BackgroundMiddleware:
@@ -38,7 +38,7 @@ class BackgroundMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         spawn = self.runner.spawn
         if spawn is not None:
-            scope[SPAWN_KEY] = spawn
+            scope[SCOPE_SPAWN] = spawn
         elif scope["type"] == "lifespan":
             await self._lifespan(scope, receive, send)
             return

@@ -4,7 +4,7 @@ Settings (section ``[cors]``, see :class:`CORSSettings`): ``allow_origins`` (req
 ``allow_origin_regex``, ``allow_methods``, ``allow_headers``, ``allow_credentials``,
 ``expose_headers``, ``max_age``, ``allow_private_network``.
 
-Hooks: ``lamina_settings_schema``, ``lamina_configure``, and ``lamina_register_middleware``,
+Hooks: ``lamina_settings_schema`` and ``lamina_register_middleware``,
 which places :class:`CORSMiddleware` in the *transport* phase (priority 10: outside gzip).
 
 :class:`CORSMiddleware` is plain ASGI middleware, usable without Lamina::
@@ -17,7 +17,6 @@ from __future__ import annotations
 from ._middleware import SAFELISTED_HEADERS, CORSMiddleware, InsecureCORSWarning
 from ._plugin import (
     CORSSettings,
-    lamina_configure,
     lamina_register_middleware,
     lamina_settings_schema,
 )
@@ -27,7 +26,6 @@ __all__ = [
     "CORSMiddleware",
     "CORSSettings",
     "InsecureCORSWarning",
-    "lamina_configure",
     "lamina_register_middleware",
     "lamina_settings_schema",
 ]

@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from lamina import Lamina, Middleware, hookimpl
+from lamina import Middleware, hookimpl
 
 from ._middleware import CORSMiddleware, _normalise_origin
 
 __all__ = [
     "CORSSettings",
-    "lamina_configure",
     "lamina_register_middleware",
     "lamina_settings_schema",
 ]
@@ -70,13 +69,7 @@ def lamina_settings_schema() -> type:
 
 
 @hookimpl
-def lamina_configure(app: Lamina, settings: CORSSettings) -> None:
-    app.extensions["cors"] = settings
-
-
-@hookimpl
-def lamina_register_middleware(app: Lamina, register: Any) -> None:
-    settings: CORSSettings = app.extensions["cors"]
+def lamina_register_middleware(settings: CORSSettings, register: Any) -> None:
     register(
         Middleware(CORSMiddleware, phase=PHASE, priority=PRIORITY, **settings.middleware_options())
     )

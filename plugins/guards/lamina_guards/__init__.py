@@ -13,9 +13,9 @@ own and absent from the onion otherwise:
 * ``https_redirect`` (``False``) and ``https_redirect_status`` (307 or 308): ``http`` to
   ``https`` and ``ws`` to ``wss`` (:class:`HTTPSRedirectMiddleware`).
 
-Hooks: ``lamina_settings_schema``, ``lamina_configure``, ``lamina_register_middleware``; all
-guards sit in the *outermost* phase: hygiene (priority 5), trusted host (10), then the
-redirect (20). Every middleware is plain ASGI, usable without Lamina.
+Hooks: ``lamina_settings_schema`` and ``lamina_register_middleware``; all guards sit in
+the *outermost* phase: hygiene (priority 5), trusted host (10), then the redirect (20).
+Every middleware is plain ASGI, usable without Lamina.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from ._httpsredirect import HTTPSRedirectMiddleware
 from ._hygiene import RequestHygieneMiddleware
 from ._plugin import (
     GuardsSettings,
-    lamina_configure,
     lamina_register_middleware,
     lamina_settings_schema,
 )
@@ -35,7 +34,6 @@ __all__ = [
     "HTTPSRedirectMiddleware",
     "RequestHygieneMiddleware",
     "TrustedHostMiddleware",
-    "lamina_configure",
     "lamina_register_middleware",
     "lamina_settings_schema",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from lamina import Lamina, Middleware, hookimpl
+from lamina import Middleware, hookimpl
 
 from ._httpsredirect import HTTPSRedirectMiddleware
 from ._hygiene import DEFAULT_MAX_HEADER_SIZE, RequestHygieneMiddleware
@@ -13,7 +13,6 @@ from ._trustedhost import TrustedHostMiddleware, normalise_pattern
 
 __all__ = [
     "GuardsSettings",
-    "lamina_configure",
     "lamina_register_middleware",
     "lamina_settings_schema",
 ]
@@ -64,13 +63,8 @@ def lamina_settings_schema() -> type:
 
 
 @hookimpl
-def lamina_configure(app: Lamina, settings: GuardsSettings) -> None:
-    app.extensions["guards"] = settings
-
-
-@hookimpl
-def lamina_register_middleware(app: Lamina, register: Any) -> None:
-    s: GuardsSettings = app.extensions["guards"]
+def lamina_register_middleware(settings: GuardsSettings, register: Any) -> None:
+    s = settings
     if s.request_hygiene:
         register(
             Middleware(

@@ -3,7 +3,7 @@
 Settings (section ``[gzip]``, all optional, see :class:`GZipSettings`): ``minimum_size``
 (500), ``level`` (6), ``thread_threshold`` (256 KiB), ``excluded_media_types``.
 
-Hooks: ``lamina_settings_schema``, ``lamina_configure``, and ``lamina_register_middleware``,
+Hooks: ``lamina_settings_schema`` and ``lamina_register_middleware``,
 which places :class:`GZipMiddleware` in the *transport* phase (priority 20: inside CORS).
 
 :class:`GZipMiddleware` is plain ASGI middleware, usable without Lamina::
@@ -17,7 +17,6 @@ from ._accept import accepts_gzip
 from ._middleware import DEFAULT_EXCLUDED_MEDIA_TYPES, GZipMiddleware
 from ._plugin import (
     GZipSettings,
-    lamina_configure,
     lamina_register_middleware,
     lamina_settings_schema,
 )
@@ -27,7 +26,6 @@ __all__ = [
     "GZipMiddleware",
     "GZipSettings",
     "accepts_gzip",
-    "lamina_configure",
     "lamina_register_middleware",
     "lamina_settings_schema",
 ]

@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from lamina import Lamina, Middleware, hookimpl
+from lamina import Middleware, hookimpl
 
 from ._middleware import DEFAULT_EXCLUDED_MEDIA_TYPES, GZipMiddleware
 
 __all__ = [
     "GZipSettings",
-    "lamina_configure",
     "lamina_register_middleware",
     "lamina_settings_schema",
 ]
@@ -51,13 +50,8 @@ def lamina_settings_schema() -> type:
 
 
 @hookimpl
-def lamina_configure(app: Lamina, settings: GZipSettings) -> None:
-    app.extensions["gzip"] = settings
-
-
-@hookimpl
-def lamina_register_middleware(app: Lamina, register: Any) -> None:
-    s: GZipSettings = app.extensions["gzip"]
+def lamina_register_middleware(settings: GZipSettings, register: Any) -> None:
+    s = settings
     register(
         Middleware(
             GZipMiddleware,

@@ -25,7 +25,7 @@ from types import MappingProxyType
 from typing import Any
 
 from lamina import AssemblyError, ConflictError, Lamina
-from lamina.plugin import call_attributed, describe_plugin
+from lamina.plugin import call_hook, describe_plugin
 from lamina_routing import PathParameter, RouteInfo, describe_routes
 
 from ._describe import EndpointDocs, endpoint_docs
@@ -424,9 +424,7 @@ def collect(app: Lamina, settings: OpenAPISettings) -> _Builder:
     """Call ``lamina_openapi_contribute`` on every plugin (at ``lamina_assemble``, where
     plugin-defined hooks run); the document is built from it once the router compiled."""
     builder = _Builder(app, settings)
-    call_attributed(
-        app.pm, HOOK, lambda plugin: {"app": app, "openapi": Contributions(builder, plugin)}
-    )
+    call_hook(app, HOOK, bind=lambda plugin: {"openapi": Contributions(builder, plugin)})
     return builder
 
 

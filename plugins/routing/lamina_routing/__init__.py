@@ -37,7 +37,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import pluggy
-from lamina import AssemblyError, ConflictError, hookimpl
+from lamina import ConflictError, hookimpl
+from lamina.plugin import RouteContribution, call_hook, collect_contributions
 
 from ._converters import (
     BUILTIN_CONVERTERS,
@@ -93,73 +94,38 @@ def lamina_settings_schema() -> type:
     return RoutingSettings
 
 
-@hookimpl
-def lamina_configure(app: Lamina, settings: RoutingSettings | None) -> None:
-    settings = settings or RoutingSettings()
-    if settings.redirect_status not in (301, 302, 303, 307, 308):
-        raise AssemblyError(
-            f"[routing] redirect_status must be 307 or 308 (or 301/302/303), got "
-            f"{settings.redirect_status}"
-        )
-    app.extensions[PLUGIN] = settings
-
-
-def _describer(app: Any) -> Any:
-    info = getattr(app, "_info", None)
-
-    def describe(plugin: str) -> str:
-        if plugin == "app":
-            return "the app"
-        return info(plugin).describe() if info is not None else f"plugin {plugin!r}"
-
-    return describe
-
-
-def collect_converters(app: Lamina) -> dict[str, Converter]:
-    """Converters contributed by plugins through ``lamina_routing_register_converters``."""
-    from lamina.plugin import call_attributed
-
-    found: dict[str, tuple[str, Converter]] = {}
-    describe = _describer(app)
-
-    def kwargs_for(plugin: str) -> dict[str, Any]:
-        def register(name: str, converter: Converter) -> None:
-            if name in BUILTIN_CONVERTERS:
-                raise ConflictError(
-                    f"{describe(plugin)} registers the converter {name!r}, "
-                    "which is built in; pick another name"
-                )
-            if name in found:
-                raise ConflictError(
-                    f"converter {name!r} is registered by {describe(found[name][0])} and by "
-                    f"{describe(plugin)}; disable one of them or rename the converter"
-                )
-            found[name] = (plugin, converter)
-
-        return {"app": app, "register": register}
-
-    if hasattr(app.pm.hook, "lamina_routing_register_converters"):
-        call_attributed(app.pm, "lamina_routing_register_converters", kwargs_for)
-    return {name: conv for name, (_p, conv) in found.items()}
+def _check_converter(value: tuple[str, Converter]) -> None:
+    if value[0] in BUILTIN_CONVERTERS:
+        raise ConflictError(f"{value[0]!r} is built in; pick another name")
 
 
 @hookimpl
-def lamina_make_router(app: Lamina, routes: Sequence[RouteContribution]) -> AppRouter:
-    settings: RoutingSettings = app.extensions.get(PLUGIN) or RoutingSettings()
+def lamina_assemble(app: Lamina) -> None:
+    """Collect the converters plugins contribute (``lamina_routing_register_converters``)."""
+    converters = collect_contributions(
+        app,
+        "lamina_routing_register_converters",
+        what="converter",
+        arity=2,
+        check=_check_converter,
+    )
+    app.extensions[PLUGIN] = {name: converter for (name, converter), _plugin in converters}
+
+
+@hookimpl
+def lamina_make_router(
+    app: Lamina, settings: RoutingSettings, routes: Sequence[RouteContribution]
+) -> AppRouter:
     router = AppRouter()
     router.routes = [c.route for c in routes]
     router.compile(
         [(c.route, c.plugin) for c in routes],  # a Router among them stands for its routes
-        app_converters=collect_converters(app),
-        describe=_describer(app),
+        app_converters=app.extensions[PLUGIN],
+        describe=app.describe_plugin,
         redirect_slashes=settings.redirect_slashes,
         redirect_status=settings.redirect_status,
     )
-    from lamina.plugin import call_attributed
-
-    call_attributed(
-        app.pm, "lamina_routing_router_compiled", lambda _plugin: {"app": app, "router": router}
-    )
+    call_hook(app, "lamina_routing_router_compiled", router=router)
     return router
 
 

@@ -16,7 +16,7 @@ from typing import Any, cast
 
 from lamina import RouteLike
 from lamina.plugin import (
-    MAX_BODY_KEY,
+    SCOPE_MAX_BODY_SIZE,
     ASGIApp,
     MiddlewareEntry,
     Receive,
@@ -214,7 +214,7 @@ class Route(BaseRoute):
 
 def _with_body_limit(app: ASGIApp, limit: int | None) -> ASGIApp:
     def limited(scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
-        scope[MAX_BODY_KEY] = limit
+        scope[SCOPE_MAX_BODY_SIZE] = limit
         return app(scope, receive, send)
 
     return limited

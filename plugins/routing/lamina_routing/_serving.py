@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from lamina import HTTPException, RedirectResponse, Response
-from lamina.plugin import APP_ROOT_KEY, ASGIApp, Receive, Scope, Send, url_from_scope
+from lamina.plugin import SCOPE_APP_ROOT_PATH, ASGIApp, Receive, Scope, Send, url_from_scope
 
 from ._routes import method_order
 from ._trie import Candidate, Leaf, Matcher, Node, generate_matcher, match_nothing
@@ -250,10 +250,10 @@ class Dispatcher:
             root = scope.get("root_path", "")
             scope["root_path"] = root + path[:consumed]
             if leaf.nested:  # still this app: url_for keeps the app's root
-                scope.setdefault(APP_ROOT_KEY, root)
+                scope.setdefault(SCOPE_APP_ROOT_PATH, root)
                 scope[ROUTE_PATH_KEY] = path[consumed:] or "/"
             else:  # another app: its root is where it is mounted (Starlette reads it too)
-                scope.pop(APP_ROOT_KEY, None)
+                scope.pop(SCOPE_APP_ROOT_PATH, None)
                 scope["app_root_path"] = scope["root_path"]
         elif leaf.nested:
             scope[ROUTE_PATH_KEY] = path

@@ -5,7 +5,7 @@ Settings (``[sessions]``, see :class:`SessionSettings`)::
     secret_key   required; a string or a list (first signs, all verify: rotation)
     cookie_name  "session"        max_age    1209600 (14 days; server-enforced)
     path         "/"              domain     none
-    same_site    "lax"            secure     false       http_only   true
+    samesite     "lax"            secure     false       httponly    true
     partitioned  false            store      "cookie" | "memory" | "redis" | "pkg.module:name"
     redis_url    (store "redis")  lifetime   2592000 (30 days, absolute, server-side stores)
     salt         "lamina.sessions"
@@ -33,7 +33,7 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from lamina import Lamina, Middleware, hookimpl
+from lamina import AssemblyError, Lamina, Middleware, hookimpl
 
 from ._middleware import MAX_COOKIE_SIZE, SessionError, SessionMiddleware, SessionTooLarge
 from ._redis_store import RedisStore
@@ -70,9 +70,9 @@ def lamina_settings_schema() -> type:
 
 
 @hookimpl
-def lamina_configure(app: Lamina, settings: SessionSettings) -> None:
-    from lamina import AssemblyError
-
+def lamina_assemble(app: Lamina, settings: SessionSettings) -> None:
+    """The app's one store, shared by the middleware and (when it holds connections) the
+    lifespan."""
     store: SessionStore | None
     if settings.store == "redis":
         url: Any = settings.redis_url
@@ -84,8 +84,7 @@ def lamina_configure(app: Lamina, settings: SessionSettings) -> None:
             store = resolve_store(settings.store)
         except ValueError as exc:
             raise AssemblyError(f"[{PLUGIN}] store: {exc}") from None
-    options: dict[str, Any] = {**settings.middleware_options(), "store": store}
-    app.extensions[PLUGIN] = options
+    app.extensions[PLUGIN] = {"store": store}
 
 
 @hookimpl
@@ -98,9 +97,16 @@ def lamina_lifespan(app: Lamina) -> Callable[[Lamina], AbstractAsyncContextManag
 
 
 @hookimpl
-def lamina_register_middleware(app: Lamina, register: Any) -> None:
-    options = app.extensions[PLUGIN]
-    register(Middleware(SessionMiddleware, phase="session", name="SessionMiddleware", **options))
+def lamina_register_middleware(app: Lamina, settings: SessionSettings, register: Any) -> None:
+    register(
+        Middleware(
+            SessionMiddleware,
+            phase="session",
+            name="SessionMiddleware",
+            store=app.extensions[PLUGIN]["store"],
+            **settings.middleware_options(),
+        )
+    )
 
 
 @hookimpl(optionalhook=True)
@@ -113,7 +119,7 @@ def lamina_openapi_contribute(app: Lamina, openapi: Any) -> None:
         {
             "type": "apiKey",
             "in": "cookie",
-            "name": app.extensions[PLUGIN]["cookie_name"],
+            "name": app.settings_for(PLUGIN).cookie_name,
             "description": "The signed session cookie set by lamina-sessions.",
         },
     )

@@ -62,9 +62,9 @@ class SessionMiddleware:
         max_age: int | None = 14 * 24 * 3600,
         path: str = "/",
         domain: str | None = None,
-        same_site: Literal["lax", "strict", "none"] = "lax",
+        samesite: Literal["lax", "strict", "none"] = "lax",
         secure: bool = False,
-        http_only: bool = True,
+        httponly: bool = True,
         partitioned: bool = False,
         store: str | SessionStore | None = None,
         salt: str = DEFAULT_SALT,
@@ -80,16 +80,16 @@ class SessionMiddleware:
         self.cookie_name = cookie_name
         self.max_age = max_age
         self.max_cookie_size = max_cookie_size
-        check_cookie_settings(cookie_name, path, domain, same_site, secure, partitioned)
+        check_cookie_settings(cookie_name, path, domain, samesite, secure, partitioned)
         attrs = [f"Path={path}"]
         if domain:
             attrs.append(f"Domain={domain}")
         common = []
         if secure:
             common.append("Secure")
-        if http_only:
+        if httponly:
             common.append("HttpOnly")
-        common.append(f"SameSite={same_site.capitalize()}")
+        common.append(f"SameSite={samesite.capitalize()}")
         if partitioned:
             common.append("Partitioned")
         expiry = [f"Max-Age={max_age}"] if max_age is not None else []
@@ -303,16 +303,16 @@ _NAME_FORBIDDEN = set(' \t",;=()<>@:/[]?{}\\')
 
 
 def check_cookie_settings(
-    name: str, path: str, domain: str | None, same_site: str, secure: bool, partitioned: bool
+    name: str, path: str, domain: str | None, samesite: str, secure: bool, partitioned: bool
 ) -> None:
     if not name or any(c in _NAME_FORBIDDEN or not 0x20 < ord(c) < 0x7F for c in name):
         raise ValueError(f"invalid session cookie name {name!r}")
     for label, value in (("path", path), ("domain", domain or "")):
         if any(c in value for c in ";\r\n\x00") or any(not 0x20 <= ord(c) < 0x7F for c in value):
             raise ValueError(f"invalid session cookie {label} {value!r}")
-    if same_site not in ("lax", "strict", "none"):
-        raise ValueError(f"same_site must be 'lax', 'strict' or 'none', not {same_site!r}")
-    if same_site == "none" and not secure:
-        raise ValueError("same_site='none' requires secure=true (browsers reject it otherwise)")
+    if samesite not in ("lax", "strict", "none"):
+        raise ValueError(f"samesite must be 'lax', 'strict' or 'none', not {samesite!r}")
+    if samesite == "none" and not secure:
+        raise ValueError("samesite='none' requires secure=true (browsers reject it otherwise)")
     if partitioned and not secure:
         raise ValueError("partitioned=true requires secure=true (browsers reject it otherwise)")

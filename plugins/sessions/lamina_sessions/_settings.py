@@ -24,11 +24,11 @@ class SessionSettings:
     max_age: int | None = 14 * 24 * 3600
     path: str = "/"
     domain: str | None = None
-    same_site: Literal["lax", "strict", "none"] = "lax"
+    samesite: Literal["lax", "strict", "none"] = "lax"
     #: Send the cookie over HTTPS only. Off by default so ``http://localhost`` works; turn it
     #: on in production.
     secure: bool = False
-    http_only: bool = True
+    httponly: bool = True
     #: CHIPS: a cookie partitioned by top-level site (requires ``secure``).
     partitioned: bool = False
     #: ``"cookie"`` (the data, signed, in the cookie), ``"memory"`` (in this process, only a
@@ -57,7 +57,7 @@ class SessionSettings:
         from ._middleware import check_cookie_settings
 
         check_cookie_settings(
-            self.cookie_name, self.path, self.domain, self.same_site, self.secure, self.partitioned
+            self.cookie_name, self.path, self.domain, self.samesite, self.secure, self.partitioned
         )
 
     def middleware_options(self) -> dict[str, Any]:
@@ -67,9 +67,9 @@ class SessionSettings:
             "max_age": self.max_age,
             "path": self.path,
             "domain": self.domain,
-            "same_site": self.same_site,
+            "samesite": self.samesite,
             "secure": self.secure,
-            "http_only": self.http_only,
+            "httponly": self.httponly,
             "partitioned": self.partitioned,
             "salt": self.salt,
         }

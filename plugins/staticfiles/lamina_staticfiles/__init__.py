@@ -9,9 +9,9 @@ Use it two ways:
 
 * as a plugin configured from settings (it mounts through lamina-routing)::
 
-      app = Lamina(settings={"staticfiles": {"directory": "static", "prefix": "/static"}})
+      app = Lamina(settings={"staticfiles": {"directories": ["static"], "prefix": "/static"}})
 
-Settings (``[staticfiles]``, see :class:`StaticFilesSettings`): ``directory`` (path or list),
+Settings (``[staticfiles]``, see :class:`StaticFilesSettings`): ``directories`` (a list),
 ``packages``, ``prefix="/static"``, ``name="static"``, ``html=false``, ``spa=false``,
 ``follow_symlinks=false``, ``precompressed=true``, ``cache_control=None``.
 
@@ -32,8 +32,8 @@ from ._plugin import (
     StaticFilesSettings,
     lamina_add_hookspecs,
     lamina_assemble,
-    lamina_configure,
     lamina_openapi_contribute,
+    lamina_register_dependencies,
     lamina_register_routes,
     lamina_settings_schema,
 )
@@ -45,8 +45,8 @@ __all__ = [
     "content_type_for",
     "lamina_add_hookspecs",
     "lamina_assemble",
-    "lamina_configure",
     "lamina_openapi_contribute",
+    "lamina_register_dependencies",
     "lamina_register_routes",
     "lamina_settings_schema",
 ]

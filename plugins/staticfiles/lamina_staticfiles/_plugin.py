@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from lamina import AssemblyError, ConflictError, Lamina, hookimpl
-from lamina.plugin import call_attributed
+from lamina import AssemblyError, Lamina, hookimpl
+from lamina.plugin import Contribution, collect_contributions, reject_duplicates
+from lamina_routing import Mount
 
 from ._app import StaticFiles
 
@@ -25,11 +26,11 @@ PLUGIN = "staticfiles"
 
 @dataclass(frozen=True)
 class StaticFilesSettings:
-    """The ``[staticfiles]`` section. Nothing is served from the app unless ``directory``
+    """The ``[staticfiles]`` section. Nothing is served from the app unless ``directories``
     or ``packages`` is set; plugin-contributed directories are served either way."""
 
-    #: A directory, or a list of directories layered in order (the first holding a path wins).
-    directory: str | list[str] | None = None
+    #: Directories layered in order (the first holding a path wins).
+    directories: list[str] = field(default_factory=list)
     #: Packages whose ``static`` folder is served (``"pkg"`` or ``"pkg:folder"``), after
     #: the directories.
     packages: list[str] | None = None
@@ -76,21 +77,11 @@ class StaticDir:
             )
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Mounted:
     prefix: str
     app: StaticFiles
     name: str | None
-    plugin: str
-
-
-def _describe(app: Lamina, plugin: str) -> str:
-    if plugin == "app":
-        return "the app's [staticfiles] settings"
-    for info in app.plugin_infos:
-        if info.name == plugin:
-            return info.describe()
-    return f"plugin {plugin!r}"
 
 
 @hookimpl
@@ -106,105 +97,74 @@ def lamina_settings_schema() -> type:
 
 
 @hookimpl
-def lamina_configure(app: Lamina, settings: StaticFilesSettings) -> None:
-    app.extensions[PLUGIN] = {"settings": settings, "mounts": []}
+def lamina_register_dependencies(settings: StaticFilesSettings, register: Any) -> None:
+    if settings.directories or settings.packages:
+        register("routing", "the [staticfiles] directories are mounted through the router")
 
 
-def _collect(app: Lamina, settings: StaticFilesSettings) -> list[_Mounted]:
-    common: dict[str, Any] = {
+def _check_static_dir(value: object) -> None:
+    if not isinstance(value, StaticDir):
+        raise TypeError("use lamina_staticfiles.StaticDir(prefix, directory=...)")
+
+
+def _own(settings: StaticFilesSettings) -> list[Contribution[_Mounted]]:
+    """The app's own directories (from ``[staticfiles]``), if any, as one mount."""
+    if not (settings.directories or settings.packages):
+        return []
+    try:
+        served = StaticFiles(
+            settings.directories or None,
+            packages=settings.packages,
+            html=settings.html,
+            spa=settings.spa,
+            **_common(settings),
+        )
+    except AssemblyError as exc:
+        raise AssemblyError(f"[{PLUGIN}] {exc}") from None
+    prefix = settings.prefix.rstrip("/")
+    return [Contribution(_Mounted(prefix, served, settings.name), "app")]
+
+
+def _contributed(settings: StaticFilesSettings, item: StaticDir, who: str) -> _Mounted:
+    try:
+        served = StaticFiles(
+            item.directory,
+            html=item.html,
+            packages=[item.package] if item.package else None,
+            **_common(settings),
+        )
+    except AssemblyError as exc:
+        raise AssemblyError(f"{who}: {exc}") from None
+    return _Mounted(item.prefix.rstrip("/"), served, item.name)
+
+
+def _common(settings: StaticFilesSettings) -> dict[str, Any]:
+    return {
         "follow_symlinks": settings.follow_symlinks,
         "precompressed": settings.precompressed,
         "cache_control": settings.cache_control,
     }
-    mounts: list[_Mounted] = []
-    if settings.directory is not None or settings.packages:
-        directory = settings.directory
-        try:
-            served = StaticFiles(
-                directory,
-                packages=settings.packages,
-                html=settings.html,
-                spa=settings.spa,
-                **common,
-            )
-        except AssemblyError as exc:
-            raise AssemblyError(f"[{PLUGIN}] {exc}") from None
-        mounts.append(_Mounted(settings.prefix.rstrip("/"), served, settings.name, "app"))
-
-    contributed: list[tuple[str, Any]] = []
-
-    def kwargs_for(plugin: str) -> dict[str, Any]:
-        def register(item: StaticDir) -> None:
-            contributed.append((plugin, item))
-
-        return {"app": app, "register": register}
-
-    call_attributed(app.pm, "lamina_staticfiles_register_dirs", kwargs_for)
-    for plugin, item in contributed:
-        who = _describe(app, plugin)
-        if not isinstance(item, StaticDir):
-            raise AssemblyError(
-                f"{who} registered {item!r} as a static directory; "
-                "use lamina_staticfiles.StaticDir(prefix, directory=...)"
-            )
-        try:
-            served = StaticFiles(
-                item.directory,
-                html=item.html,
-                packages=[item.package] if item.package else None,
-                **common,
-            )
-        except AssemblyError as exc:
-            raise AssemblyError(f"{who}: {exc}") from None
-        mounts.append(_Mounted(item.prefix.rstrip("/"), served, item.name, plugin))
-
-    seen: dict[str, _Mounted] = {}
-    names: dict[str, _Mounted] = {}
-    for mount in mounts:
-        other = seen.get(mount.prefix)
-        if other is not None:
-            raise ConflictError(
-                f"static prefix {mount.prefix!r}: {_describe(app, mount.plugin)} and "
-                f"{_describe(app, other.plugin)} both serve it; change one prefix"
-            )
-        seen[mount.prefix] = mount
-        if mount.name is not None:
-            named = names.get(mount.name)
-            if named is not None:
-                raise ConflictError(
-                    f"static route name {mount.name!r}: {_describe(app, mount.plugin)} and "
-                    f"{_describe(app, named.plugin)} both use it; change one name"
-                )
-            names[mount.name] = mount
-    return mounts
 
 
 @hookimpl
-def lamina_assemble(app: Lamina) -> None:
-    """Resolve the mounts once (this calls ``lamina_staticfiles_register_dirs``), so the
-    routes and the OpenAPI description read the same list."""
-    state = app.extensions[PLUGIN]
-    state["mounts"] = _collect(app, state["settings"])
+def lamina_assemble(app: Lamina, settings: StaticFilesSettings) -> None:
+    """The app's directories and every contributed one, each built into a StaticFiles app
+    once; two of them on one prefix, or under one route name, is a conflict."""
+    dirs = collect_contributions(
+        app, "lamina_staticfiles_register_dirs", what="static directory", check=_check_static_dir
+    )
+    mounts = _own(settings) + [
+        Contribution(_contributed(settings, d, app.describe_plugin(p)), p) for d, p in dirs
+    ]
+    reject_duplicates(app, mounts, what="static prefix", key=lambda m: m.prefix)
+    named = [m for m in mounts if m.value.name is not None]
+    reject_duplicates(app, named, what="static route name", key=lambda m: m.name)
+    app.extensions[PLUGIN] = [m.value for m in mounts]
 
 
 @hookimpl
 def lamina_register_routes(app: Lamina, register: Callable[[Any], None]) -> None:
-    mounts: list[_Mounted] = app.extensions[PLUGIN]["mounts"]
-    if not mounts:
-        return
-    try:
-        from lamina_routing import Mount
-    except ImportError:
-        routing = False
-    else:
-        routing = app.pm.get_plugin("routing") is not None
-    if not routing:
-        raise AssemblyError(
-            f"plugin {PLUGIN!r} mounts static files with the routing plugin, which is not "
-            "enabled; install and enable lamina-routing, or mount "
-            "lamina_staticfiles.StaticFiles(...) in your own router"
-        )
-    for mount in mounts:
+    for mount in app.extensions[PLUGIN]:
         register(Mount(mount.prefix, mount.app, name=mount.name))
 
 
@@ -212,8 +172,8 @@ def lamina_register_routes(app: Lamina, register: Callable[[Any], None]) -> None
 def lamina_openapi_contribute(app: Lamina, openapi: Any) -> None:
     """The OpenAPI document (lamina-openapi, when installed): one ``GET`` per static mount,
     which the router cannot describe (it sees a mounted app)."""
-    state = app.extensions.get(PLUGIN)
-    for mount in state["mounts"] if state else ():
+    mounts: list[_Mounted] = app.extensions.get(PLUGIN, [])
+    for mount in mounts:
         operation: dict[str, Any] = {
             "summary": f"Static files under {mount.prefix or '/'}",
             "parameters": [

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 import jinja2
 from lamina import HTMLResponse, Request
-from lamina.plugin import RAISE_KEY
+from lamina.plugin import SCOPE_RAISE_SERVER_EXCEPTIONS
 
 from ._errors import TemplateRenderError
 from ._templates import Templates
@@ -45,7 +45,9 @@ def debug_handler(
     """
 
     async def handle(request: Request, exc: BaseException) -> HTMLResponse:
-        if request.scope.get(RAISE_KEY) or not isinstance(exc, TemplateRenderError):
+        if request.scope.get(SCOPE_RAISE_SERVER_EXCEPTIONS) or not isinstance(
+            exc, TemplateRenderError
+        ):
             raise exc
         logger.error(
             "template error in %s %s",

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import jinja2
 from lamina import AssemblyError, Request
-from lamina.plugin import call_attributed, describe_plugin
+from lamina.plugin import call_hook, collect_contributions
 
 from ._errors import TemplateRenderError, locate
 
@@ -132,30 +132,26 @@ class Templates:
         self, app: Lamina
     ) -> tuple[list[tuple[str, TemplateSource]], list[tuple[str, ContextProcessor]]]:
         """What the plugins contribute, attributed; the app's own entries stay first."""
-        sources = list(self._sources)
-        processors = list(self._processors)
-        hook = app.pm.hook
-        if hasattr(hook, "lamina_templates_register_directories"):
-            call_attributed(
-                app.pm,
-                "lamina_templates_register_directories",
-                lambda name: {"app": app, "register": lambda src: sources.append((name, src))},
-            )
-        if hasattr(hook, "lamina_templates_register_context_processors"):
-            call_attributed(
-                app.pm,
-                "lamina_templates_register_context_processors",
-                lambda name: {"app": app, "register": lambda fn: processors.append((name, fn))},
-            )
-        return sources, processors
+        directories = collect_contributions(
+            app, "lamina_templates_register_directories", what="template directory"
+        )
+        processors = collect_contributions(
+            app, "lamina_templates_register_context_processors", what="context processor"
+        )
+        return (
+            self._sources + [(c.plugin, c.value) for c in directories],
+            self._processors + [(c.plugin, c.value) for c in processors],
+        )
 
-    @staticmethod
-    def _loader(origin: str, source: TemplateSource) -> jinja2.BaseLoader:
+    def _describe(self, origin: str) -> str:
+        return self.app.describe_plugin(origin) if self.app is not None else "the app"
+
+    def _loader(self, origin: str, source: TemplateSource) -> jinja2.BaseLoader:
         if isinstance(source, jinja2.BaseLoader):
             return source
         path = Path(source)
         if not path.is_dir():
-            who = "the app" if origin == APP else describe_plugin(origin)
+            who = self._describe(origin)
             raise AssemblyError(
                 f"template directory {str(path)!r} (from {who}) does not exist or is not a "
                 f"directory (working directory: {os.getcwd()}); create it or fix the path"
@@ -186,15 +182,11 @@ class Templates:
         }
         env = jinja2.Environment(**options)
         env.globals["url_for"] = _url_for
-        if app is not None and hasattr(app.pm.hook, "lamina_templates_configure_environment"):
-            call_attributed(
-                app.pm,
-                "lamina_templates_configure_environment",
-                lambda _name: {"app": app, "env": env},
-            )
+        if app is not None:
+            call_hook(app, "lamina_templates_configure_environment", env=env)
         for origin, processor in processors:
             if not callable(processor):
-                who = "the app" if origin == APP else describe_plugin(origin)
+                who = self._describe(origin)
                 raise AssemblyError(f"context processor {processor!r} from {who} is not callable")
         self._sources, self._processors = sources, processors
         ordered = tuple((p, _is_async(p)) for _, p in processors)

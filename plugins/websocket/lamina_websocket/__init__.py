@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from lamina import Lamina, WebSocketException, hookimpl
+from lamina import WebSocketException, hookimpl
 from lamina.plugin import ASGIApp
 
 from ._connection import (
@@ -60,8 +60,6 @@ __all__ = [
     "websocket_session",
 ]
 
-PLUGIN = "websocket"
-
 
 @dataclass(frozen=True)
 class WebSocketSettings:
@@ -80,13 +78,7 @@ def lamina_settings_schema() -> type:
 
 
 @hookimpl
-def lamina_configure(app: Lamina, settings: WebSocketSettings) -> None:
-    app.extensions[PLUGIN] = settings
-
-
-@hookimpl
 def lamina_register_protocols(
-    app: Lamina, register: Callable[[str, Callable[[ASGIApp], ASGIApp]], None]
+    settings: WebSocketSettings, register: Callable[[str, Callable[[ASGIApp], ASGIApp]], None]
 ) -> None:
-    settings: WebSocketSettings = app.extensions[PLUGIN]
     register("websocket", lambda endpoint: WebSocketHandler(endpoint, settings.max_message_size))

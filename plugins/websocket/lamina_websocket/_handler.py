@@ -20,7 +20,7 @@ import contextlib
 import logging
 
 from lamina import HTTPException, PlainTextResponse, WebSocketException
-from lamina.plugin import RAISE_KEY, ASGIApp, Message, Receive, Scope, Send
+from lamina.plugin import SCOPE_RAISE_SERVER_EXCEPTIONS, ASGIApp, Message, Receive, Scope, Send
 
 from ._connection import (
     CLOSE_INTERNAL_ERROR,
@@ -95,7 +95,7 @@ class WebSocketHandler:
                     await _deny(scope, send, 500, "Internal Server Error", None)
                 else:
                     await _close(send, CLOSE_INTERNAL_ERROR, "")
-            if scope.get(RAISE_KEY):
+            if scope.get(SCOPE_RAISE_SERVER_EXCEPTIONS):
                 raise
             return
         if record.tracked and not record.done and not record.client_gone:

@@ -7,7 +7,7 @@ import hmac
 from typing import Any
 
 import pytest
-from auth_harness import auth_app, whoami
+from auth_harness import auth_app, backends_plugin, whoami
 from lamina import AssemblyError, ConflictError, PlainTextResponse, Request
 from lamina.testclient import TestClient
 from lamina_auth import (
@@ -272,7 +272,7 @@ def test_bad_auth_settings() -> None:
     with pytest.raises(SettingsError, match="backends lists a name twice"):
         auth_app(ROUTES, auth={"backends": ["session", "session"]})
     with pytest.raises(AssemblyError, match="on_error 'nowhere:fn' cannot be imported"):
-        auth_app(ROUTES, auth={"on_error": "nowhere:fn"})
+        auth_app(ROUTES, auth={"on_error": "nowhere:fn"}).assemble()
 
 
 def test_unexpected_backend_exception_is_a_plain_500() -> None:
@@ -291,10 +291,22 @@ def test_middleware_order() -> None:
     assert layers.index(("SessionMiddleware", "session")) < layers.index(("AuthMiddleware", "auth"))
 
 
-def test_auth_works_without_sessions() -> None:
+def test_the_session_backend_needs_sessions_and_says_so() -> None:
     from lamina.testing import make_app
 
-    app = make_app("routing", "auth", routes=ROUTES)
+    with pytest.raises(AssemblyError) as info:
+        make_app("routing", "auth", routes=ROUTES).assemble()
+    message = str(info.value)
+    assert "plugin 'auth'" in message and "needs plugin 'sessions' (lamina-sessions" in message
+    assert "request.session" in message and "Lamina(plugins=['sessions'])" in message
+
+
+def test_auth_works_without_sessions_when_no_backend_needs_them() -> None:
+    from lamina.testing import make_app
+
+    settings = {"auth": {"backends": ["basic"]}}
+    basic = backends_plugin({"basic": BasicAuthBackend(USERS)})
+    app = make_app("routing", "auth", basic, routes=ROUTES, settings=settings)
     with TestClient(app) as c:
         assert c.get("/me").json()["authenticated"] is False
         assert c.get("/api").status_code == 401

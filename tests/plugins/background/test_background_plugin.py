@@ -10,10 +10,10 @@ from typing import Any
 import anyio
 import pytest
 from lamina import PlainTextResponse, SettingsError
+from lamina.plugin import SCOPE_SPAWN
 from lamina.testclient import LifespanNotRunWarning, TestClient
 from lamina.testing import make_app, plugin
 from lamina_background import (
-    SPAWN_KEY,
     BackgroundMiddleware,
     BackgroundTask,
     BackgroundTasks,
@@ -26,7 +26,7 @@ def app_with(tasks: dict[str, Any], **settings: Any) -> Any:
     spawned: list[bool] = []
 
     async def router(scope: Any, receive: Any, send: Any) -> None:
-        spawned.append(SPAWN_KEY in scope)
+        spawned.append(SCOPE_SPAWN in scope)
         func = tasks[scope["path"].lstrip("/")]
         await PlainTextResponse("ok", background=BackgroundTask(func))(scope, receive, send)
 
@@ -144,7 +144,7 @@ def test_plain_asgi_middleware_owns_its_runner_through_the_lifespan() -> None:
                 await send({"type": f"lifespan.{kind}.complete"})
                 if kind == "shutdown":
                     return
-        marks.append(SPAWN_KEY in scope)
+        marks.append(SCOPE_SPAWN in scope)
 
         async def later() -> None:
             await anyio.sleep(0.05)
@@ -276,7 +276,7 @@ def test_any_response_type_hands_its_tasks_to_the_runner(tmp_path: Any) -> None:
 
     async def router(scope: Any, receive: Any, send: Any) -> None:
         name = scope["path"].lstrip("/")
-        marked.append(SPAWN_KEY in scope)
+        marked.append(SCOPE_SPAWN in scope)
         tasks = BackgroundTasks()
         tasks.add_task(ran.append, name)
         await makers[name](tasks)(scope, receive, send)

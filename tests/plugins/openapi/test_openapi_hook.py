@@ -313,7 +313,7 @@ def test_staticfiles_describes_its_mounts(tmp_path):
         "routing",
         "staticfiles",
         "openapi",
-        settings={"staticfiles": {"directory": str(tmp_path), "prefix": "/assets"}},
+        settings={"staticfiles": {"directories": [str(tmp_path)], "prefix": "/assets"}},
     )
     doc = openapi_document(app)
     validate(doc)

@@ -132,9 +132,9 @@ def test_custom_cookie_attributes() -> None:
         max_age=60,
         path="/app",
         domain="example.com",
-        same_site="none",
+        samesite="none",
         secure=True,
-        http_only=False,
+        httponly=False,
         partitioned=True,
     )
     with TestClient(app, base_url="https://example.com") as c:
@@ -160,9 +160,9 @@ def test_no_max_age_means_browser_session_cookie() -> None:
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        ({"same_site": "none"}, "same_site='none' requires secure=true"),
+        ({"samesite": "none"}, "samesite='none' requires secure=true"),
         ({"partitioned": True}, "partitioned=true requires secure=true"),
-        ({"same_site": "sideways"}, "same_site: expected Literal"),
+        ({"samesite": "sideways"}, "samesite: expected Literal"),
         ({"cookie_name": "bad name"}, "invalid session cookie name"),
         ({"path": "/a;b"}, "invalid session cookie path"),
         ({"max_age": 0}, "max_age must be positive"),

@@ -37,7 +37,9 @@ ENDPOINTS = {"/set": set_value, "/get": get_value, "/regenerate": regenerate, "/
 
 
 def store_of(app: Any) -> MemoryStore:
-    store = app.extensions["sessions"]["store"]
+    app.assemble()
+    (layer,) = [m for m in app.middleware_layers if m.plugin == "sessions"]
+    store = layer.middleware.options["store"]
     assert isinstance(store, MemoryStore)
     return store
 
@@ -185,4 +187,4 @@ def test_store_from_a_dotted_path() -> None:
 )
 def test_bad_store_setting_refuses_to_start(spec: str, message: str) -> None:
     with pytest.raises(AssemblyError, match=r"\[sessions\] store: .*" + message):
-        session_app(ENDPOINTS, store=spec)
+        session_app(ENDPOINTS, store=spec).assemble()

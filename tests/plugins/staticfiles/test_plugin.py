@@ -38,7 +38,7 @@ def test_settings_mount_and_url_for(static_dir: Path) -> None:
         "routing",
         "staticfiles",
         routes=[Route("/", home)],
-        settings={"staticfiles": {"directory": str(static_dir), "cache_control": "max-age=60"}},
+        settings={"staticfiles": {"directories": [str(static_dir)], "cache_control": "max-age=60"}},
     )
     with TestClient(app) as client:
         r = client.get("/static/css/app.css")
@@ -54,7 +54,7 @@ def test_custom_prefix_and_html(static_dir: Path) -> None:
         "routing",
         "staticfiles",
         settings={
-            "staticfiles": {"directory": [str(static_dir)], "prefix": "/assets/", "html": True}
+            "staticfiles": {"directories": [str(static_dir)], "prefix": "/assets/", "html": True}
         },
     )
     with TestClient(app, follow_redirects=False) as client:
@@ -72,7 +72,7 @@ def test_errors_go_through_the_app_handlers(static_dir: Path) -> None:
         "routing",
         "staticfiles",
         exception_handlers={404: not_found},
-        settings={"staticfiles": {"directory": str(static_dir)}},
+        settings={"staticfiles": {"directories": [str(static_dir)]}},
     )
     with TestClient(app) as client:
         r = client.get("/static/nope.css")
@@ -83,7 +83,9 @@ def test_errors_go_through_the_app_handlers(static_dir: Path) -> None:
 
 def test_missing_directory_fails_at_startup(tmp_path: Path) -> None:
     app = make_app(
-        "routing", "staticfiles", settings={"staticfiles": {"directory": str(tmp_path / "missing")}}
+        "routing",
+        "staticfiles",
+        settings={"staticfiles": {"directories": [str(tmp_path / "missing")]}},
     )
     with pytest.raises(AssemblyError, match=r"\[staticfiles\].*missing.*does not exist"):
         app.assemble()
@@ -100,7 +102,7 @@ def test_nothing_configured_mounts_nothing() -> None:
     app = make_app("routing", "staticfiles")
     with TestClient(app) as client:
         assert client.get("/static/x").status_code == 404
-    assert app.extensions["staticfiles"]["mounts"] == []
+    assert app.extensions["staticfiles"] == []
 
 
 def test_plugins_contribute_directories(static_dir: Path, plugin_assets: Path) -> None:
@@ -111,7 +113,7 @@ def test_plugins_contribute_directories(static_dir: Path, plugin_assets: Path) -
         "routing",
         "staticfiles",
         plugin("widgets", staticfiles_register_dirs=contribute),
-        settings={"staticfiles": {"directory": str(static_dir)}},
+        settings={"staticfiles": {"directories": [str(static_dir)]}},
     )
     with TestClient(app) as client:
         r = client.get("/_widgets/widget.js")
@@ -141,9 +143,9 @@ def test_prefix_conflicts_name_both(static_dir: Path, plugin_assets: Path) -> No
         "routing",
         "staticfiles",
         plugin("widgets", staticfiles_register_dirs=contribute),
-        settings={"staticfiles": {"directory": str(static_dir)}},
+        settings={"staticfiles": {"directories": [str(static_dir)]}},
     )
-    with pytest.raises(ConflictError, match=r"'/static'.*'widgets'.*\[staticfiles\]"):
+    with pytest.raises(ConflictError, match=r"'/static'.*'widgets'.*the app"):
         app.assemble()
 
 
@@ -168,7 +170,7 @@ def test_static_dir_validation(tmp_path: Path) -> None:
 
 
 def test_without_routing_the_error_says_what_to_do(static_dir: Path) -> None:
-    app = make_app("staticfiles", settings={"staticfiles": {"directory": str(static_dir)}})
+    app = make_app("staticfiles", settings={"staticfiles": {"directories": [str(static_dir)]}})
     with pytest.raises(AssemblyError, match="lamina-routing"):
         app.assemble()
 

@@ -24,7 +24,7 @@ def test_no_hook_call_while_serving(tmp_path: Path) -> None:
         ),
     )
     app = make_app(
-        "routing", "staticfiles", contributor, settings={"staticfiles": {"directory": str(own)}}
+        "routing", "staticfiles", contributor, settings={"staticfiles": {"directories": [str(own)]}}
     )
     calls: list[str] = []
     with TestClient(app) as client:

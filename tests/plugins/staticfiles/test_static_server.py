@@ -20,7 +20,7 @@ def test_over_http(tmp_path: Path) -> None:
     (root / "big.bin").write_bytes(blob)
     (root / "app.js").write_text("let x = 1;\n" * 200)
     (root / "app.js.gz").write_bytes(gzip.compress(b"let x = 1;\n" * 200))
-    app = make_app("routing", "staticfiles", settings={"staticfiles": {"directory": str(root)}})
+    app = make_app("routing", "staticfiles", settings={"staticfiles": {"directories": [str(root)]}})
     with serve(app) as base, httpx.Client(base_url=base, timeout=10) as client:
         r = client.get("/static/big.bin")
         assert r.status_code == 200 and r.content == blob

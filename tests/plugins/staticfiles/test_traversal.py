@@ -178,7 +178,7 @@ def test_real_server_battery(tree: Path) -> None:
     app = Lamina(
         autoload=False,
         plugins=["routing", "staticfiles"],
-        settings={"staticfiles": {"directory": str(tree / "site"), "html": True}},
+        settings={"staticfiles": {"directories": [str(tree / "site")], "html": True}},
     )
     with serve(app) as base_url:
         status, data = _raw_get(base_url, b"/static/hello.txt")
