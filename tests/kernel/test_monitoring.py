@@ -135,7 +135,8 @@ def test_no_hook_is_called_while_serving(assembled):
         # the counter does see hook calls, both through pluggy and directly
         app.pm.hook.lamina_make_router(app=app, settings=app.settings_for("routing"), routes=[])
         for impl in app.pm.hook.lamina_lifespan.get_hookimpls():
-            impl.function()
+            if impl.plugin_name == "timing":
+                impl.function()
         assert "lamina_make_router" in counter.calls
         assert "direct:lamina_lifespan" in counter.calls
     finally:
