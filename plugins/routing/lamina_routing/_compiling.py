@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lamina import ConflictError, RouteLike
-from lamina.plugin import ASGIApp, Scope
+from lamina.plugin import ASGIApp, Scope, parse_authority
 
 from ._converters import BUILTIN_CONVERTERS, Converter
 from ._declaring import Contribution, flatten
@@ -312,23 +312,20 @@ def _build_static_cache(target: Dispatcher, leaves: list[Leaf]) -> None:
     target._static = cache
 
 
-def _split_host(value: str) -> str:
-    if value.startswith("["):
-        end = value.find("]")
-        return value[: end + 1].lower() if end != -1 else value.lower()
-    return value.partition(":")[0].lower()
-
-
 def _host_matcher(pattern: PathPattern) -> Callable[[Scope], dict[str, Any] | None]:
     regex = pattern.regex
 
     def match(scope: Scope) -> dict[str, Any] | None:
-        host = ""
+        # Host read by the kernel's one strict parser (the guards and request.url use it
+        # too): "api.example.org:evil" or "api.example.org:" matches no Host route
+        authority = None
         for k, v in scope.get("headers", ()):
             if k == b"host":
-                host = _split_host(v.decode("latin-1"))
+                authority = parse_authority(v)
                 break
-        m = regex.fullmatch(host)
+        if authority is None:
+            return None
+        m = regex.fullmatch(authority.host)
         if m is None:
             return None
         values = pattern.convert_groups(m)

@@ -126,8 +126,23 @@ def reverse(
             host = entry.host.build(path_params)
         except (ValueError, TypeError) as exc:
             raise NoMatchFound(f"route {name!r} (host {entry.host.template}): {exc}") from None
-        return HostURLPath("".join(parts) or "/", entry.protocol, host)
-    return URLPath("".join(parts) or "/", entry.protocol)
+        return HostURLPath(local_path("".join(parts)), entry.protocol, host)
+    return URLPath(local_path("".join(parts)), entry.protocol)
+
+
+def local_path(path: str) -> str:
+    """``path`` as a path that stays on this site.
+
+    A built path starting with ``//`` (``Route("/{p:path}")`` with ``p="/evil.example/a"``)
+    is a network-path reference: a browser given it as a link or ``Location`` goes to
+    ``evil.example``. The second slash is percent-encoded instead (``/%2Fevil.example/a``),
+    which routes back to the same parameter value.
+    """
+    if not path:
+        return "/"
+    if path.startswith("//"):
+        return "/%2F" + path[2:]
+    return path
 
 
 def _delegate(
@@ -146,5 +161,5 @@ def _delegate(
                 ) from None
             rest = {k: v for k, v in path_params.items() if k not in own}
             sub = app.url_path_for(name[len(inner) :], **rest)
-            return URLPath(head + str(sub), getattr(sub, "protocol", "http"))
+            return URLPath(local_path(head + str(sub)), getattr(sub, "protocol", "http"))
     return None

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import Any, Self
 
-from lamina import RouteLike, URLPath
+from lamina import Lamina, RouteLike, URLPath
 from lamina.plugin import Receive, Scope, Send
 
 from ._compiling import Compilation, Enclosing, describe_contributor
@@ -22,6 +22,7 @@ from ._converters import Converter
 from ._declaring import Contribution, RouteDetail, RouteList, flatten, walk
 from ._reversing import HostURLPath, NoMatchFound, reverse
 from ._serving import Dispatcher
+from ._standalone import serve_standalone
 
 __all__ = ["AppRouter", "HostURLPath", "NoMatchFound", "Router"]
 
@@ -100,8 +101,11 @@ class Router(RouteList, Dispatcher):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # ``async def`` so that servers see an ASGI 3 app when a Router is served on its own;
         # inside a Lamina app the kernel calls an AppRouter, whose __call__ is ``_serve``.
+        if isinstance(scope.get("app"), Lamina):  # the kernel's error layer answers errors
+            await self._serve(scope, receive, send)
+            return
         scope.setdefault("app", self)  # request.url_for reverses through scope["app"]
-        await self._serve(scope, receive, send)
+        await serve_standalone(self._serve, scope, receive, send)
 
     def handle(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         """Serve a request on its own, as a route would (unused when flattened in place)."""
