@@ -6,4 +6,5 @@ repository root on ``sys.path``).
 - ``distributions``: install a throw-away plugin distribution (``.dist-info`` + entry points).
 - ``apps``: a tiny exact-path router plugin and a header-adding middleware for kernel tests.
 - ``hookdoc``: renders docs/hooks.md from the hookspec docstrings.
+- ``waiting``: ``wait_until``, the one bounded poll for what no event can signal.
 """

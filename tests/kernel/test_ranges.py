@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import itertools
-import time
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lamina._ranges import (
@@ -68,14 +68,13 @@ def test_bad_syntax_is_ignored() -> None:
         assert parse_range(header, 1000) is None, header
 
 
+@pytest.mark.timeout(10)  # a bound, generous: this is about O(n), not speed
 def test_too_many_ranges_are_ignored_quickly() -> None:
     header = "bytes=" + ",".join(f"{i}-{i}" for i in range(0, 200_000, 2))
-    start = time.perf_counter()
     assert parse_range(header, 10**6) is None
     assert parse_range("bytes=" + "0-0," * 101, 10) is None
     assert parse_range("bytes=" + ",".join(["0-0"] * 100), 10) == [(0, 1)]
     assert parse_range("bytes=" + "," * 10**6, 10) is None
-    assert time.perf_counter() - start < 2.0  # generous: this is about O(n), not speed
 
 
 def test_huge_numbers_do_not_explode() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import logging
-import time
 
 import anyio
 import httpx
@@ -15,6 +14,7 @@ from lamina_background import BackgroundTask, BackgroundTasks
 from lamina_routing import Route
 
 from tests.helpers.servers import serve_uvicorn
+from tests.helpers.waiting import wait_until
 
 ORIGIN = "https://app.example"
 BIG = {"rows": [{"n": i, "text": "lamina " * 4} for i in range(200)]}
@@ -113,7 +113,6 @@ def test_failures_and_shutdown_cancellation_under_uvicorn(
         routes=[Route("/fail", fail), Route("/later", later), Route("/hang", hang)],
         settings={"background": {"grace_period": 0.2}},
     )
-    begin = time.monotonic()
     # Leaving serve_uvicorn runs the lifespan shutdown: grace period, then cancellation.
     with (
         caplog.at_level(logging.WARNING, logger="lamina.background"),
@@ -123,10 +122,7 @@ def test_failures_and_shutdown_cancellation_under_uvicorn(
         assert c.get("/fail").text == "fine"
         assert c.get("/later").text == "later"
         assert c.get("/hang").text == "hang"
-        deadline = time.monotonic() + 5
-        while len(ran) < 3 and time.monotonic() < deadline:
-            time.sleep(0.01)
-    assert time.monotonic() - begin < 8
+        wait_until(lambda: len(ran) >= 3, 5, "the three background tasks")
     assert sorted(ran) == ["after", "before", "later"]
     assert ran.index("before") < ran.index("after")
     assert cancelled == ["endless"]

@@ -88,6 +88,8 @@ class Client:
     first: bool = True
     #: Set to block every body send forever (a client that stopped reading).
     stuck: bool = False
+    #: Set once a send is stuck (``stuck``): what a test awaits instead of sleeping.
+    stuck_in_send: anyio.Event = field(default_factory=anyio.Event)
     on_body: Any = None
 
     async def receive(self) -> dict[str, Any]:
@@ -101,6 +103,7 @@ class Client:
         if self.gone.is_set():
             raise OSError("client disconnected")
         if self.stuck and message["type"] == "http.response.body":
+            self.stuck_in_send.set()
             await anyio.sleep_forever()
         self.sent.append(message)
         if self.on_body is not None and message["type"] == "http.response.body":
