@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -902,6 +903,7 @@ def test_a_spawned_background_task_can_read_the_upload_and_closes_it_after() -> 
 
 def test_uploads_in_a_real_lamina_background_task() -> None:
     seen: dict[str, Any] = {}
+    responded = threading.Event()
 
     async def endpoint(request: Request) -> Response:
         form = await request.form(spool_size=10)
@@ -910,7 +912,8 @@ def test_uploads_in_a_real_lamina_background_task() -> None:
         seen["upload"] = upload
 
         async def process() -> None:
-            await anyio.sleep(0.05)  # the response is long gone by now
+            # the response is gone: the client has it (an event, not a guess at a delay)
+            assert await anyio.to_thread.run_sync(responded.wait, 10)
             seen["data"] = await upload.read()
 
         return Response(b"queued", background=process)
@@ -918,6 +921,7 @@ def test_uploads_in_a_real_lamina_background_task() -> None:
     body, headers = multipart(file_part("f", "f.bin", b"w" * 300))
     with TestClient(_spawn_app(endpoint, "background")) as client:
         assert client.post("/", content=body, headers=headers).content == b"queued"
+        responded.set()
     # leaving the block ran the lifespan shutdown, which drains the background tasks
     assert seen["data"] == b"w" * 300
     assert seen["upload"].file.closed
