@@ -6,7 +6,7 @@ with a 1 MiB header, and HTTP/1.1 requests with no ``Host`` or with two. RFC 911
 Plain ASGI middleware, usable in any ASGI app.
 
 Why a plugin layer and not the kernel: the check has to look at every header of every
-request, which costs about 0.3 µs in CPython (measured in ``bench/kernel_bench.py``), over
+request, which costs 0.2-0.5 µs in CPython (``bench/hostile_bench.py``, in the peer harness), over
 the kernel's per-request budget of 0.2 µs. The guards plugin turns it on by default.
 """
 
