@@ -325,15 +325,15 @@ async def run_case(app: Lamina, scope: dict[str, Any], messages: list[Any]) -> l
     """Drive one ASGI call like a server would; raise what escapes, or Violation for a
     broken answer.
 
-    ``receive`` hands out ``messages``, then, as a server does: while a response is being
-    sent it waits for it to end (the client is reading), and afterwards, or when nothing was
-    sent, it reports the client gone.
+    ``receive`` hands out ``messages``, then, as a server does: while an HTTP response is
+    being sent it waits for it to end (the client is reading), and otherwise reports the
+    client gone.
     """
     queue = list(messages)
     final = _final_message(scope.get("type"))
     sent: list[Any] = []
     finished = anyio.Event()
-    left = False
+    left = streaming = False
 
     async def receive() -> Any:
         nonlocal left
@@ -343,15 +343,18 @@ async def run_case(app: Lamina, scope: dict[str, Any], messages: list[Any]) -> l
             if isinstance(message, dict) and message.get("type") == final["type"]:
                 left = True
             return message
-        if sent and not finished.is_set():
+        if streaming and not finished.is_set():  # the client reads an HTTP response
             await finished.wait()
         left = True
         return dict(final)
 
     async def send(message: Any) -> None:
+        nonlocal streaming
         await anyio.lowlevel.checkpoint()
         sent.append(message)
         mtype = message.get("type", "")
+        if mtype == "http.response.start":
+            streaming = True
         if mtype == "websocket.close" or (
             mtype.endswith("response.body") and not message.get("more_body", False)
         ):
