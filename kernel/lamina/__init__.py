@@ -6,6 +6,7 @@ The public API is what ``__all__`` names; everything else is private.
 from __future__ import annotations
 
 from ._app import KernelSettings, Lamina, RouteContribution
+from ._callnext import CallNext
 from ._datastructures import URL, Address, Headers, MutableHeaders, QueryParams, State, URLPath
 from ._exceptions import (
     AssemblyError,
@@ -43,6 +44,7 @@ __all__ = [
     "URL",
     "Address",
     "AssemblyError",
+    "CallNext",
     "ClientDisconnect",
     "ConflictError",
     "FileResponse",
