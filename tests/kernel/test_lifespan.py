@@ -186,17 +186,19 @@ def test_test_client_raises_the_real_startup_error():
     assert "plugin 'x'" in "".join(caught.value.__notes__)
 
 
+class PoolDown(Exception):
+    pass
+
+
+@asynccontextmanager
+async def pool_down(app=None):
+    raise PoolDown("database unreachable")
+    yield  # pragma: no cover
+
+
 @pytest.mark.anyio
 async def test_startup_failure_is_reported_then_raised_as_the_real_error():
-    class PoolDown(Exception):
-        pass
-
-    @asynccontextmanager
-    async def pool(app):
-        raise PoolDown("database unreachable")
-        yield  # pragma: no cover
-
-    app = make_app(lifespan=pool)
+    app = make_app(lifespan=pool_down)
     sent: list[dict] = []
 
     async def receive():
@@ -220,15 +222,7 @@ async def test_startup_failure_is_reported_then_raised_as_the_real_error():
 def test_asgi_lifespan_manager_sees_the_real_startup_error(backend):
     from asgi_lifespan import LifespanManager
 
-    class PoolDown(Exception):
-        pass
-
-    @asynccontextmanager
-    async def fail(app):
-        raise PoolDown("database unreachable")
-        yield  # pragma: no cover
-
-    app = make_app(plugin("db", lamina_lifespan=lambda: fail))
+    app = make_app(plugin("db", lamina_lifespan=lambda: pool_down))
 
     async def main():
         async with LifespanManager(app):
