@@ -132,7 +132,10 @@ StateT = TypeVar("StateT", bound=State | Mapping[str, Any], default=State)
 
 
 class _RequestState(State):
-    """A request's state: a missing attribute says so plainly when startup never ran."""
+    """A request's state. On a miss (never on the hot path) it looks in the app's own
+    lifespan state, which a request that came through a parent app (a Starlette or FastAPI
+    ``Mount``, whose lifespan ran this app's with ``asgi_lifespan.LifespanManager``) does
+    not carry; and it says so plainly when startup never ran at all."""
 
     __slots__ = ("_app",)
 
@@ -144,21 +147,21 @@ class _RequestState(State):
         try:
             return self._state[name]
         except KeyError:
-            self._not_run(name)
-        raise AttributeError(f"state has no attribute {name!r}")
+            return self._missing(name, AttributeError(f"state has no attribute {name!r}"))
 
     def __getitem__(self, name: str) -> Any:
         try:
             return self._state[name]
-        except KeyError:
-            self._not_run(name)
-            raise
+        except KeyError as exc:
+            return self._missing(name, exc)
 
-    def _not_run(self, name: str) -> None:
+    def _missing(self, name: str, error: Exception) -> Any:
+        own = getattr(getattr(self._app, "state", None), "_state", None)
+        if isinstance(own, dict) and own is not self._state and name in own:
+            return own[name]
         check = getattr(self._app, "lifespan_not_run", None)
-        error = check(name) if check is not None else None
-        if error is not None:
-            raise error
+        not_run = check(name) if check is not None else None
+        raise not_run if not_run is not None else error
 
 
 class HTTPConnection(Mapping[str, Any], Generic[StateT]):

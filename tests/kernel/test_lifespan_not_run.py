@@ -9,6 +9,8 @@ gets :class:`lamina.LifespanNotRun` naming the cause. Routes that need no state 
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -59,3 +61,22 @@ async def test_mounted_under_starlette_without_its_lifespan_the_error_says_so() 
         assert (await client.get("/lam/fine")).text == "fine"
         with pytest.raises(LifespanNotRun, match="did not run"):
             await client.get("/lam/key")
+
+
+@pytest.mark.anyio
+async def test_run_from_the_parents_lifespan_the_state_reaches_mounted_requests() -> None:
+    from asgi_lifespan import LifespanManager
+
+    lamina = app_with_lifespan()
+
+    @asynccontextmanager
+    async def parent_lifespan(app: Any) -> AsyncIterator[dict[str, Any]]:
+        async with LifespanManager(lamina):  # the parent runs the mounted app's lifespan
+            yield {"parent": "own state"}
+
+    parent = Starlette(routes=[StarletteMount("/lam", app=lamina)], lifespan=parent_lifespan)
+    async with LifespanManager(parent) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            assert (await client.get("/lam/key")).text == "the pool"
+            assert (await client.get("/lam/attr")).text == "the pool"
