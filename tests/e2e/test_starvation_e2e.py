@@ -15,7 +15,6 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -23,18 +22,9 @@ import httpx
 import pytest
 
 from tests.helpers.servers import serve_subprocess
+from tests.helpers.waiting import wait_until
 
 HERE = Path(__file__).parent
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll ``condition`` until true; fails only when ``timeout`` runs out (no event exists
-    across the process boundary to await instead)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.02)
 
 
 def cpu_ticks(pid: int) -> int:
@@ -84,11 +74,11 @@ def test_a_never_awaiting_producer_does_not_starve_the_worker(path: str, kind: s
                 assert probe.get("/plain").text == "ok"
                 assert reader.thread.is_alive()  # the stream is still flowing meanwhile
         before = reader.received
-        wait_for(lambda: reader.received > before, 5, "the stream to keep flowing")
+        wait_until(lambda: reader.received > before, 5, "the stream to keep flowing")
         reader.leave()
 
         with httpx.Client(base_url=url, timeout=2) as client:
-            wait_for(lambda: client.get("/closed").json()[kind] == 1, 5, "the producer closed")
+            wait_until(lambda: client.get("/closed").json()[kind] == 1, 5, "the producer closed")
 
         # idle: its CPU time stops growing (a spinning worker adds ticks every poll)
         last = [cpu_ticks(process.pid)]
@@ -99,7 +89,7 @@ def test_a_never_awaiting_producer_does_not_starve_the_worker(path: str, kind: s
             still, last[0] = now == last[0], now
             return still
 
-        wait_for(settled, 10, "the worker to go idle")
+        wait_until(settled, 10, "the worker to go idle")
 
         process.send_signal(signal.SIGTERM)
         try:
