@@ -76,8 +76,12 @@ def test_with_lifespan_the_response_does_not_wait_for_the_task() -> None:
 
 def test_shutdown_waits_for_outstanding_tasks_within_the_grace_period() -> None:
     finished: list[str] = []
+    checked = threading.Event()
 
     async def short() -> None:
+        # runs on only once the test has looked (an event, not a race against 0.1 s),
+        # then is still busy when the shutdown starts
+        await anyio.to_thread.run_sync(checked.wait, 10)
         await anyio.sleep(0.1)
         finished.append("short")
 
@@ -85,6 +89,7 @@ def test_shutdown_waits_for_outstanding_tasks_within_the_grace_period() -> None:
     with TestClient(app) as c:
         c.get("/short")
         assert finished == []
+        checked.set()
     assert finished == ["short"]  # exiting the client ran the shutdown, which waited
 
 
@@ -131,7 +136,7 @@ def test_without_lifespan_tasks_run_inline() -> None:
 
 
 def test_plain_asgi_middleware_owns_its_runner_through_the_lifespan() -> None:
-    finished = threading.Event()
+    finished, checked = threading.Event(), threading.Event()
     marks: list[bool] = []
 
     async def inner(scope: Any, receive: Any, send: Any) -> None:
@@ -145,6 +150,7 @@ def test_plain_asgi_middleware_owns_its_runner_through_the_lifespan() -> None:
         marks.append(SCOPE_SPAWN in scope)
 
         async def later() -> None:
+            await anyio.to_thread.run_sync(checked.wait, 10)  # until the test has looked
             await anyio.sleep(0.05)
             finished.set()
 
@@ -154,6 +160,7 @@ def test_plain_asgi_middleware_owns_its_runner_through_the_lifespan() -> None:
     with TestClient(mw) as c:
         c.get("/")
         assert not finished.is_set()
+        checked.set()
     assert finished.is_set()  # drained before the inner app heard of the shutdown
     assert marks == [True]
     # After shutdown the runner no longer takes work: inline again.
