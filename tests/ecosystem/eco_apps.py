@@ -1,0 +1,128 @@
+"""The one app the ecosystem suite serves, and the places a user puts a foreign middleware.
+
+Routes (each a template a tracer or a metric should report, never the raw path):
+
+* ``GET /users/{id}`` answers JSON; ``GET /users/{id}/boom`` raises ``RuntimeError``;
+* ``GET /events/{topic}`` streams ``?n=`` events (3 by default); with ``?hold=1`` it sends one
+  event and then waits until :data:`RELEASE` is set, so a test can look at the world while
+  the stream is open;
+* ``WS /ws/{room}`` echoes one text message prefixed with the room;
+* ``GET /api/items/{item:int}``, a route under a ``Mount`` of routes.
+
+:func:`placed` builds that app with a foreign middleware in one of :data:`PLACEMENTS` and
+returns the path prefix the requests take (``/m`` for the mount placement).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+import anyio
+from lamina import JSONResponse, Lamina, Middleware, Request
+from lamina_routing import Mount, Route
+from lamina_sse import EventSourceResponse, ServerSentEvent
+from lamina_websocket import WebSocket, WebSocketRoute
+
+__all__ = ["PLACEMENTS", "RELEASE", "TEMPLATES", "make_routes", "placed", "wait_for"]
+
+#: wrapped around the app, the two ends of the onion, on each route, on a mount.
+PLACEMENTS = ("wrapped", "outermost", "innermost", "route", "mount")
+
+#: Set by a test to let every held stream (``?hold=1``) finish.
+RELEASE = threading.Event()
+
+TEMPLATES = {
+    "user": "/users/{id}",
+    "boom": "/users/{id}/boom",
+    "events": "/events/{topic}",
+    "ws": "/ws/{room}",
+    "item": "/api/items/{item:int}",
+}
+
+
+async def user(request: Request) -> JSONResponse:
+    return JSONResponse({"id": request.path_params["id"]})
+
+
+async def boom(request: Request) -> JSONResponse:
+    raise RuntimeError(f"boom for user {request.path_params['id']}")
+
+
+async def item(request: Request) -> JSONResponse:
+    return JSONResponse({"item": request.path_params["item"]})
+
+
+async def events(request: Request) -> EventSourceResponse:
+    count = int(request.query_params.get("n", "3"))
+    hold = request.query_params.get("hold") == "1"
+
+    async def stream() -> AsyncIterator[ServerSentEvent]:
+        yield ServerSentEvent(request.path_params["topic"], id=0)
+        if hold:  # until the test (another thread) sets RELEASE, or shutdown cancels us
+            await anyio.to_thread.run_sync(RELEASE.wait, abandon_on_cancel=True)
+        for n in range(1, count):
+            yield ServerSentEvent(f"{request.path_params['topic']} {n}", id=n)
+
+    return EventSourceResponse(stream())
+
+
+async def echo(websocket: WebSocket) -> None:
+    await websocket.accept()
+    text = await websocket.receive_text()
+    await websocket.send_text(f"{websocket.path_params['room']}: {text}")
+    await websocket.close()
+
+
+def make_routes(middleware: Sequence[Middleware] = ()) -> list[Any]:
+    """The suite's routes; ``middleware`` goes on each route (the "route" placement)."""
+    mw = list(middleware)
+    return [
+        Route(TEMPLATES["user"], user, name="user", middleware=mw),
+        Route(TEMPLATES["boom"], boom, name="boom", middleware=mw),
+        Route(TEMPLATES["events"], events, name="events", middleware=mw),
+        WebSocketRoute(TEMPLATES["ws"], echo, name="ws", middleware=mw),
+        Mount("/api", routes=[Route("/items/{item:int}", item, name="item", middleware=mw)]),
+    ]
+
+
+PLUGINS = ("routing", "websocket", "sse")
+
+
+def placed(
+    factory: Callable[..., Any], where: str, **options: Any
+) -> tuple[Any, Lamina, str]:
+    """``(asgi_app, lamina_app, prefix)``: the suite's app with ``factory(app, **options)``
+    placed ``where``; requests go to ``prefix + path``."""
+    from lamina.testing import make_app
+
+    if where == "wrapped":
+        app = make_app(*PLUGINS, routes=make_routes())
+        return factory(app, **options), app, ""
+    if where in ("outermost", "innermost"):
+        layer = Middleware(factory, phase=where, **options)
+        app = make_app(*PLUGINS, routes=make_routes(), middleware=[layer])
+        return app, app, ""
+    if where == "route":
+        app = make_app(*PLUGINS, routes=make_routes([Middleware(factory, **options)]))
+        return app, app, ""
+    if where == "mount":
+        mount = Mount("/m", routes=make_routes(), middleware=[Middleware(factory, **options)])
+        app = make_app(*PLUGINS, routes=[mount])
+        return app, app, "/m"
+    raise ValueError(f"unknown placement {where!r}")
+
+
+def wait_for(condition: Callable[[], Any], what: str, timeout: float = 10.0) -> Any:
+    """Poll ``condition`` until it is truthy; fail only on timeout (no timing asserted)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.005)
