@@ -105,4 +105,3 @@ def release() -> Iterator[Callable[[], None]]:
     RELEASE.clear()
     yield RELEASE.set
     RELEASE.set()  # nothing stays held after a failing test
-

@@ -90,9 +90,7 @@ def make_routes(middleware: Sequence[Middleware] = ()) -> list[Any]:
 PLUGINS = ("routing", "websocket", "sse")
 
 
-def placed(
-    factory: Callable[..., Any], where: str, **options: Any
-) -> tuple[Any, Lamina, str]:
+def placed(factory: Callable[..., Any], where: str, **options: Any) -> tuple[Any, Lamina, str]:
     """``(asgi_app, lamina_app, prefix)``: the suite's app with ``factory(app, **options)``
     placed ``where``; requests go to ``prefix + path``."""
     from lamina.testing import make_app

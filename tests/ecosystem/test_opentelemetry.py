@@ -21,7 +21,7 @@ def instrumented(where: str, otel: Any) -> tuple[Any, str]:
     """The app with OpenTelemetry placed ``where``, span names from ``span_details``."""
     if where == "wrapped":
         # Outside the app, the helper is bound to it (the scope has no "app" yet).
-        asgi, lamina, prefix = placed(lambda app, **kw: app, "wrapped")
+        _asgi, lamina, prefix = placed(lambda app, **kw: app, "wrapped")
         return OpenTelemetryMiddleware(
             lamina, default_span_details=span_details(lamina), **otel.options
         ), prefix
@@ -112,7 +112,7 @@ def test_duration_metric_carries_the_template(otel: Any, live: Any) -> None:
 def test_without_the_helper_the_route_still_reaches_the_span(otel: Any, live: Any) -> None:
     """OpenTelemetry's own default names the span before routing (raw path), but the route
     the router put on the scope reaches the metric's ``http.target`` (as FastAPI's does)."""
-    app, lamina, _prefix = placed(lambda a, **kw: a, "wrapped")
+    _app, lamina, _prefix = placed(lambda a, **kw: a, "wrapped")
     base = live(OpenTelemetryMiddleware(lamina, **otel.options))
     assert httpx.get(f"{base}/users/5").status_code == 200
     spans = wait_for(otel.server_spans, "the span")

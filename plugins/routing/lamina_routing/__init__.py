@@ -28,6 +28,11 @@ Everything the plugin offers is named here:
 * Hooks for other plugins (:mod:`lamina_routing.hookspecs`):
   ``lamina_routing_register_converters`` and ``lamina_routing_router_compiled`` (read the
   compiled route table once, at assembly).
+* After matching, ``scope["route"]`` is a :class:`MatchedRoute` (``.path`` the template
+  from the app's root, mount prefixes included; ``.name``; ``.endpoint``) and
+  ``scope["endpoint"]`` the endpoint, on the scope outer middleware holds (a mount's own
+  middleware sees a :class:`MatchedMount`). :func:`find_route` looks a request's route up
+  without serving it; :func:`span_details` names OpenTelemetry spans by template.
 * CLI: ``lamina routes MODULE:APP [--json]``.
 """
 
@@ -51,9 +56,11 @@ from ._converters import (
 )
 from ._endpoints import HTTPEndpoint
 from ._introspect import PathParameter, RouteInfo, describe_routes
+from ._matched import MatchedMount, MatchedRoute
 from ._router import AppRouter, HostURLPath, NoMatchFound, Router
 from ._routes import BaseRoute, Host, Mount, Route
 from ._settings import RoutingSettings
+from ._tracing import find_route, span_details
 
 if TYPE_CHECKING:
     from lamina import Lamina, RouteContribution
@@ -66,6 +73,8 @@ __all__ = [
     "Host",
     "HostURLPath",
     "IntConverter",
+    "MatchedMount",
+    "MatchedRoute",
     "Mount",
     "NoMatchFound",
     "PathConverter",
@@ -77,6 +86,8 @@ __all__ = [
     "StringConverter",
     "UUIDConverter",
     "describe_routes",
+    "find_route",
+    "span_details",
 ]
 
 PLUGIN = "routing"

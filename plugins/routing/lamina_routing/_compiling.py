@@ -25,6 +25,7 @@ from lamina.plugin import ASGIApp, Scope, parse_authority
 
 from ._converters import BUILTIN_CONVERTERS, Converter
 from ._declaring import Contribution, flatten
+from ._matched import MatchedMount, MatchedRoute, strip_converters, tagged
 from ._paths import PathPattern, compile_host, compile_path
 from ._reversing import MOUNT_TAIL, Delegate, ReverseEntry
 from ._routes import Host, Mount, wrap_middleware
@@ -100,12 +101,14 @@ class Compilation:
             except ValueError as exc:
                 raise ValueError(f"{who}: {exc}") from None
             leaf = Leaf(index, route, contributor, pattern, "route")
+            matched = leaf.matched = _matched(MatchedRoute, route, pattern, where, protocol)
+            top = not target._nested
             if protocol == "http":
                 apps = getattr(route, "method_apps", None)
                 if apps is None:
-                    leaf.any = getattr(route, "app", None) or route.handle
+                    leaf.any = tagged(getattr(route, "app", None) or route.handle, matched, top)
                 else:
-                    leaf.handlers = dict(apps)
+                    leaf.handlers = {m: tagged(a, matched, top) for m, a in apps.items()}
                 methods = getattr(route, "methods", None)
                 self._claim(
                     "http",
@@ -119,7 +122,7 @@ class Compilation:
                 if pattern.is_static and pattern.tail_at is None:
                     static_leaves.append(leaf)
             else:
-                leaf.any = route.handle
+                leaf.any = tagged(route.handle, matched, top)
                 self._claim("websocket", where.shape + pattern.shape, ["*"], route, contributor)
                 insert(target._ws.root, pattern, leaf, prefix=False)
             self._name(where, route, contributor, (*where.prefix, pattern), protocol)
@@ -227,7 +230,8 @@ class Compilation:
                 ((mount.converters,) if mount.converters else ()) + where.converters,
                 where.host,
             )
-            target_app: ASGIApp = self._child(list(mount.routes), contributor, inner)._mounted
+            leaf.child = self._child(list(mount.routes), contributor, inner)
+            target_app: ASGIApp = leaf.child._mounted
         else:
             assert mount.app is not None  # a Mount holds an app or routes (checked when made)
             target_app = mount.app
@@ -235,7 +239,10 @@ class Compilation:
                 self._name(where, mount, contributor, (*patterns, MOUNT_TAIL), "http")
                 self.delegates.append((inner_names, patterns, mount.app))
         leaf.nested = mount.routes is not None
-        leaf.any = wrap_middleware(target_app, mount.middleware)
+        leaf.matched = _matched(MatchedMount, mount, pattern, where, "*")
+        leaf.any = tagged(
+            wrap_middleware(target_app, mount.middleware), leaf.matched, not target._nested
+        )
         insert(target._http.root, pattern, leaf, prefix=True)
         insert(target._ws.root, pattern, leaf, prefix=True)
 
@@ -257,7 +264,8 @@ class Compilation:
                 ((host.converters,) if host.converters else ()) + where.converters,
                 hp,
             )
-            target_app: ASGIApp = self._child(list(host.routes), contributor, inner)._mounted
+            leaf.child = self._child(list(host.routes), contributor, inner)
+            target_app: ASGIApp = leaf.child._mounted
         else:
             assert host.app is not None  # a Host holds an app or routes (checked when made)
             target_app = host.app
@@ -268,6 +276,21 @@ class Compilation:
         for table in (target._http, target._ws):
             table.hosts.append(leaf)
             table.has_hosts = True
+
+
+def _matched(
+    kind: type[MatchedRoute], route: Any, pattern: PathPattern, where: Enclosing, protocol: str
+) -> MatchedRoute:
+    """The ``scope["route"]`` of ``route``: its template from the app's root."""
+    own = getattr(route, "name", None) or getattr(route, "default_name", None)
+    return kind(
+        "".join(p.template for p in where.prefix) + pattern.template,
+        strip_converters(pattern.template),
+        where.names + own if own else None,
+        getattr(route, "app", None) if kind is MatchedMount else route.endpoint,
+        route,
+        protocol,
+    )
 
 
 def _explicit_head_wins(http_leaves: list[tuple[Leaf, str]]) -> None:

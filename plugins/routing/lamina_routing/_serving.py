@@ -19,7 +19,7 @@ from collections.abc import Awaitable
 from typing import Any
 from urllib.parse import quote, unquote
 
-from lamina import HTTPException, RedirectResponse, Response
+from lamina import HTTPException, Lamina, RedirectResponse, Response
 from lamina.plugin import SCOPE_APP_ROOT_PATH, ASGIApp, Receive, Scope, Send, url_from_scope
 
 from ._routes import method_order
@@ -163,6 +163,52 @@ class Dispatcher:
         if scope["type"] == "websocket":
             return self._websocket(scope, receive, send, path)
         raise RuntimeError(f"the router cannot serve ASGI scope type {scope['type']!r}")
+
+    def find_route(self, scope: Scope) -> Any:
+        """The ``MatchedRoute`` a request would reach, without serving it (``None``: no route).
+
+        For what must name a request before it runs (a tracer's span name). Walks mounts
+        compiled into this router, and into a Lamina app mounted as an app.
+        """
+        if not self._compiled:
+            self.compile()
+        path = scope.get("path", "/")
+        root = scope.get(SCOPE_APP_ROOT_PATH, scope.get("root_path"))
+        if root and path.startswith(root):
+            path = path[len(root) :] or "/"
+        return self._find(scope, path)
+
+    def _find(self, scope: Scope, path: str) -> Any:
+        kind = scope.get("type")
+        if kind == "http":
+            table, method = self._http, scope.get("method")
+        elif kind == "websocket":
+            table, method = self._ws, None
+        else:
+            return None
+        out = table.candidates(path, scope)
+        picked = pick(out, method) if out else None
+        if picked is None:
+            return None
+        leaf, _params, i = picked[0]
+        if leaf.kind == "route":
+            return leaf.matched
+        rest = path
+        if leaf.kind == "mount":
+            consumed = sum(len(s) + 1 for s in path[1:].split("/")[:i])
+            rest = path[consumed:] or "/"
+        if leaf.child is not None:
+            return leaf.child._find(scope, rest)
+        sub = getattr(leaf.route, "app", None)
+        if isinstance(sub, Lamina):
+            sub.assemble()  # idempotent; a mounted app otherwise assembles on its first call
+        inner = getattr(sub, "router", None)
+        if isinstance(inner, Dispatcher) and leaf.matched is not None:
+            if not inner._compiled:
+                inner.compile()
+            found = inner._find(scope, rest)
+            return found.under(leaf.matched) if found is not None else leaf.matched
+        return leaf.matched
 
     def _http_path(self, scope: Scope, receive: Receive, send: Send, path: str) -> Awaitable[None]:
         """An HTTP request for ``path`` (relative to this dispatcher's routes)."""

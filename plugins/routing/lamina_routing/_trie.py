@@ -59,11 +59,13 @@ class Leaf:
 
     __slots__ = (
         "any",
+        "child",
         "contributor",
         "handlers",
         "host",
         "index",
         "kind",
+        "matched",
         "names",
         "nested",
         "pattern",
@@ -91,6 +93,10 @@ class Leaf:
         self.host: Callable[[Scope], dict[str, Any] | None] = _no_host
         #: True when ``any`` is a compiled child router (it reads the remaining path).
         self.nested = False
+        #: That child router (a ``Dispatcher``), for looking a route up without serving it.
+        self.child: Any = None
+        #: What the router puts on ``scope["route"]`` (a ``MatchedRoute``).
+        self.matched: Any = None
 
 
 def _no_host(scope: Scope) -> None:
