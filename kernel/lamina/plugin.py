@@ -70,6 +70,7 @@ from ._requests import MAX_BODY_KEY as SCOPE_MAX_BODY_SIZE
 from ._requests import parse_cookie_header
 from ._responses import SPAWN_KEY as SCOPE_SPAWN
 from ._responses import Background, run_background
+from ._shutdown import ShutdownRegistry
 from .cli import Command, load_app
 from .types import ASGIApp, Message, Receive, RouteLike, Scope, Send
 
@@ -97,6 +98,7 @@ __all__ = [
     "RouteLike",
     "Scope",
     "Send",
+    "ShutdownRegistry",
     "as_middleware",
     "call_hook",
     "collect_contributions",

@@ -6,7 +6,7 @@ Routes (each a template a tracer or a metric should report, never the raw path):
 * ``GET /events/{topic}`` streams ``?n=`` events (3 by default); with ``?hold=1`` it sends one
   event and then waits until :data:`RELEASE` is set, so a test can look at the world while
   the stream is open;
-* ``WS /ws/{room}`` echoes one text message prefixed with the room;
+* ``WS /ws/{room}`` echoes text messages prefixed with the room until the client leaves;
 * ``GET /api/items/{item:int}``, a route under a ``Mount`` of routes.
 
 :func:`placed` builds that app with a foreign middleware in one of :data:`PLACEMENTS` and
@@ -15,11 +15,14 @@ returns the path prefix the requests take (``/m`` for the mount placement).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import anyio
+import anyio.from_thread
+import anyio.lowlevel
 from lamina import JSONResponse, Lamina, Middleware, Request
 from lamina_routing import Mount, Route
 from lamina_sse import EventSourceResponse, ServerSentEvent
@@ -30,8 +33,40 @@ __all__ = ["PLACEMENTS", "RELEASE", "TEMPLATES", "make_routes", "placed", "wait_
 #: wrapped around the app, the two ends of the onion, on each route, on a mount.
 PLACEMENTS = ("wrapped", "outermost", "innermost", "route", "mount")
 
+
+class Release:
+    """Lets held streams go: each waits on an event of its own loop, which the test's
+    thread sets through the loop's token (no polling, no thread left blocked)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._released = False
+        self._waiters: list[tuple[Any, anyio.Event]] = []
+
+    async def wait(self) -> None:
+        event = anyio.Event()
+        with self._lock:
+            if self._released:
+                return
+            self._waiters.append((anyio.lowlevel.current_token(), event))
+        await event.wait()
+
+    def set(self) -> None:
+        with self._lock:
+            self._released = True
+            waiters, self._waiters = self._waiters, []
+        for token, event in waiters:
+            with contextlib.suppress(Exception):  # that server's loop may be gone
+                anyio.from_thread.run_sync(event.set, token=token)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._released = False
+            self._waiters.clear()
+
+
 #: Set by a test to let every held stream (``?hold=1``) finish.
-RELEASE = threading.Event()
+RELEASE = Release()
 
 TEMPLATES = {
     "user": "/users/{id}",
@@ -61,7 +96,7 @@ async def events(request: Request) -> EventSourceResponse:
     async def stream() -> AsyncIterator[ServerSentEvent]:
         yield ServerSentEvent(request.path_params["topic"], id=0)
         if hold:  # until the test (another thread) sets RELEASE, or shutdown cancels us
-            await anyio.to_thread.run_sync(RELEASE.wait, abandon_on_cancel=True)
+            await RELEASE.wait()
         for n in range(1, count):
             yield ServerSentEvent(f"{request.path_params['topic']} {n}", id=n)
 
@@ -69,10 +104,10 @@ async def events(request: Request) -> EventSourceResponse:
 
 
 async def echo(websocket: WebSocket) -> None:
+    """Echo each text message, prefixed with the room, until the client leaves."""
     await websocket.accept()
-    text = await websocket.receive_text()
-    await websocket.send_text(f"{websocket.path_params['room']}: {text}")
-    await websocket.close()
+    async for text in websocket.iter_text():
+        await websocket.send_text(f"{websocket.path_params['room']}: {text}")
 
 
 def make_routes(middleware: Sequence[Middleware] = ()) -> list[Any]:

@@ -311,24 +311,43 @@ def serve(
 def serve_subprocess(
     target: str,
     *,
-    server: Server = "uvicorn",
+    server: Server | Literal["granian"] = "uvicorn",
     loop: Loop = "asyncio",
     cwd: str | None = None,
     env: dict[str, str] | None = None,
     timeout: float = 20.0,
+    args: tuple[str, ...] = (),
+    new_session: bool = False,
 ) -> Iterator[tuple[str, Any]]:
     """Serve ``MODULE:APP`` in a child process; yield ``(base_url, popen)``.
 
     For what a thread cannot give: the server's own memory (``popen.pid``), signals, a
     crash that must not take the test process down. Readiness is a TCP connect; the process
-    is terminated (then killed) on exit.
+    is terminated (then killed) on exit. ``args`` go to the server's command line (say
+    ``("--workers", "2")``); ``new_session`` puts the server and its workers in a process
+    group of their own, so a test can signal the group as a terminal's Ctrl+C does.
     """
     import subprocess
     import sys
     import time
 
     port = free_port()
-    if server == "uvicorn":
+    if server == "granian":
+        cmd = [
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            "asgi",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            target,
+        ]
+    elif server == "uvicorn":
         if loop != "asyncio":
             raise ValueError("uvicorn runs on asyncio only; use server='hypercorn' for trio")
         cmd = [
@@ -357,11 +376,12 @@ def serve_subprocess(
             "WARNING",
         ]
     process = subprocess.Popen(
-        cmd,
+        [*cmd, *args],
         cwd=cwd,
         env={**os.environ, **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        start_new_session=new_session,
     )
     try:
         deadline = time.monotonic() + timeout

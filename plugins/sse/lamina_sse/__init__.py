@@ -15,8 +15,9 @@ Return an :class:`EventSourceResponse` from any endpoint::
         return EventSourceResponse(events())
 
 The plugin contributes no routes or middleware. It supplies the defaults below and one
-lifespan context that ends every open stream when the server shuts down (see
-:mod:`lamina_sse._shutdown` for why that cannot wait for the lifespan shutdown itself).
+lifespan context that ends every open stream when the server starts shutting down, whichever
+process the signal reaches (see :class:`lamina.plugin.ShutdownRegistry` for why that cannot
+wait for the lifespan shutdown itself).
 
 Settings (section ``[sse]``, :class:`SSESettings`):
 
@@ -26,8 +27,9 @@ Settings (section ``[sse]``, :class:`SSESettings`):
 ``send_timeout`` (float | None, 30.0)
     Seconds one write may block (a client that stopped reading) before the client is dropped.
 ``close_on_signal`` (bool, True)
-    Chain in front of the server's SIGINT/SIGTERM handlers (main thread only) so that open
-    streams end as soon as shutdown starts.
+    End open streams as soon as the server starts shutting down: chain in front of the
+    server's SIGINT/SIGTERM handlers (main thread only), and in a hypercorn worker process
+    watch the event its parent sets.
 """
 
 from __future__ import annotations
@@ -38,10 +40,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from lamina import Lamina, hookimpl
+from lamina.plugin import ShutdownRegistry
 
 from ._event import ServerSentEvent, encode_event
 from ._response import EXTENSION_KEY, EventSourceResponse, SSEConfig, last_event_id
-from ._shutdown import StreamRegistry
+
+#: The registry of open streams (the kernel's :class:`lamina.plugin.ShutdownRegistry`).
+StreamRegistry = ShutdownRegistry
 
 __all__ = [
     "EventSourceResponse",
@@ -99,7 +104,7 @@ def lamina_configure(app: Lamina, settings: SSESettings) -> None:
         heartbeat_interval=settings.heartbeat_interval,
         send_timeout=settings.send_timeout,
         close_on_signal=settings.close_on_signal,
-        registry=StreamRegistry(),
+        registry=ShutdownRegistry(),
     )
 
 

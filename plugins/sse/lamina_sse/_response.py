@@ -17,10 +17,9 @@ from typing import Any
 
 import anyio
 from lamina import HTTPConnection, StreamingResponse
-from lamina.plugin import Receive, Scope, Send, run_background
+from lamina.plugin import Receive, Scope, Send, ShutdownRegistry, run_background
 
 from ._event import encode_event
-from ._shutdown import StreamRegistry
 
 __all__ = ["EventSourceResponse", "SSEConfig", "last_event_id"]
 
@@ -56,7 +55,7 @@ class SSEConfig:
     heartbeat_interval: float = 15.0
     send_timeout: float | None = 30.0
     close_on_signal: bool = True
-    registry: StreamRegistry = field(default_factory=StreamRegistry)
+    registry: ShutdownRegistry = field(default_factory=ShutdownRegistry)
 
 
 #: Used when the response runs outside an app that loaded the plugin (plain ASGI use).
@@ -201,16 +200,18 @@ class EventSourceResponse(StreamingResponse):
         else:
             source = self._sync_source = _SyncSource(content)
         registry = config.registry
-        with anyio.CancelScope() as stop:
-            registry.add(stop)
-            try:
-                await stream.run(stop, source, self._close_iterator)
-            finally:
-                registry.discard(stop)
-                await self._close_iterator()
-        if stream.ended_by_server:
-            # Finished or shutting down: end the body cleanly so the browser reconnects later.
-            await stream.finish()
+        try:
+            with anyio.CancelScope() as stop:
+                registry.add(stop)
+                try:
+                    await stream.run(stop, source, self._close_iterator)
+                finally:
+                    await self._close_iterator()
+            if stream.ended_by_server:
+                # Finished or shutting down: end the body cleanly so the browser reconnects.
+                await stream.finish()
+        finally:
+            registry.discard(stop)  # after the last chunk: a shutdown waits for it
         if self.background is not None and not stream.lost:
             await run_background(scope, self.background)
 

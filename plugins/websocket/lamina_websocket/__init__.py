@@ -27,15 +27,26 @@ Settings (section ``[websocket]``, :class:`WebSocketSettings`):
     Largest message accepted, in bytes; a larger one closes the connection with 1009.
     ``None`` lifts the limit (the server's own limit still applies: uvicorn's is 16 MiB).
     ``WebSocketRoute(..., max_message_size=...)`` overrides it per route.
+``close_on_shutdown`` (bool, True)
+    When the server starts shutting down (a signal, or a hypercorn worker told to stop by
+    its parent), close every open connection with 1001 (going away), so clients see a
+    close frame and reconnect, instead of a connection the server cuts (1006).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from typing import Any
 
+<<<<<<< HEAD
 from lamina import WebSocketException, hookimpl
 from lamina.plugin import ASGIApp
+=======
+from lamina import Lamina, WebSocketException, hookimpl
+from lamina.plugin import ASGIApp, ShutdownRegistry
+>>>>>>> 3b61329 (Streams and WebSockets end cleanly on shutdown under every server, whichever process is signalled)
 
 from ._connection import (
     MAX_MESSAGE_SIZE_KEY,
@@ -66,6 +77,8 @@ class WebSocketSettings:
     """The ``[websocket]`` settings section."""
 
     max_message_size: int | None = 4 * 1024 * 1024
+    #: Close open connections with 1001 as soon as the server starts shutting down.
+    close_on_shutdown: bool = True
 
     def __post_init__(self) -> None:
         if self.max_message_size is not None and self.max_message_size <= 0:
@@ -77,8 +90,45 @@ def lamina_settings_schema() -> type:
     return WebSocketSettings
 
 
+@dataclass(frozen=True)
+class _Config:
+    settings: WebSocketSettings
+    registry: ShutdownRegistry | None
+
+
 @hookimpl
+<<<<<<< HEAD
+=======
+def lamina_configure(app: Lamina, settings: WebSocketSettings) -> None:
+    registry = ShutdownRegistry() if settings.close_on_shutdown else None
+    app.extensions[PLUGIN] = _Config(settings, registry)
+
+
+@hookimpl
+>>>>>>> 3b61329 (Streams and WebSockets end cleanly on shutdown under every server, whichever process is signalled)
 def lamina_register_protocols(
     settings: WebSocketSettings, register: Callable[[str, Callable[[ASGIApp], ASGIApp]], None]
 ) -> None:
+<<<<<<< HEAD
     register("websocket", lambda endpoint: WebSocketHandler(endpoint, settings.max_message_size))
+=======
+    config: _Config = app.extensions[PLUGIN]
+    register(
+        "websocket",
+        lambda endpoint: WebSocketHandler(
+            endpoint, config.settings.max_message_size, config.registry
+        ),
+    )
+
+
+@hookimpl
+def lamina_lifespan(app: Lamina) -> Callable[[Lamina], AbstractAsyncContextManager[Any]] | None:
+    registry = app.extensions[PLUGIN].registry
+    if registry is None:
+        return None
+
+    def connections(_app: Lamina) -> AbstractAsyncContextManager[None]:
+        return registry.running()  # type: ignore[no-any-return]
+
+    return connections
+>>>>>>> 3b61329 (Streams and WebSockets end cleanly on shutdown under every server, whichever process is signalled)

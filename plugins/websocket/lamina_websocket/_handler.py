@@ -12,6 +12,10 @@ the connection the right way:
   bytes a close frame holds, as every close this plugin sends is);
 * ``WebSocketDisconnect`` means the connection is already over: nothing to do;
 * anything else is logged and closes with 1011 (or a 500 before accept).
+
+When the server starts shutting down, the app's :class:`lamina.plugin.ShutdownRegistry`
+cancels every open connection's endpoint, and the handler closes it with 1001 (going away)
+so clients reconnect elsewhere, instead of the server cutting it without a close frame.
 """
 
 from __future__ import annotations
@@ -19,10 +23,16 @@ from __future__ import annotations
 import contextlib
 import logging
 
+import anyio
 from lamina import HTTPException, PlainTextResponse, WebSocketException
+<<<<<<< HEAD
 from lamina.plugin import SCOPE_RAISE_SERVER_EXCEPTIONS, ASGIApp, Message, Receive, Scope, Send
+=======
+from lamina.plugin import RAISE_KEY, ASGIApp, Message, Receive, Scope, Send, ShutdownRegistry
+>>>>>>> 3b61329 (Streams and WebSockets end cleanly on shutdown under every server, whichever process is signalled)
 
 from ._connection import (
+    CLOSE_GOING_AWAY,
     CLOSE_INTERNAL_ERROR,
     CLOSE_NORMAL,
     CLOSE_POLICY_VIOLATION,
@@ -47,14 +57,21 @@ class WebSocketHandler:
 
     It does not wrap ``send``/``receive``: the :class:`WebSocket` objects the endpoint uses
     record the connection's progress in a :class:`ConnectionRecord` on the scope, which is
-    read only when the endpoint has ended.
+    read only when the endpoint has ended. ``registry`` (the plugin's) ends connections
+    when the server shuts down; ``None`` leaves that to the server.
     """
 
-    __slots__ = ("app", "max_message_size")
+    __slots__ = ("app", "max_message_size", "registry")
 
-    def __init__(self, app: ASGIApp, max_message_size: int | None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_message_size: int | None,
+        registry: ShutdownRegistry | None = None,
+    ) -> None:
         self.app = app
         self.max_message_size = max_message_size
+        self.registry = registry
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "websocket":
@@ -63,6 +80,23 @@ class WebSocketHandler:
         if MAX_MESSAGE_SIZE_KEY not in scope:
             scope[MAX_MESSAGE_SIZE_KEY] = self.max_message_size
         record = scope[RECORD_KEY] = ConnectionRecord()
+        registry = self.registry
+        if registry is None:
+            await self._serve(scope, receive, send, record)
+            return
+        try:
+            with anyio.CancelScope() as stop:
+                registry.add(stop)
+                await self._serve(scope, receive, send, record)
+            if stop.cancelled_caught and not record.done and not record.client_gone:
+                # the server is shutting down: say so, rather than vanish (1006 at the client)
+                await _close(send, CLOSE_GOING_AWAY, "server shutting down")
+        finally:
+            registry.discard(stop)  # after the close frame: a shutdown waits for it
+
+    async def _serve(
+        self, scope: Scope, receive: Receive, send: Send, record: ConnectionRecord
+    ) -> None:
         try:
             await self.app(scope, receive, send)
         except WebSocketDisconnect:
