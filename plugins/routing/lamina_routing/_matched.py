@@ -96,7 +96,7 @@ def tagged(app: ASGIApp, matched: MatchedRoute, top_level: bool) -> ASGIApp:
         def call(scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
             scope["route"] = matched
             scope["endpoint"] = endpoint
-            return app(scope, receive, send)  # type: ignore[no-any-return]
+            return app(scope, receive, send)
 
         return call
 
@@ -104,6 +104,6 @@ def tagged(app: ASGIApp, matched: MatchedRoute, top_level: bool) -> ASGIApp:
         outer = scope.get("route")
         scope["route"] = matched if type(outer) is not MatchedMount else matched.under(outer)
         scope["endpoint"] = endpoint
-        return app(scope, receive, send)  # type: ignore[no-any-return]
+        return app(scope, receive, send)
 
     return call_top
