@@ -7,7 +7,9 @@ Routes (each a template a tracer or a metric should report, never the raw path):
   event and then waits until :data:`RELEASE` is set, so a test can look at the world while
   the stream is open;
 * ``WS /ws/{room}`` echoes text messages prefixed with the room until the client leaves;
-* ``GET /api/items/{item:int}``, a route under a ``Mount`` of routes.
+* ``GET /api/items/{item:int}``, a route under a ``Mount`` of routes;
+* ``GET /link/{id}`` answers ``url_for("user")`` and ``base_url``; ``GET /go/{id}``
+  redirects there; ``GET /whoami`` answers the ``asgi-correlation-id`` context variable.
 
 :func:`placed` builds that app with a foreign middleware in one of :data:`PLACEMENTS` and
 returns the path prefix the requests take (``/m`` for the mount placement).
@@ -23,7 +25,7 @@ from typing import Any
 import anyio
 import anyio.from_thread
 import anyio.lowlevel
-from lamina import JSONResponse, Lamina, Middleware, Request
+from lamina import JSONResponse, Lamina, Middleware, RedirectResponse, Request
 from lamina_routing import Mount, Route
 from lamina_sse import EventSourceResponse, ServerSentEvent
 from lamina_websocket import WebSocket, WebSocketRoute
@@ -103,6 +105,21 @@ async def events(request: Request) -> EventSourceResponse:
     return EventSourceResponse(stream())
 
 
+async def link(request: Request) -> JSONResponse:
+    url = request.url_for("user", id=request.path_params["id"])
+    return JSONResponse({"url": str(url), "base": str(request.base_url)})
+
+
+async def go(request: Request) -> RedirectResponse:
+    return RedirectResponse(request.url_for("user", id=request.path_params["id"]))
+
+
+async def whoami(request: Request) -> JSONResponse:
+    from asgi_correlation_id import correlation_id
+
+    return JSONResponse({"correlation_id": correlation_id.get()})
+
+
 async def echo(websocket: WebSocket) -> None:
     """Echo each text message, prefixed with the room, until the client leaves."""
     await websocket.accept()
@@ -119,6 +136,9 @@ def make_routes(middleware: Sequence[Middleware] = ()) -> list[Any]:
         Route(TEMPLATES["events"], events, name="events", middleware=mw),
         WebSocketRoute(TEMPLATES["ws"], echo, name="ws", middleware=mw),
         Mount("/api", routes=[Route("/items/{item:int}", item, name="item", middleware=mw)]),
+        Route("/link/{id}", link, middleware=mw),
+        Route("/go/{id}", go, middleware=mw),
+        Route("/whoami", whoami, middleware=mw),
     ]
 
 
