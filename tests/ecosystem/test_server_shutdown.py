@@ -34,13 +34,10 @@ SERVERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "hypercorn-asyncio-w0": ("hypercorn", "asyncio", ("--workers", "0")),
     "hypercorn-trio": ("hypercorn", "trio", ()),
     "hypercorn-trio-w0": ("hypercorn", "trio", ("--workers", "0")),
-    "granian": ("granian", "asyncio", ()),
-    "granian-workers-2": ("granian", "asyncio", ("--workers", "2")),
+    "granian": ("granian", "asyncio", ()),  # a main process and one worker process
 }
 #: Servers whose workers are child processes: the group signal reaches them too.
-MULTIPROCESS = [
-    k for k in SERVERS if k.endswith("-2") or k in ("hypercorn-asyncio", "hypercorn-trio")
-]
+MULTIPROCESS = ["uvicorn-workers-2", "hypercorn-asyncio", "hypercorn-trio", "granian"]
 
 CASES = [(k, "SIGTERM-main") for k in SERVERS] + [(k, "SIGINT-group") for k in MULTIPROCESS]
 
