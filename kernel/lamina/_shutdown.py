@@ -54,14 +54,35 @@ class ShutdownRegistry:
         self._scopes: set[anyio.CancelScope] = set()
         self.closing = False
         self._wake: Waker | None = None
+        #: Started by its first stream rather than by :meth:`running` (see ``_start_lazily``).
+        self._lazy = False
+        self._watching = False
+        self._loop: object = None
 
     def __len__(self) -> int:
         return len(self._scopes)
 
     def add(self, scope: anyio.CancelScope) -> None:
+        if self._wake is None or (self._lazy and self._loop is not _current_loop()):
+            self._start_lazily()
         if self.closing:
             scope.cancel()
         self._scopes.add(scope)
+
+    def _start_lazily(self) -> None:
+        """A registry nobody opened with :meth:`running` starts watching with its first
+        stream (and again when served by a new event loop): no lifespan work of its own,
+        so an app that only serves WebSockets needs no lifespan run to end them cleanly."""
+        self._lazy = True
+        self._loop = _current_loop()
+        self.closing = False
+        self._wake = _loop_waker()
+        if self._wake is not None and not self._watching:
+            self._watching = True
+            _CHAIN.attach(self)
+            stop_event = _server_stop_event()
+            if stop_event is not None:
+                _EventWatcher(stop_event, self.close_all_threadsafe)
 
     def discard(self, scope: anyio.CancelScope) -> None:
         """The stream is over (its last bytes sent): forget it."""
@@ -95,6 +116,7 @@ class ShutdownRegistry:
         (the server, or the app, then calls :meth:`close_all_threadsafe`).
         """
         self.closing = False
+        self._lazy = False
         self._wake = _loop_waker()
         watcher: _EventWatcher | None = None
         chained = False
@@ -175,6 +197,22 @@ class _SignalChain:
 
 
 _CHAIN = _SignalChain()
+
+
+def _current_loop() -> object:
+    """The running event loop (asyncio) or run token (trio), or ``None``."""
+    import asyncio
+
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        trio = sys.modules.get("trio")
+        if trio is None:
+            return None
+        try:
+            return trio.lowlevel.current_trio_token()
+        except RuntimeError:
+            return None
 
 
 def _loop_waker() -> Waker | None:

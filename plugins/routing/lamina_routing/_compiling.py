@@ -287,7 +287,7 @@ def _matched(
         "".join(p.template for p in where.prefix) + pattern.template,
         strip_converters(pattern.template),
         where.names + own if own else None,
-        getattr(route, "app", None) if kind is MatchedMount else route.endpoint,
+        getattr(route, "app" if kind is MatchedMount else "endpoint", None) or route.handle,
         route,
         protocol,
     )

@@ -36,17 +36,10 @@ Settings (section ``[websocket]``, :class:`WebSocketSettings`):
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any
 
-<<<<<<< HEAD
 from lamina import WebSocketException, hookimpl
-from lamina.plugin import ASGIApp
-=======
-from lamina import Lamina, WebSocketException, hookimpl
 from lamina.plugin import ASGIApp, ShutdownRegistry
->>>>>>> 3b61329 (Streams and WebSockets end cleanly on shutdown under every server, whichever process is signalled)
 
 from ._connection import (
     MAX_MESSAGE_SIZE_KEY,
@@ -90,45 +83,13 @@ def lamina_settings_schema() -> type:
     return WebSocketSettings
 
 
-@dataclass(frozen=True)
-class _Config:
-    settings: WebSocketSettings
-    registry: ShutdownRegistry | None
-
-
 @hookimpl
-<<<<<<< HEAD
-=======
-def lamina_configure(app: Lamina, settings: WebSocketSettings) -> None:
-    registry = ShutdownRegistry() if settings.close_on_shutdown else None
-    app.extensions[PLUGIN] = _Config(settings, registry)
-
-
-@hookimpl
->>>>>>> 3b61329 (Streams and WebSockets end cleanly on shutdown under every server, whichever process is signalled)
 def lamina_register_protocols(
     settings: WebSocketSettings, register: Callable[[str, Callable[[ASGIApp], ASGIApp]], None]
 ) -> None:
-<<<<<<< HEAD
-    register("websocket", lambda endpoint: WebSocketHandler(endpoint, settings.max_message_size))
-=======
-    config: _Config = app.extensions[PLUGIN]
+    # one registry per app: it ends this app's connections when the server shuts down
+    registry = ShutdownRegistry() if settings.close_on_shutdown else None
     register(
         "websocket",
-        lambda endpoint: WebSocketHandler(
-            endpoint, config.settings.max_message_size, config.registry
-        ),
+        lambda endpoint: WebSocketHandler(endpoint, settings.max_message_size, registry),
     )
-
-
-@hookimpl
-def lamina_lifespan(app: Lamina) -> Callable[[Lamina], AbstractAsyncContextManager[Any]] | None:
-    registry = app.extensions[PLUGIN].registry
-    if registry is None:
-        return None
-
-    def connections(_app: Lamina) -> AbstractAsyncContextManager[None]:
-        return registry.running()  # type: ignore[no-any-return]
-
-    return connections
->>>>>>> 3b61329 (Streams and WebSockets end cleanly on shutdown under every server, whichever process is signalled)

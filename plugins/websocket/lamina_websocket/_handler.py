@@ -25,11 +25,15 @@ import logging
 
 import anyio
 from lamina import HTTPException, PlainTextResponse, WebSocketException
-<<<<<<< HEAD
-from lamina.plugin import SCOPE_RAISE_SERVER_EXCEPTIONS, ASGIApp, Message, Receive, Scope, Send
-=======
-from lamina.plugin import RAISE_KEY, ASGIApp, Message, Receive, Scope, Send, ShutdownRegistry
->>>>>>> 3b61329 (Streams and WebSockets end cleanly on shutdown under every server, whichever process is signalled)
+from lamina.plugin import (
+    SCOPE_RAISE_SERVER_EXCEPTIONS,
+    ASGIApp,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    ShutdownRegistry,
+)
 
 from ._connection import (
     CLOSE_GOING_AWAY,
