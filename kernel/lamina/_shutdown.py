@@ -156,10 +156,13 @@ class _SignalChain:
             return False
         if not self.registries:
             self.pending = None
-            for sig in _SIGNALS:
-                self.previous[sig] = signal.getsignal(sig)
+        for sig in _SIGNALS:
+            current = signal.getsignal(sig)
+            if current != self.handler:  # not installed yet, or replaced since: (re)chain
+                self.previous[sig] = current
                 signal.signal(sig, self.handler)
-        self.registries.append(registry)
+        if registry not in self.registries:
+            self.registries.append(registry)
         return True
 
     def detach(self, registry: ShutdownRegistry) -> None:
@@ -167,8 +170,9 @@ class _SignalChain:
             self.registries.remove(registry)
         if not self.registries:
             for sig, previous in self.previous.items():
-                with contextlib.suppress(ValueError, TypeError):
-                    signal.signal(sig, previous)
+                if signal.getsignal(sig) == self.handler:
+                    with contextlib.suppress(ValueError, TypeError):
+                        signal.signal(sig, previous)
             self.previous.clear()
 
     def handler(self, signum: int, frame: FrameType | None) -> None:
