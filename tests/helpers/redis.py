@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from tests.helpers.servers import free_port
+from tests.helpers.workers import stop_processes
 
 REDIS_SERVER = "/usr/bin/redis-server"
 START_TIMEOUT = 10.0
@@ -100,14 +101,8 @@ class RedisServer:
 
     def stop(self) -> None:
         process, self.process = self.process, None
-        if process is None:
-            return
-        process.terminate()
-        try:
-            process.wait(START_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(START_TIMEOUT)
+        if process is not None:
+            stop_processes([process], START_TIMEOUT)
 
     def restart(self) -> None:
         self.stop()

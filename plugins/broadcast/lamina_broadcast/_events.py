@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 __all__ = ["BroadcastUnavailable", "Event", "EventKind"]
@@ -34,6 +34,9 @@ class Event:
     id: str | None = None
     event: str | None = None
     kind: EventKind = "message"
+    #: What the event looks like on the wire, per format, computed once for all the
+    #: subscribers of this process (see ``lamina_broadcast._web``).
+    wire: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def gap(cls, channel: str) -> Event:

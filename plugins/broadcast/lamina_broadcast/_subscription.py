@@ -34,6 +34,7 @@ class Subscription:
     __slots__ = (
         "_after",
         "_closed",
+        "_event_type",
         "_lost_channel",
         "_order_key",
         "_queue",
@@ -59,6 +60,9 @@ class Subscription:
         self._lost_channel: str | None = None
         self._closed = False
         self._wake: anyio.Event | None = None
+        # The running backend's event class, resolved once: ``anyio.Event()`` looks the
+        # backend up on every call, and a subscriber makes one per wait.
+        self._event_type: type[anyio.Event] = type(anyio.Event())
 
     def __repr__(self) -> str:
         return (
@@ -133,7 +137,7 @@ class Subscription:
                 return event
             if self._closed:
                 raise StopAsyncIteration
-            wake = self._wake = anyio.Event()
+            wake = self._wake = self._event_type()
             await wake.wait()
 
     def _seen(self, event: Event) -> bool:

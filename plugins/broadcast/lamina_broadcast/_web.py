@@ -35,14 +35,32 @@ def broadcast_for(app_or_connection: Lamina | HTTPConnection) -> Broadcast:
     return found
 
 
+class _EncodedEvent(ServerSentEvent):
+    """An event encoded once: every subscriber of the process writes the same bytes."""
+
+    __slots__ = ("_bytes",)
+
+    def encode(self) -> bytes:
+        encoded: bytes | None = getattr(self, "_bytes", None)
+        if encoded is None:
+            encoded = self._bytes = super().encode()
+        return encoded
+
+
 def as_sse(event: Event) -> ServerSentEvent:
     """``data`` always as JSON (a string too: the browser ``JSON.parse``s every event); a gap
     becomes ``event: reset`` with the channel as data (browsers ignore events without data);
-    a message keeps its id, so the browser resumes from it."""
-    if event.kind == "gap":
-        return ServerSentEvent({"channel": event.channel}, event="reset")
-    text = json.dumps(event.data, ensure_ascii=False, separators=(",", ":"))
-    return ServerSentEvent(text, event=event.event, id=event.id)
+    a message keeps its id, so the browser resumes from it. Built once per event and
+    process, however many subscribers write it."""
+    wire = event.wire.get("sse")
+    if wire is None:
+        if event.kind == "gap":
+            wire = _EncodedEvent({"channel": event.channel}, event="reset")
+        else:
+            text = json.dumps(event.data, ensure_ascii=False, separators=(",", ":"))
+            wire = _EncodedEvent(text, event=event.event, id=event.id)
+        event.wire["sse"] = wire
+    return wire
 
 
 def sse_response(request: Request, *channels: str, **options: Any) -> EventSourceResponse:
@@ -65,14 +83,22 @@ def sse_response(request: Request, *channels: str, **options: Any) -> EventSourc
     return EventSourceResponse(stream(), **options)
 
 
-def as_json(event: Event) -> dict[str, Any]:
-    return {
-        "channel": event.channel,
-        "id": event.id,
-        "event": event.event,
-        "data": event.data,
-        "kind": event.kind,
-    }
+def as_json(event: Event) -> str:
+    """The JSON text message ``relay`` sends, encoded once per event and process."""
+    text = event.wire.get("json")
+    if text is None:
+        text = event.wire["json"] = json.dumps(
+            {
+                "channel": event.channel,
+                "id": event.id,
+                "event": event.event,
+                "data": event.data,
+                "kind": event.kind,
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+    return text
 
 
 async def relay(
@@ -110,7 +136,7 @@ async def relay(
         group.start_soon(receive)
         try:
             async for event in sub:
-                await websocket.send_json(as_json(event))
+                await websocket.send_text(as_json(event))
         except (WebSocketDisconnect, OSError, RuntimeError):
             pass
         else:

@@ -10,19 +10,10 @@ from collections.abc import AsyncIterator
 
 import anyio
 import pytest
+from broadcast_harness import take
 from lamina_broadcast import Broadcast, Event, Subscription
 
 pytestmark = pytest.mark.anyio
-
-
-async def take(sub: Subscription, n: int, timeout: float = 5.0) -> list[Event]:
-    got: list[Event] = []
-    with anyio.fail_after(timeout):
-        async for event in sub:
-            got.append(event)
-            if len(got) == n:
-                break
-    return got
 
 
 def pending(sub: Subscription) -> int:

@@ -11,13 +11,13 @@ from collections.abc import AsyncIterator
 
 import anyio
 import pytest
+from broadcast_harness import take
 from lamina_broadcast import (
     Backoff,
     Broadcast,
     BroadcastUnavailable,
     Event,
     Publisher,
-    Subscription,
 )
 
 from tests.helpers.redis import RedisServer
@@ -29,16 +29,6 @@ _names = itertools.count()
 
 def channel() -> str:
     return f"ch{next(_names)}"
-
-
-async def take(sub: Subscription, n: int, timeout: float = 5.0) -> list[Event]:
-    got: list[Event] = []
-    with anyio.fail_after(timeout):
-        async for event in sub:
-            got.append(event)
-            if len(got) == n:
-                break
-    return got
 
 
 class GatedBackoff(Backoff):
