@@ -6,8 +6,8 @@ the long run reported in the closing note of issue 15.
 
 from __future__ import annotations
 
-import math
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -20,6 +20,8 @@ from lamina_sse import EventSourceResponse
 from lamina_websocket import WebSocket, WebSocketRoute
 
 KNOWN_TYPES = ("http", "websocket", "lifespan")
+#: the demo's static files: FileResponse (ranges, conditional requests) under fuzzing too
+STATIC = Path(__file__).resolve().parents[2] / "examples" / "demo" / "static"
 SECRET = "fuzz-secret-key-0123456789abcdef"
 
 
@@ -93,6 +95,7 @@ def build_app() -> Lamina:
         "gzip",
         "guards",
         "background",
+        "staticfiles",
         routes=[
             Route("/", home),
             Route("/echo", echo, methods=["GET", "POST"]),
@@ -110,6 +113,7 @@ def build_app() -> Lamina:
             "cors": {"allow_origins": ["https://app.example"], "allow_credentials": True},
             "gzip": {"minimum_size": 1},
             "sessions": {"secret_key": SECRET},
+            "staticfiles": {"directories": [str(STATIC)], "prefix": "/static"},
         },
     )
 
@@ -138,6 +142,8 @@ HEADER_NAMES = [
     b"sec-websocket-protocol",
     b"access-control-request-method",
     b"range",
+    b"if-none-match",
+    b"if-range",
     b"x-junk",
 ]
 header_values = st.one_of(
@@ -157,6 +163,8 @@ header_values = st.one_of(
             b"session=not-a-signature",
             b"https://app.example",
             b"bytes=0-1",
+            b"bytes=5-2,0-0,-1",
+            b'"etag", W/"x"',
         ]
     ),
     st.binary(max_size=24),
@@ -173,7 +181,8 @@ paths = st.one_of(
     st.sampled_from(
         ["/", "/echo", "/form", "/stream", "/events", "/private", "/items/5", "/sub/x", "/ws"]
     ),
-    st.sampled_from(["/ws-deny", "/missing", "//evil", "/items/x", ""]),
+    st.sampled_from(["/ws-deny", "/missing", "//evil", "/items/x", "", "/static/demo.css"]),
+    st.sampled_from(["/static/live.js", "/static/../pyproject.toml", "/static/%2e%2e/x"]),
     st.text(max_size=10),
 )
 
@@ -370,10 +379,6 @@ def escapes_allowed(scope: dict[str, Any]) -> bool:
     """Only an unknown (or missing) scope type may raise, as the ASGI spec asks."""
     scope_type = scope.get("type")
     return not (isinstance(scope_type, str) and scope_type in KNOWN_TYPES)
-
-
-def _is_finite(x: Any) -> bool:
-    return not isinstance(x, float) or math.isfinite(x)
 
 
 if __name__ == "__main__":  # the long run: python -m tests.kernel.fuzz_stack 20000
