@@ -200,8 +200,11 @@ def test_plain_responses_are_whole_and_complete():
         assert streamed.read() == b"abcd"
 
 
-def failing_after(chunks: int, *, in_cleanup: bool = False):
-    """An app that streams ``chunks`` chunks, then fails, or fails only when disconnected."""
+def failing_after(chunks: int, *, in_cleanup: bool = False, gate: threading.Event | None = None):
+    """An app that streams ``chunks`` chunks, then fails, or fails only when disconnected.
+
+    With ``gate`` it fails only once the gate is set (the test sets it when it holds the
+    response), so the failure is mid-body by construction, not by a guess at a delay."""
 
     async def app(scope, receive, send):
         assert scope["type"] == "http"  # under `async with`, refuse the lifespan protocol
@@ -212,7 +215,8 @@ def failing_after(chunks: int, *, in_cleanup: bool = False):
         if in_cleanup:
             assert (await receive())["type"] == "http.disconnect"
             raise RuntimeError("cleanup failed")
-        await anyio.sleep(0.05)  # the client has returned the response by now
+        if gate is not None:
+            assert await anyio.to_thread.run_sync(gate.wait, 10)
         raise ValueError("failed mid-stream")
 
     return app
@@ -220,9 +224,11 @@ def failing_after(chunks: int, *, in_cleanup: bool = False):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_error_after_start_raises_when_the_body_is_read(backend):
-    client = TestClient(failing_after(2), backend=backend)
+    gate = threading.Event()
+    client = TestClient(failing_after(2, gate=gate), backend=backend)
     with client.stream("GET", "/") as response:
         assert response.status_code == 200
+        gate.set()
         with pytest.raises(ValueError, match="failed mid-stream"):
             response.read()
     # without streaming the same error comes out of the request itself
@@ -247,11 +253,14 @@ def test_errors_after_start_are_quiet_without_raise_server_exceptions():
 
 
 def test_async_error_after_start_raises_when_the_body_is_read():
+    gate = threading.Event()
+
     async def main() -> None:
         async with (
-            AsyncTestClient(failing_after(2)) as client,
+            AsyncTestClient(failing_after(2, gate=gate)) as client,
             client.stream("GET", "/") as response,
         ):
+            gate.set()
             with pytest.raises(ValueError, match="failed mid-stream"):
                 await response.aread()
 
