@@ -79,7 +79,9 @@ class FunctionLayer:
             except Exception as exc:
                 error = exc  # raised below, outside the task group: never an ExceptionGroup
             # an app whose response was replaced is still waiting to send it: stop it
-            tg.cancel_scope.cancel()
+            # (only then: cancelling a scope costs more than the rest of the exchange)
+            if exchange.called and not exchange.finished.is_set():
+                tg.cancel_scope.cancel()
         if error is not None:
             raise error
 

@@ -140,7 +140,8 @@ class _RequestState(State):
     __slots__ = ("_app",)
 
     def __init__(self, state: dict[str, Any], app: Any) -> None:
-        super().__init__(state)
+        # built on every ``request.state`` read: two slot stores, no super() call
+        object.__setattr__(self, "_state", state)
         object.__setattr__(self, "_app", app)
 
     def __getattr__(self, name: str) -> Any:
