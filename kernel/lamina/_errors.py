@@ -28,6 +28,18 @@ from ._responses import HTMLResponse, PlainTextResponse, Response
 from .types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger("lamina.error")
+
+__all__ = [
+    "RAISE_KEY",
+    "ExceptionHandlers",
+    "HTTPErrorLayer",
+    "Handler",
+    "OuterGuard",
+    "has_denial_extension",
+    "http_exception_response",
+    "raise_unless_malformed",
+    "server_error_response",
+]
 Handler = Callable[[Request, BaseException], Any]
 #: Set on the scope by the test client: whether it raises server errors into the test.
 RAISE_KEY = "lamina.raise_server_exceptions"

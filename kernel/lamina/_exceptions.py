@@ -21,6 +21,21 @@ passes back through the middleware.
 
 from __future__ import annotations
 
+__all__ = [
+    "AssemblyError",
+    "ConflictError",
+    "HTTPException",
+    "LaminaError",
+    "LifespanNotRun",
+    "PayloadTooLarge",
+    "PluginLoadError",
+    "RequestError",
+    "SettingsError",
+    "UnsupportedMediaType",
+    "WebSocketDisconnect",
+    "WebSocketException",
+]
+
 from collections.abc import Mapping
 from http import HTTPStatus
 

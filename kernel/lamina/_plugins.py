@@ -34,6 +34,27 @@ ENV_AUTOLOAD_OFF = "LAMINA_DISABLE_PLUGIN_AUTOLOAD"
 ENV_ONLY = "LAMINA_PLUGINS"
 ENV_DISABLE = "LAMINA_DISABLE_PLUGINS"
 
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "ENV_AUTOLOAD_OFF",
+    "ENV_DISABLE",
+    "ENV_ONLY",
+    "NOT_LOADED",
+    "PluginInfo",
+    "Selection",
+    "check_pending",
+    "check_sync",
+    "command_plugin_manager",
+    "describe_plugin",
+    "entry_points",
+    "inspect_installed",
+    "load_plugins",
+    "make_plugin_manager",
+    "resolve_selection",
+    "settings_file_problems",
+    "settings_status",
+]
+
 
 @dataclass
 class PluginInfo:

@@ -121,11 +121,37 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
 
 
+def _holds_secret(tp: Any) -> bool:
+    """Whether a value of type ``tp`` is, or contains, a :class:`Secret`."""
+    return tp is Secret or any(_holds_secret(arg) for arg in typing.get_args(tp))
+
+
+def _shown(value: Any, secret: bool) -> str:
+    """How an error message shows a wrong value: its type only when it was meant to hold a
+    secret (a list holding the key, a number, a table: any shape), else its repr too."""
+    if isinstance(value, Secret):
+        return "a secret"
+    if secret:
+        return f"{type(value).__name__} (not shown: the setting holds a secret)"
+    return f"{type(value).__name__} {value!r}"
+
+
+def _strings_in(value: Any) -> list[str]:
+    """Every string inside ``value`` (lists, tuples, sets, tables; keys and values)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping):
+        return [s for k, v in value.items() for s in (*_strings_in(k), *_strings_in(v))]
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [s for item in value for s in _strings_in(item)]
+    return []
+
+
 def _coerce(value: Any, tp: Any, where: str, errors: list[str]) -> Any:
     """Check ``value`` against ``tp``; return the (lightly converted) value or _MISSING."""
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
-    got = f"{type(value).__name__} {value!r}" if not isinstance(value, Secret) else "a secret"
+    got = _shown(value, _holds_secret(tp))
 
     def fail() -> Any:
         errors.append(f"{where}: expected {_type_name(tp)}, got {got}")
@@ -209,20 +235,28 @@ def validate_section(
         errors.append(f"{tag} settings schema {schema!r} is not a dataclass")
         return None
     if not isinstance(data, Mapping):
+        # whatever it holds is not shown: it may be the secret itself, put in the wrong place
         errors.append(
-            f"{tag} expected a table of settings, got {type(data).__name__} "
-            f"{data!r}; write it as a [{plugin}] section"
+            f"{tag} expected a table of settings, got {type(data).__name__}; "
+            f"write it as a [{plugin}] section"
         )
         return None
     before = len(errors)
-    value = _build(schema, data, tag, "", plugin, errors)
+    value = _build(schema, data, tag, "", plugin, errors, [])
     return None if len(errors) > before or value is _MISSING else value
 
 
 def _build(
-    schema: type, data: Mapping[str, Any], tag: str, prefix: str, plugin: str, errors: list[str]
+    schema: type,
+    data: Mapping[str, Any],
+    tag: str,
+    prefix: str,
+    plugin: str,
+    errors: list[str],
+    secrets: list[str],
 ) -> Any:
-    """Instantiate one (possibly nested) settings dataclass, collecting every problem."""
+    """Instantiate one (possibly nested) settings dataclass, collecting every problem and
+    every string given for a secret field (into ``secrets``, to scrub from messages)."""
     try:
         hints = typing.get_type_hints(schema)
     except Exception as exc:  # a plugin bug: say so instead of crashing assembly
@@ -245,14 +279,16 @@ def _build(
             if raw is _MISSING:
                 continue
             tp = hints.get(name, Any)
+            if _holds_secret(tp):
+                secrets.extend(_strings_in(raw))
             if dataclasses.is_dataclass(tp) and isinstance(tp, type):
                 if not isinstance(raw, Mapping):
                     errors.append(
                         f"{where}: expected a table of {tp.__name__} settings, "
-                        f"got {type(raw).__name__} {raw!r}"
+                        f"got {type(raw).__name__}"
                     )
                     continue
-                value = _build(tp, raw, tag, f"{prefix}{name}.", plugin, errors)
+                value = _build(tp, raw, tag, f"{prefix}{name}.", plugin, errors, secrets)
             else:
                 value = _coerce(raw, tp, where, errors)
             if value is not _MISSING:
@@ -269,5 +305,11 @@ def _build(
     try:
         return schema(**kwargs)
     except (TypeError, ValueError) as exc:
-        errors.append(f"{tag} {prefix}{exc}" if not prefix else f"{tag} {prefix[:-1]}: {exc}")
+        # the schema's own words (its __post_init__) may quote a secret: mask any we were given
+        message = str(exc)
+        for text in sorted({s for s in secrets if s.strip()}, key=len, reverse=True):
+            message = message.replace(text, "**********")
+        errors.append(
+            f"{tag} {prefix}{message}" if not prefix else f"{tag} {prefix[:-1]}: {message}"
+        )
         return _MISSING

@@ -24,6 +24,8 @@ from typing import Any
 
 import pytest
 
+__all__ = ["lamina_app_factory", "lamina_clean_env", "lamina_client", "lamina_plugin"]
+
 _ENV = (
     "LAMINA_DISABLE_PLUGIN_AUTOLOAD",
     "LAMINA_PLUGINS",

@@ -6,3 +6,5 @@
 * :mod:`.clients`: :class:`TestClient` and :class:`AsyncTestClient`;
 * :mod:`.websocket`: WebSocket sessions (the server's half of an ASGI WebSocket).
 """
+
+__all__: list[str] = []  # the names live in the submodules; lamina.testclient re-exports them

@@ -207,3 +207,17 @@ def test_request_session_without_plugin_is_a_clear_error() -> None:
 
     with TestClient(make_app(table_router({"/": peek}))) as c:
         assert "install and enable the lamina-sessions plugin" in c.get("/").text
+
+
+@pytest.mark.parametrize(
+    "secret_key",
+    [["good-key", 987654], {"good-key": 1}, [["good-key"]], 987654, {"env": 1, "x": "good-key"}],
+)
+def test_a_wrong_secret_key_never_shows_in_the_error(secret_key: object) -> None:
+    from lamina.testing import make_app
+
+    with pytest.raises(SettingsError) as info:
+        make_app("sessions", settings={"sessions": {"secret_key": secret_key}})
+    text = f"{info.value}\n{info.value!r}\n{info.value.errors}"
+    assert "secret_key" in text
+    assert "good-key" not in text and "987654" not in text
