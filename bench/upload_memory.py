@@ -71,7 +71,7 @@ def build_app() -> Any:
         )
 
     from lamina._exceptions import HTTPException
-    from lamina._requests import MAX_BODY_KEY
+    from lamina._scopekeys import MAX_BODY_KEY
     from lamina.testing import plugin
 
     async def router(scope: Any, receive: Any, send: Any) -> None:

@@ -23,8 +23,9 @@ from typing import Any
 
 from ._asgicheck import input_problem
 from ._exceptions import HTTPException
-from ._requests import CLEANUP_KEY, ClientDisconnect, Request, run_cleanups
+from ._requests import ClientDisconnect, Request
 from ._responses import HTMLResponse, PlainTextResponse, Response
+from ._scopekeys import CLEANUP_KEY, run_cleanups
 from .types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger("lamina.error")

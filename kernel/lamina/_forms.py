@@ -53,7 +53,7 @@ from ._exceptions import UnsupportedMediaType
 from ._formdata import FormData
 from ._formparsing import FormLimits, decode_header, default_limits, parse_options
 from ._multipart import parse_multipart
-from ._requests import FORM_KEY, add_cleanup
+from ._scopekeys import FORM_KEY, add_cleanup
 from ._urlencoded import parse_urlencoded
 
 if TYPE_CHECKING:

@@ -8,8 +8,7 @@ kept on the scope so the next reader gets it too.
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, cast
 
 import anyio
@@ -18,6 +17,17 @@ from typing_extensions import TypeVar
 from ._asgicheck import ASGIMessageError
 from ._datastructures import URL, Address, Headers, QueryParams, State, URLPath, url_from_scope
 from ._exceptions import PayloadTooLarge, RequestError
+from ._forms import FormReader
+from ._scopekeys import (
+    APP_ROOT_KEY,
+    BODY_DONE_KEY,
+    BODY_KEY,
+    DISCONNECTED_KEY,
+    FORM_KEY,
+    MAX_BODY_KEY,
+    PENDING_KEY,
+    STREAMED_KEY,
+)
 from .types import Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
@@ -28,30 +38,9 @@ __all__ = [
     "HTTPConnection",
     "Request",
     "StateT",
-    "add_cleanup",
     "parse_cookie_header",
-    "run_cleanups",
 ]
 
-logger = logging.getLogger("lamina.request")
-
-#: Scope keys the kernel uses; plugins may read them.
-BODY_KEY = "lamina.body"
-MAX_BODY_KEY = "lamina.max_body_size"
-#: Set when the body has been (or is being) consumed as a stream.
-STREAMED_KEY = "lamina.body_streamed"
-#: Set when the last body chunk was received.
-BODY_DONE_KEY = "lamina.body_done"
-#: ``http.request`` messages picked up by ``is_disconnected()`` before any body reader.
-PENDING_KEY = "lamina.body_pending"
-DISCONNECTED_KEY = "lamina.disconnected"
-#: Where this Lamina app is mounted, set by its router on entering a mount of the app's own
-#: routes (``root_path`` has grown by the mount prefix there); absent, ``root_path`` is it.
-APP_ROOT_KEY = "lamina.app_root_path"
-#: The parsed form (one per request, whoever asks first).
-FORM_KEY = "lamina.form"
-#: Async callables run when the request ends (see :func:`run_cleanups`).
-CLEANUP_KEY = "lamina.cleanup"
 DEFAULT_MAX_BODY_SIZE = 10 * 1024 * 1024
 
 
@@ -460,27 +449,6 @@ async def _cached_stream(body: bytes) -> AsyncIterator[bytes]:
         yield body
 
 
-def add_cleanup(scope: Scope, cleanup: Callable[[], Awaitable[Any]]) -> None:
-    """Run ``cleanup`` when the request ends (the kernel's HTTP error layer calls it).
-
-    The request task may be cancelled by then: a cleanup that awaits real work must shield
-    itself (``anyio.CancelScope(shield=True)``), as ``FormData.close`` does.
-    """
-    scope.setdefault(CLEANUP_KEY, []).append(cleanup)
-
-
-async def run_cleanups(scope: Scope) -> None:
-    """Run and forget the request's cleanups; one failing does not stop the others."""
-    cleanups = scope.pop(CLEANUP_KEY, None)
-    if not cleanups:
-        return
-    for cleanup in reversed(cleanups):
-        try:
-            await cleanup()
-        except Exception:  # a cleanup must never mask the response or another cleanup
-            logger.exception("request cleanup %r failed", cleanup)
-
-
 class _Unset:
     pass
 
@@ -490,8 +458,3 @@ _UNSET: Any = _Unset()
 
 async def _no_receive() -> Message:
     raise RuntimeError("this Request was built without a receive channel")
-
-
-# Imported last: lamina._forms imports names defined above (a function-level import would
-# cost about 2 us on every request.form() call).
-from ._forms import FormReader  # noqa: E402

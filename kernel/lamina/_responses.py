@@ -23,7 +23,8 @@ from anyio.lowlevel import checkpoint
 
 from ._cookies import build_set_cookie
 from ._datastructures import URL, MutableHeaders
-from ._requests import BODY_DONE_KEY, CLEANUP_KEY, STREAMED_KEY, ClientDisconnect, run_cleanups
+from ._requests import ClientDisconnect
+from ._scopekeys import BODY_DONE_KEY, CLEANUP_KEY, STREAMED_KEY, run_cleanups
 from .types import Message, Receive, Scope, Send
 
 __all__ = [

@@ -65,11 +65,11 @@ from ._middleware import (
     wrap_in_order,
 )
 from ._plugins import PluginInfo, describe_plugin
-from ._requests import APP_ROOT_KEY as SCOPE_APP_ROOT_PATH
-from ._requests import MAX_BODY_KEY as SCOPE_MAX_BODY_SIZE
 from ._requests import parse_cookie_header
 from ._responses import SPAWN_KEY as SCOPE_SPAWN
 from ._responses import Background, run_background
+from ._scopekeys import APP_ROOT_KEY as SCOPE_APP_ROOT_PATH
+from ._scopekeys import MAX_BODY_KEY as SCOPE_MAX_BODY_SIZE
 from ._shutdown import ShutdownRegistry
 from .cli import Command, load_app
 from .types import ASGIApp, Message, Receive, RouteLike, Scope, Send

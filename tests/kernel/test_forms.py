@@ -12,7 +12,7 @@ import pytest
 from lamina import JSONResponse, Request, Response
 from lamina._formdata import FormData, UploadFile
 from lamina._formparsing import parse_options_header
-from lamina._requests import BODY_KEY, FORM_KEY
+from lamina._scopekeys import BODY_KEY, FORM_KEY
 from lamina.testclient import TestClient
 from lamina.testing import make_app, plugin
 

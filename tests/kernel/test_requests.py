@@ -17,14 +17,8 @@ from lamina import (
     URLPath,
 )
 from lamina._exceptions import PayloadTooLarge, RequestError
-from lamina._requests import (
-    BODY_KEY,
-    MAX_BODY_KEY,
-    ClientDisconnect,
-    add_cleanup,
-    parse_cookie_header,
-    run_cleanups,
-)
+from lamina._requests import ClientDisconnect, parse_cookie_header
+from lamina._scopekeys import BODY_KEY, MAX_BODY_KEY, add_cleanup, run_cleanups
 from lamina.testclient import TestClient
 from lamina.testing import make_app, plugin
 

@@ -54,6 +54,7 @@ from ._converters import (
     StringConverter,
     UUIDConverter,
 )
+from ._declaring import register_route_class
 from ._endpoints import HTTPEndpoint
 from ._introspect import PathParameter, RouteInfo, describe_routes
 from ._matched import MatchedMount, MatchedRoute
@@ -63,7 +64,7 @@ from ._settings import RoutingSettings
 from ._tracing import find_route, span_details
 
 if TYPE_CHECKING:
-    from lamina import Lamina, RouteContribution
+    from lamina import Lamina
 
 __all__ = [
     "BaseRoute",
@@ -87,6 +88,7 @@ __all__ = [
     "UUIDConverter",
     "describe_routes",
     "find_route",
+    "register_route_class",
     "span_details",
 ]
 

@@ -7,6 +7,7 @@ time and compiled once, at assembly.
 
 from __future__ import annotations
 
+import importlib.metadata
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
@@ -16,13 +17,46 @@ from lamina.plugin import ASGIApp
 from ._converters import BUILTIN_CONVERTERS, Converter
 from ._routes import BaseRoute, Host, Mount, Route
 
-__all__ = ["Contribution", "RouteDetail", "RouteList", "flatten", "walk"]
+__all__ = [
+    "Contribution",
+    "RouteDetail",
+    "RouteList",
+    "flatten",
+    "register_route_class",
+    "walk",
+]
 
 R = TypeVar("R", bound=RouteLike)
 #: An endpoint a decorator registers and hands back unchanged.
 E = TypeVar("E")
 #: ``(route, contributor)``: the plugin that registered the route, ``"app"`` for the app.
 Contribution = tuple[RouteLike, str]
+
+
+#: Route classes for protocols other plugins serve (``"websocket"``), by protocol. A plugin
+#: that depends on lamina-routing registers its class here when imported, so that the
+#: router's shorthand decorators build it without routing importing that plugin back.
+_ROUTE_CLASSES: dict[str, Callable[..., RouteLike]] = {}
+
+
+def register_route_class(protocol: str, route_class: Callable[..., RouteLike]) -> None:
+    """Make ``Router.<protocol>(path, **options)`` build ``route_class(path, endpoint,
+    **options)`` (lamina-websocket registers ``WebSocketRoute`` for ``"websocket"``)."""
+    _ROUTE_CLASSES[protocol] = route_class
+
+
+def _route_class(protocol: str) -> Callable[..., RouteLike]:
+    if protocol not in _ROUTE_CLASSES:
+        # not imported yet: the plugin named after the protocol registers it on import
+        for entry_point in importlib.metadata.entry_points(group="lamina", name=protocol):
+            entry_point.load()
+    try:
+        return _ROUTE_CLASSES[protocol]
+    except KeyError:
+        raise RuntimeError(
+            f"Router.{protocol} needs the plugin that serves {protocol!r} routes "
+            f"(pip install lamina-{protocol})"
+        ) from None
 
 
 class RouteList:
@@ -97,16 +131,12 @@ class RouteList:
         return self.route(path, methods=["DELETE"], **options)
 
     def websocket(self, path: str, **options: Any) -> Callable[[E], E]:
-        """Decorator for a WebSocket route (``lamina_websocket.WebSocketRoute``)."""
-        try:
-            from lamina_websocket import WebSocketRoute
-        except ImportError:  # pragma: no cover - the workspace installs it
-            raise RuntimeError(
-                "Router.websocket needs the lamina-websocket plugin (pip install lamina-websocket)"
-            ) from None
+        """Decorator for a WebSocket route (``lamina_websocket.WebSocketRoute``, which that
+        plugin registers with :func:`register_route_class`)."""
+        route_class = _route_class("websocket")
 
         def decorator(endpoint: E) -> E:
-            self.add(WebSocketRoute(path, endpoint, **options))
+            self.add(route_class(path, endpoint, **options))
             return endpoint
 
         return decorator

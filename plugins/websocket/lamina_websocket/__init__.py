@@ -40,6 +40,7 @@ from dataclasses import dataclass
 
 from lamina import WebSocketException, hookimpl
 from lamina.plugin import ASGIApp, ShutdownRegistry
+from lamina_routing import register_route_class
 
 from ._connection import (
     MAX_MESSAGE_SIZE_KEY,
@@ -50,6 +51,8 @@ from ._connection import (
 from ._endpoint import WebSocketEndpoint
 from ._handler import WebSocketHandler
 from ._route import WebSocketRoute, websocket_session
+
+register_route_class("websocket", WebSocketRoute)  # Router.websocket builds it
 
 __all__ = [
     "MAX_MESSAGE_SIZE_KEY",
