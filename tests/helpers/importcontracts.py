@@ -52,7 +52,7 @@ KERNEL_LAYERS = (
     "_formdata",
     "_scopekeys",
     "_datastructures",
-    "_asgicheck | _cookies | _exceptions | _fileio | _hosts | _ranges | concurrency",
+    "_asgicheck | _cookies | _exceptions | _fileio | _hosts | _ranges | _shutdown | concurrency",
     "types",
 )
 
