@@ -101,7 +101,9 @@ def assemble(app: Lamina, lifespan: ASGIApp) -> Assembly:
 def check_dependencies(app: Lamina) -> None:
     """Each plugin's declared needs are enabled plugins; else one error listing every gap,
     each with the plugin that needs it, why, and how to fix it."""
-    needs = collect_contributions(app, "lamina_register_dependencies", what="dependency", arity=2)
+    needs = collect_contributions(
+        app, "lamina_register_dependencies", what="dependency", arity=2, key=_every_need
+    )
     infos = {info.name: info for info in app.plugin_infos}
     problems = []
     for (name, why), plugin in needs:
@@ -125,6 +127,12 @@ def check_dependencies(app: Lamina) -> None:
         )
     if problems:
         raise AssemblyError("; ".join(problems))
+
+
+def _every_need(need: object) -> int:
+    """Several plugins may need the same plugin (routing, most often): two needs never
+    conflict, so each is its own key (every ``register`` call makes a new tuple)."""
+    return id(need)
 
 
 # --------------------------------------------------------------------------- 3. routes, router

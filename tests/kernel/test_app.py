@@ -473,3 +473,25 @@ def test_middleware_declarations_are_checked_when_made():
         Middleware(header_middleware("x", "y").factory, priority=True)
     with pytest.raises(TypeError, match="is not callable"):
         Middleware("not.a.factory")
+
+
+def test_several_plugins_may_need_the_same_plugin():
+    """Declared dependencies are needs, not names to own: two plugins needing one plugin
+    assemble, and a missing one is still reported for each plugin that needs it."""
+    from lamina import AssemblyError
+
+    def needs(register):
+        register("routing", "serves its pages through the router")
+
+    app = make_app(
+        "routing",
+        plugin("a", register_dependencies=needs),
+        plugin("b", register_dependencies=needs),
+    )
+    app.assemble()
+    lonely = make_app(
+        plugin("a", register_dependencies=needs), plugin("b", register_dependencies=needs)
+    )
+    with pytest.raises(AssemblyError) as caught:
+        lonely.assemble()
+    assert "plugin 'a'" in str(caught.value) and "plugin 'b'" in str(caught.value)

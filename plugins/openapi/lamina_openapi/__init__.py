@@ -54,9 +54,11 @@ PLUGIN = "openapi"
 
 @dataclass
 class _State:
-    settings: OpenAPISettings
+    """This app's document: the contributions collected at ``lamina_assemble``, then the
+    document and its served bytes once the router compiled."""
+
+    contributions: _Builder
     served: ServedDocument = field(default_factory=ServedDocument)
-    contributions: _Builder | None = None
     document: dict[str, Any] | None = None
 
 
@@ -71,7 +73,6 @@ def openapi_document(app: Lamina) -> dict[str, Any]:
             "Lamina(plugins=['openapi']) or its allow-list) to describe the app"
         )
     if state.document is None:
-        assert state.contributions is not None  # collected when the app assembled
         state.document = build_document(state.contributions, app.router)
     return copy.deepcopy(state.document)
 
@@ -89,27 +90,22 @@ def lamina_settings_schema() -> type:
 
 
 @hookimpl
-def lamina_configure(app: Lamina, settings: OpenAPISettings | None) -> None:
-    app.extensions[PLUGIN] = _State(settings or OpenAPISettings())
+def lamina_register_dependencies(register: Any) -> None:
+    register("routing", "the document is read from lamina-routing's compiled route table")
 
 
 @hookimpl(trylast=True)
-def lamina_assemble(app: Lamina) -> None:
+def lamina_assemble(app: Lamina, settings: OpenAPISettings) -> None:
     # last: what other plugins contribute may depend on what they resolve in theirs
-    state: _State = app.extensions[PLUGIN]
-    state.contributions = collect(app, state.settings)
-    state.document = None
+    app.extensions[PLUGIN] = _State(collect(app, settings))
 
 
 @hookimpl
-def lamina_register_routes(app: Lamina, register: Any) -> None:
-    state: _State = app.extensions[PLUGIN]
-    settings = state.settings
+def lamina_register_routes(app: Lamina, settings: OpenAPISettings, register: Any) -> None:
     if not settings.enabled:
         return
-    register(
-        Route(settings.path, state.served, name="openapi", asgi=False, include_in_schema=False)
-    )
+    served = app.extensions[PLUGIN].served
+    register(Route(settings.path, served, name="openapi", asgi=False, include_in_schema=False))
     if settings.docs is not None:
         register(
             Route(
@@ -123,9 +119,9 @@ def lamina_register_routes(app: Lamina, register: Any) -> None:
 
 
 @hookimpl
-def lamina_routing_router_compiled(app: Lamina, router: Any) -> None:
+def lamina_routing_router_compiled(app: Lamina, settings: OpenAPISettings, router: Any) -> None:
     state: _State = app.extensions[PLUGIN]
-    if state.settings.enabled and state.contributions is not None:
+    if settings.enabled:
         state.document = build_document(state.contributions, router)
         state.served.freeze(state.document)
 

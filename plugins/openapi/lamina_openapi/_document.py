@@ -25,7 +25,7 @@ from types import MappingProxyType
 from typing import Any
 
 from lamina import AssemblyError, ConflictError, Lamina
-from lamina.plugin import call_hook, describe_plugin
+from lamina.plugin import call_hook
 from lamina_routing import PathParameter, RouteInfo, describe_routes
 
 from ._describe import EndpointDocs, endpoint_docs
@@ -132,7 +132,8 @@ class _Builder:
     def __init__(self, app: Lamina, settings: OpenAPISettings) -> None:
         self.app = app
         self.settings = settings
-        self.schemas = SchemaRegistry(describe)
+        self.describe = app.describe_plugin
+        self.schemas = SchemaRegistry(self.describe)
         self.components: dict[str, dict[str, Any]] = {}
         self.component_owners: dict[tuple[str, str], str] = {}
         self.operations: dict[tuple[str, str], _Operation] = {}
@@ -144,11 +145,11 @@ class _Builder:
     def add_component(self, kind: str, name: str, value: Mapping[str, Any], owner: str) -> str:
         if kind not in COMPONENT_KINDS:
             raise AssemblyError(
-                f"{describe(owner)} adds an OpenAPI component of kind {kind!r}; the kinds are "
+                f"{self.describe(owner)} adds an OpenAPI component of kind {kind!r}; the kinds are "
                 f"{', '.join(sorted(COMPONENT_KINDS))}"
             )
         if not isinstance(name, str) or not name:
-            raise AssemblyError(f"{describe(owner)} adds an OpenAPI component without a name")
+            raise AssemblyError(f"{self.describe(owner)} adds an OpenAPI component without a name")
         if kind == "schemas":
             return self.schemas.add(name, value, owner, "a component it added")
         table = self.components.setdefault(kind, {})
@@ -156,7 +157,7 @@ class _Builder:
             first = self.component_owners[(kind, name)]
             raise ConflictError(
                 f"OpenAPI component {kind}/{name} is defined twice, differently: by "
-                f"{describe(first)} and by {describe(owner)}; rename one, or disable one "
+                f"{self.describe(first)} and by {self.describe(owner)}; rename one, or disable one "
                 "of the plugins"
             )
         table[name] = dict(value)
@@ -175,20 +176,20 @@ class _Builder:
         method = method.lower()
         if method not in METHODS:
             raise AssemblyError(
-                f"{describe(owner)} describes the operation {method.upper()} {path}: OpenAPI "
+                f"{self.describe(owner)} describes the operation {method.upper()} {path}: OpenAPI "
                 f"knows only the methods {', '.join(m.upper() for m in METHODS)}"
             )
         if not isinstance(path, str) or not path.startswith("/"):
             raise AssemblyError(
-                f"{describe(owner)} describes an operation on {path!r}; paths start with '/'"
+                f"{self.describe(owner)} describes an operation on {path!r}; paths start with '/'"
             )
         key = (path, method)
         existing = self.operations.get(key)
         if existing is not None:
             raise ConflictError(
                 f"OpenAPI operation {method.upper()} {path} is described twice: by "
-                f"{describe(existing.info.plugin)} and by {describe(owner)}; remove one, or "
-                "disable one of the plugins"
+                f"{self.describe(existing.info.plugin)} and by {self.describe(owner)}; remove "
+                "one, or disable one of the plugins"
             )
         info = OperationInfo(
             path,
@@ -210,12 +211,12 @@ class _Builder:
                     extra = details(op.info)
                 except Exception as exc:
                     exc.add_note(
-                        f"raised by the operation details of {describe(plugin)} for "
+                        f"raised by the operation details of {self.describe(plugin)} for "
                         f"{op.info.method.upper()} {op.info.path}"
                     )
                     raise
                 if extra:
-                    _merge(op, dict(extra), plugin)
+                    _merge(op, dict(extra), plugin, self.describe)
 
     # ------------------------------------------------------------------ routes
     def add_routes(self, routes: Iterable[RouteInfo]) -> None:
@@ -228,7 +229,7 @@ class _Builder:
             path = openapi_path(info.path)
             methods = [m for m in METHODS if m.upper() in info.methods]
             for method in methods:
-                where = f"{describe(info.plugin)}: {method.upper()} {info.path}"
+                where = f"{self.describe(info.plugin)}: {method.upper()} {info.path}"
                 endpoint = _endpoint_for(route, method)
                 docs = endpoint_docs(endpoint, where)
                 fields = self._route_fields(info, docs, method, len(methods) > 1)
@@ -322,15 +323,19 @@ class _Builder:
             first = seen.setdefault(op_id, op)
             if first is not op:
                 raise ConflictError(
-                    f"OpenAPI operationId {op_id!r} is used twice: {first.info.method.upper()} "
-                    f"{first.info.path} (from {describe(first.owners.get('operationId', ''))}) "
-                    f"and {op.info.method.upper()} {op.info.path} (from "
-                    f"{describe(op.owners.get('operationId', ''))}); name the routes apart "
-                    "or set operationId with @operation"
+                    f"OpenAPI operationId {op_id!r} is used twice: {self._where(first)} and "
+                    f"{self._where(op)}; name the routes apart or set operationId with "
+                    "@operation"
                 )
 
+    def _where(self, op: _Operation) -> str:
+        owner = op.owners.get("operationId", op.info.plugin)
+        return f"{op.info.method.upper()} {op.info.path} (from {self.describe(owner)})"
 
-def _merge(op: _Operation, extra: dict[str, Any], owner: str) -> None:
+
+def _merge(
+    op: _Operation, extra: dict[str, Any], owner: str, describe: Callable[[str], str]
+) -> None:
     where = f"OpenAPI operation {op.info.method.upper()} {op.info.path}"
     for name, value in extra.items():
         if name in _MERGED and isinstance(value, Mapping):
@@ -414,10 +419,6 @@ def _host_server(host: str, params: tuple[PathParameter, ...]) -> dict[str, Any]
     if params:
         server["variables"] = {p.name: {"default": p.name} for p in params}
     return server
-
-
-def describe(owner: str) -> str:
-    return "the app" if owner in ("app", "") else describe_plugin(owner)
 
 
 def collect(app: Lamina, settings: OpenAPISettings) -> _Builder:

@@ -7,7 +7,7 @@ import from lamina-openapi either.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lamina import hookspec
 
@@ -20,8 +20,11 @@ __all__ = ["lamina_openapi_contribute"]
 
 
 @hookspec
-def lamina_openapi_contribute(app: Lamina, openapi: Contributions) -> None:
+def lamina_openapi_contribute(app: Lamina, settings: Any, openapi: Contributions) -> None:
     """Contribute to the app's OpenAPI document: components, operations, operation details.
+
+    ``settings`` is the implementing plugin's own validated settings (``None`` without a
+    schema), as with every kernel hook.
 
     When: once, at assembly, from lamina-openapi's ``lamina_assemble`` (marked ``trylast``,
     so after every other plugin's ``lamina_assemble``), before routes are collected. What

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lamina import hookspec
 
@@ -41,8 +41,11 @@ def lamina_routing_register_converters(
 
 
 @hookspec
-def lamina_routing_router_compiled(app: Lamina, router: Router) -> None:
+def lamina_routing_router_compiled(app: Lamina, settings: Any, router: Router) -> None:
     """Read the app's compiled route table, once, before anything is served.
+
+    ``settings`` is the implementing plugin's own validated settings (``None`` without a
+    schema), as with every kernel hook.
 
     When: at assembly, right after the router compiled every route (its own, the app's and
     every plugin's) and before the kernel collects middleware; plugins in plugin order.
