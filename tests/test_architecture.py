@@ -175,3 +175,27 @@ def test_every_kernel_module_declares_its_names(module: str):
     assert isinstance(getattr(imported, "__all__", None), list), f"{module} has no __all__"
     for name in imported.__all__:
         assert hasattr(imported, name), f"{module}.__all__ names {name!r}, which it lacks"
+
+
+def test_every_kernel_hook_has_a_first_party_implementation():
+    """Hooks are trimmed to what is used: a kernel hook no first-party plugin implements
+    would be a special case in the kernel that nothing exercises."""
+    import importlib
+    import inspect
+
+    import lamina._hookspecs as hookspecs
+
+    kernel_hooks = {
+        name
+        for name, fn in vars(hookspecs).items()
+        if inspect.isfunction(fn) and getattr(fn, "lamina_spec", None) is not None
+    }
+    implemented: dict[str, set[str]] = {}
+    for package in importcontracts.plugins():
+        module = importlib.import_module(package)
+        for name in dir(module):
+            if getattr(getattr(module, name), "lamina_impl", None) is not None:
+                implemented.setdefault(name, set()).add(package)
+    assert len(kernel_hooks) >= 12
+    assert {"lamina_startup", "lamina_shutdown"}.isdisjoint(kernel_hooks)
+    assert kernel_hooks - set(implemented) == set()
