@@ -34,7 +34,7 @@ from typing import Any
 
 import pluggy
 from lamina import Lamina, hookimpl
-from lamina_routing import Route
+from lamina_routing import Route, Router
 
 from ._describe import operation
 from ._document import Contributions, OperationInfo, _Builder, build_document, collect
@@ -119,7 +119,7 @@ def lamina_register_routes(app: Lamina, settings: OpenAPISettings, register: Any
 
 
 @hookimpl
-def lamina_routing_router_compiled(app: Lamina, settings: OpenAPISettings, router: Any) -> None:
+def lamina_routing_router_compiled(app: Lamina, settings: OpenAPISettings, router: Router) -> None:
     state: _State = app.extensions[PLUGIN]
     if settings.enabled:
         state.document = build_document(state.contributions, router)

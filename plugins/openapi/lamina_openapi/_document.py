@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from lamina import AssemblyError, ConflictError, Lamina
+from lamina import AssemblyError, ConflictError, Lamina, RouteLike
 from lamina.plugin import call_hook
 from lamina_routing import PathParameter, RouteInfo, describe_routes
 
@@ -70,7 +70,7 @@ class OperationInfo:
     method: str
     operation_id: str | None
     endpoint: Any
-    route: Any
+    route: RouteLike | None
     plugin: str
     fields: Mapping[str, Any]
 
@@ -171,7 +171,7 @@ class _Builder:
         fields: dict[str, Any],
         owner: str,
         endpoint: Any = None,
-        route: Any = None,
+        route: RouteLike | None = None,
     ) -> _Operation:
         method = method.lower()
         if method not in METHODS:
@@ -365,7 +365,7 @@ def _method_rank(item: tuple[str, Any]) -> int:
     return METHODS.index(item[0])
 
 
-def _endpoint_for(route: Any, method: str) -> Any:
+def _endpoint_for(route: RouteLike, method: str) -> Any:
     """What serves ``method``: a class endpoint's method function (``head`` falls back to
     ``get``), else the endpoint itself."""
     endpoint = getattr(route, "endpoint", None)
@@ -429,7 +429,7 @@ def collect(app: Lamina, settings: OpenAPISettings) -> _Builder:
     return builder
 
 
-def build_document(builder: _Builder, router: Any) -> dict[str, Any]:
+def build_document(builder: _Builder, router: object) -> dict[str, Any]:
     """The OpenAPI document: the compiled ``router``'s operations, then what plugins gave."""
     try:
         routes = list(describe_routes(router))

@@ -279,7 +279,11 @@ class Compilation:
 
 
 def _matched(
-    kind: type[MatchedRoute], route: Any, pattern: PathPattern, where: Enclosing, protocol: str
+    kind: type[MatchedRoute],
+    route: RouteLike,
+    pattern: PathPattern,
+    where: Enclosing,
+    protocol: str,
 ) -> MatchedRoute:
     """The ``scope["route"]`` of ``route``: its template from the app's root."""
     own = getattr(route, "name", None) or getattr(route, "default_name", None)

@@ -18,7 +18,7 @@ import re
 from collections.abc import Awaitable
 from typing import Any
 
-from lamina.plugin import ASGIApp, Receive, Scope, Send
+from lamina.plugin import ASGIApp, Receive, RouteLike, Scope, Send
 
 __all__ = ["MatchedMount", "MatchedRoute", "strip_converters", "tagged"]
 
@@ -48,7 +48,7 @@ class MatchedRoute:
         path_format: str,
         name: str | None,
         endpoint: Any,
-        route: Any,
+        route: RouteLike,
         protocol: str,
     ) -> None:
         self.path = path
