@@ -147,6 +147,8 @@ def test_the_cli_prints_the_document(tmp_path):
         "    return PlainTextResponse('x')\n"
         "app = make_app('routing', 'openapi', routes=[Route('/items/{id:int}', items)],\n"
         "               settings={'openapi': {'enabled': False, 'title': 'CLI'}})\n"
+        "many = [Route(f'/r{i}/{{id:int}}', items, name=f'r{i}') for i in range(2000)]\n"
+        "big = make_app('routing', 'openapi', routes=many)\n"
     )
     result = subprocess.run(
         [str(Path(sys.executable).parent / "lamina"), "openapi", "cli_openapi_app:app"],
@@ -161,6 +163,20 @@ def test_the_cli_prints_the_document(tmp_path):
     validate(document)
     assert document["info"]["title"] == "CLI"
     assert document["paths"]["/items/{id}"]["get"]["summary"] == "All the items."
+    # a reader that leaves early (`| head -c 20`) is no error, even when the document is
+    # far larger than the pipe holds
+    lamina = subprocess.Popen(
+        [str(Path(sys.executable).parent / "lamina"), "openapi", "cli_openapi_app:big"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert lamina.stdout is not None and lamina.stderr is not None
+    assert lamina.stdout.read(12) == b'{\n  "openapi'
+    lamina.stdout.close()
+    assert lamina.wait(timeout=60) == 0
+    assert lamina.stderr.read() == b""
+    lamina.stderr.close()
     out = tmp_path / "doc.json"
     from lamina.cli import main
 
