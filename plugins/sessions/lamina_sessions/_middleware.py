@@ -153,10 +153,10 @@ class SessionMiddleware:
                     await self._commit(session, had_cookie, message)
                 except SessionError as exc:
                     failed = True
-                    logger.error(
-                        "%s (%s %s)", exc, scope.get("method", "WEBSOCKET"), scope.get("path")
-                    )
                     await _fail(scope_type, send)
+                    # raised on, a server error the server logs once (the kernel does the
+                    # same with a 500's exception): the note says which request it was
+                    exc.add_note(f"{scope.get('method', 'WEBSOCKET')} {scope.get('path')}")
                     raise
                 except SessionStoreUnavailable as exc:
                     failed = True
