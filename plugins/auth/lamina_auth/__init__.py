@@ -7,7 +7,9 @@ Settings (``[auth]``, see :class:`AuthSettings`)::
     on_error      null or "package.module:function"
 
 Backends come from the ``lamina_auth_register_backends(app, register)`` hook (see
-:mod:`lamina_auth.hookspecs`); this plugin registers ``"session"``. Use::
+:mod:`lamina_auth.hookspecs`), collected once at ``lamina_assemble``; this plugin registers
+``"session"``, and while it is selected (the default) the plugin declares that it needs the
+``sessions`` plugin (``lamina_register_dependencies``). Use::
 
     @requires("authenticated", redirect="login")
     async def account(request):

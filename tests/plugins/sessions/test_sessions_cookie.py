@@ -221,3 +221,23 @@ def test_a_wrong_secret_key_never_shows_in_the_error(secret_key: object) -> None
     text = f"{info.value}\n{info.value!r}\n{info.value.errors}"
     assert "secret_key" in text
     assert "good-key" not in text and "987654" not in text
+
+
+def test_the_secret_key_never_shows_in_what_the_app_describes() -> None:
+    from lamina.testing import make_app
+
+    keys = ["good-key-123456", "old-key-98765"]
+    app = make_app("routing", "sessions", settings={"sessions": {"secret_key": keys}})
+    app.assemble()
+    text = " ".join(
+        repr(part)
+        for part in (
+            app.assembly,
+            app.settings_for("sessions"),
+            app.middleware_layers,
+            app.plugin_infos,
+            app.describe_middleware(),
+        )
+    )
+    assert "SessionMiddleware" in text
+    assert not any(key in text for key in keys)
