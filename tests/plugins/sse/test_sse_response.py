@@ -230,11 +230,19 @@ async def test_stuck_client_is_dropped_after_send_timeout(caplog: pytest.LogCapt
 
     client = Client(stuck=True)
     app = sse_app(send_timeout=0.1)
-    t0 = anyio.current_time()  # virtual: the mock clock's
-    with anyio.fail_after(2):
-        await EventSourceResponse(forever())(http_scope(app), client.receive, client.send)
+    checked: list[bool] = []
+
+    async def not_before_the_timeout() -> None:
+        await anyio.sleep(0.099)  # virtual time (the mock clock), like every bound here
+        assert not cleaned.is_set(), "dropped before a send was stuck for send_timeout"
+        checked.append(True)
+
     # the timer checks every timeout/4: dropped at the first check past 0.1 s stuck
-    assert 0.1 <= anyio.current_time() - t0 <= 0.125 + 1e-9
+    with anyio.fail_after(0.126):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(not_before_the_timeout)
+            await EventSourceResponse(forever())(http_scope(app), client.receive, client.send)
+    assert checked == [True]
     assert cleaned.is_set()
     assert "dropping an event-stream client" in caplog.text
     assert [m["type"] for m in client.sent] == ["http.response.start"]
