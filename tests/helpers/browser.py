@@ -8,9 +8,9 @@ does), so ``uv run pytest`` works on a fresh Debian machine with nothing else do
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from typing import Any
+
+from tests.helpers.debian import apt_install
 
 CHROMIUM = "/usr/bin/chromium"
 #: Flags for a sandboxed, offline, headless run as root; background networking off so
@@ -29,19 +29,8 @@ ARGS = [
 
 def ensure_chromium() -> str:
     """Return Chromium's path, installing Debian's package first if it is missing."""
-    if os.path.exists(CHROMIUM):
-        return CHROMIUM
-    apt = shutil.which("apt-get")
-    if apt is None or os.geteuid() != 0:
-        raise RuntimeError(
-            "the browser tests need Chromium at /usr/bin/chromium: install Debian's "
-            "'chromium' package (apt-get install chromium), as .ci/run does"
-        )
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run([apt, "update", "-qq"], check=True, env=env, stdout=subprocess.DEVNULL)
-    subprocess.run(
-        [apt, "install", "-y", "-qq", "chromium"], check=True, env=env, stdout=subprocess.DEVNULL
-    )
+    if not os.path.exists(CHROMIUM):
+        apt_install("chromium", "the browser tests (Chromium at /usr/bin/chromium)")
     return CHROMIUM
 
 

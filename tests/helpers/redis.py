@@ -15,6 +15,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from tests.helpers.debian import apt_install
 from tests.helpers.servers import free_port
 from tests.helpers.workers import stop_processes
 
@@ -27,20 +28,7 @@ def ensure_redis_server() -> str:
     found = shutil.which("redis-server") or (REDIS_SERVER if os.path.exists(REDIS_SERVER) else None)
     if found:
         return found
-    apt = shutil.which("apt-get")
-    if apt is None or os.geteuid() != 0:
-        raise RuntimeError(
-            "the broadcast and session tests need redis-server: install Debian's "
-            "'redis-server' package (apt-get install redis-server), as .ci/run does"
-        )
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run([apt, "update", "-qq"], check=True, env=env, stdout=subprocess.DEVNULL)
-    subprocess.run(
-        [apt, "install", "-y", "-qq", "--no-install-recommends", "redis-server"],
-        check=True,
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
+    apt_install("redis-server", "the broadcast and session tests")
     return shutil.which("redis-server") or REDIS_SERVER
 
 

@@ -21,7 +21,7 @@ class Backoff:
     factor in ``[1 - jitter, 1]`` (``random`` is injectable for tests)."""
 
     base: float = 0.05
-    cap: float = 1.0
+    cap: float = 0.5
     jitter: float = 0.5
     random: Callable[[], float] = field(default=random.random, repr=False)
 

@@ -116,6 +116,12 @@ class Broadcast:
                     yield self
                 finally:
                     group.cancel_scope.cancel()
+        except BaseExceptionGroup as group_error:
+            # The supervised listener never raises, so the one error is the caller's own:
+            # hand it back as raised, not wrapped in a group.
+            if len(group_error.exceptions) == 1:
+                raise group_error.exceptions[0] from None
+            raise
         finally:
             self._running = False
             self.connected = False

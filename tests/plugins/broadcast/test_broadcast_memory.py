@@ -147,3 +147,9 @@ def test_backoff_is_capped_and_jittered() -> None:
     assert [high.delay(a) for a in range(6)] == pytest.approx([0.1, 0.2, 0.4, 0.8, 1.0, 1.0])
     assert [low.delay(a) for a in range(6)] == pytest.approx([0.05, 0.1, 0.2, 0.4, 0.5, 0.5])
     assert high.delay(10_000) == 1.0
+
+
+async def test_an_error_inside_running_comes_out_as_raised() -> None:
+    with pytest.raises(KeyError, match="mine"):
+        async with Broadcast().running():
+            raise KeyError("mine")
