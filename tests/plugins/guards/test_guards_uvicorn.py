@@ -7,40 +7,16 @@ request without ``Host`` looks like.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from lamina import PlainTextResponse
-from lamina.testing import make_app
-from lamina_routing import Route
-from lamina_websocket import WebSocket, WebSocketRoute
+from guards_apps import guarded, raw_request
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from tests.helpers.servers import serve_uvicorn
-
-
-async def hello(request: object) -> PlainTextResponse:
-    return PlainTextResponse("hello")
-
-
-async def echo(websocket: WebSocket) -> None:
-    await websocket.accept()
-    await websocket.send_text(await websocket.receive_text())
-    await websocket.close()
-
-
-def guarded(**guards: object) -> object:
-    return make_app(
-        "routing",
-        "websocket",
-        "guards",
-        routes=[Route("/", hello), WebSocketRoute("/ws", echo)],
-        settings={"guards": guards},
-    )
 
 
 @pytest.fixture(scope="module", params=["websockets-sansio", "wsproto"])
@@ -48,16 +24,6 @@ def trusted(request: pytest.FixtureRequest) -> Iterator[str]:
     app = guarded(trusted_hosts=["127.0.0.1", "*.example.test"])
     with serve_uvicorn(app, ws=request.param) as url:
         yield url
-
-
-def raw_request(url: str, request: bytes) -> bytes:
-    parts = urlsplit(url)
-    with socket.create_connection((parts.hostname, parts.port), timeout=5) as sock:
-        sock.sendall(request)
-        chunks = []
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def test_http_hosts(trusted: str) -> None:

@@ -6,41 +6,20 @@ when nothing in the app refuses them.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
-from urllib.parse import urlsplit
 
 import pytest
-from lamina import PlainTextResponse
+from guards_apps import guarded, hello, raw_request
 from lamina.testclient import TestClient
-from lamina.testing import make_app
 from lamina_guards import RequestHygieneMiddleware
-from lamina_routing import Route
-from lamina_websocket import WebSocket, WebSocketRoute
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from tests.helpers.servers import serve_uvicorn
 
 
-async def hello(request: object) -> PlainTextResponse:
-    return PlainTextResponse("hello")
-
-
-async def echo(websocket: WebSocket) -> None:
-    await websocket.accept()
-    await websocket.send_text(await websocket.receive_text())
-    await websocket.close()
-
-
 def app_with(**guards: object) -> object:
-    return make_app(
-        "routing",
-        "websocket",
-        "guards",
-        routes=[Route("/", hello), WebSocketRoute("/ws", echo)],
-        settings={"guards": guards},
-    )
+    return guarded(**guards)
 
 
 @pytest.fixture(scope="module")
@@ -49,49 +28,43 @@ def server() -> Iterator[str]:
         yield url
 
 
-def raw(url: str, request: bytes) -> bytes:
-    parts = urlsplit(url)
-    with socket.create_connection((parts.hostname, parts.port), timeout=5) as sock:
-        sock.sendall(request)
-        chunks = []
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def status_of(answer: bytes) -> int:
     return int(answer.split(b" ", 2)[1])
 
 
 def test_a_normal_request_passes(server: str) -> None:
-    answer = raw(server, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    answer = raw_request(server, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     assert status_of(answer) == 200 and answer.endswith(b"hello")
 
 
 def test_a_1_mib_header_gets_431(server: str) -> None:
     big = b"x-big: " + b"a" * (1024 * 1024) + b"\r\n"
-    answer = raw(server, b"GET / HTTP/1.1\r\nHost: x\r\n" + big + b"Connection: close\r\n\r\n")
+    answer = raw_request(
+        server, b"GET / HTTP/1.1\r\nHost: x\r\n" + big + b"Connection: close\r\n\r\n"
+    )
     assert status_of(answer) == 431
     assert answer.endswith(b"Request header fields too large")
 
 
 def test_http_11_without_host_gets_400(server: str) -> None:
-    answer = raw(server, b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n")
+    answer = raw_request(server, b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n")
     assert status_of(answer) == 400 and answer.endswith(b"Missing Host header")
 
 
 def test_http_11_with_two_hosts_gets_400(server: str) -> None:
-    answer = raw(server, b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n")
+    answer = raw_request(
+        server, b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n"
+    )
     assert status_of(answer) == 400 and answer.endswith(b"More than one Host header")
 
 
 def test_http_10_may_omit_host(server: str) -> None:
-    answer = raw(server, b"GET / HTTP/1.0\r\n\r\n")
+    answer = raw_request(server, b"GET / HTTP/1.0\r\n\r\n")
     assert status_of(answer) == 200
 
 
 def test_websocket_handshake_with_two_hosts_gets_400(server: str) -> None:
-    answer = raw(
+    answer = raw_request(
         server,
         b"GET /ws HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: Upgrade\r\n"
         b"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
@@ -170,7 +143,9 @@ def test_https_redirect_keeps_a_valid_host(host: str, location: str) -> None:
 def test_https_redirect_under_uvicorn_refuses_the_open_redirect() -> None:
     with serve_uvicorn(app_with(https_redirect=True)) as url:
         for host in (b"evil.example/x?", b"a@evil.example", b"127.0.0.1:65536"):
-            answer = raw(url, b"GET / HTTP/1.1\r\nHost: " + host + b"\r\nConnection: close\r\n\r\n")
+            answer = raw_request(
+                url, b"GET / HTTP/1.1\r\nHost: " + host + b"\r\nConnection: close\r\n\r\n"
+            )
             assert status_of(answer) == 400, host
             assert b"location" not in answer.lower(), host
 
