@@ -208,6 +208,9 @@ class RedisStreamBackend(_RedisBackend):
         self._reading: int | None = None  # the version the XREAD in flight was built from
         self._client_id: int | None = None
         self._changed = anyio.Event()
+        #: A batch this large for one channel means the listener may be behind by more than
+        #: the stream retains: check for trimmed entries before delivering it.
+        self._behind = max(2, min(READ_BATCH, history // 2))
 
     async def publish(self, channel: str, payload: str, event: str | None) -> str | None:
         key = PREFIX + channel
@@ -281,6 +284,13 @@ class RedisStreamBackend(_RedisBackend):
             with anyio.CancelScope(shield=True):
                 await connection.disconnect(nowait=True)
 
+    async def _check_trimmed(self, channel: str, cursor: str, hub: Listener) -> None:
+        """Before delivering a large batch: a gap if entries after ``cursor`` were trimmed
+        before we read them (never a silent loss, even while connected)."""
+        info = await self._info(channel)
+        if info is not None and _lost_before(info, stream_id(cursor) or (0, 0)):
+            hub.gap([channel])
+
     async def _lost_since_cursors(self) -> list[str]:
         """Channels whose stream lost entries past our cursor while we were away (trimmed,
         expired, or Redis came back without its data): those get a gap."""
@@ -330,6 +340,9 @@ class RedisStreamBackend(_RedisBackend):
             prefix_length = len(PREFIX)
             for key, entries in reply:
                 channel = key[prefix_length:]
+                if len(entries) >= self._behind and channel in cursors:
+                    # A large batch: we may have fallen behind by more than the stream keeps.
+                    await self._check_trimmed(channel, cursors[channel], hub)
                 for entry_id, fields in entries:
                     if channel in cursors:
                         cursors[channel] = entry_id

@@ -170,3 +170,36 @@ async def test_stream_history_longer_than_backlog_replays_without_deadlock(
             got = await take(sub, 301)
     assert [e.data for e in got] == [*range(300), "live"]
     assert sub.dropped == 0
+
+
+async def test_a_stream_trimmed_past_the_listener_while_connected_is_a_gap(
+    redis_server: RedisServer,
+) -> None:
+    """A burst far larger than the history, written in one round trip so the listener cannot
+    keep up: every run of entries trimmed before it read them is reported by a gap, never
+    skipped silently."""
+    from redis.asyncio import Redis
+
+    hub = Broadcast(redis_server.url("redis+stream"), history=5, max_backlog=1000)
+    name = channel()
+    got: list[Event] = []
+    async with hub.running(), hub.subscribe(name) as sub:
+        await hub.publish(name, "before")
+        assert [e.data for e in await take(sub, 1)] == ["before"]
+        async with Redis.from_url(redis_server.url()) as raw, raw.pipeline() as pipe:
+            for n in range(400):
+                pipe.xadd(f"lamina:broadcast:{name}", {"d": str(n)}, maxlen=5)
+            await pipe.execute()
+        with anyio.fail_after(10):
+            async for event in sub:
+                got.append(event)
+                if event.data == 399:
+                    break
+    numbers = [e.data for e in got if e.kind == "message"]
+    assert got[0] == Event.gap(name) and len(numbers) < 400
+    previous = -1
+    for before, event in itertools.pairwise([Event.gap(name), *got]):
+        if event.kind == "message":
+            # Consecutive, or right after a gap: nothing vanished unannounced.
+            assert event.data == previous + 1 or before.kind == "gap", (previous, event)
+            previous = event.data
