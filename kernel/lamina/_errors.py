@@ -225,6 +225,58 @@ class HTTPErrorLayer:
         raise_unless_malformed(scope, exc)
 
 
+def handle_errors(app: ASGIApp) -> ASGIApp:
+    """``app`` with the app's error handling right around it, for routes under middleware of
+    their own (a mount's or a route's): 404, 405, handled exceptions and 500s raised in
+    ``app`` are answered here, with the app's exception handlers, so the answer passes back
+    out through that middleware (CORS headers on a mount's 404), as app-wide errors pass
+    through the app's. A server error still goes on to the server after its 500, through
+    every outer layer (an error tracker there records it)."""
+    return _ScopedErrorLayer(app)
+
+
+class _ScopedErrorLayer:
+    """See :func:`handle_errors`. The handlers are the app's (``scope["app"]``), resolved on
+    the first request, when the app is assembled."""
+
+    __slots__ = ("_errors", "app")
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._errors: HTTPErrorLayer | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        def tracking_send(message: Message) -> Awaitable[None]:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            return send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            errors = self._errors
+            if errors is None:
+                errors = self._errors = _errors_of(scope.get("app"))
+            await errors.handle(scope, receive, send, exc, started)
+
+
+def _errors_of(app: Any) -> HTTPErrorLayer:
+    """An error layer answering like ``app``'s (a bare one outside a Lamina app)."""
+    assembly = getattr(app, "_assembly", None)
+    handlers = getattr(assembly, "exception_handlers", None) or {}
+    return HTTPErrorLayer(_no_app, ExceptionHandlers(handlers), bool(getattr(app, "debug", False)))
+
+
+async def _no_app(scope: Scope, receive: Receive, send: Send) -> None:
+    raise RuntimeError("only the error handling of this layer is used")
+
+
 class OuterGuard:
     """Outside the onion: whatever a middleware raises still gets a complete answer (never a
     hang), and then goes on to the server, like every server error.

@@ -16,9 +16,11 @@ import types
 import typing
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from ._exceptions import SettingsError
+
+T = TypeVar("T")
 
 __all__ = [
     "KERNEL_SECTION",
@@ -244,6 +246,18 @@ def validate_section(
     before = len(errors)
     value = _build(schema, data, tag, "", plugin, errors, [])
     return None if len(errors) > before or value is _MISSING else value
+
+
+def settings_from(plugin: str, schema: type[T], data: Mapping[str, Any]) -> T:
+    """``schema`` built from ``data`` by the rules of a settings section (types coerced,
+    secrets and ``{"env": NAME}`` read, unknown keys refused), for settings given in code:
+    a plugin's per-mount policy. Raises :class:`SettingsError` listing every problem."""
+    errors: list[str] = []
+    value = validate_section(plugin, schema, data, errors)
+    if errors or value is None:
+        raise SettingsError(errors)
+    built: T = value
+    return built
 
 
 def _build(

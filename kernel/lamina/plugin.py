@@ -11,7 +11,9 @@ What is here, by job:
 * Middleware: :class:`Middleware` declares a layer of the onion; :data:`MiddlewareEntry`
   and :func:`as_middleware` accept Starlette-style entries (placed in
   :data:`FOREIGN_PHASE`); :func:`ensure_asgi3` / :func:`is_asgi3` hand foreign code a real
-  ASGI 3 callable; :func:`wrap_in_order` builds a route's own onion.
+  ASGI 3 callable; :func:`wrap_in_order` builds a route's own onion, and
+  :func:`handle_errors` puts the app's error handling inside it (a mount's 404 passes
+  back out through the mount's CORS layer).
 * Contributions: :func:`collect_contributions` collects a ``register``-style hook your plugin
   defines (attribution, validation, conflicts naming both contributors);
   :func:`call_hook` calls a plain one; :func:`reject_duplicates` is their conflict check,
@@ -21,7 +23,8 @@ What is here, by job:
   ``app.describe_plugin(name)`` (or :func:`describe_plugin`, without an app) names a plugin
   in an error message.
 * Settings: declare a dataclass with ``lamina_settings_schema``; hooks take ``settings``
-  (yours, validated), and ``app.settings_for(name)`` reads anyone's.
+  (yours, validated), and ``app.settings_for(name)`` reads anyone's. :func:`settings_from`
+  validates settings given in code (a per-mount policy) by the same rules.
 * ASGI vocabulary: :data:`ASGIApp`, :data:`Scope`, :data:`Receive`, :data:`Send`,
   :data:`Message`; :class:`RouteLike`, what a router routes.
 * Scope keys the kernel reads or sets: :data:`SCOPE_RAISE_SERVER_EXCEPTIONS` (set by the
@@ -30,6 +33,8 @@ What is here, by job:
   ``spawn(background)`` callable: run a response's background task somewhere else, as
   lamina-background does), :data:`SCOPE_APP_ROOT_PATH` (where this app is mounted, set by
   its router on entering a mount of the app's own routes; ``root_path`` when absent).
+* Shutdown: :class:`ShutdownRegistry` ends open streams (cancel scopes) as soon as the
+  server starts shutting down, whichever process the signal reaches.
 * Small utilities plugins need: :func:`url_from_scope`, :func:`parse_cookie_header`,
   :func:`parse_authority` / :class:`Authority` (a strict Host parser),
   :func:`run_in_thread`, :func:`run_background` / :class:`Background`; for serving files
@@ -45,6 +50,7 @@ from ._assembly import RouteContribution
 from ._contributions import Contribution, call_hook, collect_contributions, reject_duplicates
 from ._datastructures import url_from_scope
 from ._errors import RAISE_KEY as SCOPE_RAISE_SERVER_EXCEPTIONS
+from ._errors import handle_errors
 from ._fileio import (
     DEFAULT_CHUNK_SIZE,
     O_NOFOLLOW,
@@ -70,6 +76,7 @@ from ._responses import SPAWN_KEY as SCOPE_SPAWN
 from ._responses import Background, run_background
 from ._scopekeys import APP_ROOT_KEY as SCOPE_APP_ROOT_PATH
 from ._scopekeys import MAX_BODY_KEY as SCOPE_MAX_BODY_SIZE
+from ._settings import settings_from
 from ._shutdown import ShutdownRegistry
 from .cli import Command, load_app
 from .types import ASGIApp, Message, Receive, RouteLike, Scope, Send
@@ -104,6 +111,7 @@ __all__ = [
     "collect_contributions",
     "describe_plugin",
     "ensure_asgi3",
+    "handle_errors",
     "hookimpl",
     "hookspec",
     "is_asgi3",
@@ -114,6 +122,7 @@ __all__ = [
     "reject_duplicates",
     "run_background",
     "run_in_thread",
+    "settings_from",
     "url_from_scope",
     "wrap_in_order",
 ]

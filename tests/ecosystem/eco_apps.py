@@ -168,14 +168,14 @@ def placed(factory: Callable[..., Any], where: str, **options: Any) -> tuple[Any
 
 
 def wait_for(condition: Callable[[], Any], what: str, timeout: float = 10.0) -> Any:
-    """Poll ``condition`` until it is truthy; fail only on timeout (no timing asserted)."""
-    import time
+    """:func:`tests.helpers.waiting.wait_until`, returning the condition's truthy value."""
+    from tests.helpers.waiting import wait_until
 
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.005)
+    seen: list[Any] = [None]
+
+    def check() -> bool:
+        seen[0] = condition()
+        return bool(seen[0])
+
+    wait_until(check, timeout, what)
+    return seen[0]

@@ -7,6 +7,8 @@ Settings (section ``[cors]``, see :class:`CORSSettings`): ``allow_origins`` (req
 Hooks: ``lamina_settings_schema`` and ``lamina_register_middleware``,
 which places :class:`CORSMiddleware` in the *transport* phase (priority 10: outside gzip).
 
+:func:`cors_policy` configures CORS for one ``Mount`` (or route) with the same settings.
+
 :class:`CORSMiddleware` is plain ASGI middleware, usable without Lamina::
 
     app = CORSMiddleware(app, allow_origins=["https://app.example"])
@@ -17,6 +19,7 @@ from __future__ import annotations
 from ._middleware import SAFELISTED_HEADERS, CORSMiddleware, InsecureCORSWarning
 from ._plugin import (
     CORSSettings,
+    cors_policy,
     lamina_register_middleware,
     lamina_settings_schema,
 )
@@ -26,6 +29,7 @@ __all__ = [
     "CORSMiddleware",
     "CORSSettings",
     "InsecureCORSWarning",
+    "cors_policy",
     "lamina_register_middleware",
     "lamina_settings_schema",
 ]

@@ -6,11 +6,13 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from lamina import Middleware, hookimpl
+from lamina.plugin import settings_from
 
 from ._middleware import CORSMiddleware, _normalise_origin
 
 __all__ = [
     "CORSSettings",
+    "cors_policy",
     "lamina_register_middleware",
     "lamina_settings_schema",
 ]
@@ -72,4 +74,19 @@ def lamina_settings_schema() -> type:
 def lamina_register_middleware(settings: CORSSettings, register: Any) -> None:
     register(
         Middleware(CORSMiddleware, phase=PHASE, priority=PRIORITY, **settings.middleware_options())
+    )
+
+
+def cors_policy(**settings: Any) -> Middleware:
+    """A CORS layer for one ``Mount`` (or route): the ``[cors]`` settings, given here::
+
+        Mount("/api", routes=api, middleware=[cors_policy(allow_origins=["https://a.example"])])
+
+    Validated like the section (``SettingsError`` on a bad or missing key). The mount's 404,
+    405 and 500 answers carry the grants too. Use it where the app has no app-wide CORS (the
+    plugin disabled, or not installed as a plugin): an app-wide layer would answer again.
+    """
+    validated = settings_from("cors", CORSSettings, settings)
+    return Middleware(
+        CORSMiddleware, phase=PHASE, priority=PRIORITY, **validated.middleware_options()
     )

@@ -17,6 +17,7 @@ from ._accept import accepts_gzip
 from ._middleware import DEFAULT_EXCLUDED_MEDIA_TYPES, GZipMiddleware
 from ._plugin import (
     GZipSettings,
+    gzip_policy,
     lamina_register_middleware,
     lamina_settings_schema,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "GZipMiddleware",
     "GZipSettings",
     "accepts_gzip",
+    "gzip_policy",
     "lamina_register_middleware",
     "lamina_settings_schema",
 ]

@@ -6,11 +6,13 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from lamina import Middleware, hookimpl
+from lamina.plugin import settings_from
 
 from ._middleware import DEFAULT_EXCLUDED_MEDIA_TYPES, GZipMiddleware
 
 __all__ = [
     "GZipSettings",
+    "gzip_policy",
     "lamina_register_middleware",
     "lamina_settings_schema",
 ]
@@ -51,15 +53,27 @@ def lamina_settings_schema() -> type:
 
 @hookimpl
 def lamina_register_middleware(settings: GZipSettings, register: Any) -> None:
-    s = settings
-    register(
-        Middleware(
-            GZipMiddleware,
-            phase=PHASE,
-            priority=PRIORITY,
-            minimum_size=s.minimum_size,
-            level=s.level,
-            thread_threshold=s.thread_threshold,
-            excluded_media_types=tuple(s.excluded_media_types),
-        )
+    register(_layer(settings))
+
+
+def gzip_policy(**settings: Any) -> Middleware:
+    """A GZip layer for one ``Mount`` (or route), with the ``[gzip]`` settings given here::
+
+        Mount("/reports", routes=reports, middleware=[gzip_policy(minimum_size=1024)])
+
+    Validated like the section (``SettingsError``). The mount's error answers pass through
+    it too. Use it where the app has no app-wide gzip layer (the plugin disabled).
+    """
+    return _layer(settings_from("gzip", GZipSettings, settings))
+
+
+def _layer(s: GZipSettings) -> Middleware:
+    return Middleware(
+        GZipMiddleware,
+        phase=PHASE,
+        priority=PRIORITY,
+        minimum_size=s.minimum_size,
+        level=s.level,
+        thread_threshold=s.thread_threshold,
+        excluded_media_types=tuple(s.excluded_media_types),
     )

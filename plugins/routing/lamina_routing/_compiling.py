@@ -240,9 +240,12 @@ class Compilation:
                 self.delegates.append((inner_names, patterns, mount.app))
         leaf.nested = mount.routes is not None
         leaf.matched = _matched(MatchedMount, mount, pattern, where, "*")
-        leaf.any = tagged(
-            wrap_middleware(target_app, mount.middleware), leaf.matched, not target._nested
-        )
+        leaf.any = wrap_middleware(target_app, mount.middleware)
+        if not leaf.nested:
+            # An app mounted whole is the route (``GET /flask``). Routes compiled here set
+            # their own full template: announcing the prefix first would let a tracer that
+            # names its span on entry (Sentry) keep the prefix as the name.
+            leaf.any = tagged(leaf.any, leaf.matched, not target._nested)
         insert(target._http.root, pattern, leaf, prefix=True)
         insert(target._ws.root, pattern, leaf, prefix=True)
 

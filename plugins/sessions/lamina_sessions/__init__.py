@@ -34,6 +34,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from lamina import AssemblyError, Lamina, Middleware, hookimpl
+from lamina.plugin import settings_from
 
 from ._middleware import MAX_COOKIE_SIZE, SessionError, SessionMiddleware, SessionTooLarge
 from ._redis_store import RedisStore
@@ -59,6 +60,7 @@ __all__ = [
     "get_session",
     "regenerate_session",
     "resolve_store",
+    "session_policy",
 ]
 
 PLUGIN = "sessions"
@@ -122,4 +124,35 @@ def lamina_openapi_contribute(app: Lamina, openapi: Any) -> None:
             "name": app.settings_for(PLUGIN).cookie_name,
             "description": "The signed session cookie set by lamina-sessions.",
         },
+    )
+
+
+def session_policy(**settings: Any) -> Middleware:
+    """Sessions for one ``Mount`` (or route), with the ``[sessions]`` settings given here::
+
+        Mount("/admin", routes=admin, middleware=[
+            session_policy(secret_key={"env": "ADMIN_SECRET"}, cookie_name="admin",
+                           path="/admin", samesite="strict", secure=True)])
+
+    Validated like the section (``SettingsError``; ``secret_key`` is required). The store
+    is ``"cookie"``, ``"memory"`` or ``"package.module:name"``; ``"redis"`` holds
+    connections opened with the app's lifespan, so it is app-wide only. Beside app-wide
+    sessions, give the mount its own ``cookie_name`` (and ``path``).
+    """
+    validated = settings_from(PLUGIN, SessionSettings, settings)
+    if validated.store == "redis":
+        raise AssemblyError(
+            f"[{PLUGIN}] session_policy: the redis store is opened with the app's lifespan; "
+            "configure it app-wide in [sessions], or pass a store of your own"
+        )
+    try:
+        store = resolve_store(validated.store)
+    except ValueError as exc:
+        raise AssemblyError(f"[{PLUGIN}] session_policy store: {exc}") from None
+    return Middleware(
+        SessionMiddleware,
+        phase="session",
+        name="SessionMiddleware",
+        store=store,
+        **validated.middleware_options(),
     )
