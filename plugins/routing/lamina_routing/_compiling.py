@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lamina import ConflictError, RouteLike
-from lamina.plugin import ASGIApp, Scope, parse_authority
+from lamina.plugin import ASGIApp, Scope, handle_errors, parse_authority
 
 from ._converters import BUILTIN_CONVERTERS, Converter
 from ._declaring import Contribution, flatten
@@ -240,6 +240,12 @@ class Compilation:
                 self.delegates.append((inner_names, patterns, mount.app))
         leaf.nested = mount.routes is not None
         leaf.matched = _matched(MatchedMount, mount, pattern, where, "*")
+        if leaf.nested and mount.middleware:
+            # The mount's routes answer their errors (404, 405, handled, 500) inside its own
+            # middleware, so CORS, GZip or session layers given to the mount see them, as
+            # app-wide layers see the app's. (A route's own middleware sees the exception:
+            # it may catch it, as a function middleware's call_next raises it.)
+            target_app = handle_errors(target_app)
         leaf.any = wrap_middleware(target_app, mount.middleware)
         if not leaf.nested:
             # An app mounted whole is the route (``GET /flask``). Routes compiled here set

@@ -23,7 +23,6 @@ from lamina.plugin import (
     Scope,
     Send,
     as_middleware,
-    handle_errors,
     wrap_in_order,
 )
 
@@ -54,15 +53,8 @@ UNSET: Any = _Unset()
 
 def wrap_middleware(app: ASGIApp, middleware: Sequence[Any] | None) -> ASGIApp:
     """Wrap ``app`` so that the first middleware listed is the outermost; every layer gets
-    an ASGI 3 app unless it declared it takes the router's plain callables.
-
-    Errors raised in ``app`` are answered inside that middleware (by the app's exception
-    handlers), so a 404, 405 or 500 from under a mount's or a route's own CORS, GZip or
-    session layer passes back out through it, as app-wide errors pass through the app's.
-    """
-    if not middleware:
-        return app
-    return wrap_in_order(handle_errors(app), [as_middleware(m) for m in middleware])
+    an ASGI 3 app unless it declared it takes the router's plain callables."""
+    return wrap_in_order(app, [as_middleware(m) for m in middleware or ()])
 
 
 def _endpoint_name(endpoint: Any) -> str | None:
