@@ -66,6 +66,7 @@ class Lamina:
         self.lifespan_context = lifespan
         #: Whether the lifespan startup completed (requests then carry its state).
         self.lifespan_started = False
+        self._lifespan_warned = False
         self.state = State()
         #: A place for plugins to keep per-app objects, keyed by plugin name.
         self.extensions: dict[str, Any] = {}
@@ -262,11 +263,16 @@ class Lamina:
             if not self.lifespan_started and self.has_lifespan_work:
                 # a request before any lifespan: the server does not run it (daphne), or a
                 # parent app does not forward it (a Starlette/FastAPI Mount)
-                logger.warning("%s", self._lifespan_skipped_message())
+                self._warn_lifespan_skipped()
             handler = self._table.get(scope["type"])
             if handler is not None:
                 return handler
         return _unsupported
+
+    def _warn_lifespan_skipped(self) -> None:
+        if not self._lifespan_warned:
+            self._lifespan_warned = True
+            logger.warning("%s", self._lifespan_skipped_message())
 
     def _lifespan_skipped_message(self) -> str:
         work = [f"{self.describe_plugin(p)} lifespan" for _f, p in self.assembly.lifespans]
@@ -285,6 +291,7 @@ class Lamina:
         ``None`` (the attribute is simply missing). Only called on a miss."""
         if self.lifespan_started or not self.has_lifespan_work:
             return None
+        self._warn_lifespan_skipped()  # if the first request did not (the app was assembled)
         return LifespanNotRun(
             f"request.state has no attribute {name!r}: " + self._lifespan_skipped_message()
         )

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from lamina import LifespanNotRun
@@ -80,3 +81,20 @@ async def test_run_from_the_parents_lifespan_the_state_reaches_mounted_requests(
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             assert (await client.get("/lam/key")).text == "the pool"
             assert (await client.get("/lam/attr")).text == "the pool"
+
+
+def test_an_app_assembled_before_its_first_request_still_logs_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = app_with_lifespan().assemble()  # e.g. a script that listed the routes first
+
+    async def main() -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            for _ in range(2):
+                with pytest.raises(LifespanNotRun):
+                    await client.get("/key")
+
+    with caplog.at_level(logging.WARNING, logger="lamina"):
+        anyio.run(main)
+    assert [r.name for r in caplog.records if r.name == "lamina"] == ["lamina"]
