@@ -200,7 +200,15 @@ def test_background_work_set_by_the_middleware_runs_after_the_body() -> None:
 
 
 # --------------------------------------------------------------------------- real server
-def test_the_response_streams_through_unbuffered() -> None:
+SERVERS = [
+    pytest.param(("uvicorn", "asyncio"), id="uvicorn"),
+    pytest.param(("hypercorn", "asyncio"), id="hypercorn-asyncio"),
+    pytest.param(("hypercorn", "trio"), id="hypercorn-trio"),
+]
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_the_response_streams_through_unbuffered(server: tuple[str, str]) -> None:
     """The endpoint sends its second chunk only once the client has the first: a layer
     that buffered the body would deadlock here (and fail on the wait)."""
     client_has_first = threading.Event()
@@ -214,7 +222,11 @@ def test_the_response_streams_through_unbuffered() -> None:
         return StreamingResponse(body())
 
     app = app_for(Route("/", stepwise))
-    with serve(app) as url, httpx.stream("GET", url + "/", timeout=WAIT) as response:
+    name, loop = server
+    with (
+        serve(app, server=name, loop=loop) as url,  # type: ignore[arg-type]
+        httpx.stream("GET", url + "/", timeout=WAIT) as response,
+    ):
         assert response.headers["x-served-by"] == "lamina"
         lines = response.iter_lines()
         assert next(lines) == "first"
@@ -222,7 +234,8 @@ def test_the_response_streams_through_unbuffered() -> None:
         assert next(lines) == "second"
 
 
-def test_sse_passes_through_and_a_disconnect_reaches_the_endpoint() -> None:
+@pytest.mark.parametrize("server", SERVERS)
+def test_sse_passes_through_and_a_disconnect_reaches_the_endpoint(server: tuple[str, str]) -> None:
     closed = threading.Event()
 
     async def feed(request: Request) -> EventSourceResponse:
@@ -239,7 +252,8 @@ def test_sse_passes_through_and_a_disconnect_reaches_the_endpoint() -> None:
         return EventSourceResponse(events())
 
     app = app_for(Route("/feed", feed))
-    with serve(app) as url:
+    name, loop = server
+    with serve(app, server=name, loop=loop) as url:  # type: ignore[arg-type]
         with httpx.stream("GET", url + "/feed", timeout=WAIT) as response:
             assert response.headers["content-type"].startswith("text/event-stream")
             assert response.headers["x-served-by"] == "lamina"
