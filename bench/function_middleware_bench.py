@@ -23,11 +23,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import statistics
-import time
 from typing import Any
 
+from asgi3_fastpath_bench import run  # the same timing loop, beside this file
 from lamina import Lamina, Middleware, PlainTextResponse
 from lamina_routing import Route
 from starlette.applications import Starlette
@@ -88,24 +87,6 @@ def lamina(*middleware: Any) -> Any:
     return app.assemble()
 
 
-async def receive() -> dict[str, Any]:
-    return {"type": "http.request", "body": b"", "more_body": False}
-
-
-async def send(message: Any) -> None:
-    return None
-
-
-async def run(app: Any, n: int) -> float:
-    for _ in range(100):
-        await app(dict(SCOPE), receive, send)
-    gc.collect()
-    start = time.perf_counter()
-    for _ in range(n):
-        await app(dict(SCOPE), receive, send)
-    return (time.perf_counter() - start) / n * 1e6
-
-
 async def main(rounds: int, n: int) -> None:
     contenders = {
         "lamina-none": lamina(),
@@ -119,7 +100,7 @@ async def main(rounds: int, n: int) -> None:
     times: dict[str, list[float]] = {name: [] for name in contenders}
     for r in range(rounds):
         for name in list(contenders) if r % 2 == 0 else list(reversed(contenders)):
-            times[name].append(await run(contenders[name], n))
+            times[name].append(await run(contenders[name], n, SCOPE))
     for name, values in times.items():
         print(f"{name:16} median {statistics.median(values):7.2f} µs  min {min(values):7.2f} µs")
     fn, base = min(times["lamina-function"]), min(times["starlette-base"])
