@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, TypeGuard
+from typing import Any, Literal, TypeGuard
 
 import pluggy
 
@@ -39,7 +40,8 @@ class Lamina:
     or names entry points to load even when autoload is off. ``disable`` / ``only`` /
     ``autoload`` select entry-point plugins (see :mod:`lamina._plugins` for the environment
     variables). ``settings`` maps a plugin name (``"lamina"`` for the kernel) to its section;
-    it is merged over ``lamina.toml``.
+    it is merged over ``lamina.toml`` (or ``settings_file``; ``settings_file=False`` reads
+    no file).
     """
 
     def __init__(
@@ -51,7 +53,7 @@ class Lamina:
         exception_handlers: Mapping[int | type[BaseException], Handler] | None = None,
         lifespan: Lifespan | None = None,
         settings: Mapping[str, Mapping[str, Any]] | None = None,
-        settings_file: str | None = None,
+        settings_file: str | os.PathLike[str] | Literal[False] | None = None,
         debug: bool | None = None,
         autoload: bool | None = None,
         disable: Iterable[str] | None = None,

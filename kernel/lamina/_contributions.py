@@ -79,7 +79,9 @@ def _pick(impl: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
 def attribute_error(exc: BaseException, plugin: str, hook_name: str) -> None:
     """Say on an exception which plugin raised it in which hook (a PEP 678 note), keeping
     its type so callers and tests still see the original error."""
-    if plugin in (APP, ""):
+    if plugin in (APP, "") or isinstance(exc, ConflictError):
+        # a conflict already names both contributors; the plugin that noticed it (the
+        # router, for two routes on one path) is a bystander, not the one to disable
         return
     note = (
         f"raised by {describe_plugin(plugin)} in {hook_name}; fix the plugin or disable "

@@ -60,6 +60,10 @@ class SettingsError(AssemblyError):
         super().__init__("invalid settings:\n  " + "\n  ".join(errors))
 
 
+class PluginSelectionWarning(UserWarning):
+    """A plugin selection names a plugin that is not installed (a typo disables nothing)."""
+
+
 class ConflictError(AssemblyError):
     """Two contributors claimed the same name, route or protocol."""
 

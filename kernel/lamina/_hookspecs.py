@@ -309,23 +309,28 @@ def lamina_lifespan(
 
 # --------------------------------------------------------------------------- CLI
 @hookspec
-def lamina_register_commands(register: Callable[[Command], None]) -> None:
+def lamina_register_commands(settings: Any, register: Callable[[Command], None]) -> None:
     """Add subcommands to the ``lamina`` command line.
 
     When: when the ``lamina`` CLI starts (not while an app runs). A name already taken is an
-    error naming both plugins.
+    error naming both plugins. ``settings`` is this plugin's settings object validated from
+    the settings file (``./lamina.toml`` or ``$LAMINA_SETTINGS_FILE``), as an app would get
+    it; if that section is invalid, only this plugin's commands are unavailable and the CLI
+    says why.
 
     Returns: nothing; call ``register(Command(name, help, run, add_arguments))`` (from
-    :mod:`lamina.cli`) where ``add_arguments(parser)`` declares options on an ``argparse``
+    :mod:`lamina.plugin`) where ``add_arguments(parser)`` declares options on an ``argparse``
     sub-parser and ``run(args)`` returns an exit status. The CLI loads entry-point plugins
-    with the same selection environment variables as an app.
+    with the same selection environment variables as an app; a disabled plugin's commands
+    answer with how to enable it.
 
     Example::
 
-        from lamina.cli import Command
+        from lamina.plugin import Command
 
         @hookimpl
-        def lamina_register_commands(register):
-            register(Command("routes", "List routes.", run=show_routes,
-                             add_arguments=lambda p: p.add_argument("app")))
+        def lamina_register_commands(settings, register):
+            def show(args):
+                print(settings.header)
+            register(Command("requestid-show", "Show the header.", run=show))
     """

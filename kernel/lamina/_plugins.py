@@ -20,6 +20,7 @@ import importlib.metadata as md
 import inspect
 import os
 import types
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +28,8 @@ from typing import Any
 import pluggy
 
 from . import _hookspecs as hookspecs
-from ._exceptions import ConflictError, PluginLoadError
+from ._exceptions import ConflictError, PluginLoadError, PluginSelectionWarning
+from ._suggest import did_you_mean
 
 ENTRY_POINT_GROUP = "lamina"
 ENV_AUTOLOAD_OFF = "LAMINA_DISABLE_PLUGIN_AUTOLOAD"
@@ -167,8 +169,20 @@ def load_plugins(
         known = ", ".join(sorted(eps)) or "none installed"
         raise PluginLoadError(
             f"the plugin allow-list (Lamina(only=...) or {ENV_ONLY}) names "
-            f"{', '.join(map(repr, unknown))}, which no installed distribution provides "
-            f"(installed: {known}); fix the name or install the plugin"
+            f"{', '.join(repr(n) + did_you_mean(n, eps) for n in unknown)}, which no "
+            f"installed distribution provides (installed: {known}); fix the name or install "
+            f"the plugin"
+        )
+    absent = sorted(set(selection.disable) - set(eps) - {_local_name(o) for o in objects})
+    if absent:
+        warnings.warn(
+            PluginSelectionWarning(
+                f"the plugin block-list (Lamina(disable=...) or {ENV_DISABLE}) names "
+                f"{', '.join(repr(n) + did_you_mean(n, eps) for n in absent)}, which no "
+                f"installed plugin is called, so it disables nothing (installed: "
+                f"{', '.join(sorted(eps)) or 'none'})"
+            ),
+            stacklevel=4,
         )
     for name, ep in eps.items():
         dist = ep.dist.name if ep.dist else None
@@ -345,15 +359,6 @@ def settings_file_problems(sections: dict[str, Any], infos: list[PluginInfo]) ->
     return problems
 
 
-def command_plugin_manager() -> pluggy.PluginManager:
-    """The plugin manager the CLI asks for subcommands: enabled entry points, no app."""
-    pm = make_plugin_manager()
-    infos = load_plugins(pm, resolve_selection(None, None, None), ())
-    pm.hook.lamina_add_hookspecs.call_historic(kwargs={"pluginmanager": pm})
-    check_pending(pm, infos)
-    return pm
-
-
 def check_sync(pm: pluggy.PluginManager, infos: list[PluginInfo]) -> None:
     """Every kernel hook is called at assembly (or by the CLI): an ``async def``
     implementation would return an un-awaited coroutine and contribute nothing, and a
@@ -387,7 +392,10 @@ def check_pending(pm: pluggy.PluginManager, infos: list[PluginInfo]) -> None:
     except pluggy.PluginValidationError as exc:
         plugin_name = pm.get_name(exc.plugin) or "?"
         info = by_name.get(plugin_name, PluginInfo(name=plugin_name))
+        from ._commands import unknown_hooks
+
         raise PluginLoadError(
-            f"{info.describe()} implements an unknown hook: {exc}. Check the spelling against "
-            f"lamina._hookspecs, or install the plugin that declares it"
+            f"{info.describe()} implements an unknown hook: "
+            f"{', '.join(unknown_hooks(pm)) or exc}. Check the spelling against the hook "
+            f"reference (docs/hooks.md), or install the plugin that declares it"
         ) from exc

@@ -82,16 +82,27 @@ class Secret(str):
         return str.__str__(self)
 
 
-def load_settings_file(path: str | os.PathLike[str] | None) -> dict[str, Any]:
-    """Read ``path``, else ``$LAMINA_SETTINGS_FILE``, else ``./lamina.toml``.
+def load_settings_file(path: str | os.PathLike[str] | Literal[False] | None) -> dict[str, Any]:
+    """Read ``path``, else ``$LAMINA_SETTINGS_FILE``, else ``./lamina.toml``; ``False``
+    reads no file at all (what tests want).
 
-    A missing default file is simply no settings; a missing explicit one is an error.
+    A missing default file is simply no settings; a missing explicit one is an error, and so
+    is an empty path (``""`` would otherwise name the current directory). ``os.devnull`` is
+    an empty file: no settings.
     """
+    if path is False:
+        return {}
     if path is None:
         path = os.environ.get(ENV_SETTINGS_FILE) or None
+    elif not os.fspath(path):
+        raise SettingsError(
+            ["settings_file is an empty path; name a TOML file, or pass None for ./lamina.toml"]
+        )
     explicit = path is not None
     file = Path(path if path is not None else DEFAULT_SETTINGS_FILE)
-    if not file.is_file():
+    if file.is_dir():
+        raise SettingsError([f"settings file {str(file)!r} is a directory, not a TOML file"])
+    if not file.exists():
         if explicit:
             raise SettingsError([f"settings file {str(file)!r} does not exist"])
         return {}
@@ -100,6 +111,8 @@ def load_settings_file(path: str | os.PathLike[str] | None) -> dict[str, Any]:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError([f"{file}: invalid TOML: {exc}"]) from None
+    except OSError as exc:
+        raise SettingsError([f"settings file {str(file)!r} cannot be read: {exc}"]) from None
 
 
 def _resolve_env(value: Any, where: str, errors: list[str]) -> Any:

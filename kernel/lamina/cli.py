@@ -9,6 +9,11 @@ Commands::
     lamina serve MODULE:APP [--host 127.0.0.1] [--port 8000] [--reload | --workers N]
     lamina plugins [--json]
     lamina middleware MODULE:APP [--json]
+    lamina new-plugin NAME [--dir DIR]
+    lamina check-plugin DIST
+
+A plugin that fails to load costs only its own commands: the others still run, and the
+broken ones are listed on stderr with their fixes.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._app import Lamina
+    from ._commands import CommandSet
 
 __all__ = ["WORKERS_ENV", "Command", "load_app", "main"]
 
@@ -231,32 +237,22 @@ BUILTIN = (
 
 
 def collect_commands() -> list[tuple[str, Command]]:
-    """Built-in commands, then each enabled entry-point plugin's (``(plugin, command)``)."""
-    from ._exceptions import ConflictError
-    from ._plugins import command_plugin_manager, describe_plugin
+    """Built-in commands, then each working enabled entry-point plugin's ``(plugin, command)``
+    (a broken plugin's commands are left out; :func:`main` says why)."""
+    return _gather().commands
 
-    commands: list[tuple[str, Command]] = [("lamina", c) for c in BUILTIN]
-    pm = command_plugin_manager()
-    owners = {c.name: "lamina" for c in BUILTIN}
-    hook = pm.hook.lamina_register_commands
-    for impl in hook.get_hookimpls():
-        plugin = impl.plugin_name
-        found: list[Command] = []
-        impl.function(register=found.append)
-        for cmd in found:
-            if not isinstance(cmd, Command):
-                raise ConflictError(
-                    f"{describe_plugin(plugin)} registered {cmd!r}; register a lamina.cli.Command"
-                )
-            if cmd.name in owners:
-                raise ConflictError(
-                    f"command {cmd.name!r}: {describe_plugin(plugin)} and "
-                    f"{describe_plugin(owners[cmd.name])} both register it; disable one with "
-                    f"LAMINA_DISABLE_PLUGINS"
-                )
-            owners[cmd.name] = plugin
-            commands.append((plugin, cmd))
-    return commands
+
+def _gather() -> CommandSet:
+    from ._commands import gather_commands
+    from ._settings import load_settings_file
+
+    return gather_commands(BUILTIN + _authoring_commands(), lambda: load_settings_file(None))
+
+
+def _authoring_commands() -> tuple[Command, ...]:
+    from ._authoring import COMMANDS
+
+    return COMMANDS
 
 
 def build_parser(commands: Sequence[tuple[str, Command]]) -> argparse.ArgumentParser:
@@ -271,16 +267,47 @@ def build_parser(commands: Sequence[tuple[str, Command]]) -> argparse.ArgumentPa
     return parser
 
 
+def _requested_command(argv: Sequence[str]) -> str | None:
+    """The subcommand name: the first argument that is not an option (the top-level
+    parser takes no option with a value)."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+def _refuse(name: str, found: CommandSet) -> int:
+    """Why ``lamina NAME`` cannot run, with the fix, instead of argparse's bare
+    ``invalid choice``."""
+    from ._suggest import did_you_mean
+
+    if name in found.unavailable:
+        print(f"lamina: {found.unavailable[name]}", file=sys.stderr)
+        return 2
+    known = sorted(c.name for _p, c in found.commands)
+    message = f"lamina: unknown command {name!r}{did_you_mean(name, known)}"
+    message += f"; commands: {', '.join(known)}"
+    if found.broken:
+        message += (
+            ". It may come from a plugin that failed to load: "
+            + ", ".join(b.description for b in found.broken)
+            + " (see above)"
+        )
+    print(message, file=sys.stderr)
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``lamina`` console script."""
+    """Entry point of the ``lamina`` console script (and of ``python -m lamina``)."""
     from ._exceptions import AssemblyError
 
-    try:
-        commands = collect_commands()
-    except AssemblyError as exc:
-        print(f"lamina: {exc}", file=sys.stderr)
-        commands = [("lamina", c) for c in BUILTIN]
-    parser = build_parser(commands)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    found = _gather()
+    if found.broken:
+        lines = [f"lamina: {len(found.broken)} installed plugin(s) could not be loaded:"]
+        lines += [f"  - {problem}" for problem in found.broken]
+        print("\n".join(lines), file=sys.stderr)
+    name = _requested_command(argv)
+    if name is not None and name not in {c.name for _p, c in found.commands}:
+        return _refuse(name, found)
+    parser = build_parser(found.commands)
     args = parser.parse_args(argv)
     try:
         status = args._run(args)
@@ -290,5 +317,9 @@ def main(argv: list[str] | None = None) -> int:
     return int(status or 0)
 
 
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+if __name__ == "__main__":  # pragma: no cover - ``python -m lamina.cli``
+    # Run as a script, this file is the module ``__main__``, a second copy of lamina.cli
+    # whose Command class is not the one plugins import; hand over to the real module.
+    from lamina.cli import main as _main
+
+    raise SystemExit(_main())

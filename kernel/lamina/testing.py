@@ -11,24 +11,34 @@ plugin from plain functions named after hooks::
 
     app = make_app("routing", plugin("demo", lamina_register_routes=routes))
 
-The same functions are the fixtures of the pytest plugin (``lamina_app_factory``,
+``assert_plugin_conforms(DIST_OR_PATH)`` runs ``lamina check-plugin``'s conformance checks
+in a test. The same functions are the fixtures of the pytest plugin (``lamina_app_factory``,
 ``lamina_plugin``, ``lamina_client``), registered through the ``pytest11`` entry point.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from ._app import Lamina
+from ._conformance import PluginReport, assert_plugin_conforms, check_plugin
 from ._hookspecs import hookimpl
 from .types import RouteLike
 
 if TYPE_CHECKING:
     from .testclient import TestClient
 
-__all__ = ["LocalPlugin", "make_app", "plugin"]
+__all__ = [
+    "LocalPlugin",
+    "PluginReport",
+    "assert_plugin_conforms",
+    "check_plugin",
+    "make_app",
+    "plugin",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,15 +47,21 @@ def make_app(
     *plugins: Any,
     routes: Iterable[RouteLike] | None = None,
     settings: Mapping[str, Mapping[str, Any]] | None = None,
+    settings_file: str | os.PathLike[str] | None = None,
     **kwargs: Any,
 ) -> Lamina:
     """An app with autoload off and exactly ``plugins`` (names or local plugin objects).
 
-    Other keyword arguments go to :class:`lamina.Lamina` (``middleware``, ``lifespan``,
+    A test sees only the settings it passes: ``settings_file=None`` (the default) reads no
+    file at all, not ``./lamina.toml`` nor ``$LAMINA_SETTINGS_FILE``; pass a path to read
+    one. Other keyword arguments go to :class:`lamina.Lamina` (``middleware``, ``lifespan``,
     ``debug``...). ``autoload`` may be passed to switch autoload back on.
     """
     kwargs.setdefault("autoload", False)
-    return Lamina(routes, plugins=list(plugins), settings=settings, **kwargs)
+    file: str | os.PathLike[str] | Literal[False] = (
+        False if settings_file is None else settings_file
+    )
+    return Lamina(routes, plugins=list(plugins), settings=settings, settings_file=file, **kwargs)
 
 
 class LocalPlugin:

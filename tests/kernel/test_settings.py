@@ -9,7 +9,7 @@ from typing import Literal
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from lamina import Secret, SettingsError
+from lamina import Lamina, Secret, SettingsError
 from lamina._settings import validate_section
 from lamina.testing import make_app, plugin
 
@@ -107,7 +107,8 @@ def test_lamina_toml_is_read_and_constructor_wins(tmp_path, monkeypatch):
     )
     monkeypatch.chdir(tmp_path)
     received = []
-    app = make_app(shop(received), settings={"shop": {"max_items": 9}})
+    # an app reads ./lamina.toml; make_app (for tests) reads a file only when given one
+    app = Lamina(plugins=[shop(received)], autoload=False, settings={"shop": {"max_items": 9}})
     assert received[0].secret_key == "from-file"
     assert (received[0].max_items, received[0].currency) == (9, "USD")
     assert app.debug is True
@@ -143,8 +144,33 @@ def test_settings_file_argument_and_environment_variable(tmp_path, monkeypatch):
     received = []
     make_app(shop(received), settings_file=str(custom))
     monkeypatch.setenv("LAMINA_SETTINGS_FILE", str(custom))
-    make_app(shop(received))
+    Lamina(plugins=[shop(received)], autoload=False)
     assert [s.secret_key for s in received] == ["custom", "custom"]
+
+
+def test_make_app_reads_no_file_unless_given_one(tmp_path, monkeypatch):
+    """A test sees only its own settings: neither ./lamina.toml nor $LAMINA_SETTINGS_FILE."""
+    (tmp_path / "lamina.toml").write_text('[shop]\nsecret_key = "from-file"\nmax_items = x\n')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LAMINA_SETTINGS_FILE", str(tmp_path / "lamina.toml"))
+    received = []
+    make_app(shop(received), settings={"shop": {"secret_key": "given"}})
+    make_app(shop(received), settings={"shop": {"secret_key": "given"}}, settings_file=None)
+    assert [s.secret_key.reveal() for s in received] == ["given", "given"]
+    with pytest.raises(SettingsError, match="invalid TOML"):  # asked for: read
+        make_app(shop(received), settings_file="lamina.toml")
+
+
+def test_devnull_is_no_settings_and_an_empty_path_or_a_directory_is_named(tmp_path):
+    import os
+
+    received = []
+    make_app(shop(received), settings={"shop": {"secret_key": "k"}}, settings_file=os.devnull)
+    assert received[0].max_items == 10
+    with pytest.raises(SettingsError, match="empty path; name a TOML file, or pass None"):
+        make_app(settings_file="")
+    with pytest.raises(SettingsError, match="is a directory, not a TOML file"):
+        make_app(settings_file=str(tmp_path))
 
 
 def test_missing_explicit_file_and_invalid_toml_are_errors(tmp_path):
