@@ -48,6 +48,12 @@ filterwarnings = ["error"]
 line-length = 100
 target-version = "py311"
 
+[tool.ruff.lint]
+select = ["E", "F", "W", "I", "B", "UP", "SIM", "RUF"]
+
+[tool.ruff.lint.isort]
+known-first-party = ["{package}"]
+
 [tool.mypy]
 strict = true
 """
@@ -171,8 +177,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import {package}
 from lamina.testing import assert_plugin_conforms
+
+import {package}
 
 
 def test_responses_carry_the_header(lamina_app_factory: Any, lamina_client: Any) -> None:
