@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .cli import Command
+from ._command import Command
 
 __all__ = ["COMMANDS"]
 

@@ -13,15 +13,13 @@ import importlib.metadata as md
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pluggy
 
 from . import _plugins as loading
-from ._suggest import did_you_mean
-
-if TYPE_CHECKING:
-    from .cli import Command
+from ._command import Command
+from ._hookcheck import unknown_hooks
 
 __all__ = [
     "Broken",
@@ -125,7 +123,6 @@ def _commands_of(
     """The commands one plugin registers, in a plugin manager of its own (so its mistakes
     stay its own). ``settings_sections`` is ``None`` for a disabled plugin: its commands are
     only named, and settings problems do not matter."""
-    from .cli import Command
 
     def broken(problem: str, fix: str | None = None) -> tuple[list[Command], Broken]:
         return [], Broken(ep.name, info.describe(), problem, fix or _disable_fix(ep.name))
@@ -179,18 +176,6 @@ def _commands_of(
                 "build the command with lamina.plugin.Command(name, help, run, add_arguments)",
             )
     return found, None
-
-
-def unknown_hooks(pm: pluggy.PluginManager) -> list[str]:
-    """``name (did you mean ...)`` for each implemented hook that no hookspec declares."""
-    known = [name for name in vars(pm.hook) if getattr(pm.hook, name).has_spec()]
-    unknown = []
-    for name, caller in sorted(vars(pm.hook).items()):
-        if not isinstance(caller, pluggy.HookCaller) or caller.has_spec():
-            continue
-        if any(not impl.optionalhook for impl in caller.get_hookimpls()):
-            unknown.append(name + did_you_mean(name, known))
-    return unknown
 
 
 def _settings_of(

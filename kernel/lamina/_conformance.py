@@ -24,7 +24,8 @@ from typing import Any
 import pluggy
 
 from . import _plugins as loading
-from ._commands import load_dependency_hookspecs, requirement_name, unknown_hooks
+from ._commands import load_dependency_hookspecs, requirement_name
+from ._hookcheck import unknown_hooks
 
 __all__ = ["PluginReport", "assert_plugin_conforms", "check_plugin"]
 

@@ -38,8 +38,8 @@ import pluggy
 if TYPE_CHECKING:
     from ._app import Lamina
     from ._assembly import RouteContribution
+    from ._command import Command
     from ._middleware import Middleware
-    from .cli import Command
     from .types import ASGIApp, RouteLike
 
 PROJECT = "lamina"

@@ -29,6 +29,7 @@ import pluggy
 
 from . import _hookspecs as hookspecs
 from ._exceptions import ConflictError, PluginLoadError, PluginSelectionWarning
+from ._hookcheck import unknown_hooks
 from ._suggest import did_you_mean
 
 ENTRY_POINT_GROUP = "lamina"
@@ -46,7 +47,6 @@ __all__ = [
     "Selection",
     "check_pending",
     "check_sync",
-    "command_plugin_manager",
     "describe_plugin",
     "entry_points",
     "inspect_installed",
@@ -392,8 +392,6 @@ def check_pending(pm: pluggy.PluginManager, infos: list[PluginInfo]) -> None:
     except pluggy.PluginValidationError as exc:
         plugin_name = pm.get_name(exc.plugin) or "?"
         info = by_name.get(plugin_name, PluginInfo(name=plugin_name))
-        from ._commands import unknown_hooks
-
         raise PluginLoadError(
             f"{info.describe()} implements an unknown hook: "
             f"{', '.join(unknown_hooks(pm)) or exc}. Check the spelling against the hook "

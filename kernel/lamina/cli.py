@@ -23,9 +23,10 @@ import importlib
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+
+from ._command import Command
 
 if TYPE_CHECKING:
     from ._app import Lamina
@@ -35,20 +36,6 @@ __all__ = ["WORKERS_ENV", "Command", "load_app", "main"]
 
 #: Set by ``lamina serve --workers N`` for the worker processes: how many there are.
 WORKERS_ENV = "LAMINA_WORKERS"
-
-
-@dataclass(frozen=True)
-class Command:
-    """A ``lamina`` subcommand contributed by a plugin.
-
-    ``add_arguments(parser)`` declares the options on an ``argparse`` sub-parser;
-    ``run(args)`` does the work and returns the exit status (``None`` means 0).
-    """
-
-    name: str
-    help: str
-    run: Callable[[argparse.Namespace], int | None]
-    add_arguments: Callable[[argparse.ArgumentParser], None] | None = None
 
 
 def _ensure_cwd_on_path() -> None:

@@ -35,11 +35,14 @@ KERNEL_LAYERS = (
     "_testclient",
     "plugin",
     "cli",
+    "_authoring",
+    "_conformance",
+    "_commands",
     "_app",
     "_assembly",
     "_contributions",
     "_plugins",
-    "_hookspecs | _settings",
+    "_hookcheck | _hookspecs | _settings",
     "_errors",
     "_middleware",
     "_callnext",
@@ -52,14 +55,16 @@ KERNEL_LAYERS = (
     "_formdata",
     "_scopekeys",
     "_datastructures",
-    "_asgicheck | _cookies | _exceptions | _fileio | _hosts | _ranges | _shutdown | concurrency",
+    "_asgicheck | _command | _cookies | _exceptions | _fileio | _hosts | _ranges | _scaffold"
+    " | _shutdown | _suggest | concurrency",
     "types",
 )
 
 
 def kernel_modules() -> list[str]:
-    """``lamina.x`` for every module and subpackage directly in the kernel package."""
-    names = {p.stem for p in KERNEL.glob("*.py") if p.stem != "__init__"}
+    """``lamina.x`` for every module and subpackage directly in the kernel package
+    (``__main__`` is ``python -m lamina``, a script that nothing imports)."""
+    names = {p.stem for p in KERNEL.glob("*.py") if p.stem not in ("__init__", "__main__")}
     names |= {p.parent.name for p in KERNEL.glob("*/__init__.py")}
     return sorted(f"lamina.{name}" for name in names)
 
