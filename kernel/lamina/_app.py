@@ -212,9 +212,15 @@ class Lamina:
 
     # ------------------------------------------------------------------ assembly
     def assemble(self) -> Lamina:
-        """Collect every contribution and freeze the ASGI callable. Idempotent."""
+        """Collect every contribution and freeze the ASGI callable, then let plugins read
+        the result (``lamina_assembled``). Idempotent; a failure leaves it unassembled."""
         if self._assembly is None:
             self._assembly = assemble(self, self._lifespan)
+            try:
+                call_hook(self, "lamina_assembled")
+            except BaseException:
+                self._assembly = None
+                raise
             self._table = self._assembly.table
         return self
 

@@ -10,6 +10,8 @@
 5. freeze the dispatch table: scope type -> ASGI app.
 
 The result is an :class:`Assembly`: immutable, and after it no request touches pluggy.
+:meth:`lamina.Lamina.assemble` keeps it, then calls ``lamina_assembled`` so plugins can read
+the finished app (``app.router``) before anything is served.
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ The order, once per app: ``lamina_add_hookspecs``, ``lamina_settings_schema``,
 ``lamina_configure`` (construction); then at assembly ``lamina_register_dependencies``,
 ``lamina_assemble`` (where plugin-defined hooks run), ``lamina_register_routes``,
 ``lamina_make_router``, ``lamina_register_middleware``,
-``lamina_register_exception_handlers``, ``lamina_register_protocols``, ``lamina_lifespan``.
+``lamina_register_exception_handlers``, ``lamina_register_protocols``, ``lamina_lifespan``;
+and once all of it is frozen, ``lamina_assembled``.
 
 A hook implementation is a plain function (or method) in the plugin module, marked with
 :data:`lamina.hookimpl`, taking any subset of the arguments the spec names::
@@ -304,6 +305,35 @@ def lamina_lifespan(
                 async with create_pool() as p:
                     yield {"db": p}
             return pool
+    """
+
+
+# --------------------------------------------------------------------------- the assembled app
+@hookspec
+def lamina_assembled(app: Lamina, settings: Any) -> None:
+    """Read what the app was assembled into, once, before anything is served.
+
+    When: at the end of assembly, after every contribution was collected and frozen:
+    ``app.router`` (the router ``lamina_make_router`` built, or ``None``),
+    ``app.route_contributions``, ``app.middleware_layers`` and ``app.assembly`` all answer.
+    Plugins in plugin order. It is the place for what describes the finished app (an
+    OpenAPI document from the compiled routes, a route map) to be built and frozen, so a
+    mistake fails startup rather than the first request. Nothing can be contributed any
+    more; if this hook raises, the app stays unassembled and the next attempt runs every
+    assembly hook again.
+
+    Returns: nothing. Raise :class:`lamina.AssemblyError` to stop startup.
+
+    Example::
+
+        from lamina_routing import describe_routes
+
+        @hookimpl
+        def lamina_assembled(app):
+            app.extensions["sitemap"] = [
+                r.path for r in describe_routes(app.router)
+                if r.kind == "http" and "GET" in (r.methods or ())
+            ]
     """
 
 

@@ -377,6 +377,7 @@ def test_lamina_assemble_runs_once_after_configuration_before_any_contribution()
         lamina_register_exception_handlers=lambda register: events.append("handlers"),
         lamina_register_protocols=lambda register: events.append("protocols"),
         lamina_lifespan=lambda: events.append("lifespan"),
+        lamina_assembled=lambda app: events.append(f"assembled:{type(app.router).__name__}"),
     )
     app = make_app(gatherer, late)
     assert events == ["configure:late"]
@@ -395,6 +396,7 @@ def test_lamina_assemble_runs_once_after_configuration_before_any_contribution()
         "handlers",
         "protocols",
         "lifespan",
+        "assembled:TinyRouter",
     ]
 
 
@@ -416,6 +418,30 @@ def test_a_failing_lamina_assemble_stops_assembly_names_the_plugin_and_may_be_re
     assert repr(app).endswith("not assembled>")
     assert TestClient(app).get("/").text == "ok"  # the next attempt assembles
     assert len(attempts) == 2
+
+
+def test_lamina_assembled_reads_the_frozen_app_and_a_failure_leaves_it_unassembled():
+    """The hook for what describes the finished app: it sees the router and everything
+    else frozen; raising stops startup, nothing is served, and the next attempt runs every
+    assembly hook again."""
+    seen: list[object] = []
+
+    def describe(app):
+        assert app.assembly.router is app.router  # no re-entry: the assembly is held
+        seen.append(app.router)
+        if len(seen) == 1:
+            raise AssemblyError("cannot describe the app yet")
+
+    app = make_app(plugin("describer", lamina_assembled=describe), router_plugin({"/": ok}))
+    with pytest.raises(AssemblyError, match="cannot describe the app yet") as info:
+        app.assemble()
+    assert "in lamina_assembled" in info.value.__notes__[0]
+    assert repr(app).endswith("not assembled>") and app.router is None
+    with TestClient(app) as client:  # startup assembles again, and this time it holds
+        assert client.get("/").text == "ok"
+    first_router, second_router = seen
+    assert isinstance(first_router, TinyRouter) and second_router is app.router
+    assert first_router is not second_router  # rebuilt, not the half-finished one
 
 
 @pytest.mark.parametrize(

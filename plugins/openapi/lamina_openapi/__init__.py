@@ -9,7 +9,8 @@ Everything the plugin offers is named here:
       servers  none              docs       none | "swagger" | "redoc"
       docs_path "/docs"          swagger_js_url, swagger_css_url, redoc_js_url (CDN defaults)
 
-* The document is built when the router has compiled the route table: one operation per
+* The document is built once the app is assembled (the kernel's ``lamina_assembled``), from
+  the route table the router compiled (``app.router``): one operation per
   declared method of every HTTP route with ``include_in_schema`` (``HEAD``/``OPTIONS`` only
   when declared), path parameters typed by their converters (a converter's
   ``openapi_schema``), mount prefixes in the paths and hosts as operation ``servers``,
@@ -34,7 +35,7 @@ from typing import Any
 
 import pluggy
 from lamina import Lamina, hookimpl
-from lamina_routing import Route, Router
+from lamina_routing import Route
 
 from ._describe import operation
 from ._document import Contributions, OperationInfo, _Builder, build_document, collect
@@ -55,7 +56,7 @@ PLUGIN = "openapi"
 @dataclass
 class _State:
     """This app's document: the contributions collected at ``lamina_assemble``, then the
-    document and its served bytes once the router compiled."""
+    document and its served bytes at ``lamina_assembled``."""
 
     contributions: _Builder
     served: ServedDocument = field(default_factory=ServedDocument)
@@ -119,10 +120,12 @@ def lamina_register_routes(app: Lamina, settings: OpenAPISettings, register: Any
 
 
 @hookimpl
-def lamina_routing_router_compiled(app: Lamina, settings: OpenAPISettings, router: Router) -> None:
+def lamina_assembled(app: Lamina, settings: OpenAPISettings) -> None:
+    """Build the document from the compiled router (``app.router``) and freeze it, so a
+    route the document cannot describe fails startup, not the first ``GET``."""
     state: _State = app.extensions[PLUGIN]
     if settings.enabled:
-        state.document = build_document(state.contributions, router)
+        state.document = build_document(state.contributions, app.router)
         state.served.freeze(state.document)
 
 

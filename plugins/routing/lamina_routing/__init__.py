@@ -25,9 +25,10 @@ Everything the plugin offers is named here:
   route: full path template with mount prefixes, host, declared methods, name, contributor,
   and each parameter as a :class:`PathParameter` with the converter the router resolved
   (a converter's ``openapi_schema`` says what its values look like to API tools).
-* Hooks for other plugins (:mod:`lamina_routing.hookspecs`):
-  ``lamina_routing_register_converters`` and ``lamina_routing_router_compiled`` (read the
-  compiled route table once, at assembly).
+* Hook for other plugins (:mod:`lamina_routing.hookspecs`):
+  ``lamina_routing_register_converters``. To read the compiled route table once, at
+  assembly, implement the kernel's ``lamina_assembled`` and pass ``app.router`` to
+  :func:`describe_routes`.
 * After matching, ``scope["route"]`` is a :class:`MatchedRoute` (``.path`` the template
   from the app's root, mount prefixes included; ``.name``; ``.endpoint``) and
   ``scope["endpoint"]`` the endpoint, on the scope outer middleware holds (a mount's own
@@ -43,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 from lamina import ConflictError, hookimpl
-from lamina.plugin import RouteContribution, call_hook, collect_contributions
+from lamina.plugin import RouteContribution, collect_contributions
 
 from ._converters import (
     BUILTIN_CONVERTERS,
@@ -138,7 +139,6 @@ def lamina_make_router(
         redirect_slashes=settings.redirect_slashes,
         redirect_status=settings.redirect_status,
     )
-    call_hook(app, "lamina_routing_router_compiled", router=router)
     return router
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from lamina import hookspec
 
@@ -11,7 +11,6 @@ if TYPE_CHECKING:
     from lamina import Lamina
 
     from ._converters import Converter
-    from ._router import Router
 
 
 @hookspec
@@ -37,29 +36,4 @@ def lamina_routing_register_converters(
         @hookimpl
         def lamina_routing_register_converters(register):
             register("slug", SlugConverter())
-    """
-
-
-@hookspec
-def lamina_routing_router_compiled(app: Lamina, settings: Any, router: Router) -> None:
-    """Read the app's compiled route table, once, before anything is served.
-
-    ``settings`` is the implementing plugin's own validated settings (``None`` without a
-    schema), as with every kernel hook.
-
-    When: at assembly, right after the router compiled every route (its own, the app's and
-    every plugin's) and before the kernel collects middleware; plugins in plugin order.
-    Not called per request. It is the place for tools that describe the app (an OpenAPI
-    document, a route map) to read :func:`lamina_routing.describe_routes` and freeze what
-    they make of it. Implement it with ``@hookimpl(optionalhook=True)`` when your plugin
-    does not depend on lamina-routing.
-
-    Returns: nothing. Raise :class:`lamina.AssemblyError` to stop startup.
-
-    Example::
-
-        @hookimpl
-        def lamina_routing_router_compiled(app, router):
-            app.extensions["sitemap"] = [r.path for r in describe_routes(router)
-                                         if r.kind == "http" and "GET" in (r.methods or ())]
     """
