@@ -25,7 +25,13 @@ from ._errors import Handler
 from ._exceptions import AssemblyError, LifespanNotRun, SettingsError
 from ._middleware import FOREIGN_PHASE, Middleware, MiddlewareEntry, MiddlewareLayer, as_middleware
 from ._plugins import PluginInfo
-from ._settings import KERNEL_SECTION, KernelSettings, load_settings_file, validate_section
+from ._settings import (
+    KERNEL_SECTION,
+    KernelSettings,
+    load_settings_file,
+    unknown_section,
+    validate_section,
+)
 from .types import ASGIApp, Receive, RouteLike, Scope, Send
 
 __all__ = ["KernelSettings", "Lamina", "RouteContribution"]
@@ -142,10 +148,7 @@ class Lamina:
             if name in enabled:
                 errors.append(f"[{name}] {self.describe_plugin(name)} takes no settings")
             elif name not in known:
-                errors.append(
-                    f"[{name}] unknown settings section: no plugin named {name!r} "
-                    f"is installed (installed: {', '.join(sorted(known)) or 'none'})"
-                )
+                errors.append(unknown_section(name, known))
         for name, schema in schemas.items():
             info = self.plugin_info(name)
             if schema is None:

@@ -30,7 +30,7 @@ import pluggy
 from . import _hookspecs as hookspecs
 from ._exceptions import ConflictError, PluginLoadError, PluginSelectionWarning
 from ._hookcheck import unknown_hooks
-from ._suggest import did_you_mean
+from ._suggest import SHORT_NAMES, did_you_mean
 
 ENTRY_POINT_GROUP = "lamina"
 ENV_AUTOLOAD_OFF = "LAMINA_DISABLE_PLUGIN_AUTOLOAD"
@@ -53,6 +53,7 @@ __all__ = [
     "load_plugins",
     "make_plugin_manager",
     "resolve_selection",
+    "selection_warnings",
     "settings_file_problems",
     "settings_status",
 ]
@@ -161,29 +162,12 @@ def load_plugins(
             known = ", ".join(sorted(eps)) or "none installed"
             raise PluginLoadError(
                 f"plugin {name!r} was requested but no distribution provides the entry point "
-                f"{name!r} in group {ENTRY_POINT_GROUP!r} (installed: {known}); install "
+                f"{name!r}{did_you_mean(name, eps, SHORT_NAMES)} in group {ENTRY_POINT_GROUP!r} "
+                f"(installed: {known}); install "
                 f"'lamina-{name}' or fix the name"
             )
-    unknown = sorted(set(selection.only or ()) - set(eps))
-    if unknown:
-        known = ", ".join(sorted(eps)) or "none installed"
-        raise PluginLoadError(
-            f"the plugin allow-list (Lamina(only=...) or {ENV_ONLY}) names "
-            f"{', '.join(repr(n) + did_you_mean(n, eps) for n in unknown)}, which no "
-            f"installed distribution provides (installed: {known}); fix the name or install "
-            f"the plugin"
-        )
-    absent = sorted(set(selection.disable) - set(eps) - {_local_name(o) for o in objects})
-    if absent:
-        warnings.warn(
-            PluginSelectionWarning(
-                f"the plugin block-list (Lamina(disable=...) or {ENV_DISABLE}) names "
-                f"{', '.join(repr(n) + did_you_mean(n, eps) for n in absent)}, which no "
-                f"installed plugin is called, so it disables nothing (installed: "
-                f"{', '.join(sorted(eps)) or 'none'})"
-            ),
-            stacklevel=4,
-        )
+    for message in selection_warnings(selection, eps, {_local_name(o) for o in objects}):
+        warnings.warn(PluginSelectionWarning(message), stacklevel=3)
     for name, ep in eps.items():
         dist = ep.dist.name if ep.dist else None
         version = ep.dist.version if ep.dist else None
@@ -216,6 +200,32 @@ def load_plugins(
         infos.append(info)
         _register(pm, obj, info)
     return infos
+
+
+def selection_warnings(
+    selection: Selection, installed: Iterable[str], local: Iterable[str] = ()
+) -> list[str]:
+    """What the allow-list and block-list name that no installed (or local) plugin is called.
+
+    A warning, not an error: the lists filter what is installed (one environment may serve
+    images with different plugins), but a typo must not pass unseen, so each message lists
+    the installed plugins and the closest name."""
+    names = sorted(installed)
+    known = {*names, *local}
+    lists = (
+        (f"allow-list (Lamina(only=...) or {ENV_ONLY})", "enables", selection.only or ()),
+        (f"block-list (Lamina(disable=...) or {ENV_DISABLE})", "disables", selection.disable),
+    )
+    messages = []
+    for which, verb, listed in lists:
+        absent = sorted(set(listed) - known)
+        if absent:
+            typed = ", ".join(repr(n) + did_you_mean(n, names, SHORT_NAMES) for n in absent)
+            messages.append(
+                f"the plugin {which} names {typed}, which no installed plugin is called, so "
+                f"it {verb} nothing (installed: {', '.join(names) or 'none'})"
+            )
+    return messages
 
 
 def _register(pm: pluggy.PluginManager, obj: Any, info: PluginInfo) -> None:
@@ -339,7 +349,7 @@ def settings_file_problems(sections: dict[str, Any], infos: list[PluginInfo]) ->
     """What an app would refuse in the settings file beyond each plugin's own section: the
     kernel's ``[lamina]`` section, sections that name no installed plugin, and sections for
     plugins that take no settings."""
-    from ._settings import KERNEL_SECTION, KernelSettings, validate_section
+    from ._settings import KERNEL_SECTION, KernelSettings, unknown_section, validate_section
 
     problems: list[str] = []
     if KERNEL_SECTION in sections:
@@ -350,10 +360,7 @@ def settings_file_problems(sections: dict[str, Any], infos: list[PluginInfo]) ->
             continue
         info = by_name.get(name)
         if info is None:
-            problems.append(
-                f"[{name}] unknown settings section: no plugin named {name!r} is installed "
-                f"(installed: {', '.join(sorted(by_name)) or 'none'})"
-            )
+            problems.append(unknown_section(name, by_name))
         elif info.settings == "none":
             problems.append(f"[{name}] {info.describe()} takes no settings")
     return problems

@@ -14,11 +14,12 @@ import os
 import tomllib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from ._exceptions import SettingsError
+from ._suggest import SHORT_NAMES, did_you_mean
 
 T = TypeVar("T")
 
@@ -28,6 +29,7 @@ __all__ = [
     "Secret",
     "SettingsError",
     "load_settings_file",
+    "unknown_section",
     "validate_section",
 ]
 
@@ -113,6 +115,17 @@ def load_settings_file(path: str | os.PathLike[str] | Literal[False] | None) -> 
         raise SettingsError([f"{file}: invalid TOML: {exc}"]) from None
     except OSError as exc:
         raise SettingsError([f"settings file {str(file)!r} cannot be read: {exc}"]) from None
+
+
+def unknown_section(name: str, installed: Iterable[str]) -> str:
+    """The error for a settings section that names no installed plugin (a typo, most often:
+    the closest plugin name, or the kernel's own section, is suggested)."""
+    names = sorted(installed)
+    hint = did_you_mean(name, [*names, KERNEL_SECTION], SHORT_NAMES)
+    return (
+        f"[{name}] unknown settings section{hint}: no plugin named {name!r} is installed "
+        f"(installed: {', '.join(names) or 'none'})"
+    )
 
 
 def _resolve_env(value: Any, where: str, errors: list[str]) -> Any:
@@ -297,7 +310,10 @@ def _build(
     for key in data:
         if key not in fields:
             known = ", ".join(sorted(fields)) or "none"
-            errors.append(f"{tag} unknown setting {prefix + key!r} (known settings: {known})")
+            errors.append(
+                f"{tag} unknown setting {prefix + key!r}"
+                f"{did_you_mean(key, fields, SHORT_NAMES)} (known settings: {known})"
+            )
     kwargs: dict[str, Any] = {}
     for name, f in fields.items():
         where = f"{tag} {prefix}{name}"

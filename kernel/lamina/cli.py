@@ -139,11 +139,18 @@ def plugin_report(settings_file: str | None = None) -> list[dict[str, Any]]:
 
 def _plugin_report(settings_file: str | None) -> tuple[list[dict[str, Any]], list[str]]:
     """The rows, and the settings file's problems that belong to no plugin's row."""
-    from ._plugins import inspect_installed, settings_file_problems
+    from ._plugins import (
+        inspect_installed,
+        resolve_selection,
+        selection_warnings,
+        settings_file_problems,
+    )
     from ._settings import load_settings_file
 
     sections = load_settings_file(settings_file)
     infos = inspect_installed(sections)
+    for warning in selection_warnings(resolve_selection(None, None, None), (i.name for i in infos)):
+        print(f"lamina: warning: {warning}", file=sys.stderr)
     return [info.as_dict() for info in infos], settings_file_problems(sections, infos)
 
 

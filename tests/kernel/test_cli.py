@@ -92,6 +92,26 @@ def test_plugins_reflect_environment_selection_and_report_broken_ones(
     assert rows["zbroken"]["enabled"] is False
 
 
+def test_plugins_warns_about_selection_names_no_plugin_has(monkeypatch, capsys):
+    monkeypatch.setenv("LAMINA_PLUGINS", "routing,rouing")
+    monkeypatch.setenv("LAMINA_DISABLE_PLUGINS", "gzpi")
+    assert main(["plugins", "--json"]) == 0
+    captured = capsys.readouterr()
+    rows = {row["name"]: row for row in json.loads(captured.out)}  # stdout stays JSON
+    assert rows["routing"]["enabled"] and not rows["gzip"]["enabled"]
+    warnings = captured.err.splitlines()
+    assert warnings[0].startswith(
+        "lamina: warning: the plugin allow-list (Lamina(only=...) or LAMINA_PLUGINS) names "
+        "'rouing' (did you mean 'routing'?), which no installed plugin is called, so it "
+        "enables nothing (installed: auth, "
+    )
+    assert warnings[1].startswith(
+        "lamina: warning: the plugin block-list (Lamina(disable=...) or "
+        "LAMINA_DISABLE_PLUGINS) names 'gzpi' (did you mean 'gzip'?)"
+    )
+    assert len(warnings) == 2
+
+
 def test_plugins_of_an_app_include_local_plugins(project, capsys):
     assert main(["plugins", "--app", "myproject.app:app", "--json"]) == 0
     rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
@@ -379,7 +399,7 @@ def test_plugins_reports_what_the_settings_file_gets_wrong_outside_plugin_sectio
     problems = err.splitlines()
     assert problems[0] == "lamina: settings file: [lamina] debug: expected bool, got str 'maybe'"
     assert problems[1].startswith(
-        "lamina: settings file: [znedds] unknown settings section: "
+        "lamina: settings file: [znedds] unknown settings section (did you mean 'zneeds'?): "
         "no plugin named 'znedds' is installed (installed: "
     )
     assert problems[2] == (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import types
 
 import pytest
-from lamina import ConflictError, Lamina, PluginLoadError, hookimpl
+from lamina import ConflictError, Lamina, PluginLoadError, PluginSelectionWarning, hookimpl
 from lamina._plugins import entry_points
 from lamina.testing import make_app, plugin
 
@@ -203,12 +203,50 @@ def test_same_name_twice_is_a_conflict(two_fakes):
     assert "zfake_a" in str(info.value)
 
 
-def test_allow_list_naming_an_uninstalled_plugin_is_an_error(monkeypatch):
-    with pytest.raises(PluginLoadError, match=r"allow-list.*'rouing'.*installed: "):
-        Lamina(only=["routing", "rouing"])
+def test_allow_list_naming_an_uninstalled_plugin_warns_with_the_installed_and_a_guess(
+    monkeypatch,
+):
+    installed = ", ".join(ep.name for ep in entry_points())
+    with pytest.warns(PluginSelectionWarning) as record:
+        app = Lamina(only=["routing", "rouing"])
+    assert names(app) == ["routing"]  # the known name still selects
+    assert str(record[0].message) == (
+        "the plugin allow-list (Lamina(only=...) or LAMINA_PLUGINS) names 'rouing' (did you "
+        f"mean 'routing'?), which no installed plugin is called, so it enables nothing "
+        f"(installed: {installed})"
+    )
+    assert record[0].filename == __file__  # points at the line that built the app
+    assert len(record) == 1
     monkeypatch.setenv("LAMINA_PLUGINS", "gzpi")
-    with pytest.raises(PluginLoadError, match="LAMINA_PLUGINS"):
-        Lamina()
+    with pytest.warns(PluginSelectionWarning, match="'gzpi' \\(did you mean 'gzip'\\?\\)"):
+        app = Lamina()
+    assert names(app) == []  # an allow-list of nothing installed enables nothing
+
+
+def test_block_list_naming_an_uninstalled_plugin_warns(monkeypatch):
+    monkeypatch.setenv("LAMINA_DISABLE_PLUGINS", "cros")
+    with pytest.warns(PluginSelectionWarning) as record:
+        app = Lamina(only=["routing", "gzip"], disable=["gzip"])
+    assert names(app) == ["routing"]
+    assert len(record) == 1
+    message = str(record[0].message)
+    assert message.startswith(
+        "the plugin block-list (Lamina(disable=...) or LAMINA_DISABLE_PLUGINS) names 'cros' "
+        "(did you mean 'cors'?), which no installed plugin is called, so it disables nothing"
+    )
+    assert "installed: auth, " in message
+
+
+def test_selection_lists_naming_a_local_plugin_do_not_warn():
+    local = plugin("mine", lamina_lifespan=lambda: None)
+    # filterwarnings=error: a warning here fails the test
+    assert names(Lamina(plugins=[local], only=["mine"])) == ["mine"]
+
+
+def test_a_requested_plugin_that_is_not_installed_is_still_an_error():
+    # Lamina(plugins=["name"]) says "I need it", unlike the lists, which filter
+    with pytest.raises(PluginLoadError, match="'rouing' \\(did you mean 'routing'\\?\\)"):
+        Lamina(plugins=["rouing"])
 
 
 def test_unknown_hook_in_an_installed_plugin_names_its_distribution(tmp_path, monkeypatch):

@@ -411,3 +411,40 @@ def test_numbers_and_flags_from_the_environment_are_converted(monkeypatch):
     with pytest.raises(SettingsError) as info:
         make_app(shop([]), settings={"shop": {"secret_key": "k", "ratio": {"env": "SHOP_RATIO"}}})
     assert "ratio: expected float" in info.value.errors[0]
+
+
+def test_a_misspelt_key_or_section_gets_did_you_mean_and_never_shows_its_value():
+    received = []
+    typed = "hunter2-a-secret-value-typed-under-a-misspelt-key"
+    with pytest.raises(SettingsError) as info:
+        make_app(
+            shop(received),
+            settings={
+                "shop": {"secret_kye": typed, "max_itmes": 3},
+                "shpo": {"secret_key": typed},
+                "lamna": {"debug": True},
+            },
+        )
+    text = "\n".join(info.value.errors)
+    assert "unknown setting 'secret_kye' (did you mean 'secret_key'?)" in text
+    assert "unknown setting 'max_itmes' (did you mean 'max_items'?)" in text
+    assert "[shpo] unknown settings section (did you mean 'shop'?)" in text
+    assert "[lamna] unknown settings section (did you mean 'lamina'?)" in text
+    assert typed not in text and typed not in repr(info.value)
+    # a name close to nothing gets no guess, only the list
+    with pytest.raises(SettingsError) as info:
+        make_app(shop(received), settings={"shop": {"secret_key": "k", "zzz": 1}})
+    assert info.value.errors == [
+        "[shop] (local) unknown setting 'zzz' (known settings: currency, debug, limits, "
+        "max_items, origins, ratio, secret_key, upload_dir)"
+    ]
+
+
+def test_a_misspelt_nested_key_is_matched_against_its_own_table():
+    throttle = plugin("throttle", lamina_settings_schema=lambda: Throttle)
+    with pytest.raises(SettingsError) as info:
+        make_app(throttle, settings={"throttle": {"limits": {"burst": 2, "rtae": 1}}})
+    assert info.value.errors == [
+        "[throttle] (local) unknown setting 'limits.rtae' (did you mean 'rate'?) "
+        "(known settings: burst, rate)"
+    ]
