@@ -140,19 +140,21 @@ def _every_need(need: object) -> int:
 # --------------------------------------------------------------------------- 3. routes, router
 def collect_routes(app: Lamina) -> list[RouteContribution]:
     """The app's routes first, then each plugin's; a route name used by two contributors
-    would make ``url_for`` ambiguous, so it is a conflict."""
+    would make ``url_for`` ambiguous, so it is a conflict — unless one route declares
+    ``replaces`` the other's plugin (the router then serves only the replacement)."""
     contributed = collect_contributions(
         app, "lamina_register_routes", what="route", usage="register(route)"
     )
     routes = [RouteContribution(r, APP) for r in app.routes]
     routes += [RouteContribution(c.value, c.plugin) for c in contributed]
-    owners: dict[str, str] = {}
+    owners: dict[str, tuple[str, object]] = {}
     for route, plugin in routes:
         name = getattr(route, "name", None)
         if not isinstance(name, str) or not name:
             continue
-        owner = owners.setdefault(name, plugin)
-        if owner != plugin:
+        owner, first = owners.setdefault(name, (plugin, route))
+        replacing = getattr(route, "replaces", None) == owner
+        if owner != plugin and not replacing and getattr(first, "replaces", None) != plugin:
             raise ConflictError(
                 f"route name {name!r}: {app.describe_plugin(plugin)} and "
                 f"{app.describe_plugin(owner)} both register a route with it; rename one, "

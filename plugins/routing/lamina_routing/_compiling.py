@@ -10,7 +10,10 @@
   registration order.
 
 Conflicts are found here, once: two routes with one method and path shape, or one explicit
-name, raise :class:`lamina.ConflictError` naming both contributors.
+name, raise :class:`lamina.ConflictError` naming both contributors — unless one of them
+declares ``replaces=`` the other's plugin: the app overriding a plugin's route on purpose.
+The replaced route is then left out (its name still reverses, to the same path), and a
+``replaces=`` that replaces nothing is a conflict too, never silently ignored.
 """
 
 from __future__ import annotations
@@ -68,6 +71,13 @@ class Compilation:
     reverse: dict[str, ReverseEntry] = field(default_factory=dict)
     delegates: list[Delegate] = field(default_factory=list)
     counter: int = 0
+    #: Routes left out because another declared ``replaces=`` their plugin (by ``id``).
+    dropped: set[int] = field(default_factory=set)
+    #: Routes whose ``replaces=`` took effect (by ``id``), and every route declaring one.
+    replacing: set[int] = field(default_factory=set)
+    replacers: list[tuple[RouteLike, str, str]] = field(default_factory=list)
+    #: Set when a route replaced one compiled before it: the router compiles again.
+    stale: bool = False
 
     def build(
         self, target: Dispatcher, contributions: list[Contribution], where: Enclosing
@@ -78,6 +88,7 @@ class Compilation:
         target._redirect_status = self.redirect_status
         static_leaves: list[Leaf] = []
         http_leaves: list[tuple[Leaf, str]] = []
+        replaced: list[tuple[RouteLike, str, tuple[PathPattern, ...], str]] = []
         for route, contributor in contributions:
             index = self.counter
             self.counter += 1
@@ -100,6 +111,14 @@ class Compilation:
                 pattern = compile_path(route.path, self._lookup(route, where))
             except ValueError as exc:
                 raise ValueError(f"{who}: {exc}") from None
+            methods = getattr(route, "methods", None) if protocol == "http" else None
+            shape = where.shape + pattern.shape
+            if getattr(route, "replaces", None) is not None:
+                self.replacers.append((route, contributor, shape))
+            claimed = sorted(methods) if methods is not None else ["*"]
+            if not self._claim(protocol, shape, claimed, route, contributor):
+                replaced.append((route, contributor, (*where.prefix, pattern), protocol))
+                continue
             leaf = Leaf(index, route, contributor, pattern, "route")
             matched = leaf.matched = _matched(MatchedRoute, route, pattern, where, protocol)
             top = not target._nested
@@ -109,23 +128,19 @@ class Compilation:
                     leaf.any = tagged(getattr(route, "app", None) or route.handle, matched, top)
                 else:
                     leaf.handlers = {m: tagged(a, matched, top) for m, a in apps.items()}
-                methods = getattr(route, "methods", None)
-                self._claim(
-                    "http",
-                    where.shape + pattern.shape,
-                    sorted(methods) if methods is not None else ["*"],
-                    route,
-                    contributor,
-                )
                 insert(target._http.root, pattern, leaf, prefix=False)
                 http_leaves.append((leaf, pattern.shape))
                 if pattern.is_static and pattern.tail_at is None:
                     static_leaves.append(leaf)
             else:
                 leaf.any = tagged(route.handle, matched, top)
-                self._claim("websocket", where.shape + pattern.shape, ["*"], route, contributor)
                 insert(target._ws.root, pattern, leaf, prefix=False)
             self._name(where, route, contributor, (*where.prefix, pattern), protocol)
+        for route, contributor, patterns, protocol in replaced:
+            # code that reverses the replaced route's name still gets its path, now served
+            # by the route that replaced it
+            if where.names + (getattr(route, "name", None) or "") not in self.reverse:
+                self._name(where, route, contributor, patterns, protocol)
         _explicit_head_wins(http_leaves)
         target._http.freeze()
         target._ws.freeze()
@@ -151,31 +166,70 @@ class Compilation:
 
     def _claim(
         self, protocol: str, shape: str, methods: list[str], route: RouteLike, contributor: str
-    ) -> None:
+    ) -> bool:
+        """Record that ``route`` serves ``methods`` on ``shape``. False when it is replaced
+        (leave it out); a route replacing one compiled before it makes the pass stale."""
+        if id(route) in self.dropped:
+            return False
         owners = self.shapes.setdefault((protocol, shape), {})
-        clash = None
-        if "*" in owners:
-            clash = ("*", owners["*"])
-        else:
-            for m in methods:
-                if m == "*" and owners:
-                    clash = next(iter(owners.items()))
-                    break
-                if m in owners:
-                    clash = (m, owners[m])
-                    break
-        if clash is not None:
-            method, (other_plugin, other) = clash
-            what = "WebSocket route" if protocol == "websocket" else f"route {method} {shape}"
-            if protocol == "websocket":
-                what += f" {shape}"
-            raise ConflictError(
-                f"{what} is registered twice: by {self.describe(other_plugin)} "
-                f"({other!r}) and by {self.describe(contributor)} ({route!r}); remove one, "
-                "or disable the plugin that contributes it"
-            )
+        for other_plugin, other in _overlapping(owners, methods):
+            other_methods = [m for m, (_p, r) in owners.items() if r is other]
+            if _replaces(route, other_plugin):
+                self._replace(other, other_plugin, other_methods, route, contributor, methods)
+                for m in other_methods:
+                    del owners[m]
+                self.stale = True
+            elif _replaces(other, contributor):
+                self._replace(route, contributor, methods, other, other_plugin, other_methods)
+                return False
+            else:
+                what = "WebSocket route" if protocol == "websocket" else "route"
+                both = _shared(other_methods, methods)
+                method = "" if protocol == "websocket" else f"{_methods(both)} "
+                raise ConflictError(
+                    f"{what} {method}{shape} is registered twice: by "
+                    f"{self.describe(other_plugin)} ({other!r}) and by "
+                    f"{self.describe(contributor)} ({route!r}); remove one, disable the "
+                    "plugin that contributes it, or, to serve the app's route instead of a "
+                    "plugin's, declare it with replaces='PLUGIN' (Route(path, endpoint, "
+                    f"replaces={_plugin_of(other_plugin, contributor)!r}))"
+                )
         for m in methods:
             owners[m] = (contributor, route)
+        return True
+
+    def _replace(
+        self,
+        old: RouteLike,
+        old_plugin: str,
+        old_methods: list[str],
+        new: RouteLike,
+        new_plugin: str,
+        new_methods: list[str],
+    ) -> None:
+        """``new`` takes ``old``'s place: only whole, so no method of ``old`` is lost."""
+        if "*" not in new_methods and not set(old_methods) <= set(new_methods):
+            missing = _methods(sorted(set(old_methods) - set(new_methods)))
+            raise ConflictError(
+                f"{self.describe(new_plugin)} ({new!r}) replaces the route of "
+                f"{self.describe(old_plugin)} ({old!r}) but not its {missing}; declare "
+                "methods covering all of them, so none is lost"
+            )
+        self.dropped.add(id(old))
+        self.replacing.add(id(new))
+
+    def check_replacements(self) -> None:
+        """A ``replaces=`` that replaced nothing is a mistake (a wrong path, method or plugin
+        name, or a plugin that is not enabled): say so rather than ignore it."""
+        for route, contributor, shape in self.replacers:
+            if id(route) not in self.replacing:
+                plugin = getattr(route, "replaces", None)
+                raise ConflictError(
+                    f"{self.describe(contributor)} ({route!r}) declares replaces={plugin!r}, "
+                    f"but {self.describe(str(plugin))} contributes no route on {shape} for "
+                    "those methods (is the plugin enabled, and the path the same?); remove "
+                    "replaces= or fix it"
+                )
 
     def _name(
         self,
@@ -193,7 +247,7 @@ class Compilation:
                 return
         full = where.names + name
         existing = self.reverse.get(full)
-        if existing is not None:
+        if existing is not None and id(existing.route) not in self.dropped:
             if not explicit or (existing.explicit is False and explicit is False):
                 return
             if existing.explicit:
@@ -285,6 +339,39 @@ class Compilation:
         for table in (target._http, target._ws):
             table.hosts.append(leaf)
             table.has_hosts = True
+
+
+def _overlapping(
+    owners: dict[str, tuple[str, RouteLike]], methods: list[str]
+) -> list[tuple[str, RouteLike]]:
+    """The routes already serving one of ``methods`` (``*``: every method) on a shape."""
+    if "*" in owners or "*" in methods:
+        hits = list(owners.values())
+    else:
+        hits = [owners[m] for m in methods if m in owners]
+    return list({id(route): (plugin, route) for plugin, route in hits}.values())
+
+
+def _replaces(route: RouteLike, plugin: str) -> bool:
+    return plugin != "app" and getattr(route, "replaces", None) == plugin
+
+
+def _shared(first: list[str], second: list[str]) -> list[str]:
+    """The methods two routes on one shape both serve (``*``: every method)."""
+    if "*" in first:
+        return second
+    if "*" in second:
+        return first
+    return sorted(set(first) & set(second))
+
+
+def _methods(methods: list[str]) -> str:
+    return "every method" if "*" in methods else ",".join(methods)
+
+
+def _plugin_of(first: str, second: str) -> str:
+    """The plugin a ``replaces=`` would name: the contributor that is not the app."""
+    return first if first != "app" else second
 
 
 def _matched(

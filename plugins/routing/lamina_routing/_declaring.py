@@ -8,7 +8,7 @@ time and compiled once, at assembly.
 from __future__ import annotations
 
 import importlib.metadata
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Set
 from typing import Any, TypeVar
 
 from lamina import RouteLike
@@ -164,10 +164,17 @@ RouteDetail = tuple[str, RouteLike, str, str | None, str | None]
 
 
 def walk(
-    contributions: Iterable[Contribution], prefix: str, names: str, host: str | None
+    contributions: Iterable[Contribution],
+    prefix: str,
+    names: str,
+    host: str | None,
+    left_out: Set[int] = frozenset(),
 ) -> Iterator[RouteDetail]:
-    """Every declared route with its full path, mounts and hosts expanded in place."""
+    """Every declared route with its full path, mounts and hosts expanded in place, but
+    those in ``left_out`` (by ``id``: routes another one replaced)."""
     for route, contributor in contributions:
+        if id(route) in left_out:
+            continue
         own = getattr(route, "name", None) or getattr(route, "default_name", None)
         full = names + own if own else None
         if isinstance(route, (Mount, Host)):
@@ -180,6 +187,7 @@ def walk(
                     inner,
                     names + (f"{route.name}:" if route.name else ""),
                     inner_host,
+                    left_out,
                 )
         else:
             yield prefix + getattr(route, "path", ""), route, contributor, full, host

@@ -82,6 +82,8 @@ def _walk(
     contributions: list[Contribution], scope: _Scope, compilation: Compilation
 ) -> Iterator[RouteInfo]:
     for route, plugin in contributions:
+        if id(route) in compilation.dropped:  # replaced by another route
+            continue
         lookup = compilation._lookup(route, Enclosing(converters=scope.mount_converters))
         own = getattr(route, "name", None) or getattr(route, "default_name", None)
         name = scope.names + own if own else None

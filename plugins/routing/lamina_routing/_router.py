@@ -81,20 +81,30 @@ class Router(RouteList, Dispatcher):
         if contributions is None:
             contributions = [(r, "app") for r in self.routes]
         flat = flatten(contributions)
-        compilation = Compilation(
-            app_converters=dict(app_converters or {}),
-            describe=describe or describe_contributor,
-            redirect_slashes=(
-                self.redirect_slashes if self.redirect_slashes is not None else redirect_slashes
-            ),
-            redirect_status=self.redirect_status or redirect_status,
-        )
+
+        def fresh() -> Compilation:
+            return Compilation(
+                app_converters=dict(app_converters or {}),
+                describe=describe or describe_contributor,
+                redirect_slashes=(
+                    self.redirect_slashes if self.redirect_slashes is not None else redirect_slashes
+                ),
+                redirect_status=self.redirect_status or redirect_status,
+            )
+
+        compilation = fresh()
         if compilation.redirect_status not in (301, 302, 303, 307, 308):
             raise ValueError(
                 f"redirect_status must be a redirect status, got {compilation.redirect_status}"
             )
-        self.contributions = list(flat)
         compilation.build(self, flat, Enclosing())
+        if compilation.stale:
+            # a route replaced one compiled before it: compile again, leaving those out
+            first, compilation = compilation, fresh()
+            compilation.dropped, compilation.replacing = first.dropped, first.replacing
+            compilation.build(self, flat, Enclosing())
+        compilation.check_replacements()
+        self.contributions = [c for c in flat if id(c[0]) not in compilation.dropped]
         self._compilation = compilation
         return self
 
@@ -124,12 +134,13 @@ class Router(RouteList, Dispatcher):
 
     def iter_routes(self) -> Iterator[tuple[str, RouteLike, str]]:
         """``(full path, route, contributor)`` for every route, mounts expanded."""
-        for path, route, contributor, _name, _host in walk(self.contributions, "", "", None):
+        for path, route, contributor, _name, _host in self.iter_route_details():
             yield path, route, contributor
 
     def iter_route_details(self) -> Iterator[RouteDetail]:
         """``(full path, route, contributor, name to reverse, enclosing host pattern)``."""
-        yield from walk(self.contributions, "", "", None)
+        left_out = self._compilation.dropped if self._compilation else frozenset()
+        yield from walk(self.contributions, "", "", None, left_out)
 
 
 class AppRouter(Router):

@@ -87,6 +87,9 @@ class BaseRoute:
     converters: Mapping[str, Converter] | None = None
     #: Set by :class:`Router` on routes it creates or receives: its converter mapping.
     router_converters: Mapping[str, Converter] | None = None
+    #: The plugin whose route on the same path and methods this one replaces (the app's
+    #: deliberate override of a plugin's route); ``None``: two such routes conflict.
+    replaces: str | None = None
 
     def handle(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         raise NotImplementedError
@@ -107,6 +110,8 @@ class Route(BaseRoute):
     method for a raw ASGI app. ``HEAD`` is served by ``GET`` unless declared.
     ``max_body_size`` overrides the app's request-body limit for this route (``None`` lifts
     it). ``middleware`` wraps only this route (first listed is outermost).
+    ``replaces="plugin"`` serves this route instead of that plugin's route on the same path
+    and methods (it must cover all of that route's methods, and there must be one).
     """
 
     protocol = "http"
@@ -123,6 +128,7 @@ class Route(BaseRoute):
         asgi: bool | None = None,
         converters: Mapping[str, Converter] | None = None,
         include_in_schema: bool = True,
+        replaces: str | None = None,
     ) -> None:
         if not isinstance(path, str) or not path.startswith("/"):
             raise ValueError(f"route path {path!r} must be a string starting with '/'")
@@ -136,6 +142,7 @@ class Route(BaseRoute):
         self.max_body_size = max_body_size
         self.converters = converters
         self.include_in_schema = include_in_schema
+        self.replaces = replaces
 
         declared = None if methods is None else {m.upper() for m in methods}
         if self.kind == "class":
