@@ -1,6 +1,8 @@
 """Lamina: a minimal ASGI kernel; routing, WebSockets, sessions and the rest are plugins.
 
-The public API is what ``__all__`` names; everything else is private.
+The public API is what ``__all__`` names; everything else is private. The ASGI vocabulary
+(``ASGIApp``, ``Scope``, ``Receive``, ``Send``, ``Message``) is here too, as in
+:mod:`lamina.types`, since apps and plugins both type their middleware with it.
 """
 
 from __future__ import annotations
@@ -37,12 +39,13 @@ from ._responses import (
     StreamingResponse,
 )
 from ._settings import Secret
-from .types import RouteLike
+from .types import ASGIApp, Message, Receive, RouteLike, Scope, Send
 
 __version__ = "0.1.0"
 
 __all__ = [
     "URL",
+    "ASGIApp",
     "Address",
     "AssemblyError",
     "CallNext",
@@ -59,6 +62,7 @@ __all__ = [
     "Lamina",
     "LaminaError",
     "LifespanNotRun",
+    "Message",
     "Middleware",
     "MutableHeaders",
     "PayloadTooLarge",
@@ -66,13 +70,16 @@ __all__ = [
     "PluginLoadError",
     "PluginSelectionWarning",
     "QueryParams",
+    "Receive",
     "RedirectResponse",
     "Request",
     "RequestError",
     "Response",
     "RouteContribution",
     "RouteLike",
+    "Scope",
     "Secret",
+    "Send",
     "SettingsError",
     "State",
     "StreamingResponse",

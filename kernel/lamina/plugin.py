@@ -42,6 +42,11 @@ What is here, by job:
   :data:`O_NOFOLLOW`, :data:`DEFAULT_CHUNK_SIZE`.
 * CLI: :class:`Command` for ``lamina_register_commands``; :func:`load_app` for
   ``MODULE:APP`` arguments.
+* Shorthands: :data:`Register` types a hook's ``register`` (``Register[Middleware]``);
+  :func:`settings_schema` is the whole settings hook (``lamina_settings_schema =
+  settings_schema(Settings)``) and :func:`contributes` a register hook of fixed items
+  (``lamina_register_routes = contributes(Route(...))``); :func:`send_with_headers` adds
+  response headers on a copy of the start message, never mutating the app's header list.
 """
 
 from __future__ import annotations
@@ -77,9 +82,10 @@ from ._responses import Background, run_background
 from ._scopekeys import APP_ROOT_KEY as SCOPE_APP_ROOT_PATH
 from ._scopekeys import MAX_BODY_KEY as SCOPE_MAX_BODY_SIZE
 from ._settings import settings_from
+from ._shorthands import contributes, send_with_headers, settings_schema
 from ._shutdown import ShutdownRegistry
 from .cli import Command, load_app
-from .types import ASGIApp, Message, Receive, RouteLike, Scope, Send
+from .types import ASGIApp, Message, Receive, Register, RouteLike, Scope, Send
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -101,6 +107,7 @@ __all__ = [
     "NotAFile",
     "PluginInfo",
     "Receive",
+    "Register",
     "RouteContribution",
     "RouteLike",
     "Scope",
@@ -109,6 +116,7 @@ __all__ = [
     "as_middleware",
     "call_hook",
     "collect_contributions",
+    "contributes",
     "describe_plugin",
     "ensure_asgi3",
     "handle_errors",
@@ -122,7 +130,9 @@ __all__ = [
     "reject_duplicates",
     "run_background",
     "run_in_thread",
+    "send_with_headers",
     "settings_from",
+    "settings_schema",
     "url_from_scope",
     "wrap_in_order",
 ]

@@ -4,13 +4,14 @@ shape of a route, which apps, plugins and routers all pass around."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 __all__ = [
     "ASGIApp",
     "Message",
     "MiddlewareFactory",
     "Receive",
+    "Register",
     "RouteLike",
     "Scope",
     "Send",
@@ -23,6 +24,11 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 #: Wraps an ASGI app in another; what every middleware factory is.
 MiddlewareFactory = Callable[[ASGIApp], ASGIApp]
+
+_T = TypeVar("_T")
+#: The ``register`` callback a ``lamina_register_*`` hook receives, by what it takes:
+#: ``register: Register[Middleware]``, ``Register[RouteLike]``, ``Register[Command]``.
+Register = Callable[[_T], None]
 
 
 @runtime_checkable

@@ -34,6 +34,7 @@ KERNEL_LAYERS = (
     "testclient",
     "_testclient",
     "plugin",
+    "_shorthands",
     "cli",
     "_authoring",
     "_conformance",
