@@ -61,4 +61,4 @@ def test_every_first_party_layer_keeps_to_the_first_party_range() -> None:
     }
     for row in rows:
         assert 0 <= row["priority"] <= 199, row
-    assert "200–999" in ranges_section()
+    assert "**200\u2013999**" in ranges_section()
