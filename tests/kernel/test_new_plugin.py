@@ -8,11 +8,7 @@ listing commands and ``lamina check-plugin`` in that environment.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import sys
-import sysconfig
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -24,6 +20,7 @@ from lamina.testing import check_plugin, make_app, plugin
 from lamina_routing import Route
 
 from tests.helpers.distributions import install_distribution
+from tests.helpers.thirdparty import run
 
 ROOT = Path(__file__).resolve().parents[2]
 FIRST_PARTY = sorted(
@@ -34,14 +31,6 @@ FIRST_PARTY = sorted(
 def generate(tmp_path: Path, name: str = "greeter") -> Path:
     assert main(["new-plugin", name, "--dir", str(tmp_path)]) == 0
     return tmp_path / f"lamina-{name}"
-
-
-def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
-    result = subprocess.run(
-        cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=55, check=False
-    )
-    assert result.returncode == 0, f"{cmd}\n{result.stdout}\n{result.stderr}"
-    return result.stdout
 
 
 def test_the_generated_distribution_has_every_part(tmp_path, capsys):
@@ -196,48 +185,22 @@ def test_auth_without_sessions_fails_at_startup():
 
 
 @pytest.fixture(scope="module")
-def fresh_env(tmp_path_factory):
-    """A fresh venv with the kernel and every workspace plugin installed into it from local
-    paths (``uv pip install -e``). The machine is offline and uv's cache holds no index
-    data, so the third-party dependencies (httpx, jinja2, pyyaml...) are not downloaded:
-    a ``.pth`` file puts this project's site-packages *after* the fresh venv's own, and the
-    local distributions are installed with ``--no-deps``. Lamina's own distributions and
-    entry points come from the fresh venv (first on the path)."""
-    uv = shutil.which("uv")
-    assert uv, "uv is on PATH in this project's environment"
-    base = tmp_path_factory.mktemp("thirdparty")
-    venv = base / "venv"
-    run([uv, "venv", "-q", str(venv)], base)
-    python = venv / "bin" / "python"
-    site = run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], base)
-    ours = sysconfig.get_path("purelib")
-    Path(site.strip(), "zz_project_dependencies.pth").write_text(ours + "\n")
-    local = ["-e", str(ROOT)]
-    for name in FIRST_PARTY:
-        local += ["-e", str(ROOT / "plugins" / name)]
-    install = [uv, "pip", "install", "-q", "--offline", "--no-deps", "-p", str(python)]
-    run([*install, *local], base)
-    return base, python, install
-
-
-@pytest.fixture(scope="module")
 def third_party(fresh_env):
-    """``lamina new-plugin requestid`` run by the fresh venv's ``lamina``, then installed
+    """``lamina new-plugin greeter`` run by the fresh venv's ``lamina``, then installed
     there (editable) next to the kernel and the workspace plugins; and an app using it."""
-    base, python, install = fresh_env
-    bindir = python.parent
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LAMINA_", "VIRTUAL_ENV"))}
-    env["PATH"] = f"{bindir}{os.pathsep}{env.get('PATH', '')}"
-    run([str(bindir / "lamina"), "new-plugin", "requestid", "--dir", str(base)], base, env)
-    root = base / "lamina-requestid"
-    run([*install, "-e", str(root)], base)
+    base = fresh_env.base / "scaffold"
+    base.mkdir()
+    env = fresh_env.env
+    run([fresh_env.lamina, "new-plugin", "greeter", "--dir", str(base)], base, env)
+    root = base / "lamina-greeter"
+    run([*fresh_env.install, "-e", str(root)], base)
     (base / "app.py").write_text(
         "from lamina import Lamina, PlainTextResponse\nfrom lamina_routing import Route\n"
         "async def home(request):\n    return PlainTextResponse('home')\n"
-        "app = Lamina([Route('/', home)], only=['routing', 'requestid'])\n"
+        "app = Lamina([Route('/', home)], only=['routing', 'greeter'])\n"
     )
     return SimpleNamespace(
-        base=base, root=root, python=python, lamina=str(bindir / "lamina"), env=env
+        base=base, root=root, python=fresh_env.python, lamina=fresh_env.lamina, env=env
     )
 
 
@@ -250,15 +213,15 @@ def test_third_party_generated_tests_pass_in_a_fresh_environment(third_party):
 def test_third_party_plugin_shows_in_the_three_listings(third_party):
     t = third_party
     plugins = run([t.lamina, "plugins"], t.base, t.env)
-    assert "requestid  [lamina-requestid 0.1.0]  enabled" in plugins
+    assert "greeter  [lamina-greeter 0.1.0]  enabled" in plugins
     routes = run([t.lamina, "routes", "app:app"], t.base, t.env)
-    assert "/_requestid/health" in routes and "requestid-health" in routes
+    assert "/_greeter/health" in routes and "greeter-health" in routes
     onion = run([t.lamina, "middleware", "app:app"], t.base, t.env)
-    assert "RequestidMiddleware  phase=outermost priority=500 plugin=requestid" in onion
+    assert "GreeterMiddleware  phase=outermost priority=500 plugin=greeter" in onion
 
 
 def test_third_party_command_and_conformance(third_party):
     t = third_party
-    assert run([t.lamina, "requestid-show"], t.base, t.env) == "x-requestid: on\n"
-    out = run([t.lamina, "check-plugin", "lamina-requestid"], t.base, t.env)
-    assert out.strip() == "lamina-requestid (plugins: requestid): conforms"
+    assert run([t.lamina, "greeter-show"], t.base, t.env) == "x-greeter: on\n"
+    out = run([t.lamina, "check-plugin", "lamina-greeter"], t.base, t.env)
+    assert out.strip() == "lamina-greeter (plugins: greeter): conforms"
