@@ -26,6 +26,7 @@ import pluggy
 from . import _plugins as loading
 from ._commands import load_dependency_hookspecs, requirement_name
 from ._hookcheck import unknown_hooks
+from ._suggest import SHORT_NAMES, did_you_mean
 
 __all__ = ["PluginReport", "assert_plugin_conforms", "check_plugin"]
 
@@ -72,8 +73,11 @@ def check_plugin(target: str | os.PathLike[str]) -> PluginReport:
     report = PluginReport(target)
     dist = _distribution(target)
     if dist is None:
+        eps = loading.entry_points()
+        known = [ep.name for ep in eps] + [ep.dist.name for ep in eps if ep.dist is not None]
+        guess = did_you_mean(target, known, SHORT_NAMES)
         report.problems.append(
-            f"no installed distribution or plugin is named {target!r}; install it "
+            f"no installed distribution or plugin is named {target!r}{guess}; install it "
             f"(pip install -e PATH / uv pip install -e PATH) into this environment, or "
             f"pass the project's directory"
         )

@@ -87,7 +87,9 @@ With Lamina and lamina-routing installed in your environment, from this director
 
 Install it next to Lamina (`uv pip install -e .` or `pip install -e .`) and it shows in
 `lamina plugins`, `lamina routes APP` and `lamina middleware APP`;
-`lamina check-plugin {dist}` checks it is a well-formed plugin.
+`lamina check-plugin {dist}` checks it is a well-formed plugin. In a uv project's
+environment, `uv sync` removes an editable install its lock file does not know: add it to
+the project instead (`uv add --editable PATH`), or sync with `uv sync --inexact`.
 """
 
 INIT = '''\

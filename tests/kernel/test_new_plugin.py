@@ -121,6 +121,15 @@ def zbad_register_things(register):
 '''
 
 
+def test_check_plugin_of_a_misspelt_name_guesses(capsys):
+    assert main(["check-plugin", "lamina-rotuing"]) == 1
+    out = capsys.readouterr().out
+    assert "no installed distribution or plugin is named 'lamina-rotuing' (did you mean " in out
+    assert "'lamina-routing'?)" in out
+    assert main(["check-plugin", "sesions"]) == 1
+    assert "(did you mean 'sessions'?)" in capsys.readouterr().out
+
+
 def test_check_plugin_lists_every_problem_at_once(tmp_path, monkeypatch, capsys):
     install_distribution(
         monkeypatch,

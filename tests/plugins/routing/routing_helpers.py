@@ -7,6 +7,17 @@ from typing import Any
 
 from lamina import Lamina
 from lamina.testclient import TestClient
+from lamina.testing import plugin
+
+
+def routes_plugin(name: str, *routes: Any) -> Any:
+    """A throw-away plugin ``name`` that registers ``routes``."""
+
+    def register_routes(register: Any) -> None:
+        for route in routes:
+            register(route)
+
+    return plugin(name, lamina_register_routes=register_routes)
 
 
 def make(

@@ -7,7 +7,7 @@ from lamina import ConflictError, PlainTextResponse, Request
 from lamina.testclient import TestClient
 from lamina.testing import plugin
 from lamina_routing import Converter, Mount, Route, Router
-from routing_helpers import client, make
+from routing_helpers import client, make, routes_plugin
 
 
 async def ok(request: Request) -> PlainTextResponse:
@@ -16,14 +16,6 @@ async def ok(request: Request) -> PlainTextResponse:
 
 async def other(request: Request) -> PlainTextResponse:
     return PlainTextResponse("other")
-
-
-def routes_plugin(name: str, *routes):
-    def register_routes(register):
-        for r in routes:
-            register(r)
-
-    return plugin(name, lamina_register_routes=register_routes)
 
 
 def test_app_routes_come_first_then_plugins() -> None:

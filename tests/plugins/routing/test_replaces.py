@@ -15,9 +15,8 @@ import pytest
 from lamina import ConflictError, PlainTextResponse, Request
 from lamina.cli import main
 from lamina.testclient import TestClient
-from lamina.testing import plugin
 from lamina_routing import Mount, Route
-from routing_helpers import client, make
+from routing_helpers import client, make, routes_plugin
 
 
 async def theirs(request: Request) -> PlainTextResponse:
@@ -30,14 +29,6 @@ async def mine(request: Request) -> PlainTextResponse:
 
 async def extra(request: Request) -> PlainTextResponse:
     return PlainTextResponse("extra")
-
-
-def routes_plugin(name: str, *routes):
-    def register_routes(register):
-        for route in routes:
-            register(route)
-
-    return plugin(name, lamina_register_routes=register_routes)
 
 
 def health_plugin():
