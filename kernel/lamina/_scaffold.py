@@ -98,15 +98,11 @@ INIT = '''\
 Settings (``[{name}]``): ``header`` (default ``"x-{name}"``) and ``value`` (default ``"on"``).
 """
 
-from __future__ import annotations
-
 import argparse
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from lamina import Middleware, PlainTextResponse, Request, hookimpl
-from lamina.plugin import Command
-from lamina.types import ASGIApp, Message, Receive, RouteLike, Scope, Send
+from lamina import ASGIApp, Middleware, PlainTextResponse, Receive, Request, Scope, Send, hookimpl
+from lamina.plugin import Command, Register, contributes, send_with_headers, settings_schema
 from lamina_routing import Route
 
 __all__ = ["{cls}Middleware", "Settings"]
@@ -119,51 +115,40 @@ class Settings:
 
 
 class {cls}Middleware:
-    """Adds ``header: value`` to every HTTP response (plain ASGI: usable without Lamina)."""
+    """Adds ``header: value`` to every response (plain ASGI: usable without Lamina)."""
 
     def __init__(self, app: ASGIApp, header: str = "x-{name}", value: str = "on") -> None:
         self.app = app
         self.pair = (header.lower().encode("latin-1"), value.encode("latin-1"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-
-        async def send_with_header(message: Message) -> None:
-            if message["type"] == "http.response.start":  # a new list: never mutate theirs
-                message = {{**message, "headers": [*message.get("headers", ()), self.pair]}}
-            await send(message)
-
-        await self.app(scope, receive, send_with_header)
+        # a copy of the start message with a new header list: never mutate the app's
+        await self.app(scope, receive, send_with_headers(send, [self.pair]))
 
 
 async def health(request: Request) -> PlainTextResponse:
     return PlainTextResponse("ok")
 
 
-@hookimpl
-def lamina_settings_schema() -> type[Settings]:
-    return Settings
+# one-line hooks: exactly ``@hookimpl def lamina_settings_schema(): return Settings``, and
+# a lamina_register_routes that registers this route
+lamina_settings_schema = settings_schema(Settings)
+lamina_register_routes = contributes(Route("/_{name}/health", health, name="{name}-health"))
 
 
 @hookimpl
-def lamina_register_dependencies(register: Callable[[str, str], None]) -> None:
+def lamina_register_dependencies(register: Register[str, str]) -> None:
     register("routing", "{dist} serves /_{name}/health through the router")
 
 
 @hookimpl
-def lamina_register_middleware(settings: Settings, register: Callable[[Middleware], None]) -> None:
+def lamina_register_middleware(settings: Settings, register: Register[Middleware]) -> None:
     options = {{"header": settings.header, "value": settings.value}}
     register(Middleware({cls}Middleware, phase="outermost", priority=500, **options))
 
 
 @hookimpl
-def lamina_register_routes(register: Callable[[RouteLike], None]) -> None:
-    register(Route("/_{name}/health", health, name="{name}-health"))
-
-
-@hookimpl
-def lamina_register_commands(settings: Settings, register: Callable[[Command], None]) -> None:
+def lamina_register_commands(settings: Settings, register: Register[Command]) -> None:
     def show(args: argparse.Namespace) -> int:
         print(f"{{settings.header}}: {{settings.value}}")
         return 0

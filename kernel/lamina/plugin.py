@@ -42,7 +42,8 @@ What is here, by job:
   :data:`O_NOFOLLOW`, :data:`DEFAULT_CHUNK_SIZE`.
 * CLI: :class:`Command` for ``lamina_register_commands``; :func:`load_app` for
   ``MODULE:APP`` arguments.
-* Shorthands: :data:`Register` types a hook's ``register`` (``Register[Middleware]``);
+* Shorthands: :data:`Register` types a hook's ``register`` (``Register[Middleware]``,
+  ``Register[str, str]``);
   :func:`settings_schema` is the whole settings hook (``lamina_settings_schema =
   settings_schema(Settings)``) and :func:`contributes` a register hook of fixed items
   (``lamina_register_routes = contributes(Route(...))``); :func:`send_with_headers` adds

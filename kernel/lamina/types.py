@@ -4,7 +4,7 @@ shape of a route, which apps, plugins and routers all pass around."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, ParamSpec, Protocol, runtime_checkable
 
 __all__ = [
     "ASGIApp",
@@ -25,10 +25,11 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 #: Wraps an ASGI app in another; what every middleware factory is.
 MiddlewareFactory = Callable[[ASGIApp], ASGIApp]
 
-_T = TypeVar("_T")
+_P = ParamSpec("_P")
 #: The ``register`` callback a ``lamina_register_*`` hook receives, by what it takes:
-#: ``register: Register[Middleware]``, ``Register[RouteLike]``, ``Register[Command]``.
-Register = Callable[[_T], None]
+#: ``register: Register[Middleware]``, ``Register[RouteLike]``, ``Register[Command]``;
+#: ``Register[str, str]`` for ``lamina_register_dependencies``' ``register(name, why)``.
+Register = Callable[_P, None]
 
 
 @runtime_checkable
