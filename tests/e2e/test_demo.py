@@ -11,7 +11,7 @@ import os
 import re
 import subprocess
 import sys
-import time
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -19,6 +19,7 @@ import pytest
 
 from tests.helpers.browser import launch as launch_chromium
 from tests.helpers.servers import free_port, serve
+from tests.helpers.waiting import answer, process_exited, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 CSS = ROOT / "examples" / "demo" / "static" / "demo.css"
@@ -119,15 +120,12 @@ def test_lamina_serve_runs_the_demo_from_the_project_root() -> None:
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 20
-        response = None
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                response = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        assert response is not None, proc.communicate(timeout=5)[0].decode(errors="replace")
+        response = wait_until(
+            partial(answer, f"http://127.0.0.1:{port}/"),
+            30,
+            "lamina serve to answer",
+            gave_up=process_exited(proc),
+        )
         assert response.status_code == 200
         assert "A small kernel, and plugins for the rest" in response.text
         css = httpx.get(f"http://127.0.0.1:{port}/static/demo.css", timeout=2)

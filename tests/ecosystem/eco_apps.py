@@ -30,7 +30,7 @@ from lamina_routing import Mount, Route
 from lamina_sse import EventSourceResponse, ServerSentEvent
 from lamina_websocket import WebSocket, WebSocketRoute
 
-__all__ = ["PLACEMENTS", "RELEASE", "TEMPLATES", "make_routes", "placed", "wait_for"]
+__all__ = ["PLACEMENTS", "RELEASE", "TEMPLATES", "make_routes", "placed"]
 
 #: wrapped around the app, the two ends of the onion, on each route, on a mount.
 PLACEMENTS = ("wrapped", "outermost", "innermost", "route", "mount")
@@ -165,17 +165,3 @@ def placed(factory: Callable[..., Any], where: str, **options: Any) -> tuple[Any
         app = make_app(*PLUGINS, routes=[mount])
         return app, app, "/m"
     raise ValueError(f"unknown placement {where!r}")
-
-
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = 10.0) -> Any:
-    """:func:`tests.helpers.waiting.wait_until`, returning the condition's truthy value."""
-    from tests.helpers.waiting import wait_until
-
-    seen: list[Any] = [None]
-
-    def check() -> bool:
-        seen[0] = condition()
-        return bool(seen[0])
-
-    wait_until(check, timeout, what)
-    return seen[0]

@@ -11,10 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
-from eco_apps import PLACEMENTS, placed, wait_for
+from eco_apps import PLACEMENTS, placed
 from lamina_routing import span_details
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from websockets.sync.client import connect
+
+from tests.helpers.waiting import wait_until
 
 
 def instrumented(where: str, otel: Any) -> tuple[Any, str]:
@@ -40,7 +42,7 @@ def test_http_span_is_named_by_the_template(where: str, otel: Any, live: Any) ->
     response = httpx.get(f"{base}{prefix}/api/items/7")
     assert response.json() == {"item": 7}
 
-    spans = wait_for(lambda: len(otel.server_spans()) == 2 and otel.server_spans(), "spans")
+    spans = wait_until(lambda: len(otel.server_spans()) == 2 and otel.server_spans(), 10, "spans")
     assert [s.name for s in spans] == [
         f"GET {prefix}/users/{{id}}",
         f"GET {prefix}/api/items/{{item:int}}",
@@ -59,7 +61,7 @@ def test_websocket_span_is_named_by_the_template(where: str, otel: Any, live: An
     with connect(base.replace("http", "ws", 1) + f"{prefix}/ws/lobby") as ws:
         ws.send("hi")
         assert ws.recv(timeout=10) == "lobby: hi"
-    spans = wait_for(otel.server_spans, "the websocket span")
+    spans = wait_until(otel.server_spans, 10, "the websocket span")
     assert [s.name for s in spans] == [f"{prefix}/ws/{{room}}"]
     assert spans[0].attributes["http.route"] == f"{prefix}/ws/{{room}}"
 
@@ -79,7 +81,7 @@ def test_one_sse_span_ending_with_the_stream(
         release()
         rest = list(lines)
     assert "data: news 2" in rest
-    spans = wait_for(otel.server_spans, "the stream's span")
+    spans = wait_until(otel.server_spans, 10, "the stream's span")
     assert [s.name for s in spans] == [f"GET {prefix}/events/{{topic}}"]
     assert spans[0].attributes["http.route"] == f"{prefix}/events/{{topic}}"
     # the span covers the whole stream: it ended after the last event was sent
@@ -92,7 +94,7 @@ def test_unmatched_path_is_not_a_span_name(otel: Any, live: Any) -> None:
     app, _prefix = instrumented("outermost", otel)
     base = live(app)
     assert httpx.get(f"{base}/no/such/thing").status_code == 404
-    spans = wait_for(otel.server_spans, "the 404 span")
+    spans = wait_until(otel.server_spans, 10, "the 404 span")
     assert [s.name for s in spans] == ["GET"]
     assert "http.route" not in spans[0].attributes
 
@@ -102,7 +104,7 @@ def test_duration_metric_carries_the_template(otel: Any, live: Any) -> None:
     base = live(app)
     for user in ("1", "2", "3"):
         assert httpx.get(f"{base}/users/{user}").status_code == 200
-    wait_for(lambda: len(otel.server_spans()) == 3, "three spans")
+    wait_until(lambda: len(otel.server_spans()) == 3, 10, "three spans")
     points = otel.metric_points("http.server.duration")
     targets = {p.attributes.get("http.target") for p in points}
     assert targets == {"/users/{id}"}
@@ -115,7 +117,7 @@ def test_without_the_helper_the_route_still_reaches_the_span(otel: Any, live: An
     _app, lamina, _prefix = placed(lambda a, **kw: a, "wrapped")
     base = live(OpenTelemetryMiddleware(lamina, **otel.options))
     assert httpx.get(f"{base}/users/5").status_code == 200
-    spans = wait_for(otel.server_spans, "the span")
+    spans = wait_until(otel.server_spans, 10, "the span")
     assert spans[0].name == "GET /users/5"
     points = otel.metric_points("http.server.duration")
     assert {p.attributes.get("http.target") for p in points} == {"/users/{id}"}

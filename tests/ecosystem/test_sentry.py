@@ -13,8 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
-from eco_apps import PLACEMENTS, placed, wait_for
+from eco_apps import PLACEMENTS, placed
 from sentry_sdk.integrations.asgi import SentryAsgiMiddleware
+
+from tests.helpers.waiting import wait_until
 
 
 def errors(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -35,7 +37,7 @@ def test_endpoint_exception_captured_once_unhandled_named_by_route(
     assert response.status_code == 500
     assert response.text == "Internal Server Error"  # no traceback leaks to the client
 
-    wait_for(lambda: transactions(sentry_events), "the transaction")
+    wait_until(lambda: transactions(sentry_events), 10, "the transaction")
     [event] = errors(sentry_events)
     [exception] = event["exception"]["values"][-1:]
     assert exception["type"] == "RuntimeError"
@@ -56,8 +58,7 @@ def test_transaction_named_by_endpoint(
     base = live(app)
     assert httpx.get(f"{base}{prefix}/users/7").status_code == 200
     assert httpx.get(f"{base}{prefix}/api/items/3").status_code == 200
-    found = wait_for(lambda: len(transactions(sentry_events)) == 2, "two transactions")
-    assert found
+    wait_until(lambda: len(transactions(sentry_events)) == 2, 10, "two transactions")
     names = [t["transaction"] for t in transactions(sentry_events)]
     assert names == ["eco_apps.user", "eco_apps.item"]
     assert errors(sentry_events) == []
@@ -73,5 +74,5 @@ def test_websocket_transaction_named_by_route(
     with connect(base.replace("http", "ws", 1) + "/ws/lobby") as ws:
         ws.send("hi")
         assert ws.recv(timeout=10) == "lobby: hi"
-    [transaction] = wait_for(lambda: transactions(sentry_events), "the transaction")
+    [transaction] = wait_until(lambda: transactions(sentry_events), 10, "the transaction")
     assert transaction["transaction"] == "/ws/{room}"

@@ -12,11 +12,12 @@ import os
 import shutil
 import socket
 import subprocess
-import time
+from functools import partial
 from pathlib import Path
 
 from tests.helpers.debian import apt_install
 from tests.helpers.servers import free_port
+from tests.helpers.waiting import process_exited, wait_until
 from tests.helpers.workers import stop_processes
 
 REDIS_SERVER = "/usr/bin/redis-server"
@@ -78,14 +79,17 @@ class RedisServer:
         self.process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
         )
-        deadline = time.monotonic() + START_TIMEOUT
-        while not ping(self.port):
-            if self.process.poll() is not None:
-                raise RuntimeError(f"redis-server exited with {self.process.returncode}")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"redis-server did not answer within {START_TIMEOUT}s")
-            time.sleep(0.02)
+        try:
+            wait_until(
+                partial(ping, self.port),
+                START_TIMEOUT,
+                "redis-server to answer PING",
+                gave_up=process_exited(self.process),
+                error=RuntimeError,
+            )
+        except RuntimeError:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         process, self.process = self.process, None

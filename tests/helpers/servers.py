@@ -32,6 +32,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, Literal
 
+from tests.helpers.waiting import listening, process_exited, wait_until
+
 __all__ = [
     "ServerCrashedError",
     "ServerStartupError",
@@ -329,7 +331,6 @@ def serve_subprocess(
     """
     import subprocess
     import sys
-    import time
 
     port = free_port()
     if server == "granian":
@@ -384,18 +385,13 @@ def serve_subprocess(
         start_new_session=new_session,
     )
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                output = process.stdout.read().decode(errors="replace") if process.stdout else ""
-                raise ServerStartupError(f"{server} exited with {process.returncode}: {output}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise ServerStartupError(f"{server} did not listen within {timeout}s") from None
-                time.sleep(0.05)
+        wait_until(
+            lambda: listening(port),
+            timeout,
+            f"{server} to listen",
+            gave_up=process_exited(process),
+            error=ServerStartupError,
+        )
         yield f"http://127.0.0.1:{port}", process
     finally:
         process.terminate()

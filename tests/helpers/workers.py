@@ -8,16 +8,17 @@ by its PID.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
+from typing import IO
 
 from tests.helpers.servers import ServerStartupError, free_port
+from tests.helpers.waiting import listening, wait_until
 
 __all__ = ["Workers", "stop_processes", "uvicorn_workers"]
 
@@ -43,12 +44,15 @@ class Workers:
         return all(process.poll() is None for process in self.processes)
 
 
-def _listening(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-        return True
-    except OSError:
-        return False
+def _exited(process: subprocess.Popen[bytes], log: IO[bytes]) -> Callable[[], str | None]:
+    def check() -> str | None:
+        if process.poll() is None:
+            return None
+        log.seek(0)
+        output = log.read().decode(errors="replace")[-3000:]
+        return f"a worker exited with {process.returncode}: {output}"
+
+    return check
 
 
 @contextmanager
@@ -76,17 +80,14 @@ def uvicorn_workers(
         for port, log in zip(ports, logs, strict=True)
     ]
     try:
-        deadline = time.monotonic() + timeout
-        for process, port in zip(processes, ports, strict=True):
-            while not _listening(port):
-                if process.poll() is not None:
-                    log = logs[processes.index(process)]
-                    log.seek(0)
-                    output = log.read().decode(errors="replace")[-3000:]
-                    raise ServerStartupError(f"a worker exited with {process.returncode}: {output}")
-                if time.monotonic() > deadline:
-                    raise ServerStartupError(f"a worker did not listen within {timeout}s")
-                time.sleep(0.05)
+        for process, port, log in zip(processes, ports, logs, strict=True):
+            wait_until(
+                partial(listening, port),
+                timeout,
+                f"worker {process.pid} to listen on {port}",
+                gave_up=_exited(process, log),
+                error=ServerStartupError,
+            )
         yield Workers(processes, ports)
     finally:
         stop_processes(processes, timeout)

@@ -8,14 +8,13 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 
-import httpx
 import pytest
 from lamina.cli import Command, main
 
 from tests.helpers.distributions import install_distribution
 from tests.helpers.servers import free_port
+from tests.helpers.waiting import answer, process_exited, wait_until
 
 APP_MODULE = """
 from lamina import Middleware, PlainTextResponse, hookimpl
@@ -156,20 +155,19 @@ def test_help_lists_builtin_commands(capsys):
         assert name in out
 
 
-def _wait_for_text(url, expected, process, deadline):
-    """Poll ``url`` until it answers ``expected``; fail with the server's output if not."""
-    while True:
-        try:
-            text = httpx.get(url, timeout=1).text
-            if text == expected:
-                return
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            output = process.stdout.read().decode() if process.stdout else ""
-            pytest.fail(f"lamina serve never answered {expected!r}: {output[-2000:]}")
-        time.sleep(0.1)
+def _text(url: str) -> str | None:
+    response = answer(url)
+    return response.text if response is not None else None
+
+
+def _wait_for_text(url, expected, process):
+    """Poll ``url`` until it answers ``expected``; fail with the server's output if it exits."""
+    wait_until(
+        lambda: _text(url) == expected,
+        30,
+        f"lamina serve to answer {expected!r}",
+        gave_up=process_exited(process),
+    )
 
 
 def test_serve_reload_restarts_when_the_code_changes(project):
@@ -195,10 +193,10 @@ def test_serve_reload_restarts_when_the_code_changes(project):
     )
     url = f"http://127.0.0.1:{port}/"
     try:
-        _wait_for_text(url, "served by lamina serve", process, time.monotonic() + 20)
+        _wait_for_text(url, "served by lamina serve", process)
         source = project / "myproject" / "app.py"
         source.write_text(source.read_text().replace("served by lamina serve", "reloaded"))
-        _wait_for_text(url, "reloaded", process, time.monotonic() + 20)
+        _wait_for_text(url, "reloaded", process)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -231,17 +229,13 @@ def test_serve_runs_uvicorn_on_localhost(project):
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                response = httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    output = process.stdout.read().decode() if process.stdout else ""
-                    pytest.fail(f"lamina serve did not come up: {output}")
-                time.sleep(0.05)
-        assert response.text == "served by lamina serve"
+        text = wait_until(
+            lambda: _text(f"http://127.0.0.1:{port}/"),
+            30,
+            "lamina serve to come up",
+            gave_up=process_exited(process),
+        )
+        assert text == "served by lamina serve"
     finally:
         process.terminate()
         process.wait(10)
@@ -278,14 +272,14 @@ def test_serve_workers_runs_several_processes(project):
     )
     answers: set[str] = set()
     try:
-        deadline = time.monotonic() + 30
-        for _ in range(2000):  # new connection each time: the kernel spreads them
-            try:
-                answers.add(httpx.get(f"http://127.0.0.1:{port}/", timeout=2).text)
-            except httpx.TransportError:
-                time.sleep(0.05)
-            if len(answers) == 2 or process.poll() is not None or time.monotonic() > deadline:
-                break
+
+        def both_workers_answered() -> bool:  # a new connection each time: the kernel spreads them
+            answer = _text(f"http://127.0.0.1:{port}/")
+            if answer is not None:
+                answers.add(answer)
+            return len({a.split()[0] for a in answers}) == 2
+
+        wait_until(both_workers_answered, 30, "both workers", gave_up=process_exited(process))
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:

@@ -149,6 +149,16 @@ def test_backoff_is_capped_and_jittered() -> None:
     assert high.delay(10_000) == 1.0
 
 
+def test_default_backoff_reconnects_well_within_two_seconds() -> None:
+    """The issue's "back within 2 s of Redis returning", without a clock: the listener never
+    sleeps longer than the default cap between attempts, whatever the attempt or the jitter."""
+    from lamina_broadcast import Backoff
+
+    for draw in (0.0, 0.5, 1.0):
+        backoff = Backoff(random=lambda draw=draw: draw)
+        assert max(backoff.delay(attempt) for attempt in range(100)) <= 0.5
+
+
 async def test_an_error_inside_running_comes_out_as_raised() -> None:
     with pytest.raises(KeyError, match="mine"):
         async with Broadcast().running():
