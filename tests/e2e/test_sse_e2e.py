@@ -1,8 +1,13 @@
 """lamina-sse under real servers on 127.0.0.1, read with httpx streaming.
 
 Events arrive as they are produced (nothing buffers them, gzip installed or not), Last-Event-ID
-comes back on reconnect, a client that goes away has its generator cleaned up within a
-second, and a server asked to stop (SIGINT) ends every open stream and exits promptly.
+comes back on reconnect, a client that goes away has its generator cleaned up (an async one
+even while it is parked, so the disconnect itself is noticed), and a server asked to stop
+(SIGINT) ends every open stream and exits.
+
+Nothing here reads the clock to judge: the test thread and the server meet on events, and
+every timeout is a generous bound on a hang. The timers themselves (heartbeat interval, send
+timeout) are tested on a mock clock in tests/plugins/sse/test_sse_response.py.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import textwrap
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +34,21 @@ from lamina_routing import Route
 from lamina_sse import EventSourceResponse, ServerSentEvent, last_event_id
 
 from tests.helpers.servers import free_port, serve
+from tests.helpers.waiting import answer, process_exited, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
 # The test thread and the server thread share these.
 release = threading.Event()
+pinged = threading.Event()
 cleaned: dict[str, threading.Event] = {}
+#: a bound on a hang, never a measurement
+WAIT = 30
+
+
+async def until_set(event: threading.Event) -> None:
+    """Park the producer until the test thread sets ``event`` (bounded by WAIT)."""
+    assert await anyio.to_thread.run_sync(event.wait, WAIT, abandon_on_cancel=True)
 
 
 def parse(lines: list[str]) -> list[dict[str, str]]:
@@ -56,8 +71,7 @@ async def gated(request: Request) -> EventSourceResponse:
 
     async def events() -> AsyncIterator[ServerSentEvent]:
         yield ServerSentEvent("first", id=1)
-        while not release.is_set():
-            await anyio.sleep(0.01)
+        await until_set(release)
         yield ServerSentEvent("second\nline", event="more", id=2)
 
     return EventSourceResponse(events())
@@ -79,15 +93,14 @@ async def endless(request: Request) -> EventSourceResponse:
 
     async def events() -> AsyncIterator[str]:
         try:
-            n = 0
-            while True:
-                n += 1
+            for n in range(1, 5):
                 yield f"tick {n}"
-                await anyio.sleep(0.02)
+            await anyio.sleep_forever()  # parked: only the client's leaving can end it
         finally:
             done.set()
 
-    return EventSourceResponse(events())
+    # no heartbeat: no send can fail and reveal the disconnect; the watcher must see it
+    return EventSourceResponse(events(), heartbeat=0)
 
 
 def sync_endless(request: Request) -> EventSourceResponse:
@@ -97,7 +110,7 @@ def sync_endless(request: Request) -> EventSourceResponse:
     def events() -> Iterator[str]:
         try:
             while True:
-                time.sleep(0.02)
+                time.sleep(0.02)  # pacing only: a blocking step between events
                 yield "tick"
         finally:
             done.set()
@@ -107,7 +120,7 @@ def sync_endless(request: Request) -> EventSourceResponse:
 
 async def quiet(request: Request) -> EventSourceResponse:
     async def events() -> AsyncIterator[str]:
-        await anyio.sleep(0.5)
+        await until_set(pinged)  # until the client has seen three heartbeats
         yield "done"
 
     return EventSourceResponse(events(), heartbeat=0.1)
@@ -187,18 +200,17 @@ def test_last_event_id_resumes(base_url: str, sent: str | None, expected: list[i
 
 
 @pytest.mark.parametrize("path", ["/endless", "/sync-endless"])
-def test_generator_cleaned_up_within_a_second_of_disconnect(base_url: str, path: str) -> None:
+def test_generator_cleaned_up_on_disconnect(base_url: str, path: str) -> None:
     key = f"{path}-{base_url}"
-    with httpx.stream("GET", f"{base_url}{path}?key={key}", timeout=5) as response:
+    with httpx.stream("GET", f"{base_url}{path}?key={key}", timeout=WAIT) as response:
         # Keep the iterator referenced: dropping it early would close the connection.
         lines = response.iter_lines()
         ticks = 0
-        while ticks < 3:
+        while ticks < 4:  # the generator is alive: it produced every one of these
             ticks += next(lines).startswith("data: tick")
-        time.sleep(0.1)
         assert not cleaned[key].is_set()
-    # Leaving the block closed the connection; the wait is the bound (no interval measured).
-    assert cleaned[key].wait(1.0), "the generator's finally did not run within 1 s"
+    # Leaving the block closed the connection; the wait is a bound on a hang.
+    assert cleaned[key].wait(WAIT), "the generator's finally never ran"
 
 
 def test_a_client_that_stops_reading_is_dropped(base_url: str) -> None:
@@ -206,35 +218,40 @@ def test_a_client_that_stops_reading_is_dropped(base_url: str) -> None:
     host, port = base_url.removeprefix("http://").split(":")
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        sock.settimeout(5)
+        sock.settimeout(WAIT)  # a connection left open fails the recv below
         sock.connect((host, int(port)))
         sock.sendall(f"GET /firehose?key={key} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
         assert sock.recv(1024).startswith(b"HTTP/1.1 200")
         # Stop reading: the server's buffers fill, its send blocks, the timeout drops us.
-        assert cleaned_event(key).wait(5), "the stuck client was not dropped"
+        assert cleaned_event(key).wait(WAIT), "the stuck client was not dropped"
         # The response never completes: draining what was buffered reaches the end of the
         # connection (uvicorn closes it; hypercorn, whose socket writes cannot be cancelled,
         # may first finish the write it had started). No complete event stream arrives.
-        deadline = time.monotonic() + 5
         received = b""
-        while chunk := sock.recv(1 << 20):
-            received += chunk
-            assert time.monotonic() < deadline, "the connection was left open"
+        try:
+            while chunk := sock.recv(1 << 20):
+                received += chunk
+        except TimeoutError:
+            pytest.fail("the connection was left open")
         assert not received.endswith(b"0\r\n\r\n")
 
 
 def cleaned_event(key: str) -> threading.Event:
-    deadline = time.monotonic() + 5
-    while key not in cleaned:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    return cleaned[key]
+    """The endpoint registers ``key`` when the request reaches it (on the server's thread)."""
+    return wait_until(lambda: cleaned.get(key), 10, f"the request {key!r} to arrive")
 
 
 def test_heartbeat_comments_on_an_idle_stream(base_url: str) -> None:
-    response = httpx.get(base_url + "/quiet", timeout=5)
-    assert response.text.count(": ping\n\n") >= 3
-    assert response.text.endswith("data: done\n\n")
+    pinged.clear()
+    lines: list[str] = []
+    with httpx.stream("GET", base_url + "/quiet", timeout=WAIT) as response:
+        for line in response.iter_lines():
+            lines.append(line)
+            if lines.count(": ping") == 3:
+                pinged.set()  # only now does the producer send its one event
+    text = "\n".join(lines)
+    assert text.count(": ping\n") >= 3
+    assert text.endswith("data: done\n")
 
 
 SERVER_SCRIPT = textwrap.dedent("""
@@ -263,8 +280,8 @@ def read_until_end(lines: Iterator[str], deadline: float) -> list[str]:
     rest: list[str] = []
     for line in lines:
         rest.append(line)
-        if time.monotonic() > deadline:
-            pytest.fail("the stream was still open 3 s after SIGINT")
+        if time.monotonic() > deadline:  # a bound on a hang: the stream must end at all
+            pytest.fail(f"the stream was still open {WAIT} s after SIGINT")
     return rest
 
 
@@ -282,25 +299,23 @@ def test_sigint_ends_open_streams_and_the_server_exits() -> None:
     )
     try:
         url = f"http://127.0.0.1:{port}/events"
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/nothing", timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise
-                time.sleep(0.05)
+        wait_until(
+            partial(answer, f"http://127.0.0.1:{port}/nothing"),
+            30,
+            "the server to answer",
+            gave_up=process_exited(proc),
+        )
         with httpx.stream("GET", url, timeout=5) as a, httpx.stream("GET", url, timeout=5) as b:
             lines_a, lines_b = a.iter_lines(), b.iter_lines()
             assert next(lines_a) == next(lines_b) == "data: tick"
             proc.send_signal(signal.SIGINT)
-            stopped_at = time.monotonic()
+            deadline = time.monotonic() + WAIT
             # Each stream ends cleanly (no transport error): the body is complete.
-            rest_a = read_until_end(lines_a, stopped_at + 3)
-            rest_b = read_until_end(lines_b, stopped_at + 3)
-        # the bound is a timeout on the wait: over 3 s with open streams is a failure
-        assert proc.wait(3) == 0, "the server did not exit within 3 s with open streams"
+            rest_a = read_until_end(lines_a, deadline)
+            rest_b = read_until_end(lines_b, deadline)
+        # uvicorn waits for open responses without a limit: a stream the signal did not end
+        # would keep it up, so a generous bound tells the two apart without timing anything
+        assert proc.wait(WAIT) == 0, "the server did not exit with streams open"
         assert all(line in ("", "data: tick") for line in rest_a + rest_b)
         output = proc.stdout.read() if proc.stdout else ""
         assert output.count("generator closed") == 2

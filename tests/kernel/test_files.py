@@ -314,7 +314,7 @@ def test_streaming_stops_when_client_disconnects(tmp_path: Path) -> None:
                 sent.append(len(message["body"]))
                 if len(sent) == 2:
                     disconnected.set()
-                await anyio.sleep(0.01)
+                await anyio.sleep(0)  # a checkpoint: a server's send yields to the loop
 
         with anyio.fail_after(5):
             await FileResponse(big, chunk_size=16 * 1024)(

@@ -409,14 +409,14 @@ def test_stream_stops_when_a_real_client_goes_away(server: str, loop: str) -> No
     from tests.helpers.servers import serve
 
     finished = threading.Event()
-    produced: list[int] = []
+    exhausted: list[bool] = []
 
     async def endless() -> AsyncIterator[bytes]:
         try:
-            for i in range(100_000):  # bounded: about 100 s at the pace below
-                produced.append(i)
+            for _ in range(100_000):  # bounded: about 100 s at the pace below
                 yield b"tick\n"
-                await anyio.sleep(0.001)
+                await anyio.sleep(0.001)  # pacing only, so the bound above is far off
+            exhausted.append(True)
         finally:
             finished.set()
 
@@ -428,8 +428,8 @@ def test_stream_stops_when_a_real_client_goes_away(server: str, loop: str) -> No
         with client.stream("GET", url + "/") as r:
             lines = r.iter_lines()
             assert [next(lines) for _ in range(3)] == ["tick"] * 3
-        assert finished.wait(5), "the generator kept running after the client left"
-    assert len(produced) < 5000
+        assert finished.wait(30), "the generator kept running after the client left"
+    assert not exhausted  # closed early by the disconnect, not run to its end
 
 
 def test_headers_as_pairs_allow_repeated_names() -> None:

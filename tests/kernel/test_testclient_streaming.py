@@ -134,10 +134,8 @@ def gated_app(gate: threading.Event, produced: list[str], finished: threading.Ev
         try:
             produced.append("first")
             yield "first,"
-            for _ in range(2000):  # bounded wait for the reader, 10 s at most
-                if gate.is_set():
-                    break
-                await anyio.sleep(0.005)
+            # until the reader opens the gate (an event across threads; bounded, 30 s)
+            assert await anyio.to_thread.run_sync(gate.wait, 30, abandon_on_cancel=True)
             for name in ("second", "third"):
                 produced.append(name)
                 yield f"{name},"

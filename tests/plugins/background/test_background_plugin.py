@@ -39,6 +39,28 @@ def app_with(tasks: dict[str, Any], **settings: Any) -> Any:
     return app
 
 
+def watch_shutdown(app: Any) -> tuple[Any, threading.Event]:
+    """``app`` wrapped so that an event is set the moment the server asks it to shut down
+    (before the app itself hears of it): a task can then prove it was waited for."""
+    shutting_down = threading.Event()
+
+    async def watched(scope: Any, receive: Any, send: Any) -> None:
+        async def receive_and_watch() -> Any:
+            message = await receive()
+            if message["type"] == "lifespan.shutdown":
+                shutting_down.set()
+            return message
+
+        await app(scope, receive_and_watch if scope["type"] == "lifespan" else receive, send)
+
+    return watched, shutting_down
+
+
+async def until_set(event: threading.Event) -> None:
+    """Wait for ``event`` from a worker thread (bounded: a hang fails the test)."""
+    assert await anyio.to_thread.run_sync(event.wait, 30, abandon_on_cancel=True)
+
+
 def test_placement_and_settings() -> None:
     app = app_with({}, grace_period=1.5)
     assert app.describe_middleware() == [
@@ -76,20 +98,15 @@ def test_with_lifespan_the_response_does_not_wait_for_the_task() -> None:
 
 def test_shutdown_waits_for_outstanding_tasks_within_the_grace_period() -> None:
     finished: list[str] = []
-    checked = threading.Event()
 
     async def short() -> None:
-        # runs on only once the test has looked (an event, not a race against 0.1 s),
-        # then is still busy when the shutdown starts
-        await anyio.to_thread.run_sync(checked.wait, 10)
-        await anyio.sleep(0.1)
+        await until_set(shutting_down)  # still busy when the shutdown starts, by construction
         finished.append("short")
 
-    app = app_with({"short": short}, grace_period=5)
+    app, shutting_down = watch_shutdown(app_with({"short": short}, grace_period=5))
     with TestClient(app) as c:
         c.get("/short")
         assert finished == []
-        checked.set()
     assert finished == ["short"]  # exiting the client ran the shutdown, which waited
 
 
@@ -136,7 +153,7 @@ def test_without_lifespan_tasks_run_inline() -> None:
 
 
 def test_plain_asgi_middleware_owns_its_runner_through_the_lifespan() -> None:
-    finished, checked = threading.Event(), threading.Event()
+    finished = threading.Event()
     marks: list[bool] = []
 
     async def inner(scope: Any, receive: Any, send: Any) -> None:
@@ -150,17 +167,16 @@ def test_plain_asgi_middleware_owns_its_runner_through_the_lifespan() -> None:
         marks.append(SCOPE_SPAWN in scope)
 
         async def later() -> None:
-            await anyio.to_thread.run_sync(checked.wait, 10)  # until the test has looked
-            await anyio.sleep(0.05)
+            await until_set(shutting_down)  # still running when the shutdown starts
             finished.set()
 
         await PlainTextResponse("x", background=later)(scope, receive, send)
 
     mw = BackgroundMiddleware(inner, grace_period=5)
-    with TestClient(mw) as c:
+    watched, shutting_down = watch_shutdown(mw)
+    with TestClient(watched) as c:
         c.get("/")
         assert not finished.is_set()
-        checked.set()
     assert finished.is_set()  # drained before the inner app heard of the shutdown
     assert marks == [True]
     # After shutdown the runner no longer takes work: inline again.

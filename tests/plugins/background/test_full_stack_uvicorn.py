@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import threading
 
 import anyio
 import httpx
@@ -22,9 +23,11 @@ BIG = {"rows": [{"n": i, "text": "lamina " * 4} for i in range(200)]}
 
 def test_guards_cors_gzip_background_under_uvicorn() -> None:
     finished: list[int] = []
+    looked = threading.Event()
 
     async def job() -> None:
-        await anyio.sleep(0.5)  # cancelled, it would never append
+        # runs on only once the test has looked (an event, not a race against a sleep)
+        assert await anyio.to_thread.run_sync(looked.wait, 30, abandon_on_cancel=True)
         finished.append(1)
 
     async def big(request: object) -> JSONResponse:
@@ -70,7 +73,8 @@ def test_guards_cors_gzip_background_under_uvicorn() -> None:
             missing = c.get("/nowhere", headers={"origin": ORIGIN})
             assert missing.status_code == 404
             assert missing.headers["access-control-allow-origin"] == ORIGIN
-        assert len(finished) < 2
+        assert finished == []
+        looked.set()
     # Leaving serve_uvicorn ran the lifespan shutdown, which waited for both tasks.
     assert finished == [1, 1]
 

@@ -6,7 +6,6 @@ heartbeat and send timeout settings reach the streams."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 
 import anyio
@@ -17,6 +16,8 @@ from lamina.testing import make_app
 from lamina_routing import Route
 from lamina_sse import EventSourceResponse, ServerSentEvent, last_event_id, open_streams
 from sse_harness import parse_stream
+
+from tests.helpers.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(20)
 
@@ -113,7 +114,7 @@ def test_heartbeat_and_send_timeout_from_the_settings_in_process() -> None:
     async def idle(request: Request) -> EventSourceResponse:
         async def events() -> AsyncIterator[str]:
             try:
-                await anyio.sleep(30)
+                await anyio.sleep_forever()
                 yield "never"
             finally:
                 idle_cleaned.set()
@@ -145,11 +146,7 @@ def test_heartbeat_and_send_timeout_from_the_settings_in_process() -> None:
         with client.stream("GET", "/busy") as response:
             assert next(response.iter_lines()).startswith("data: event 0 ")
             # Stop reading: the test client's buffer fills and the server's send blocks.
-            assert busy_cleaned.wait(5), "a client that stopped reading was never dropped"
+            assert busy_cleaned.wait(30), "a client that stopped reading was never dropped"
             # The generator's finally runs just before the response leaves the registry (on
             # the app's thread): allow that moment, bounded.
-            for _ in range(200):
-                if open_streams(app) == 0:
-                    break
-                time.sleep(0.005)
-            assert open_streams(app) == 0
+            wait_until(lambda: open_streams(app) == 0, 30, "the stream to leave the registry")
