@@ -19,7 +19,7 @@ its public face.
 from __future__ import annotations
 
 from ._exceptions import WebSocketDisconnect
-from ._testclient.clients import AsyncTestClient, TestClient
+from ._testclient.clients import AsyncTestClient, ClientOptions, TestClient
 from ._testclient.lifespan import LifespanNotRunWarning
 from ._testclient.websocket import (
     AsyncWebSocketTestSession,
@@ -30,6 +30,7 @@ from ._testclient.websocket import (
 __all__ = [
     "AsyncTestClient",
     "AsyncWebSocketTestSession",
+    "ClientOptions",
     "LifespanNotRunWarning",
     "TestClient",
     "WebSocketDenialResponse",

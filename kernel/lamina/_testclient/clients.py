@@ -14,7 +14,7 @@ import math
 import warnings
 from collections.abc import Iterator, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import anyio
 import anyio.abc
@@ -31,7 +31,7 @@ from .websocket import (
     websocket_scope,
 )
 
-__all__ = ["AsyncTestClient", "TestClient"]
+__all__ = ["AsyncTestClient", "ClientOptions", "TestClient"]
 
 
 def _expose_template(response: httpx.Response) -> None:
@@ -43,29 +43,47 @@ def _expose_template(response: httpx.Response) -> None:
         response.context = rendered.get("context")  # type: ignore[attr-defined]  # see above
 
 
+class ClientOptions(TypedDict, total=False):
+    """The keyword options both test clients take (defaults in brackets).
+
+    - ``raise_server_exceptions`` [True]: an exception the app raises fails the request
+      with its own traceback instead of becoming a 500 response.
+    - ``root_path`` [""]: the ASGI ``root_path`` of every request (the app is mounted there).
+    - ``client`` [("testclient", 50000)]: the ``scope["client"]`` address.
+    - ``follow_redirects`` [True], ``cookies`` [None], ``headers`` [None]: as for httpx; the
+      ``user-agent`` header is ``testclient`` unless ``headers`` sets one.
+    """
+
+    raise_server_exceptions: bool
+    root_path: str
+    client: tuple[str, int]
+    follow_redirects: bool
+    cookies: httpx._types.CookieTypes | None
+    headers: dict[str, str] | None
+
+
 class _AppClient:
     """What both clients keep about the app: its lifespan, the handler that turns requests
     into ASGI calls, the bodies still streaming, and the once-only lifespan warning."""
 
-    def _init_app(
-        self,
-        app: ASGIApp,
-        *,
-        raise_server_exceptions: bool,
-        root_path: str,
-        client: tuple[str, int],
-    ) -> None:
+    def _init_app(self, app: ASGIApp, options: ClientOptions) -> dict[str, Any]:
+        """Keep what both clients need about ``app``; return the options meant for httpx."""
         self.app = app
         self._lifespan = Lifespan(app)
         self._handler = ASGIHandler(
             app,
-            raise_server_exceptions=raise_server_exceptions,
-            root_path=root_path,
-            client=client,
+            raise_server_exceptions=options.get("raise_server_exceptions", True),
+            root_path=options.get("root_path", ""),
+            client=options.get("client", ("testclient", 50000)),
             state=self._lifespan.state,
         )
         self._warned = False
         self._open_bodies: set[Any] = set()
+        return {
+            "follow_redirects": options.get("follow_redirects", True),
+            "cookies": options.get("cookies"),
+            "headers": {"user-agent": "testclient", **(options.get("headers") or {})},
+        }
 
     def _lifespan_warning_due(self) -> bool:
         """True once, the first time it is asked, if the app has lifespan work to do."""
@@ -81,10 +99,6 @@ class _AppClient:
         return WebSocketCore(self.app, scope, self._handler.raise_server_exceptions, close_timeout)
 
 
-def _default_headers(headers: dict[str, str] | None) -> dict[str, str]:
-    return {"user-agent": "testclient", **(headers or {})}
-
-
 class TestClient(_AppClient, httpx.Client):
     """Synchronous client: ``with TestClient(app) as client: client.get("/")``."""
 
@@ -95,31 +109,24 @@ class TestClient(_AppClient, httpx.Client):
         app: ASGIApp,
         base_url: str = "http://testserver",
         *,
-        raise_server_exceptions: bool = True,
-        root_path: str = "",
-        client: tuple[str, int] = ("testclient", 50000),
         backend: str = "asyncio",
         backend_options: dict[str, Any] | None = None,
-        follow_redirects: bool = True,
-        cookies: httpx._types.CookieTypes | None = None,
-        headers: dict[str, str] | None = None,
         timeout: float | None = None,
+        **options: Unpack[ClientOptions],
     ) -> None:
-        self._init_app(
-            app, raise_server_exceptions=raise_server_exceptions, root_path=root_path, client=client
-        )
+        """``backend``/``backend_options``: the anyio backend the app runs on (in a portal
+        thread); ``timeout``: httpx's, none by default; the rest: :class:`ClientOptions`."""
         self.backend = backend
         self.backend_options = backend_options or {}
         self._portal: anyio.from_thread.BlockingPortal | None = None
         self._exit_stack: contextlib.ExitStack | None = None
+        httpx_options = self._init_app(app, options)
         super().__init__(
             base_url=base_url,
             transport=SyncTransport(self._handler, self._portal_for_request, self._open_bodies),
-            follow_redirects=follow_redirects,
-            cookies=cookies,
-            headers=_default_headers(headers),
             timeout=timeout if timeout is not None else math.inf,
             event_hooks={"response": [_expose_template]},
+            **httpx_options,
         )
 
     @contextlib.contextmanager
@@ -210,25 +217,16 @@ class AsyncTestClient(_AppClient, httpx.AsyncClient):
         self,
         app: ASGIApp,
         base_url: str = "http://testserver",
-        *,
-        raise_server_exceptions: bool = True,
-        root_path: str = "",
-        client: tuple[str, int] = ("testclient", 50000),
-        follow_redirects: bool = True,
-        cookies: httpx._types.CookieTypes | None = None,
-        headers: dict[str, str] | None = None,
+        **options: Unpack[ClientOptions],
     ) -> None:
-        self._init_app(
-            app, raise_server_exceptions=raise_server_exceptions, root_path=root_path, client=client
-        )
+        """``options``: :class:`ClientOptions`."""
         self._task_group: anyio.abc.TaskGroup | None = None
+        httpx_options = self._init_app(app, options)
         super().__init__(
             base_url=base_url,
             transport=AsyncTransport(self._handler, self._open_bodies),
-            follow_redirects=follow_redirects,
-            cookies=cookies,
-            headers=_default_headers(headers),
             event_hooks={"response": [self._expose]},
+            **httpx_options,
         )
 
     @staticmethod
