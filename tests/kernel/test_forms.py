@@ -16,6 +16,8 @@ from lamina._scopekeys import BODY_KEY, FORM_KEY
 from lamina.testclient import TestClient
 from lamina.testing import make_app, plugin
 
+from tests.helpers.asgi import body_messages, drive, http_scope
+
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
@@ -287,46 +289,8 @@ def test_spool_size_setting_from_app() -> None:
 
 def asgi_call(app: Any, body_chunks: list[bytes], headers: dict[str, str]) -> tuple[int, bytes]:
     """Drive the app directly, delivering the body in the given chunks."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/",
-        "raw_path": b"/",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
-        "client": ("127.0.0.1", 1),
-        "server": ("testserver", 80),
-    }
-    messages = [
-        {"type": "http.request", "body": c, "more_body": i < len(body_chunks) - 1}
-        for i, c in enumerate(body_chunks)
-    ]
-    status = 0
-    out: list[bytes] = []
-
-    async def receive() -> dict[str, Any]:
-        if messages:
-            return messages.pop(0)
-        await anyio.sleep_forever()
-        raise AssertionError
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-        else:
-            out.append(message.get("body", b""))
-
-    async def main() -> None:
-        with anyio.fail_after(10):
-            await app(scope, receive, send)
-
-    anyio.run(main)
-    return status, b"".join(out)
+    sent = drive(app, http_scope("POST", "/", headers), body_messages(body_chunks))
+    return sent.status, sent.body
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, 7, 64])
@@ -641,38 +605,14 @@ def test_client_disconnect_during_upload_closes_files_and_sends_nothing() -> Non
         raise AssertionError("unreachable")
 
     body, headers = multipart(file_part("f", "f", b"x" * 1000))
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/",
-        "raw_path": b"/",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
-        "client": None,
-        "server": None,
-        "lamina.raise_server_exceptions": True,
-    }
+    scope = http_scope(
+        "POST", "/", headers, client=None, server=None, **{"lamina.raise_server_exceptions": True}
+    )
     messages = [
         {"type": "http.request", "body": body[:500], "more_body": True},
         {"type": "http.disconnect"},
     ]
-    sent: list[Any] = []
-
-    async def receive() -> dict[str, Any]:
-        return messages.pop(0)
-
-    async def send(message: Any) -> None:
-        sent.append(message)
-
-    async def main() -> None:
-        with anyio.fail_after(5):
-            await app_for(endpoint)(scope, receive, send)
-
-    anyio.run(main)
+    sent = drive(app_for(endpoint), scope, messages).messages
     assert sent == []
     assert isinstance(kept[0], Exception)  # the failure is remembered for later readers
 

@@ -7,7 +7,6 @@ import string
 from typing import Any
 from urllib.parse import urlencode
 
-import anyio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lamina import JSONResponse, Request
@@ -17,6 +16,8 @@ from lamina._formdata import UploadFile
 from lamina._formparsing import parse_options_header
 from lamina._requests import parse_cookie_header
 from lamina.testing import make_app, plugin
+
+from tests.helpers.asgi import body_messages, drive, http_scope
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 text = st.text(st.characters(exclude_categories=["Cs"]), max_size=40)
@@ -170,46 +171,16 @@ APP = form_app()
 
 def post(body_chunks: list[bytes], content_type: str) -> tuple[int, Any]:
     """Send through the whole app: an unhandled exception would surface here (raise on)."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/",
-        "raw_path": b"/",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"content-type", content_type.encode("latin-1", "replace"))],
-        "client": None,
-        "server": None,
-        "lamina.raise_server_exceptions": True,
-    }
-    chunks = body_chunks or [b""]
-    messages = [
-        {"type": "http.request", "body": c, "more_body": i < len(chunks) - 1}
-        for i, c in enumerate(chunks)
-    ]
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        if messages:
-            return messages.pop(0)
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    async def main() -> None:
-        with anyio.fail_after(5):
-            await APP(scope, receive, send)
-
-    anyio.run(main)
-    import json
-
-    status = sent[0]["status"]
-    body = b"".join(m.get("body", b"") for m in sent[1:])
-    return status, (json.loads(body) if status == 200 else body.decode())
+    scope = http_scope(
+        "POST",
+        "/",
+        [(b"content-type", content_type.encode("latin-1", "replace"))],
+        client=None,
+        server=None,
+        **{"lamina.raise_server_exceptions": True},
+    )
+    sent = drive(APP, scope, body_messages(body_chunks), then_block=False, timeout=5)
+    return sent.status, (sent.json() if sent.status == 200 else sent.body.decode())
 
 
 def split(data: bytes, cuts: list[int]) -> list[bytes]:
@@ -359,38 +330,20 @@ def test_any_request_head_is_served_never_a_500(
 ) -> None:
     """Arbitrary header bytes, query string and path through the whole app, with the error
     layer raising anything unhandled: every view of the request parses without error."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": root + "/" + path,
-        "raw_path": b"/",
-        "query_string": query,
-        "root_path": root,
-        "headers": headers,
-        "client": ("127.0.0.1", 9),
-        "server": None,
-        "lamina.raise_server_exceptions": True,
-    }
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    async def main() -> None:
-        with anyio.fail_after(5):
-            await INSPECT(scope, receive, send)
-
-    anyio.run(main)
-    assert sent[0]["status"] == 200
-    import json
-
-    data = json.loads(b"".join(m.get("body", b"") for m in sent[1:]))
+    scope = http_scope(
+        "GET",
+        root + "/" + path,
+        headers,
+        query_string=query,
+        client=("127.0.0.1", 9),
+        server=None,
+        raw_path=b"/",
+        root_path=root,
+        **{"lamina.raise_server_exceptions": True},
+    )
+    sent = drive(INSPECT, scope, body_messages([]), then_block=False, timeout=5)
+    assert sent.status == 200
+    data = sent.json()
     assert len(data["headers"]) == len(headers)
     assert data["url"].startswith("http://")
 

@@ -22,6 +22,8 @@ from lamina._scopekeys import BODY_KEY, MAX_BODY_KEY, add_cleanup, run_cleanups
 from lamina.testclient import TestClient
 from lamina.testing import make_app, plugin
 
+from tests.helpers.asgi import http_scope, receiver
+
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
@@ -43,38 +45,8 @@ def app_for(endpoint: Endpoint, *, router_extra: Any = None, **kwargs: Any) -> A
 
 
 def scope_for(headers: list[tuple[bytes, bytes]] | None = None, **extra: Any) -> dict[str, Any]:
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/",
-        "raw_path": b"/",
-        "query_string": b"",
-        "root_path": "",
-        "headers": headers or [],
-        "client": ("127.0.0.1", 1234),
-        "server": ("srv", 8000),
-    }
-    scope.update(extra)
-    return scope
-
-
-def receiver(*messages: dict[str, Any], then_block: bool = True) -> Any:
-    queue = list(messages)
-    calls = {"n": 0}
-
-    async def receive() -> dict[str, Any]:
-        calls["n"] += 1
-        if queue:
-            return queue.pop(0)
-        if then_block:
-            await anyio.sleep_forever()
-        return {"type": "http.disconnect"}
-
-    receive.calls = calls  # type: ignore[attr-defined]
-    return receive
+    """A POST to ``/`` (``extra`` overrides any key, ``path`` without touching ``raw_path``)."""
+    return http_scope("POST", "/", headers or [], server=("srv", 8000), **extra)
 
 
 def chunk(body: bytes, more: bool = True) -> dict[str, Any]:

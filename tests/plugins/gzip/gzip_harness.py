@@ -8,6 +8,8 @@ from typing import Any
 import anyio
 from lamina.types import ASGIApp, Message
 
+from tests.helpers.asgi import http_scope
+
 
 @dataclass
 class Result:
@@ -48,20 +50,7 @@ async def request_async(
 ) -> Result:
     result = Result()
     raw = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": raw,
-        "client": ("127.0.0.1", 1234),
-        "server": ("testserver", 80),
-    }
+    scope = http_scope(method, path, raw)
 
     received = False
 

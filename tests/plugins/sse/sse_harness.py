@@ -13,6 +13,8 @@ from typing import Any
 import anyio
 from lamina import Lamina
 
+from tests.helpers import asgi
+
 _LINES = re.compile(r"\r\n|\r|\n")
 
 
@@ -60,20 +62,7 @@ def parse_stream(raw: bytes) -> tuple[list[ParsedEvent], dict[str, Any]]:
 def http_scope(
     app: Any = None, method: str = "GET", headers: list[tuple[bytes, bytes]] | None = None
 ) -> dict[str, Any]:
-    scope: dict[str, Any] = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": "/events",
-        "raw_path": b"/events",
-        "query_string": b"",
-        "root_path": "",
-        "headers": headers or [],
-        "client": ("127.0.0.1", 1234),
-        "server": ("127.0.0.1", 80),
-    }
+    scope = asgi.http_scope(method, "/events", headers or [], server=("127.0.0.1", 80))
     if app is not None:
         scope["app"] = app
     return scope

@@ -7,6 +7,8 @@ from typing import Any
 
 import anyio
 
+from tests.helpers.asgi import http_scope
+
 
 class Result:
     def __init__(self, messages: list[dict[str, Any]]) -> None:
@@ -26,19 +28,14 @@ def request(
     root_path: str = "",
     query: bytes = b"",
 ) -> Result:
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode("utf-8", "surrogatepass"),
-        "root_path": root_path,
-        "query_string": query,
-        "server": ("testserver", 80),
-        "headers": [(k.lower().encode(), v.encode("latin-1")) for k, v in headers],
-    }
+    scope = http_scope(
+        method,
+        path,
+        [(k.lower().encode(), v.encode("latin-1")) for k, v in headers],
+        query_string=query,
+        raw_path=path.encode("utf-8", "surrogatepass"),
+        root_path=root_path,
+    )
     messages: list[dict[str, Any]] = []
 
     async def main() -> None:
