@@ -24,34 +24,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import statistics
-import time
 from typing import Any
 
+from inproc import alternating_rounds, http_scope, print_us  # beside this file
 from lamina import Lamina, PlainTextResponse
 from lamina_cors import CORSMiddleware
 from lamina_gzip import GZipMiddleware
 from lamina_routing import Route
 
-SCOPE: dict[str, Any] = {
-    "type": "http",
-    "asgi": {"version": "3.0"},
-    "http_version": "1.1",
-    "method": "GET",
-    "scheme": "http",
-    "path": "/",
-    "raw_path": b"/",
-    "root_path": "",
-    "query_string": b"",
-    "headers": [
+SCOPE = http_scope(
+    headers=[
         (b"host", b"127.0.0.1:8000"),
         (b"origin", b"https://app.example.com"),
         (b"accept-encoding", b"gzip"),
-    ],
-    "client": ("127.0.0.1", 5000),
-    "server": ("127.0.0.1", 8000),
-}
+    ]
+)
 
 
 async def hello(request: Any) -> PlainTextResponse:
@@ -73,25 +61,6 @@ async def bare(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": b"Hello, World!"})
 
 
-async def receive() -> dict[str, Any]:
-    return {"type": "http.request", "body": b"", "more_body": False}
-
-
-async def send(message: Any) -> None:
-    return None
-
-
-async def run(app: Any, n: int, scope: dict[str, Any] = SCOPE) -> float:
-    """Mean µs per request over ``n`` requests (after a warm-up); other benches reuse it."""
-    for _ in range(200):
-        await app(dict(scope), receive, send)
-    gc.collect()
-    start = time.perf_counter()
-    for _ in range(n):
-        await app(dict(scope), receive, send)
-    return (time.perf_counter() - start) / n * 1e6
-
-
 def build(fast: bool) -> Any:
     for cls in (CORSMiddleware, GZipMiddleware):
         cls.lamina_accepts_plain_app = fast
@@ -104,13 +73,8 @@ def build(fast: bool) -> Any:
 
 async def main(rounds: int, n: int) -> None:
     contenders = {"bare": bare, "fast": build(True), "wrapped": build(False)}
-    times: dict[str, list[float]] = {name: [] for name in contenders}
-    for r in range(rounds):
-        order = list(contenders) if r % 2 == 0 else list(reversed(contenders))
-        for name in order:
-            times[name].append(await run(contenders[name], n))
-    for name, values in times.items():
-        print(f"{name:8} median {statistics.median(values):6.2f} µs  min {min(values):6.2f} µs")
+    times = await alternating_rounds(contenders, rounds, n, SCOPE)
+    print_us(times)
     for label, pick in (("median", statistics.median), ("min", min)):
         fast, wrapped = pick(times["fast"]), pick(times["wrapped"])
         print(f"{label}: wrapped/fast = {wrapped / fast:.3f} ({(wrapped - fast) * 1000:.0f} ns)")

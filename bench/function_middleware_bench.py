@@ -23,10 +23,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 from typing import Any
 
-from asgi3_fastpath_bench import run  # the same timing loop, beside this file
+from inproc import alternating_rounds, http_scope, print_us  # beside this file
 from lamina import Lamina, Middleware, PlainTextResponse
 from lamina_routing import Route
 from starlette.applications import Starlette
@@ -34,21 +33,6 @@ from starlette.middleware import Middleware as StarletteMiddleware
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.responses import PlainTextResponse as StarlettePlainText
 from starlette.routing import Route as StarletteRoute
-
-SCOPE: dict[str, Any] = {
-    "type": "http",
-    "asgi": {"version": "3.0"},
-    "http_version": "1.1",
-    "method": "GET",
-    "scheme": "http",
-    "path": "/",
-    "raw_path": b"/",
-    "root_path": "",
-    "query_string": b"",
-    "headers": [(b"host", b"127.0.0.1:8000")],
-    "client": ("127.0.0.1", 5000),
-    "server": ("127.0.0.1", 8000),
-}
 
 
 async def add_header(request: Any, call_next: Any) -> Any:
@@ -97,12 +81,8 @@ async def main(rounds: int, n: int) -> None:
             middleware=[StarletteMiddleware(BaseHTTPMiddleware, dispatch=add_header)],
         ),
     }
-    times: dict[str, list[float]] = {name: [] for name in contenders}
-    for r in range(rounds):
-        for name in list(contenders) if r % 2 == 0 else list(reversed(contenders)):
-            times[name].append(await run(contenders[name], n, SCOPE))
-    for name, values in times.items():
-        print(f"{name:16} median {statistics.median(values):7.2f} µs  min {min(values):7.2f} µs")
+    times = await alternating_rounds(contenders, rounds, n, http_scope())
+    print_us(times)
     fn, base = min(times["lamina-function"]), min(times["starlette-base"])
     print(f"min lamina-function / starlette-base = {fn / base:.2f}")
 
