@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 from functools import partial
 from pathlib import Path
@@ -18,7 +17,7 @@ import httpx
 import pytest
 
 from tests.helpers.browser import launch as launch_chromium
-from tests.helpers.servers import free_port, serve
+from tests.helpers.servers import child_process, free_port, serve
 from tests.helpers.waiting import answer, process_exited, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,47 +100,23 @@ def test_lamina_serve_runs_the_demo_from_the_project_root() -> None:
     """The README's command, in a subprocess on a free port (bounded wait)."""
     port = free_port()
     lamina = Path(sys.executable).with_name("lamina")
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = dict(os.environ)
     for name in ("LAMINA_DISABLE_PLUGIN_AUTOLOAD", "LAMINA_PLUGINS", "LAMINA_DISABLE_PLUGINS"):
         env.pop(name, None)
-    proc = subprocess.Popen(
-        [
-            str(lamina),
-            "serve",
-            "examples.demo.app:app",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
+    cmd = [str(lamina), "serve", "examples.demo.app:app", "--port", str(port)]
+    with child_process([*cmd, "--log-level", "warning"], cwd=ROOT, env=env) as child:
         response = wait_until(
             partial(answer, f"http://127.0.0.1:{port}/"),
             30,
             "lamina serve to answer",
-            gave_up=process_exited(proc),
+            gave_up=process_exited(child.process),
         )
         assert response.status_code == 200
         assert "A small kernel, and plugins for the rest" in response.text
         css = httpx.get(f"http://127.0.0.1:{port}/static/demo.css", timeout=2)
         assert css.status_code == 200
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-        if proc.stdout is not None:
-            proc.stdout.close()
 
 
-@pytest.mark.browser
 def test_browser_applies_the_stylesheet(base_url: str) -> None:
     """Headless Chromium loads the home page: the CSS from /static styles it."""
     from playwright.sync_api import sync_playwright

@@ -26,10 +26,14 @@ hypercorn's trio worker (0.18) has a race that kills the whole server: see
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from functools import partial
 from typing import Any, Literal
 
 from tests.helpers.waiting import listening, process_exited, wait_until
@@ -38,6 +42,7 @@ __all__ = [
     "ServerCrashedError",
     "ServerStartupError",
     "ServerURL",
+    "child_process",
     "free_port",
     "serve",
     "serve_hypercorn",
@@ -309,6 +314,59 @@ def serve(
         raise ValueError(f"unknown server {server!r}")
 
 
+class Child:
+    """A child process we started: ``process``, and its ``output`` once it has stopped."""
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        self.process = process
+        self.output = ""
+
+
+@contextmanager
+def child_process(
+    cmd: list[str],
+    *,
+    cwd: str | os.PathLike[str] | None = None,
+    env: dict[str, str] | None = None,
+    group: bool = False,
+    timeout: float = 10.0,
+) -> Iterator[Child]:
+    """Run ``cmd`` (in ``env``, the whole environment, ``os.environ`` by default) with its
+    output piped; on exit stop it and collect that output.
+
+    It is stopped by its PID: SIGTERM, then SIGKILL if it lingers past ``timeout``. With
+    ``group`` it runs in a process group of its own (a supervisor and its workers, a
+    reloader and its child) and the signals go to that group, which is ours alone.
+    """
+    process = subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        env={**(os.environ if env is None else env), "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=group,
+    )
+    child = Child(process)
+
+    def signal_it(signum: int) -> None:
+        with suppress(ProcessLookupError):  # it may have exited (and its group with it)
+            if group:
+                os.killpg(process.pid, signum)
+            else:
+                process.send_signal(signum)
+
+    try:
+        yield child
+    finally:
+        signal_it(signal.SIGTERM)
+        try:
+            output, _ = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:  # pragma: no cover - a stuck child
+            signal_it(signal.SIGKILL)
+            output, _ = process.communicate(timeout=timeout)
+        child.output = output.decode(errors="replace") if output else ""
+
+
 @contextmanager
 def serve_subprocess(
     target: str,
@@ -329,9 +387,6 @@ def serve_subprocess(
     ``("--workers", "2")``); ``new_session`` puts the server and its workers in a process
     group of their own, so a test can signal the group as a terminal's Ctrl+C does.
     """
-    import subprocess
-    import sys
-
     port = free_port()
     if server == "granian":
         cmd = [
@@ -376,29 +431,18 @@ def serve_subprocess(
             "--log-level",
             "WARNING",
         ]
-    process = subprocess.Popen(
+    with child_process(
         [*cmd, *args],
         cwd=cwd,
         env={**os.environ, **(env or {})},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=new_session,
-    )
-    try:
+        group=new_session,
+        timeout=timeout,
+    ) as child:
         wait_until(
-            lambda: listening(port),
+            partial(listening, port),
             timeout,
             f"{server} to listen",
-            gave_up=process_exited(process),
+            gave_up=process_exited(child.process),
             error=ServerStartupError,
         )
-        yield f"http://127.0.0.1:{port}", process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout)
-        if process.stdout:
-            process.stdout.close()
+        yield f"http://127.0.0.1:{port}", child.process

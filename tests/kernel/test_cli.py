@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import sys
 import textwrap
 
@@ -13,7 +10,7 @@ import pytest
 from lamina.cli import Command, main
 
 from tests.helpers.distributions import install_distribution
-from tests.helpers.servers import free_port
+from tests.helpers.servers import child_process, free_port
 from tests.helpers.waiting import answer, process_exited, wait_until
 
 APP_MODULE = """
@@ -170,77 +167,33 @@ def _wait_for_text(url, expected, process):
     )
 
 
+def lamina_serve(project, port, *args):
+    """``lamina serve`` on ``port`` in ``project``: a child in a process group of its own
+    (the reloader's child, the supervisor's workers), stopped with that group."""
+    cmd = [sys.executable, "-m", "lamina.cli", "serve", *args, "--port", str(port)]
+    return child_process([*cmd, "--log-level", "warning"], cwd=project, group=True)
+
+
 def test_serve_reload_restarts_when_the_code_changes(project):
     port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "lamina.cli",
-            "serve",
-            "myproject.app:app",
-            "--port",
-            str(port),
-            "--reload",
-            "--log-level",
-            "warning",
-        ],
-        cwd=project,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # the reloader has a child
-    )
     url = f"http://127.0.0.1:{port}/"
-    try:
-        _wait_for_text(url, "served by lamina serve", process)
+    with lamina_serve(project, port, "myproject.app:app", "--reload") as child:
+        _wait_for_text(url, "served by lamina serve", child.process)
         source = project / "myproject" / "app.py"
         source.write_text(source.read_text().replace("served by lamina serve", "reloaded"))
-        _wait_for_text(url, "reloaded", process)
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:  # pragma: no cover - a stuck reloader
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
-        if process.stdout:
-            process.stdout.close()
+        _wait_for_text(url, "reloaded", child.process)
 
 
 def test_serve_runs_uvicorn_on_localhost(project):
     port = free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "lamina.cli",
-            "serve",
-            "myproject.app:app",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=project,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
+    with lamina_serve(project, port, "myproject.app:app") as child:
         text = wait_until(
             lambda: _text(f"http://127.0.0.1:{port}/"),
             30,
             "lamina serve to come up",
-            gave_up=process_exited(process),
+            gave_up=process_exited(child.process),
         )
-        assert text == "served by lamina serve"
-    finally:
-        process.terminate()
-        process.wait(10)
-        if process.stdout:
-            process.stdout.close()
+    assert text == "served by lamina serve"
 
 
 WORKERS_APP = """
@@ -259,36 +212,16 @@ app = make_app("routing", routes=[Route("/", pid)])
 def test_serve_workers_runs_several_processes(project):
     (project / "myproject" / "workers.py").write_text(WORKERS_APP)
     port = free_port()
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "lamina.cli", "serve", "myproject.workers:app"),
-            *("--port", str(port), "--workers", "2", "--log-level", "warning"),
-        ],
-        cwd=project,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # the supervisor and its workers: one group, ours
-    )
     answers: set[str] = set()
-    try:
 
-        def both_workers_answered() -> bool:  # a new connection each time: the kernel spreads them
-            answer = _text(f"http://127.0.0.1:{port}/")
-            if answer is not None:
-                answers.add(answer)
-            return len({a.split()[0] for a in answers}) == 2
+    def both_workers_answered() -> bool:  # a new connection each time: the kernel spreads them
+        answer = _text(f"http://127.0.0.1:{port}/")
+        if answer is not None:
+            answers.add(answer)
+        return len({a.split()[0] for a in answers}) == 2
 
-        wait_until(both_workers_answered, 30, "both workers", gave_up=process_exited(process))
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:  # pragma: no cover
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
-        if process.stdout:
-            process.stdout.close()
+    with lamina_serve(project, port, "myproject.workers:app", "--workers", "2") as child:
+        wait_until(both_workers_answered, 30, "both workers", gave_up=process_exited(child.process))
     pids = {answer.split()[0] for answer in answers}
     assert len(pids) == 2, answers
     assert {answer.split()[1] for answer in answers} == {"2"}

@@ -10,8 +10,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import signal
-import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -26,7 +24,7 @@ from lamina_broadcast import Publisher
 from websockets.asyncio.client import connect
 
 from tests.helpers.redis import RedisServer
-from tests.helpers.servers import free_port
+from tests.helpers.servers import child_process, free_port
 from tests.helpers.waiting import answer, process_exited, wait_until
 from tests.helpers.workers import Workers, uvicorn_workers
 
@@ -296,30 +294,17 @@ async def check_all(readers: list[SSEReader], expected: list[dict[str, str]]) ->
 def test_lamina_serve_workers_with_memory_warns_naming_the_setting() -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("BROADCAST_")}
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "lamina.cli", "serve", "broadcast_app:app"),
-            *("--port", str(port), "--workers", "2", "--log-level", "warning"),
-        ],
-        cwd=HERE,
-        env={**env, "PYTHONUNBUFFERED": "1"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # the supervisor and its workers: one group, ours
-    )
-    try:
+    cmd = [sys.executable, "-m", "lamina.cli", "serve", "broadcast_app:app", "--port", str(port)]
 
-        def started() -> bool:
-            response = answer(f"http://127.0.0.1:{port}/stats")
-            return response is not None and response.status_code == 200
+    def started() -> bool:
+        response = answer(f"http://127.0.0.1:{port}/stats")
+        return response is not None and response.status_code == 200
 
-        wait_until(started, 30, "lamina serve to start", gave_up=process_exited(process))
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            output = process.communicate(timeout=15)[0].decode()
-        except subprocess.TimeoutExpired:  # pragma: no cover
-            os.killpg(process.pid, signal.SIGKILL)
-            output = process.communicate(timeout=10)[0].decode()
+    # the supervisor and its workers: one process group, ours
+    with child_process(
+        [*cmd, "--workers", "2", "--log-level", "warning"], cwd=HERE, env=env, group=True
+    ) as child:
+        wait_until(started, 30, "lamina serve to start", gave_up=process_exited(child.process))
+    output = child.output
     assert "memory:// but the server runs 2 workers" in output
     assert "Set [broadcast] url to redis://" in output
