@@ -24,6 +24,8 @@ import statistics
 import time
 from typing import Any
 
+from inproc import http_scope  # beside this file
+
 SECRET = "bench-secret-0123456789abcdef"
 SCENARIOS = ("read", "write", "absent")
 
@@ -124,21 +126,7 @@ async def drive(
 
     start = time.perf_counter()
     for _ in range(count):
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "GET",
-            "scheme": "http",
-            "path": path,
-            "raw_path": path.encode(),
-            "query_string": b"",
-            "root_path": "",
-            "headers": list(headers),
-            "client": ("127.0.0.1", 5000),
-            "server": ("bench", 80),
-        }
-        await app(scope, receive, send)
+        await app(http_scope(path, headers, server=("bench", 80)), receive, send)
     elapsed = time.perf_counter() - start
     if set(statuses) != {200}:
         raise RuntimeError(f"{path}: unexpected statuses {set(statuses)}")

@@ -25,6 +25,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from inproc import http_scope  # beside this file
+
 SCENARIOS = ("page", "processor")
 BASE = (
     "<!doctype html><html><head><title>{% block title %}{% endblock %}</title></head>"
@@ -108,6 +110,9 @@ def raw_app(directory: str) -> Any:
     return app
 
 
+HEADERS = [(b"host", b"bench")]
+
+
 async def drive(app: Any, count: int) -> tuple[float, bytes]:
     body_message = {"type": "http.request", "body": b"", "more_body": False}
 
@@ -125,21 +130,7 @@ async def drive(app: Any, count: int) -> tuple[float, bytes]:
 
     start = time.perf_counter()
     for _ in range(count):
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "GET",
-            "scheme": "http",
-            "path": "/page",
-            "raw_path": b"/page",
-            "query_string": b"",
-            "root_path": "",
-            "headers": [(b"host", b"bench")],
-            "client": ("127.0.0.1", 5000),
-            "server": ("bench", 80),
-        }
-        await app(scope, receive, send)
+        await app(http_scope("/page", HEADERS, server=("bench", 80)), receive, send)
     elapsed = time.perf_counter() - start
     if set(statuses) != {200}:
         raise RuntimeError(f"unexpected statuses {set(statuses)}")
