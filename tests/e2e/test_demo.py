@@ -113,7 +113,7 @@ def test_lamina_serve_runs_the_demo_from_the_project_root() -> None:
         )
         assert response.status_code == 200
         assert "A small kernel, and plugins for the rest" in response.text
-        css = httpx.get(f"http://127.0.0.1:{port}/static/demo.css", timeout=2)
+        css = httpx.get(f"http://127.0.0.1:{port}/static/demo.css", timeout=30)
         assert css.status_code == 200
 
 

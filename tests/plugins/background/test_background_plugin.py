@@ -214,7 +214,7 @@ def test_task_group_works_on_both_backends(backend: str) -> None:
     done = threading.Event()
 
     async def work() -> None:
-        await anyio.sleep(0.01)
+        await anyio.sleep(0)  # a real await (a checkpoint) on either backend
         done.set()
 
     app = app_with({"w": work}, grace_period=5)
