@@ -6,7 +6,8 @@ same selection environment variables as an app), so a broken plugin can still be
 
 Commands::
 
-    lamina serve MODULE:APP [--host 127.0.0.1] [--port 8000] [--reload | --workers N]
+    lamina serve MODULE:APP [--server uvicorn|granian|hypercorn] [--host 127.0.0.1]
+                 [--port 8000] [--workers N] [--reload] [--log-level info]
     lamina plugins [--json]
     lamina middleware MODULE:APP [--json]
     lamina new-plugin NAME [--dir DIR]
@@ -19,115 +20,18 @@ broken ones are listed on stderr with their fixes.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
-import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._command import Command
+from ._serving import WORKERS_ENV, add_serve_arguments, load_app, serve
 
 if TYPE_CHECKING:
-    from ._app import Lamina
     from ._commands import CommandSet
 
 __all__ = ["WORKERS_ENV", "Command", "load_app", "main"]
-
-#: Set by ``lamina serve --workers N`` for the worker processes: how many there are.
-WORKERS_ENV = "LAMINA_WORKERS"
-
-
-def _ensure_cwd_on_path() -> None:
-    """``lamina serve examples.demo.app:app`` must work from the project root, like uvicorn."""
-    cwd = os.getcwd()
-    if cwd not in sys.path and "" not in sys.path:
-        sys.path.insert(0, cwd)
-
-
-def load_app(target: str) -> Lamina:
-    """Import ``MODULE:ATTR`` (``ATTR`` may be dotted) and return the app object."""
-    module_name, sep, attr = target.partition(":")
-    if not sep or not module_name or not attr:
-        raise SystemExit(
-            f"lamina: expected MODULE:APP (for example 'myproject.app:app'), got {target!r}"
-        )
-    _ensure_cwd_on_path()
-    try:
-        obj: Any = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise SystemExit(f"lamina: cannot import {module_name!r}: {exc}") from exc
-    for part in attr.split("."):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            raise SystemExit(f"lamina: module {module_name!r} has no attribute {attr!r}") from None
-    return obj  # type: ignore[no-any-return]  # whatever MODULE:APP names, as uvicorn takes it
-
-
-# --------------------------------------------------------------------------- serve
-def _serve_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("app", metavar="MODULE:APP", help="the app to serve")
-    parser.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    parser.add_argument("--reload", action="store_true", help="restart when code changes")
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=1,
-        metavar="N",
-        help="worker processes (default 1); each runs the app's lifespan, so state shared "
-        "between workers needs a shared backend (sessions/broadcast: Redis)",
-    )
-    parser.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
-
-
-def _serve(args: argparse.Namespace) -> int:
-    try:
-        import uvicorn
-    except ImportError:
-        print("lamina serve needs uvicorn: pip install 'lamina[serve]'", file=sys.stderr)
-        return 2
-    _ensure_cwd_on_path()
-    if args.workers < 1:
-        print("lamina serve: --workers must be at least 1", file=sys.stderr)
-        return 2
-    if args.workers > 1:
-        if args.reload:
-            print("lamina serve: --reload runs one process; drop --workers", file=sys.stderr)
-            return 2
-        load_app(args.app)  # fail here, with a clear message, rather than in every worker
-        # Plugins read it at startup (lamina-broadcast warns that memory:// is per process).
-        os.environ[WORKERS_ENV] = str(args.workers)
-        uvicorn.run(
-            args.app,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            log_level=args.log_level,
-            interface="asgi3",
-        )
-    elif args.reload:
-        uvicorn.run(
-            args.app,
-            host=args.host,
-            port=args.port,
-            reload=True,
-            log_level=args.log_level,
-            reload_dirs=[os.getcwd()],
-            interface="asgi3",
-        )
-    else:
-        # Any ASGI 3 callable may be served (an app wrapped in a plain class too): say so
-        # rather than let uvicorn guess the interface from the call signature.
-        uvicorn.run(
-            load_app(args.app),
-            host=args.host,
-            port=args.port,
-            log_level=args.log_level,
-            interface="asgi3",
-        )
-    return 0
 
 
 # --------------------------------------------------------------------------- plugins
@@ -219,7 +123,12 @@ def _middleware(args: argparse.Namespace) -> int:
 
 
 BUILTIN = (
-    Command("serve", "Serve MODULE:APP with uvicorn.", _serve, _serve_arguments),
+    Command(
+        "serve",
+        "Serve MODULE:APP with uvicorn (or --server granian / hypercorn).",
+        serve,
+        add_serve_arguments,
+    ),
     Command("plugins", "List installed plugins.", _plugins, _plugins_arguments),
     Command(
         "middleware",

@@ -57,7 +57,7 @@ KERNEL_LAYERS = (
     "_scopekeys",
     "_datastructures",
     "_asgicheck | _command | _cookies | _exceptions | _fileio | _hosts | _ranges | _scaffold"
-    " | _shutdown | _suggest | concurrency",
+    " | _serving | _shutdown | _suggest | concurrency",
     "types",
 )
 
