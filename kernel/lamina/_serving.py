@@ -265,8 +265,13 @@ def _run_hypercorn(hypercorn: ModuleType, options: ServeOptions) -> int:
     if options.workers == 1 and not options.reload:
         # One process, like uvicorn's: the app object checked above, served in this process.
         from hypercorn.asyncio import serve as hypercorn_serve
+        from hypercorn.utils import LifespanFailureError
 
-        asyncio.run(hypercorn_serve(app, config, mode="asgi"))
+        try:
+            asyncio.run(hypercorn_serve(app, config, mode="asgi"))
+        except LifespanFailureError as exc:  # the app logged why; no second traceback
+            print(f"lamina serve: {exc}", file=sys.stderr)
+            return 3  # what uvicorn exits with when the startup fails
         return 0
     from hypercorn.run import run
 

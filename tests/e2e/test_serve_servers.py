@@ -216,3 +216,31 @@ def test_reload_restarts_when_the_code_changes(project: Path, server: str) -> No
             source.write_text(changed)
             time.sleep(0.5)
         stop(served, signal.SIGTERM)
+
+
+FAILING_APP = """
+import contextlib
+from lamina.testing import make_app
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app):
+    raise RuntimeError("database unreachable")
+    yield
+
+
+app = make_app("routing", lifespan=lifespan)
+"""
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_a_failed_startup_ends_the_server_with_an_error(project: Path, server: str) -> None:
+    (project / "servedapp" / "failing.py").write_text(textwrap.dedent(FAILING_APP))
+    command = [
+        *(sys.executable, "-m", "lamina.cli", "serve", "servedapp.failing:app"),
+        *("--server", server, "--port", str(free_port()), "--log-level", "warning"),
+    ]
+    # it ends by itself: no signal, no poll
+    result = subprocess.run(command, cwd=project, capture_output=True, text=True, timeout=50)
+    assert result.returncode not in (0, None)
+    assert "RuntimeError: database unreachable" in result.stderr + result.stdout
