@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from tests.helpers.servers import free_port
+from tests.helpers.waiting import answer, wait_until
 
 SERVERS = ["uvicorn", "granian", "hypercorn"]
 
@@ -92,6 +93,12 @@ class Served:
     def output(self) -> str:
         return self.log.read_text(errors="replace")[-3000:]
 
+    def exited(self) -> str | None:
+        """A ``gave_up`` for :func:`wait_until`: the server exited, with its output."""
+        if self.process.poll() is None:
+            return None
+        return f"it exited with {self.process.returncode}:\n{self.output()}"
+
     def events(self, kind: str) -> list[int]:
         lines = self.marks.read_text().splitlines() if self.marks.exists() else []
         return [int(line.split()[1]) for line in lines if line.split()[0] == kind]
@@ -132,16 +139,12 @@ def lamina_serve(project: Path, server: str, *args: str) -> Iterator[Served]:
 
 
 def wait_until_serving(served: Served, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if httpx.get(served.base + "/state", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if served.process.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"lamina serve did not come up:\n{served.output()}")
-        time.sleep(0.05)
+    wait_until(
+        lambda: (r := answer(served.base + "/state")) is not None and r.status_code == 200,
+        timeout,
+        f"lamina serve on {served.base}",
+        gave_up=served.exited,
+    )
 
 
 def stop(served: Served, sig: signal.Signals) -> None:
@@ -181,40 +184,40 @@ def test_serves_routes_lifespan_state_and_a_stream(
 def test_workers_each_run_the_lifespan(project: Path, server: str) -> None:
     with lamina_serve(project, server, "--workers", "2") as served:
         states: dict[int, dict[str, object]] = {}
-        deadline = time.monotonic() + 30
-        for _ in range(2000):  # a new connection each time: the kernel spreads them
+
+        def both_workers_answered() -> bool:  # a new connection each time: the kernel spreads them
             state = httpx.get(served.base + "/state", timeout=5).json()
             states[state["pid"]] = state
-            if len(states) == 2 or time.monotonic() > deadline:
-                break
-        assert len(states) == 2, f"one worker answered everything: {states}"
+            return len(states) == 2
+
+        wait_until(both_workers_answered, 30, "both workers to answer", gave_up=served.exited)
         assert {s["workers"] for s in states.values()} == {"2"}
         assert all(s["greeting"] == "hello from the lifespan" for s in states.values())
         stop(served, signal.SIGTERM)
         assert sorted(served.events("shutdown")) == sorted(states), served.output()
 
 
-def _answers(served: Served) -> str | None:
-    try:
-        return httpx.get(served.base + "/", timeout=2).text
-    except httpx.TransportError:
-        return None
-
-
 @pytest.mark.parametrize("server", ["granian", "hypercorn"])  # uvicorn's: tests/kernel/test_cli
 def test_reload_restarts_when_the_code_changes(project: Path, server: str) -> None:
     source = project / "servedapp" / "app.py"
     changed = source.read_text().replace('"hello from the lifespan"', '"reloaded"')
-    with lamina_serve(project, server, "--reload") as served:
+
+    written = [0.0]
+
+    def reloaded() -> bool:
         # The app answers before the reloader watches (granian starts its workers first), so
-        # the change is written again until it is seen: a change the watcher missed is not
-        # what this test is about.
-        deadline = time.monotonic() + 45
-        while _answers(served) != "reloaded":
-            if served.process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the change was never served:\n{served.output()}")
+        # the change is written again (once a second) until it is seen: a change the watcher
+        # missed is not what this test is about.
+        response = answer(served.base + "/")
+        if response is not None and response.text == "reloaded":
+            return True
+        if time.monotonic() - written[0] > 1.0:
             source.write_text(changed)
-            time.sleep(0.5)
+            written[0] = time.monotonic()
+        return False
+
+    with lamina_serve(project, server, "--reload") as served:
+        wait_until(reloaded, 45, "the changed code to be served", gave_up=served.exited)
         stop(served, signal.SIGTERM)
 
 
