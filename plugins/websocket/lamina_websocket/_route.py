@@ -42,6 +42,8 @@ class WebSocketRoute(BaseRoute):
     :class:`lamina_routing.Route` does (see :func:`is_asgi_endpoint`); ``asgi=True``/``False``
     forces the choice. ``max_message_size`` overrides the plugin's limit for this route
     (``None`` lifts it); ``middleware`` wraps only this route (first is outermost).
+    ``replaces="plugin"`` serves this route instead of that plugin's WebSocket route on the
+    same path (see lamina_routing.Route).
     """
 
     protocol = "websocket"
@@ -56,11 +58,13 @@ class WebSocketRoute(BaseRoute):
         middleware: Sequence[Middleware | Callable[[ASGIApp], ASGIApp]] | None = None,
         asgi: bool | None = None,
         converters: Mapping[str, Any] | None = None,
+        replaces: str | None = None,
     ) -> None:
         if not isinstance(path, str) or not path.startswith("/"):
             raise ValueError(f"route path {path!r} must be a string starting with '/'")
         self.path = path
         self.endpoint = endpoint
+        self.replaces = replaces
         self.explicit_name = name is not None
         self.name = name if name is not None else _default_name(endpoint)
         self.converters = converters

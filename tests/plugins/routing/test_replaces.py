@@ -139,3 +139,25 @@ def test_lamina_routes_shows_the_replacement(tmp_path: Path, monkeypatch, capsys
     ]
     with TestClient(__import__("replacing_app").app) as c:
         assert c.get("/_requestid/health").text == "app"
+
+
+def test_an_app_websocket_route_replaces_a_plugins() -> None:
+    from lamina_websocket import WebSocketRoute
+
+    async def theirs_ws(websocket) -> None:
+        await websocket.accept()
+        await websocket.send_text("plugin")
+        await websocket.close()
+
+    async def mine_ws(websocket) -> None:
+        await websocket.accept()
+        await websocket.send_text("app")
+        await websocket.close()
+
+    feed = routes_plugin("feed", WebSocketRoute("/feed", theirs_ws))
+    clash = make([WebSocketRoute("/feed", mine_ws)], plugins=["websocket", feed])
+    with pytest.raises(ConflictError, match=r"WebSocket route /feed is registered twice"):
+        clash.assemble()
+    mine = WebSocketRoute("/feed", mine_ws, replaces="feed")
+    with client([mine], plugins=["websocket", feed]) as c, c.websocket_connect("/feed") as ws:
+        assert ws.receive_text() == "app"
