@@ -33,6 +33,7 @@ from lamina_routing import Route
 from lamina_sse import EventSourceResponse, ServerSentEvent, last_event_id
 
 from tests.helpers.servers import child_process, free_port, serve
+from tests.helpers.sse import parse
 from tests.helpers.waiting import answer, process_exited, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,21 +49,6 @@ WAIT = 30
 async def until_set(event: threading.Event) -> None:
     """Park the producer until the test thread sets ``event`` (bounded by WAIT)."""
     assert await anyio.to_thread.run_sync(event.wait, WAIT, abandon_on_cancel=True)
-
-
-def parse(lines: list[str]) -> list[dict[str, str]]:
-    """Group ``field: value`` lines into events (enough for these tests)."""
-    events: list[dict[str, str]] = []
-    current: dict[str, str] = {}
-    for line in lines:
-        if line == "":
-            if current:
-                events.append(current)
-            current = {}
-        elif not line.startswith(":"):
-            name, _, value = line.partition(": ")
-            current[name] = current[name] + "\n" + value if name in current else value
-    return events
 
 
 async def gated(request: Request) -> EventSourceResponse:

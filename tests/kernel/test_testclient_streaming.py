@@ -14,6 +14,7 @@ from lamina import StreamingResponse
 from lamina.testclient import AsyncTestClient, TestClient
 from lamina.testing import make_app
 
+from tests.helpers import sse
 from tests.helpers.apps import router_plugin
 
 BACKENDS = ["asyncio", "trio"]
@@ -61,18 +62,8 @@ class EndlessEvents:
 
 
 def read_events(lines, count: int) -> list[tuple[str, str]]:
-    """Parse ``count`` events (id, data) from an iterator of lines."""
-    events, fields = [], {}
-    for line in lines:
-        if line == "":
-            events.append((fields["id"], fields["data"]))
-            fields = {}
-            if len(events) == count:
-                return events
-            continue
-        name, _, value = line.partition(": ")
-        fields[name] = value
-    raise AssertionError(f"the stream ended after {events}")
+    """``count`` events, as (id, data), from an iterator of lines."""
+    return [(event["id"], event["data"]) for event in sse.take(lines, count)]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -112,13 +103,7 @@ def test_async_client_endless_stream(backend):
         async with AsyncTestClient(app) as client:
             async with client.stream("GET", "/events") as response:
                 lines = response.aiter_lines()
-                events = []
-                for _ in range(3):
-                    fields = {}
-                    while (line := await lines.__anext__()) != "":
-                        name, _, value = line.partition(": ")
-                        fields[name] = value
-                    events.append((fields["id"], fields["data"]))
+                events = [(e["id"], e["data"]) for e in await sse.take_async(lines, 3)]
                 await lines.aclose()
             assert app.cleaned_up.is_set()
             return events

@@ -11,24 +11,9 @@ from lamina import SettingsError
 from lamina.testclient import TestClient
 from lamina_broadcast import Broadcast, broadcast_for
 
+from tests.helpers import sse
+
 pytestmark = pytest.mark.timeout(20)
-
-
-def sse_events(lines: object, n: int) -> list[dict[str, str]]:
-    """The next ``n`` events (field dicts) from an iterator of SSE lines."""
-    events: list[dict[str, str]] = []
-    fields: dict[str, str] = {}
-    for line in lines:  # type: ignore[attr-defined]
-        if line == "":
-            if fields:
-                events.append(fields)
-                fields = {}
-                if len(events) == n:
-                    return events
-            continue
-        name, _, value = line.partition(": ")
-        fields[name] = value
-    raise AssertionError(f"stream ended after {events}")
 
 
 def test_broadcast_for_an_app_and_its_connections() -> None:
@@ -44,12 +29,12 @@ def test_sse_response_subscribes_sends_ids_and_resumes() -> None:
         with client.stream("GET", "/sse/news") as response:
             assert response.headers["content-type"].startswith("text/event-stream")
             lines = response.iter_lines()
-            assert sse_events(lines, 1) == [{"retry": "1000"}]  # subscribed
+            assert sse.take(lines, 1) == [{"retry": "1000"}]  # subscribed
             ids = [
                 client.post("/publish/news", json={"data": {"n": n}, "event": "tick"}).json()["id"]
                 for n in range(3)
             ]
-            got = sse_events(lines, 3)
+            got = sse.take(lines, 3)
         assert got == [
             {"id": ids[n], "event": "tick", "data": json.dumps({"n": n}, separators=(",", ":"))}
             for n in range(3)
@@ -57,10 +42,10 @@ def test_sse_response_subscribes_sends_ids_and_resumes() -> None:
         later = [client.post("/publish/news", json={"data": n}).json()["id"] for n in range(2)]
         with client.stream("GET", "/sse/news", headers={"last-event-id": ids[2]}) as response:
             lines = response.iter_lines()
-            got = sse_events(lines, 3)
+            got = sse.take(lines, 3)
         assert got[1:] == [{"id": later[0], "data": "0"}, {"id": later[1], "data": "1"}]
         with client.stream("GET", "/sse/news", headers={"last-event-id": "nonsense"}) as response:
-            got = sse_events(response.iter_lines(), 2)
+            got = sse.take(response.iter_lines(), 2)
         assert got[1] == {"event": "reset", "data": '{"channel":"news"}'}
 
 

@@ -23,6 +23,7 @@ import pytest
 from lamina_broadcast import Publisher
 from websockets.asyncio.client import connect
 
+from tests.helpers import sse as sse_lines
 from tests.helpers.redis import RedisServer
 from tests.helpers.servers import child_process, free_port
 from tests.helpers.waiting import answer, process_exited, wait_until
@@ -88,20 +89,9 @@ class SSEReader:
         self.response = response
         self.lines = response.aiter_lines()  # keep referenced: dropping it closes the stream
 
-    async def next(self) -> dict[str, str]:
-        fields: dict[str, str] = {}
-        async for line in self.lines:
-            if line == "":
-                if fields:
-                    return fields
-                continue
-            name, _, value = line.partition(": ")
-            fields[name] = value
-        raise AssertionError("the stream ended")
-
     async def take(self, n: int, timeout: float = 10.0) -> list[dict[str, str]]:
         with anyio.fail_after(timeout):
-            return [await self.next() for _ in range(n)]
+            return await sse_lines.take_async(self.lines, n)
 
 
 @asynccontextmanager
