@@ -31,7 +31,7 @@ from ._declaring import Contribution, flatten
 from ._matched import MatchedMount, MatchedRoute, strip_converters, tagged
 from ._paths import PathPattern, compile_host, compile_path
 from ._reversing import MOUNT_TAIL, Delegate, ReverseEntry
-from ._routes import Host, Mount, wrap_middleware
+from ._routes import Host, Mount, Route, wrap_middleware
 from ._serving import Dispatcher, Table, pick, with_params
 from ._trie import Leaf, insert
 
@@ -127,7 +127,10 @@ class Compilation:
                 if apps is None:
                     leaf.any = tagged(getattr(route, "app", None) or route.handle, matched, top)
                 else:
-                    leaf.handlers = {m: tagged(a, matched, top) for m, a in apps.items()}
+                    own = route.tagged_apps(matched, top) if isinstance(route, Route) else None
+                    if own is None:
+                        own = {m: tagged(a, matched, top) for m, a in apps.items()}
+                    leaf.handlers = own
                 insert(target._http.root, pattern, leaf, prefix=False)
                 http_leaves.append((leaf, pattern.shape))
                 if pattern.is_static and pattern.tail_at is None:

@@ -34,6 +34,7 @@ from ._endpoints import (
     head_app,
     request_response,
 )
+from ._matched import MatchedRoute
 
 __all__ = ["BaseRoute", "Host", "Mount", "Route", "RouteMiddleware"]
 
@@ -168,10 +169,25 @@ class Route(BaseRoute):
         self._build()
 
     def _build(self) -> None:
+        self.app, self.method_apps = self._apps(None, False)
+
+    def tagged_apps(self, matched: MatchedRoute, top: bool) -> dict[str, ASGIApp] | None:
+        """``method_apps`` whose endpoint wrappers also put ``matched`` on the scope (see
+        :func:`._endpoints.endpoint_app`), so the compiler adds no tagging wrapper; ``None``
+        when something wraps the endpoint (route middleware, a body limit) or it is a raw
+        ASGI app: the compiler tags those itself."""
+        if self.kind == "asgi" or self.middleware or self.max_body_size is not UNSET:
+            return None
+        return self._apps(matched, top)[1]
+
+    def _apps(
+        self, matched: MatchedRoute | None, top: bool
+    ) -> tuple[ASGIApp, dict[str, ASGIApp] | None]:
+        """The route's app and its method -> app table (``None``: every method)."""
         ep = self.endpoint
         per_method: dict[str, ASGIApp] = {}
         if self.kind == "class":
-            per_method = {m: class_method_app(ep, m) for m in self.methods or ()}
+            per_method = {m: class_method_app(ep, m, matched, top) for m in self.methods or ()}
 
             async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
                 await per_method[scope["method"] if scope["method"] in per_method else "GET"](
@@ -182,24 +198,22 @@ class Route(BaseRoute):
         elif self.kind == "asgi":
             base = ep
         else:
-            base = request_response(ep)
+            base = request_response(ep, matched, top)
         wrapped = self.middleware or self.max_body_size is not UNSET
         if wrapped:
             inner = wrap_middleware(base, self.middleware)
             if self.max_body_size is not UNSET:
                 inner = _with_body_limit(inner, self.max_body_size)
             base = inner
-        self.app = base
         if self.methods is None:
-            self.method_apps = None
-            return
+            return base, None
         if self.kind == "class" and not wrapped:
             apps = dict(per_method)
         else:
             apps = dict.fromkeys(self.methods, base)
         if "GET" in apps and "HEAD" not in apps:
             apps["HEAD"] = head_app(apps["GET"])
-        self.method_apps = apps
+        return base, apps
 
     def handle(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         """Serve the request, whatever its method (the router checks methods before this)."""
