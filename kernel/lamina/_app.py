@@ -21,10 +21,11 @@ from . import _plugins as plugin_loading
 from ._assembly import Assembly, Lifespan, RouteContribution, assemble
 from ._contributions import APP, call_hook
 from ._datastructures import State, URLPath
-from ._errors import Handler
+from ._errors import Handler, HTTPErrorLayer, OuterGuard
 from ._exceptions import AssemblyError, LifespanNotRun, SettingsError
 from ._middleware import FOREIGN_PHASE, Middleware, MiddlewareEntry, MiddlewareLayer, as_middleware
 from ._plugins import PluginInfo
+from ._scopekeys import CLEANUP_KEY, run_cleanups
 from ._settings import (
     KERNEL_SECTION,
     KernelSettings,
@@ -80,6 +81,8 @@ class Lamina:
         self.extensions: dict[str, Any] = {}
         self._assembly: Assembly | None = None
         self._table: Mapping[str, ASGIApp] = {}
+        #: The table's HTTP entry, which ``__call__`` runs in its own frame (set at assembly).
+        self._http_layer: HTTPErrorLayer | OuterGuard | None = None
 
         self.pm: pluggy.PluginManager = plugin_loading.make_plugin_manager()
         self.selection = plugin_loading.resolve_selection(autoload, only, disable)
@@ -224,6 +227,9 @@ class Lamina:
             except BaseException:
                 self._assembly = None
                 raise
+            layer = self._assembly.table.get("http")
+            if isinstance(layer, (HTTPErrorLayer, OuterGuard)):
+                self._http_layer = layer
             self._table = self._assembly.table
         return self
 
@@ -260,7 +266,20 @@ class Lamina:
             handler = self._table[scope["type"]]
         except (KeyError, TypeError):  # not assembled yet, or a type no one handles
             handler = self._unassembled_or_unsupported(scope)
-        await handler(scope, receive, send)
+        layer = self._http_layer
+        if handler is not layer or layer is None:
+            await handler(scope, receive, send)
+            return
+        # HTTP: the outermost error layer (the HTTPErrorLayer without middleware, the
+        # OuterGuard with it) runs in this frame: one coroutine fewer per request (callgrind,
+        # bench plaintext: -1.7k instructions)
+        try:
+            await layer.inner(scope, receive, send)
+        except Exception as exc:
+            await layer.failed(scope, receive, send, exc)
+        finally:
+            if CLEANUP_KEY in scope:  # forms/uploads the endpoint left open
+                await run_cleanups(scope)
 
     def _unassembled_or_unsupported(self, scope: Scope) -> ASGIApp:
         if not isinstance(scope.get("type"), str):

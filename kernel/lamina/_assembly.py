@@ -337,8 +337,10 @@ def build_table(
     def dispatch(scope: Scope, receive: Receive, send: Send) -> Any:
         return inner[scope["type"]](scope, receive, send)
 
-    outer: ASGIApp = OuterGuard(build_onion(middleware, dispatch))
-    return dict.fromkeys(inner, outer)
+    onion = build_onion(middleware, dispatch)
+    table: dict[str, ASGIApp] = dict.fromkeys(inner, OuterGuard(onion))
+    table["http"] = OuterGuard(onion)  # its own, so Lamina.__call__ knows HTTP by identity
+    return table
 
 
 async def _reject_websocket(scope: Scope, receive: Receive, send: Send) -> None:

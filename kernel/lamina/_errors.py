@@ -25,7 +25,7 @@ from ._asgicheck import input_problem
 from ._exceptions import HTTPException
 from ._requests import ClientDisconnect, Request
 from ._responses import HTMLResponse, PlainTextResponse, Response
-from ._scopekeys import CLEANUP_KEY, run_cleanups
+from ._scopekeys import CLEANUP_KEY, FAILED_AFTER_START_KEY, run_cleanups
 from .types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger("lamina.error")
@@ -38,8 +38,10 @@ __all__ = [
     "OuterGuard",
     "has_denial_extension",
     "http_exception_response",
+    "marks_response_start",
     "raise_unless_malformed",
     "server_error_response",
+    "track_response_start",
 ]
 Handler = Callable[[Request, BaseException], Any]
 #: Set on the scope by the test client: whether it raises server errors into the test.
@@ -159,19 +161,21 @@ async def _call_handler(handler: Handler, request: Request, exc: BaseException) 
     return answer
 
 
-class HTTPErrorLayer:
-    """Answers exceptions raised under it; the innermost layer the kernel owns."""
+def track_response_start(app: ASGIApp) -> ASGIApp:
+    """``app`` with its HTTP response start watched, for the error layers above it.
 
-    __slots__ = ("app", "debug", "handlers")
+    An exception escaping ``app`` after it handed ``http.response.start`` to ``send`` is
+    recorded on the scope (``FAILED_AFTER_START_KEY``), so the error layers know the
+    response is under way and answer nothing themselves. Lamina's own responses and the
+    router's endpoint wrapper record it without wrapping ``send``; code that does not (a raw
+    ASGI app, a mounted app, route middleware, a router of another plugin) is wrapped in
+    this. The result is an ``async def`` ASGI 3 app.
+    """
 
-    def __init__(self, app: ASGIApp, handlers: ExceptionHandlers, debug: bool) -> None:
-        self.app = app
-        self.handlers = handlers
-        self.debug = debug
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # The hot path: one small closure tracks whether the response started. It is a plain
-        # function returning ``send``'s awaitable, so no extra coroutine frame per message.
+    async def tracked(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
         started = False
 
         def tracking_send(message: Message) -> Awaitable[None]:
@@ -181,19 +185,57 @@ class HTTPErrorLayer:
             return send(message)
 
         try:
-            await self.app(scope, receive, tracking_send)
+            await app(scope, receive, tracking_send)
         except Exception as exc:
-            await self.handle(scope, receive, send, exc, started)
+            if started:
+                scope[FAILED_AFTER_START_KEY] = exc
+            raise
+
+    tracked.marks_response_start = True  # type: ignore[attr-defined]  # see marks_response_start
+    return tracked
+
+
+def marks_response_start(app: object) -> bool:
+    """Whether ``app`` records an exception after the response start itself (see
+    :func:`track_response_start`): it says so with a true ``marks_response_start``
+    attribute, as lamina-routing's router does."""
+    return getattr(app, "marks_response_start", False) is True
+
+
+def _answered(scope: Scope, exc: Exception) -> None:
+    """``exc`` goes on after a response was sent for it: outer error layers answer nothing."""
+    scope[FAILED_AFTER_START_KEY] = exc
+    raise_unless_malformed(scope, exc)
+
+
+class HTTPErrorLayer:
+    """Answers exceptions raised under it; the innermost layer the kernel owns.
+
+    Without middleware, :class:`lamina.Lamina` runs it in its own frame (``inner`` and
+    ``failed``, with the cleanups), one coroutine fewer per request.
+    """
+
+    __slots__ = ("debug", "handlers", "inner")
+
+    def __init__(self, app: ASGIApp, handlers: ExceptionHandlers, debug: bool) -> None:
+        #: What it guards; it records a failure after the response start itself.
+        self.inner = app if marks_response_start(app) else track_response_start(app)
+        self.handlers = handlers
+        self.debug = debug
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.inner(scope, receive, send)
+        except Exception as exc:
+            await self.failed(scope, receive, send, exc)
         finally:
             if CLEANUP_KEY in scope:  # forms/uploads the endpoint left open
                 await run_cleanups(scope)
 
-    async def handle(
-        self, scope: Scope, receive: Receive, send: Send, exc: Exception, started: bool
-    ) -> None:
+    async def failed(self, scope: Scope, receive: Receive, send: Send, exc: Exception) -> None:
         """Answer ``exc``; a server error is re-raised once its 500 is sent (see the module
         docstring), a client that went away is not an error."""
-        if started:
+        if scope.get(FAILED_AFTER_START_KEY) is exc:  # the response is under way
             if isinstance(exc, ClientDisconnect):
                 logger.debug(
                     "client went away during %s %s", scope.get("method"), scope.get("path")
@@ -215,14 +257,14 @@ class HTTPErrorLayer:
             else:
                 await response(scope, receive, send)
                 if server_error:
-                    raise_unless_malformed(scope, exc)
+                    _answered(scope, exc)
                 return
         # no handler, or the handler itself failed
         if isinstance(exc, HTTPException):
             await http_exception_response(exc)(scope, receive, send)
             return
         await server_error_response(exc, self.debug, scope)(scope, receive, send)
-        raise_unless_malformed(scope, exc)
+        _answered(scope, exc)
 
 
 def handle_errors(app: ASGIApp) -> ASGIApp:
@@ -242,28 +284,19 @@ class _ScopedErrorLayer:
     __slots__ = ("_errors", "app")
 
     def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+        self.app = app if marks_response_start(app) else track_response_start(app)
         self._errors: HTTPErrorLayer | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        def tracking_send(message: Message) -> Awaitable[None]:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            return send(message)
-
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, send)
         except Exception as exc:
+            if scope["type"] != "http":
+                raise
             errors = self._errors
             if errors is None:
                 errors = self._errors = _errors_of(scope.get("app"))
-            await errors.handle(scope, receive, send, exc, started)
+            await errors.failed(scope, receive, send, exc)
 
 
 def _errors_of(app: Any) -> HTTPErrorLayer:
@@ -286,12 +319,16 @@ class OuterGuard:
     server supports ``websocket.http.response``, otherwise (and after accept) a close with
     1011. An error caused by malformed ASGI input (see :mod:`lamina._asgicheck`) is logged
     here, once, and goes no further: the server sent it, the server cannot fix it.
+
+    :class:`lamina.Lamina` runs its HTTP part (``inner``, ``failed``) in its own frame.
     """
 
-    __slots__ = ("app",)
+    __slots__ = ("app", "inner")
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        #: The onion, watched: middleware is foreign code.
+        self.inner = track_response_start(app)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope_type = scope["type"]
@@ -301,20 +338,15 @@ class OuterGuard:
         if scope_type != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        def tracking_send(message: Message) -> Awaitable[None]:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            return send(message)
-
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.inner(scope, receive, send)
         except Exception as exc:
-            if not started:
-                await send_plain_error(send, "http", 500, b"Internal Server Error")
-            raise_unless_malformed(scope, exc)
+            await self.failed(scope, receive, send, exc)
+
+    async def failed(self, scope: Scope, receive: Receive, send: Send, exc: Exception) -> None:
+        if scope.get(FAILED_AFTER_START_KEY) is not exc:
+            await send_plain_error(send, "http", 500, b"Internal Server Error")
+        raise_unless_malformed(scope, exc)
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         state = _WebSocketState(send)

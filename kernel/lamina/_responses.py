@@ -24,7 +24,13 @@ from anyio.lowlevel import checkpoint
 from ._cookies import build_set_cookie
 from ._datastructures import URL, MutableHeaders
 from ._requests import ClientDisconnect
-from ._scopekeys import BODY_DONE_KEY, CLEANUP_KEY, STREAMED_KEY, run_cleanups
+from ._scopekeys import (
+    BODY_DONE_KEY,
+    CLEANUP_KEY,
+    FAILED_AFTER_START_KEY,
+    STREAMED_KEY,
+    run_cleanups,
+)
 from .types import Message, Receive, Scope, Send
 
 __all__ = [
@@ -266,25 +272,24 @@ class Response:
             # decided before the start goes out: nothing between the two sends can fail,
             # so a response is sent whole or not at all (even for a scope with no method)
             body = b"" if scope.get("method") == "HEAD" else self.body
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": self.status_code,
-                    "headers": self.raw_headers,
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            start_type, body_type = _HTTP_MESSAGES
         else:  # a WebSocket handshake denied with an HTTP response (ASGI extension)
-            await send(
-                {
-                    "type": "websocket.http.response.start",
-                    "status": self.status_code,
-                    "headers": self.raw_headers,
-                }
-            )
-            await send({"type": "websocket.http.response.body", "body": self.body})
-        if self.background is not None:
-            await run_background(scope, self.background)
+            body = self.body
+            start_type, body_type = _DENIAL_MESSAGES
+        start = {"type": start_type, "status": self.status_code, "headers": self.raw_headers}
+        try:
+            await send(start)
+            await send({"type": body_type, "body": body})
+            if self.background is not None:
+                await run_background(scope, self.background)
+        except Exception as exc:
+            # the start went out: the error layers must not answer (FAILED_AFTER_START_KEY)
+            scope[FAILED_AFTER_START_KEY] = exc
+            raise
+
+
+_HTTP_MESSAGES = ("http.response.start", "http.response.body")
+_DENIAL_MESSAGES = ("websocket.http.response.start", "websocket.http.response.body")
 
 
 # --------------------------------------------------------------------------- subclasses

@@ -18,6 +18,7 @@ __all__ = [
     "BODY_KEY",
     "CLEANUP_KEY",
     "DISCONNECTED_KEY",
+    "FAILED_AFTER_START_KEY",
     "FORM_KEY",
     "MAX_BODY_KEY",
     "PENDING_KEY",
@@ -45,6 +46,11 @@ APP_ROOT_KEY = "lamina.app_root_path"
 FORM_KEY = "lamina.form"
 #: Async callables run when the request ends (see :func:`run_cleanups`).
 CLEANUP_KEY = "lamina.cleanup"
+#: The exception that escaped after the HTTP response start went to ``send``: set by the
+#: code that saw it go (``Response``, the router's endpoint wrapper, or a tracking wrapper
+#: around foreign code), read by the error layers, which then answer nothing themselves.
+#: It replaces a send wrapper per error layer on every request.
+FAILED_AFTER_START_KEY = "lamina.failed_after_start"
 
 
 def add_cleanup(scope: Scope, cleanup: Callable[[], Awaitable[Any]]) -> None:

@@ -32,7 +32,17 @@ What is here, by job:
   per-route override of the body limit; ``None`` lifts it), :data:`SCOPE_SPAWN` (a
   ``spawn(background)`` callable: run a response's background task somewhere else, as
   lamina-background does), :data:`SCOPE_APP_ROOT_PATH` (where this app is mounted, set by
-  its router on entering a mount of the app's own routes; ``root_path`` when absent).
+  its router on entering a mount of the app's own routes; ``root_path`` when absent),
+  :data:`SCOPE_FAILED_AFTER_START` (the exception that escaped after the response start
+  went to ``send``; see below).
+* Errors after the response started: the kernel's error layers do not wrap ``send`` to
+  learn whether a response is under way; whatever sends sets
+  ``scope[SCOPE_FAILED_AFTER_START] = exc`` for an exception that escapes it after handing
+  ``http.response.start`` to ``send`` (Lamina's ``Response`` does). A router from
+  ``lamina_make_router`` that does so for everything it serves says it with a true
+  ``marks_response_start`` attribute; any other router, and any foreign app a router serves
+  (a raw ASGI endpoint, a mounted app, route middleware), goes behind
+  :func:`track_response_start`, which watches ``send`` for it.
 * Shutdown: :class:`ShutdownRegistry` ends open streams (cancel scopes) as soon as the
   server starts shutting down, whichever process the signal reaches.
 * Small utilities plugins need: :func:`url_from_scope`, :func:`parse_cookie_header`,
@@ -56,7 +66,7 @@ from ._assembly import RouteContribution
 from ._contributions import Contribution, call_hook, collect_contributions, reject_duplicates
 from ._datastructures import url_from_scope
 from ._errors import RAISE_KEY as SCOPE_RAISE_SERVER_EXCEPTIONS
-from ._errors import handle_errors
+from ._errors import handle_errors, track_response_start
 from ._fileio import (
     DEFAULT_CHUNK_SIZE,
     O_NOFOLLOW,
@@ -81,6 +91,7 @@ from ._requests import parse_cookie_header
 from ._responses import SPAWN_KEY as SCOPE_SPAWN
 from ._responses import Background, run_background
 from ._scopekeys import APP_ROOT_KEY as SCOPE_APP_ROOT_PATH
+from ._scopekeys import FAILED_AFTER_START_KEY as SCOPE_FAILED_AFTER_START
 from ._scopekeys import MAX_BODY_KEY as SCOPE_MAX_BODY_SIZE
 from ._settings import settings_from
 from ._shorthands import contributes, send_with_headers, settings_schema
@@ -93,6 +104,7 @@ __all__ = [
     "FOREIGN_PHASE",
     "O_NOFOLLOW",
     "SCOPE_APP_ROOT_PATH",
+    "SCOPE_FAILED_AFTER_START",
     "SCOPE_MAX_BODY_SIZE",
     "SCOPE_RAISE_SERVER_EXCEPTIONS",
     "SCOPE_SPAWN",
@@ -134,6 +146,7 @@ __all__ = [
     "send_with_headers",
     "settings_from",
     "settings_schema",
+    "track_response_start",
     "url_from_scope",
     "wrap_in_order",
 ]

@@ -24,7 +24,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lamina import ConflictError, RouteLike
-from lamina.plugin import ASGIApp, Scope, handle_errors, parse_authority
+from lamina.plugin import (
+    ASGIApp,
+    Scope,
+    handle_errors,
+    parse_authority,
+    track_response_start,
+)
 
 from ._converters import BUILTIN_CONVERTERS, Converter
 from ._declaring import Contribution, flatten
@@ -125,11 +131,15 @@ class Compilation:
             if protocol == "http":
                 apps = getattr(route, "method_apps", None)
                 if apps is None:
-                    leaf.any = tagged(getattr(route, "app", None) or route.handle, matched, top)
+                    served = getattr(route, "app", None) or route.handle
+                    leaf.any = tagged(track_response_start(served), matched, top)
                 else:
                     own = route.tagged_apps(matched, top) if isinstance(route, Route) else None
                     if own is None:
-                        own = {m: tagged(a, matched, top) for m, a in apps.items()}
+                        own = {
+                            m: tagged(track_response_start(a), matched, top)
+                            for m, a in apps.items()
+                        }
                     leaf.handlers = own
                 insert(target._http.root, pattern, leaf, prefix=False)
                 http_leaves.append((leaf, pattern.shape))
@@ -304,6 +314,8 @@ class Compilation:
             # it may catch it, as a function middleware's call_next raises it.)
             target_app = handle_errors(target_app)
         leaf.any = wrap_middleware(target_app, mount.middleware)
+        if mount.middleware or not leaf.nested:  # foreign code under the mount
+            leaf.any = track_response_start(leaf.any)
         if not leaf.nested:
             # An app mounted whole is the route (``GET /flask``). Routes compiled here set
             # their own full template: announcing the prefix first would let a tracer that
@@ -339,6 +351,8 @@ class Compilation:
                 self.delegates.append((inner_names, where.prefix, host.app))
         leaf.nested = host.routes is not None
         leaf.any = wrap_middleware(target_app, host.middleware)
+        if host.middleware or not leaf.nested:  # foreign code under the host
+            leaf.any = track_response_start(leaf.any)
         for table in (target._http, target._ws):
             table.hosts.append(leaf)
             table.has_hosts = True

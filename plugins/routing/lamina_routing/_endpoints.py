@@ -13,7 +13,15 @@ from typing import Any
 
 import anyio.to_thread
 from lamina import Request, Response
-from lamina.plugin import ASGIApp, Message, Receive, Scope, Send
+from lamina.plugin import (
+    SCOPE_FAILED_AFTER_START,
+    ASGIApp,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    track_response_start,
+)
 
 from ._matched import MatchedMount, MatchedRoute
 
@@ -91,6 +99,20 @@ def _takes_scope_receive_send(func: Any) -> bool:
     return params == ["scope", "receive", "send"]
 
 
+async def _send_other(
+    endpoint: Any, response: Any, scope: Scope, receive: Receive, send: Send
+) -> None:
+    """A response the wrapper does not send itself: a ``Response`` with background work
+    (it records a failure after its start itself), or any other ASGI callable, watched by
+    :func:`lamina.plugin.track_response_start`."""
+    if response is None:
+        raise _bad_response(endpoint, response)
+    if type(response).__call__ is _SENDS_WHOLE:
+        await response(scope, receive, send)
+    else:
+        await track_response_start(response)(scope, receive, send)
+
+
 def _bad_response(endpoint: Any, response: Any) -> TypeError:
     name = getattr(endpoint, "__qualname__", repr(endpoint))
     return TypeError(
@@ -158,17 +180,23 @@ def endpoint_app(
             scope["route"] = matched if type(outer) is not MatchedMount else matched.under(outer)
             scope["endpoint"] = tag
         response = await call(Request(scope, receive, send))
-        if response is None:
-            raise _bad_response(endpoint, response)
         if type(response).__call__ is not _SENDS_WHOLE or response.background is not None:
-            await response(scope, receive, send)
+            await _send_other(endpoint, response, scope, receive, send)
             return
         # what Response.__call__ sends for HTTP, decided before the start goes out
         body = b"" if scope["method"] == "HEAD" else response.body
-        start = {"type": "http.response.start", "status": response.status_code}
-        start["headers"] = response.raw_headers
-        await send(start)
-        await send({"type": "http.response.body", "body": body})
+        try:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": response.status_code,
+                    "headers": response.raw_headers,
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+        except Exception as exc:  # the response started: the error layers answer nothing
+            scope[SCOPE_FAILED_AFTER_START] = exc
+            raise
 
     return app
 

@@ -152,3 +152,8 @@ class AppRouter(Router):
     # Router.__call__ is a coroutine function (servers check); this one returns an awaitable
     # that is not a coroutine, which is all the kernel needs: it only awaits the result.
     __call__ = Dispatcher._serve  # type: ignore[assignment]  # see above
+    #: Everything it serves records an exception after the response start on the scope
+    #: (``lamina.plugin.SCOPE_FAILED_AFTER_START``): its endpoint wrapper and Lamina's
+    #: responses do, foreign apps are wrapped in ``track_response_start``. The kernel then
+    #: wraps no ``send`` for it.
+    marks_response_start = True
