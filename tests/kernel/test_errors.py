@@ -241,9 +241,15 @@ class HalfResponse:
         raise RuntimeError("failed mid-stream")
 
 
-def test_error_after_the_response_started_reaches_the_server_and_ends_the_response(caplog):
+@pytest.mark.parametrize("middleware", [True, False], ids=["middleware", "bare"])
+def test_error_after_the_response_started_reaches_the_server_and_ends_the_response(
+    caplog, middleware
+):
+    """The router here is a foreign one (it does not record the failure itself): the kernel
+    watches its sends, under OuterGuard with middleware and in Lamina.__call__ without."""
     app = make_app(
-        router_plugin({"/half": lambda request: HalfResponse()}), middleware=[header_middleware()]
+        router_plugin({"/half": lambda request: HalfResponse()}),
+        middleware=[header_middleware()] if middleware else [],
     )
     with caplog.at_level(logging.ERROR):
         response = client_for(app).get("/half")
