@@ -388,49 +388,16 @@ def serve_subprocess(
     group of their own, so a test can signal the group as a terminal's Ctrl+C does.
     """
     port = free_port()
-    if server == "granian":
-        cmd = [
-            sys.executable,
-            "-m",
-            "granian",
-            "--interface",
-            "asgi",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            target,
-        ]
-    elif server == "uvicorn":
-        if loop != "asyncio":
-            raise ValueError("uvicorn runs on asyncio only; use server='hypercorn' for trio")
-        cmd = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            target,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ]
-    else:
-        cmd = [
-            sys.executable,
-            "-m",
-            "hypercorn",
-            target,
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--worker-class",
-            loop,
-            "--log-level",
-            "WARNING",
-        ]
+    if server == "uvicorn" and loop != "asyncio":
+        raise ValueError("uvicorn runs on asyncio only; use server='hypercorn' for trio")
+    # each server's own spelling of "this app, on 127.0.0.1:port, quietly"
+    server_args = {
+        "granian": ["--interface", "asgi", "--host", "127.0.0.1", "--port", str(port), target],
+        "uvicorn": [target, "--host", "127.0.0.1", "--port", str(port)],
+        "hypercorn": [target, "--bind", f"127.0.0.1:{port}", "--worker-class", loop],
+    }[server]
+    quiet = ["--log-level", "WARNING" if server == "hypercorn" else "warning"]
+    cmd = [sys.executable, "-m", server, *server_args, *quiet]
     with child_process(
         [*cmd, *args],
         cwd=cwd,
