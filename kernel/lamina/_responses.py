@@ -152,7 +152,11 @@ class Response:
         if media_type is not None:
             self.media_type = media_type
         self.background = background
-        body = self.body = self.render(content)
+        if type(content) is str and type(self).render is _render_text:
+            # render() inlined for text (callgrind, bench plaintext: -0.5k instructions)
+            body = self.body = content.encode(self.charset)
+        else:
+            body = self.body = self.render(content)
         if headers is None and status_code >= 200 and status_code != 204 and status_code != 304:
             # The common response (no headers of its own, a status with a body) builds its two
             # headers inline: -1.1k instructions per request against _init_headers (callgrind,
@@ -290,6 +294,9 @@ class Response:
 
 _HTTP_MESSAGES = ("http.response.start", "http.response.body")
 _DENIAL_MESSAGES = ("websocket.http.response.start", "websocket.http.response.body")
+
+
+_render_text = Response.render
 
 
 # --------------------------------------------------------------------------- subclasses
