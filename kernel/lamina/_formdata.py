@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
-from tempfile import SpooledTemporaryFile
+from tempfile import TemporaryFile
 from typing import IO
 
 import anyio
@@ -16,21 +16,33 @@ import anyio.to_thread
 
 from ._datastructures import Headers, _MultiDict
 
-__all__ = ["DEFAULT_SPOOL_SIZE", "FormData", "FormValue", "UploadFile"]
+__all__ = ["DEFAULT_SPOOL_SIZE", "FormData", "FormValue", "UploadFile", "new_disk_file"]
 
 #: An upload larger than this is spooled to a temporary file (``upload_spool_size``).
 DEFAULT_SPOOL_SIZE = 1024 * 1024
 
 
-class UploadFile:
-    """An uploaded file: its name, type and part headers, and the data in a spooled file.
+def new_disk_file() -> IO[bytes]:
+    """Where an upload goes when it leaves memory: an anonymous temporary file (on Linux it
+    has no name, so closing it is removing it). Blocking: called in a worker thread."""
+    return TemporaryFile()  # the upload owns and closes it
 
-    The async methods keep the event loop free: while the data is in memory they act
-    directly, once it is on disk they run in a worker thread. ``file`` is the underlying
-    file object for synchronous code (for example inside ``anyio.to_thread``).
+
+class UploadFile:
+    """An uploaded file: its name, type and part headers, and its data.
+
+    The data is spooled: in a ``BytesIO`` up to ``spool_size`` bytes, then in an anonymous
+    temporary file. The async methods keep the event loop free: while the data is in memory
+    they act directly, once it is on disk they run in a worker thread. ``file`` is the
+    underlying file object for synchronous code (for example inside ``anyio.to_thread``);
+    it is replaced by the temporary file when the data rolls over to disk.
+
+    Why not ``tempfile.SpooledTemporaryFile``: creating one costs about 24k instructions
+    (callgrind), a ``BytesIO`` 1.7k, and its Python-level ``write``/``seek`` wrappers add
+    more per call; for the bench's 10 KiB form upload that was a tenth of the request.
     """
 
-    __slots__ = ("_in_memory", "_spool_size", "file", "filename", "headers", "size")
+    __slots__ = ("_in_memory", "_spool_size", "_spooled", "file", "filename", "headers", "size")
 
     def __init__(
         self,
@@ -41,8 +53,10 @@ class UploadFile:
         size: int | None = None,
         spool_size: int = DEFAULT_SPOOL_SIZE,
     ) -> None:
+        #: True while ``file`` is our own in-memory spool (rolled over to disk when full)
+        self._spooled = file is None
         if file is None:
-            file = SpooledTemporaryFile(max_size=max(spool_size, 1))  # noqa: SIM115
+            file = io.BytesIO()
             self._in_memory = True
         else:
             self._in_memory = isinstance(file, io.BytesIO)
@@ -61,21 +75,38 @@ class UploadFile:
         """False once the data went to disk (and file I/O moved to worker threads)."""
         return self._in_memory
 
-    def _rollover_and_write(self, data: bytes) -> None:
-        rollover = getattr(self.file, "rollover", None)
-        if rollover is not None:
-            rollover()
+    def _roll_over_and_write(self, data: bytes) -> None:
+        """Blocking: move the spooled data to a temporary file (same position), then write."""
+        if self._spooled:
+            self._spooled = False
+            memory = self.file
+            disk = new_disk_file()
+            try:
+                disk.write(memory.getbuffer())  # type: ignore[attr-defined]  # a BytesIO
+                disk.seek(memory.tell())
+            except BaseException:
+                disk.close()
+                raise
+            self.file = disk
+            memory.close()
         self.file.write(data)
 
     async def write(self, data: bytes) -> None:
         """Append ``data``; crossing the spool size moves the data to disk, in a thread."""
         file = self.file
         if self._in_memory:
-            if file.tell() + len(data) <= self._spool_size:
-                file.write(data)
-            else:
+            if file.tell() + len(data) > self._spool_size:
                 self._in_memory = False
-                await anyio.to_thread.run_sync(self._rollover_and_write, data)
+                await anyio.to_thread.run_sync(self._roll_over_and_write, data)
+            elif self._spooled and not self.size and type(data) is bytes:
+                # The first write to our own spool: a BytesIO made from a bytes object shares
+                # it instead of copying (a 10 KiB upload: 12k instructions less); later
+                # writes copy as usual.
+                file.close()
+                self.file = file = io.BytesIO(data)
+                file.seek(0, 2)
+            else:
+                file.write(data)
         else:
             await anyio.to_thread.run_sync(file.write, data)
         self.size += len(data)

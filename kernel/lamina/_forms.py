@@ -1,11 +1,11 @@
 """Forms and uploads: the streaming ``FormReader`` behind ``request.form()``.
 
-Bodies are parsed as they arrive, through python-multipart's low-level parsers
-(``QuerystringParser`` for ``application/x-www-form-urlencoded``, ``MultipartParser`` for
-``multipart/form-data``); the body is never buffered whole. File parts go to an
-``UploadFile`` backed by a ``SpooledTemporaryFile``: in memory up to ``upload_spool_size``,
-then on disk, and once on disk every write, read and seek runs in a worker thread so a big
-upload never stalls the event loop.
+Bodies are parsed as they arrive (python-multipart's ``QuerystringParser`` for
+``application/x-www-form-urlencoded``, our own ``bytes.find``-based parser for
+``multipart/form-data``); the body is never buffered whole. File parts go to a spooled
+``UploadFile``: in memory up to ``upload_spool_size``, then in a temporary file, and once on
+disk every write, read and seek runs in a worker thread so a big upload never stalls the
+event loop.
 
 Limits (``[lamina]`` settings, overridable per call: ``request.form(max_files=...)``):
 
