@@ -152,10 +152,12 @@ class FormData(_MultiDict[FormValue]):
     def __init__(
         self, items: Mapping[str, FormValue] | Sequence[tuple[str, FormValue]] | None = None
     ) -> None:
-        if items is None:
-            pairs: list[tuple[str, FormValue]] = []
-        elif isinstance(items, Mapping):
-            pairs = list(items.items())
+        if items is None:  # what the parsers start from: skip the Mapping check (ABC, slow)
+            self._list: list[tuple[str, FormValue]] = []
+            self._dict: dict[str, FormValue] = {}
+            return
+        if isinstance(items, Mapping):
+            pairs: list[tuple[str, FormValue]] = list(items.items())
         else:
             pairs = list(items)
         super().__init__(pairs)
@@ -183,13 +185,14 @@ class FormData(_MultiDict[FormValue]):
         Files on disk are closed in a worker thread, shielded from cancellation so a
         cancelled request still releases them; in-memory ones are closed directly.
         """
-        uploads = [v for _, v in self._list if isinstance(v, UploadFile) and not v.file.closed]
-        if not uploads:
-            return
-        if all(u.in_memory for u in uploads):
-            for upload in uploads:
-                upload.file.close()
-            return
-        with anyio.CancelScope(shield=True):
-            for upload in uploads:
-                await upload.close()
+        on_disk = []
+        for _, value in self._list:
+            if isinstance(value, UploadFile):
+                if value.in_memory:
+                    value.file.close()  # a BytesIO: nothing to wait for, closing twice is fine
+                elif not value.file.closed:
+                    on_disk.append(value)
+        if on_disk:
+            with anyio.CancelScope(shield=True):
+                for upload in on_disk:
+                    await upload.close()

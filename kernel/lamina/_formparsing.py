@@ -171,10 +171,23 @@ class FormLimits:
             )
 
 
-@functools.lru_cache(maxsize=16)
+#: The last frozen app settings seen, with their limits: an identity check is cheaper than
+#: hashing the settings for ``lru_cache`` (3.2k instructions per request).
+_last_limits: tuple[Any, FormLimits] | None = None
+
+
 def default_limits(settings: Any) -> FormLimits:
-    """The limits of an app's (frozen) settings, computed once rather than per request."""
-    return FormLimits(settings, {})
+    """The limits of an app's settings: computed once per frozen settings object (the
+    kernel's), per request for anything else (a foreign app's settings may change)."""
+    global _last_limits
+    last = _last_limits
+    if last is not None and last[0] is settings:
+        return last[1]
+    limits = FormLimits(settings, {})
+    params = getattr(type(settings), "__dataclass_params__", None)
+    if settings is None or getattr(params, "frozen", False):
+        _last_limits = (settings, limits)
+    return limits
 
 
 def decode_text(raw: bytes, charset: str, what: str) -> str:

@@ -84,13 +84,21 @@ class FormReader:
         spool_size: int | None = None,
     ) -> None:
         self._request = request
-        self._overrides = {
-            "max_fields": max_fields,
-            "max_files": max_files,
-            "max_part_size": max_part_size,
-            "max_part_header_size": max_part_header_size,
-            "spool_size": spool_size,
-        }
+        self._overrides: dict[str, int | None] | None = None
+        if not (
+            max_fields is None
+            and max_files is None
+            and max_part_size is None
+            and max_part_header_size is None
+            and spool_size is None
+        ):
+            self._overrides = {
+                "max_fields": max_fields,
+                "max_files": max_files,
+                "max_part_size": max_part_size,
+                "max_part_header_size": max_part_header_size,
+                "spool_size": spool_size,
+            }
         self._form: FormData | None = None
 
     def __await__(self) -> Generator[Any, None, FormData]:
@@ -144,13 +152,7 @@ class FormReader:
         kind, params = parse_options(content_type)
         settings = getattr(request.scope.get("app"), "settings", None)
         overrides = self._overrides
-        if any(v is not None for v in overrides.values()):
-            limits = FormLimits(settings, overrides)
-        else:
-            try:
-                limits = default_limits(settings)
-            except TypeError:  # settings that cannot be hashed: no caching
-                limits = FormLimits(settings, overrides)
+        limits = default_limits(settings) if overrides is None else FormLimits(settings, overrides)
         if kind == "multipart/form-data":
             await parse_multipart(request.stream(), form, limits, params.get("boundary"))
         elif kind == "application/x-www-form-urlencoded":

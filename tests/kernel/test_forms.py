@@ -942,3 +942,21 @@ def test_uploads_in_a_real_lamina_background_task() -> None:
     # leaving the block ran the lifespan shutdown, which drains the background tasks
     assert seen["data"] == b"w" * 300
     assert seen["upload"].file.closed
+
+
+def test_limits_are_kept_per_frozen_settings_and_recomputed_for_mutable_ones() -> None:
+    """The kernel's settings are frozen, so their limits are computed once; a foreign app's
+    settings object may change, so its limits are read again on every form."""
+    from lamina._formparsing import default_limits
+    from lamina._settings import KernelSettings
+
+    class ForeignSettings:
+        max_form_fields = 1
+
+    foreign = ForeignSettings()
+    assert default_limits(foreign).max_fields == 1
+    foreign.max_form_fields = 2
+    assert default_limits(foreign).max_fields == 2
+    kernel = KernelSettings()
+    assert default_limits(kernel) is default_limits(kernel)
+    assert default_limits(None).max_fields == 1000
